@@ -1,0 +1,1 @@
+//! Benchmark support crate for the Cairn performance targets.

@@ -1,0 +1,1 @@
+//! The cairn command-line tool: the scenario runner and its helpers.

@@ -1,0 +1,176 @@
+//! Checked 256-bit arithmetic and WAD (1e18) fixed point with a 512-bit intermediate.
+//!
+//! Every function names its rounding direction. ruint's operators wrap silently, so the state
+//! machine uses only these helpers for money.
+
+use alloy_primitives::{U256, U512};
+use serde::Serialize;
+
+/// 1e18, the unit of every ratio (magnitudes, scaling factors, slash fractions).
+pub const WAD: U256 = U256::from_limbs([1_000_000_000_000_000_000, 0, 0, 0]);
+
+/// An arithmetic failure, carrying the operands so the caller's error can name them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error, Serialize)]
+pub enum MathError {
+    /// `a op b` does not fit in 256 bits.
+    #[error("overflow in {op}: {a} and {b}")]
+    Overflow {
+        /// The operation that overflowed.
+        op: &'static str,
+        /// First operand.
+        a: U256,
+        /// Second operand.
+        b: U256,
+    },
+    /// `a - b` would be negative.
+    #[error("underflow: {a} - {b}")]
+    Underflow {
+        /// Minuend.
+        a: U256,
+        /// Subtrahend.
+        b: U256,
+    },
+    /// Division by zero.
+    #[error("division by zero: {a} / 0")]
+    DivisionByZero {
+        /// Dividend.
+        a: U256,
+    },
+}
+
+/// Result of a checked math step.
+pub type MathResult<T> = Result<T, MathError>;
+
+/// `a + b`, or an overflow error.
+pub fn add(a: U256, b: U256) -> MathResult<U256> {
+    a.checked_add(b)
+        .ok_or(MathError::Overflow { op: "add", a, b })
+}
+
+/// `a - b`, or an underflow error.
+pub fn sub(a: U256, b: U256) -> MathResult<U256> {
+    a.checked_sub(b).ok_or(MathError::Underflow { a, b })
+}
+
+/// `a * b`, or an overflow error.
+pub fn mul(a: U256, b: U256) -> MathResult<U256> {
+    a.checked_mul(b)
+        .ok_or(MathError::Overflow { op: "mul", a, b })
+}
+
+fn wide_mul_div(x: U256, y: U256, d: U256) -> MathResult<(U512, U512)> {
+    if d.is_zero() {
+        return Err(MathError::DivisionByZero { a: x });
+    }
+    let prod: U512 = x.widening_mul(y);
+    let d512 = U512::from(d);
+    Ok((prod / d512, prod % d512))
+}
+
+fn narrow(v: U512, x: U256, y: U256) -> MathResult<U256> {
+    U256::checked_from_limbs_slice(v.as_limbs())
+        .ok_or(())
+        .map_err(|_| MathError::Overflow {
+            op: "mul_div",
+            a: x,
+            b: y,
+        })
+}
+
+/// `floor(x * y / d)` with a 512-bit intermediate (rounds down).
+pub fn mul_div_down(x: U256, y: U256, d: U256) -> MathResult<U256> {
+    let (q, _) = wide_mul_div(x, y, d)?;
+    narrow(q, x, y)
+}
+
+/// `ceil(x * y / d)` with a 512-bit intermediate (rounds up).
+pub fn mul_div_up(x: U256, y: U256, d: U256) -> MathResult<U256> {
+    let (q, r) = wide_mul_div(x, y, d)?;
+    let q = if r.is_zero() { q } else { q + U512::from(1u8) };
+    narrow(q, x, y)
+}
+
+/// `floor(x * y / WAD)` (rounds down).
+pub fn mul_wad(x: U256, y: U256) -> MathResult<U256> {
+    mul_div_down(x, y, WAD)
+}
+
+/// `ceil(x * y / WAD)` (rounds up).
+pub fn mul_wad_up(x: U256, y: U256) -> MathResult<U256> {
+    mul_div_up(x, y, WAD)
+}
+
+/// `floor(x * WAD / y)` (rounds down).
+pub fn div_wad(x: U256, y: U256) -> MathResult<U256> {
+    mul_div_down(x, WAD, y)
+}
+
+/// `a + b` for block heights and counters, or an overflow error.
+pub fn add_u64(a: u64, b: u64) -> MathResult<u64> {
+    a.checked_add(b).ok_or(MathError::Overflow {
+        op: "add",
+        a: U256::from(a),
+        b: U256::from(b),
+    })
+}
+
+/// A `u64` as a U256.
+pub fn u(v: u64) -> U256 {
+    U256::from(v)
+}
+
+/// Narrows a U256 known to be at most a magnitude (≤ WAD) into `u64`.
+pub fn to_u64(v: U256) -> MathResult<u64> {
+    u64::try_from(v).map_err(|_| MathError::Overflow {
+        op: "to_u64",
+        a: v,
+        b: U256::ZERO,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn rounding_directions() {
+        assert_eq!(mul_div_down(u(7), u(3), u(2)).unwrap(), u(10));
+        assert_eq!(mul_div_up(u(7), u(3), u(2)).unwrap(), u(11));
+        assert_eq!(mul_div_up(u(8), u(3), u(2)).unwrap(), u(12));
+        assert_eq!(
+            div_wad(u(1), u(3)).unwrap(),
+            U256::from(333_333_333_333_333_333u64)
+        );
+    }
+
+    #[test]
+    fn wide_intermediate_does_not_overflow() {
+        let big = U256::MAX / u(2);
+        assert_eq!(mul_div_down(big, WAD, WAD).unwrap(), big);
+        assert!(matches!(
+            mul_div_down(U256::MAX, u(2), u(1)),
+            Err(MathError::Overflow { .. })
+        ));
+        assert!(matches!(
+            mul_div_down(u(1), u(1), U256::ZERO),
+            Err(MathError::DivisionByZero { .. })
+        ));
+        assert!(matches!(sub(u(1), u(2)), Err(MathError::Underflow { .. })));
+        assert!(matches!(
+            add(U256::MAX, u(1)),
+            Err(MathError::Overflow { .. })
+        ));
+    }
+
+    proptest! {
+        #[test]
+        fn up_is_down_plus_remainder(x in any::<u128>(), y in any::<u128>(), d in 1u128..) {
+            let (x, y, d) = (U256::from(x), U256::from(y), U256::from(d));
+            let down = mul_div_down(x, y, d).unwrap();
+            let up = mul_div_up(x, y, d).unwrap();
+            let exact = (x * y) % d == U256::ZERO;
+            prop_assert_eq!(up, if exact { down } else { down + u(1) });
+        }
+    }
+}

@@ -1,0 +1,297 @@
+//! Events: what a successful transaction did, for indexers, the rewards calculator and reports.
+
+use cairn_primitives::{
+    Address, AssetId, B256, Block, OperatorSetKey, StrategyId, U256, serde_dec,
+};
+use serde::Serialize;
+
+use crate::{
+    pause::Module,
+    tx::{GovernanceAction, TxKind},
+};
+
+/// One observable effect of a transaction.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+#[allow(missing_docs)] // field names follow EigenLayer's event arguments
+pub enum Event {
+    /// Tokens moved between accounts.
+    Transfer {
+        asset: AssetId,
+        from: Address,
+        to: Address,
+        #[serde(with = "serde_dec")]
+        amount: U256,
+    },
+    /// Tokens created by the faucet.
+    Minted {
+        asset: AssetId,
+        to: Address,
+        #[serde(with = "serde_dec")]
+        amount: U256,
+    },
+    /// A strategy was created for an asset.
+    StrategyCreated {
+        strategy: StrategyId,
+        asset: AssetId,
+        address: Address,
+    },
+    /// A staker deposited into a strategy.
+    Deposit {
+        staker: Address,
+        strategy: StrategyId,
+        #[serde(with = "serde_dec")]
+        amount: U256,
+        #[serde(with = "serde_dec")]
+        shares: U256,
+    },
+    /// The strategy's exchange rate after an operation, WAD tokens per share.
+    ExchangeRateEmitted {
+        strategy: StrategyId,
+        #[serde(with = "serde_dec")]
+        rate: U256,
+    },
+    /// A staker's deposit scaling factor changed.
+    DepositScalingFactorUpdated {
+        staker: Address,
+        strategy: StrategyId,
+        #[serde(with = "serde_dec")]
+        new_dsf: U256,
+    },
+    /// An operator registered.
+    OperatorRegistered {
+        operator: Address,
+        delegation_approver: Option<Address>,
+    },
+    /// Operator details changed.
+    OperatorDetailsModified {
+        operator: Address,
+        delegation_approver: Option<Address>,
+    },
+    /// Operator metadata changed.
+    OperatorMetadataUpdated {
+        operator: Address,
+        metadata_uri: String,
+    },
+    /// An allocation delay was set (effective at `effect_block`).
+    AllocationDelaySet {
+        operator: Address,
+        delay: Block,
+        effect_block: Block,
+    },
+    /// An approver approved a delegation.
+    DelegationApproved {
+        approver: Address,
+        staker: Address,
+        operator: Address,
+        salt: u64,
+    },
+    /// A staker delegated.
+    StakerDelegated { staker: Address, operator: Address },
+    /// A staker was undelegated.
+    StakerUndelegated { staker: Address, operator: Address },
+    /// A staker was undelegated by the operator's side.
+    StakerForceUndelegated { staker: Address, operator: Address },
+    /// An operator's shares grew.
+    OperatorSharesIncreased {
+        operator: Address,
+        staker: Address,
+        strategy: StrategyId,
+        #[serde(with = "serde_dec")]
+        shares: U256,
+    },
+    /// An operator's shares shrank (staker is zero for a slash).
+    OperatorSharesDecreased {
+        operator: Address,
+        staker: Address,
+        strategy: StrategyId,
+        #[serde(with = "serde_dec")]
+        shares: U256,
+    },
+    /// A service registered its metadata.
+    ServiceRegistered {
+        service: Address,
+        metadata_uri: String,
+    },
+    /// An operator set was created.
+    OperatorSetCreated {
+        set: OperatorSetKey,
+        redistribution_recipient: Option<Address>,
+    },
+    /// A strategy joined a set.
+    StrategyAddedToOperatorSet {
+        set: OperatorSetKey,
+        strategy: StrategyId,
+    },
+    /// A strategy left a set.
+    StrategyRemovedFromOperatorSet {
+        set: OperatorSetKey,
+        strategy: StrategyId,
+    },
+    /// A set's slasher is (or will be) `slasher` from `effect_block`.
+    SlasherUpdated {
+        set: OperatorSetKey,
+        slasher: Address,
+        effect_block: Block,
+    },
+    /// A set's allow-list changed.
+    RegistrationAllowedSet {
+        set: OperatorSetKey,
+        operator: Address,
+        allowed: bool,
+    },
+    /// An incompatibility declaration changed.
+    IncompatibleServiceSet {
+        service: Address,
+        other: Address,
+        incompatible: bool,
+    },
+    /// An operator joined a set.
+    OperatorAddedToOperatorSet {
+        operator: Address,
+        set: OperatorSetKey,
+    },
+    /// An operator left a set (slashable until `slashable_until`).
+    OperatorRemovedFromOperatorSet {
+        operator: Address,
+        set: OperatorSetKey,
+        slashable_until: Block,
+    },
+    /// An allocation's target magnitude and the block it takes effect.
+    AllocationUpdated {
+        operator: Address,
+        set: OperatorSetKey,
+        strategy: StrategyId,
+        magnitude: u64,
+        effect_block: Block,
+    },
+    /// An operator's encumbered magnitude changed.
+    EncumberedMagnitudeUpdated {
+        operator: Address,
+        strategy: StrategyId,
+        encumbered: u64,
+    },
+    /// An operator's max magnitude changed (only by slashing).
+    MaxMagnitudeUpdated {
+        operator: Address,
+        strategy: StrategyId,
+        max_magnitude: u64,
+    },
+    /// A slash was requested and waits for its veto window.
+    SlashRequested {
+        set: OperatorSetKey,
+        request_id: u32,
+        operator: Address,
+        strategies: Vec<StrategyId>,
+        #[serde(with = "serde_dec::vec")]
+        wads_to_slash: Vec<U256>,
+        executable_at: Block,
+    },
+    /// A slash request was vetoed.
+    SlashVetoed {
+        set: OperatorSetKey,
+        request_id: u32,
+        operator: Address,
+    },
+    /// A slash request was executed as slash `slash_id`.
+    SlashRequestExecuted {
+        set: OperatorSetKey,
+        request_id: u32,
+        slash_id: u32,
+    },
+    /// An operator was slashed.
+    OperatorSlashed {
+        operator: Address,
+        set: OperatorSetKey,
+        slash_id: u32,
+        strategies: Vec<StrategyId>,
+        #[serde(with = "serde_dec::vec")]
+        wad_slashed: Vec<U256>,
+        description: String,
+    },
+    /// Deposit shares slashed from the operator and its queue for one strategy.
+    OperatorSharesSlashed {
+        operator: Address,
+        strategy: StrategyId,
+        #[serde(with = "serde_dec")]
+        total_slashed_shares: U256,
+    },
+    /// Shares set aside to burn or redistribute.
+    BurnOrRedistributableSharesIncreased {
+        set: OperatorSetKey,
+        slash_id: u32,
+        strategy: StrategyId,
+        #[serde(with = "serde_dec")]
+        shares: U256,
+        clearable_at: Block,
+    },
+    /// Set-aside shares were burned or redistributed.
+    BurnOrRedistributableSharesDecreased {
+        set: OperatorSetKey,
+        slash_id: u32,
+        strategy: StrategyId,
+        #[serde(with = "serde_dec")]
+        shares: U256,
+        #[serde(with = "serde_dec")]
+        tokens: U256,
+        recipient: Address,
+    },
+    /// A withdrawal entered the queue.
+    WithdrawalQueued {
+        root: B256,
+        staker: Address,
+        nonce: u64,
+        delegated_to: Option<Address>,
+        start_block: Block,
+        strategies: Vec<StrategyId>,
+        #[serde(with = "serde_dec::vec")]
+        scaled_shares: Vec<U256>,
+        #[serde(with = "serde_dec::vec")]
+        withdrawable_shares: Vec<U256>,
+    },
+    /// A withdrawal left the queue.
+    WithdrawalCompleted {
+        root: B256,
+        staker: Address,
+        nonce: u64,
+        receive_as_tokens: bool,
+        #[serde(with = "serde_dec::vec")]
+        shares: Vec<U256>,
+        #[serde(with = "serde_dec::vec")]
+        tokens: Vec<U256>,
+    },
+    /// A pending admin was proposed.
+    PendingAdminAdded { account: Address, admin: Address },
+    /// A pending admin was withdrawn.
+    PendingAdminRemoved { account: Address, admin: Address },
+    /// An admin was added.
+    AdminSet { account: Address, admin: Address },
+    /// An admin was removed.
+    AdminRemoved { account: Address, admin: Address },
+    /// An appointee was set.
+    AppointeeSet {
+        account: Address,
+        appointee: Address,
+        action: TxKind,
+    },
+    /// An appointee was removed.
+    AppointeeRemoved {
+        account: Address,
+        appointee: Address,
+        action: TxKind,
+    },
+    /// Modules were paused.
+    Paused { by: Address, modules: Vec<Module> },
+    /// Modules were unpaused.
+    Unpaused { by: Address, modules: Vec<Module> },
+    /// Governance proposed an action.
+    ProposalCreated {
+        id: u64,
+        action: GovernanceAction,
+        eta: Block,
+    },
+    /// A proposal was executed.
+    ProposalExecuted { id: u64, action: GovernanceAction },
+    /// A proposal was cancelled.
+    ProposalCancelled { id: u64 },
+}

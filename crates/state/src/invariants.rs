@@ -1,0 +1,175 @@
+//! The protocol's invariants as code (reference section 7.3, plus token conservation and
+//! strategy solvency). Tests check them after every step of random operation sequences.
+
+use std::collections::BTreeMap;
+
+use cairn_primitives::{Address, Block, StrategyId, U256, WAD};
+
+use crate::{State, TxError};
+
+/// A broken invariant, described with the values involved.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invariant violated: {0}")]
+pub struct Violation(pub String);
+
+fn fail<T>(msg: String) -> Result<T, Violation> {
+    Err(Violation(msg))
+}
+
+fn ok<T>(r: Result<T, TxError>) -> Result<T, Violation> {
+    r.map_err(|e| Violation(format!("arithmetic failed while checking: {e}")))
+}
+
+impl State {
+    /// Checks every invariant as of `block`.
+    pub fn check_invariants(&self, block: Block) -> Result<(), Violation> {
+        self.check_tokens()?;
+        self.check_shares(block)?;
+        self.check_magnitudes(block)?;
+        self.check_incompatibility()?;
+        Ok(())
+    }
+
+    /// Σ balances = minted, per asset (tokens in accounts + strategies + burned = minted).
+    fn check_tokens(&self) -> Result<(), Violation> {
+        let mut sums: BTreeMap<_, U256> = BTreeMap::new();
+        for ((_, asset), b) in self.balances.iter() {
+            let e = sums.entry(*asset).or_default();
+            *e = e.saturating_add(*b);
+        }
+        for (id, a) in self.assets.iter() {
+            let held = sums.get(id).copied().unwrap_or_default();
+            if held != a.minted {
+                return fail(format!(
+                    "asset {id}: balances {held} != minted {}",
+                    a.minted
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn check_shares(&self, block: Block) -> Result<(), Violation> {
+        let mut delegated: BTreeMap<(Address, StrategyId), U256> = BTreeMap::new();
+        let mut claims: BTreeMap<StrategyId, U256> = BTreeMap::new();
+        let mut per_staker: BTreeMap<Address, u32> = BTreeMap::new();
+        for (staker, s, shares, dsf) in self.all_positions() {
+            if shares.is_zero() {
+                return fail(format!("{staker} keeps an empty position in {s}"));
+            }
+            if dsf < WAD {
+                return fail(format!("{staker} in {s}: dsf {dsf} < WAD"));
+            }
+            let w = ok(self.withdrawable_shares(staker, s))?;
+            if w > shares {
+                return fail(format!(
+                    "{staker} in {s}: withdrawable {w} > deposit shares {shares}"
+                ));
+            }
+            *per_staker.entry(staker).or_default() += 1;
+            *claims.entry(s).or_default() += w;
+            if let Some(op) = self.delegated_to(staker) {
+                *delegated.entry((op, s)).or_default() += w;
+            }
+        }
+        for (staker, n) in per_staker {
+            if n > self.g.params.max_staker_strategies {
+                return fail(format!("{staker} holds {n} strategies"));
+            }
+        }
+        for ((op, s), sum) in &delegated {
+            let op_shares = self.operator_shares(*op, *s);
+            if op_shares < *sum {
+                return fail(format!(
+                    "operator {op} in {s}: shares {op_shares} < Σ withdrawable {sum}"
+                ));
+            }
+        }
+        for (staker, w) in self.withdrawals.iter() {
+            for (s, x) in w
+                .strategies
+                .iter()
+                .zip(ok(self.withdrawal_payout(w, block))?)
+            {
+                let _ = staker;
+                *claims.entry(*s).or_default() += x;
+            }
+        }
+        for ((_, _, s), e) in self.burnable.iter() {
+            *claims.entry(*s).or_default() += e.shares;
+        }
+        for (s, c) in claims {
+            let total = ok(self.strategy_total_shares(s))?;
+            if c > total {
+                return fail(format!(
+                    "strategy {s}: claims {c} exceed total shares {total}"
+                ));
+            }
+        }
+        for (key, hist) in self.cumulative_scaled.iter() {
+            if hist.windows(2).any(|p| p[0].0 >= p[1].0 || p[0].1 > p[1].1) {
+                return fail(format!(
+                    "cumulative scaled shares of {key:?} not increasing"
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn check_magnitudes(&self, block: Block) -> Result<(), Violation> {
+        for (key, hist) in self.max_magnitude.iter() {
+            if hist.windows(2).any(|p| p[0].0 >= p[1].0 || p[0].1 < p[1].1) {
+                return fail(format!("max magnitude history of {key:?} not monotone"));
+            }
+            if hist.last().is_some_and(|l| l.0 > block) {
+                return fail(format!("max magnitude of {key:?} recorded in the future"));
+            }
+        }
+        let mut stored: BTreeMap<(Address, StrategyId), u128> = BTreeMap::new();
+        for ((op, set, s), a) in self.allocations.iter() {
+            if a.pending < 0 && a.pending.unsigned_abs() > u128::from(a.current) {
+                return fail(format!(
+                    "{op} {set} {s}: pending decrease {} > current {}",
+                    a.pending, a.current
+                ));
+            }
+            if a.effect_block == 0 && a.pending != 0 {
+                return fail(format!("{op} {set} {s}: pending without effect block"));
+            }
+            *stored.entry((*op, *s)).or_default() +=
+                u128::from(a.current) + u128::try_from(a.pending.max(0)).unwrap_or(0);
+        }
+        for ((op, s), enc) in self.encumbered.iter() {
+            let sum = stored.remove(&(*op, *s)).unwrap_or(0);
+            if u128::from(*enc) != sum {
+                return fail(format!("{op} {s}: encumbered {enc} != Σ allocations {sum}"));
+            }
+            if *enc > self.max_magnitude(*op, *s) {
+                return fail(format!(
+                    "{op} {s}: encumbered {enc} > max {}",
+                    self.max_magnitude(*op, *s)
+                ));
+            }
+        }
+        if let Some(((op, s), sum)) = stored.into_iter().find(|(_, v)| *v != 0) {
+            return fail(format!(
+                "{op} {s}: allocations {sum} without encumbered magnitude"
+            ));
+        }
+        Ok(())
+    }
+
+    fn check_incompatibility(&self) -> Result<(), Violation> {
+        for op in self.operator_addresses() {
+            let services: Vec<_> = self.allocated_services(op).into_iter().collect();
+            for (i, a) in services.iter().enumerate() {
+                for b in &services[i + 1..] {
+                    if self.are_incompatible(*a, *b) {
+                        return fail(format!("operator {op} secures incompatible {a} and {b}"));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,232 @@
+//! The token ledger: balances per account and asset, transfers, genesis minting and the devnet
+//! faucet. Strategies hold their tokens in their own account, slashed tokens go to the burn
+//! address, so Σ balances = minted for every asset.
+
+use cairn_primitives::{Address, AssetId, U256, math};
+use serde::{Deserialize, Serialize};
+
+use crate::{BURN_ADDRESS, Ctx, Event, State, TxError};
+
+/// A registered token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Asset {
+    /// Ticker.
+    pub symbol: String,
+    /// Decimals (informational).
+    pub decimals: u8,
+    /// Total ever minted.
+    pub minted: U256,
+}
+
+/// Why a ledger transaction was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, strum::IntoStaticStr)]
+pub enum LedgerError {
+    /// No such asset.
+    #[error("unknown asset {asset}")]
+    UnknownAsset {
+        /// The asset.
+        asset: AssetId,
+    },
+    /// A second asset with the same symbol.
+    #[error("asset symbol {symbol} already registered")]
+    DuplicateSymbol {
+        /// The symbol.
+        symbol: String,
+    },
+    /// Zero amount.
+    #[error("amount must be positive")]
+    ZeroAmount,
+    /// Not enough tokens.
+    #[error("{account} holds {balance} of {asset}, needs {amount}")]
+    InsufficientBalance {
+        /// The account.
+        account: Address,
+        /// The asset.
+        asset: AssetId,
+        /// Its balance.
+        balance: U256,
+        /// The amount asked.
+        amount: U256,
+    },
+    /// Transfer to a protocol-owned account (use deposit instead).
+    #[error("cannot transfer to reserved account {to}")]
+    ReservedRecipient {
+        /// The recipient.
+        to: Address,
+    },
+    /// The faucet is off in this profile.
+    #[error("the faucet is disabled")]
+    FaucetDisabled,
+    /// Only governance may mint.
+    #[error("{sender} is not the governor {governor}")]
+    NotGovernor {
+        /// The sender.
+        sender: Address,
+        /// The governor.
+        governor: Address,
+    },
+}
+
+impl State {
+    pub(crate) fn register_asset(
+        &mut self,
+        symbol: &str,
+        decimals: u8,
+    ) -> Result<AssetId, TxError> {
+        if self.assets.iter().any(|(_, a)| a.symbol == symbol) {
+            return Err(LedgerError::DuplicateSymbol {
+                symbol: symbol.to_string(),
+            }
+            .into());
+        }
+        let id = AssetId(u32::try_from(self.assets.len()).unwrap_or(u32::MAX));
+        self.assets.insert(
+            id,
+            Asset {
+                symbol: symbol.to_string(),
+                decimals,
+                minted: U256::ZERO,
+            },
+        );
+        Ok(id)
+    }
+
+    pub(crate) fn asset(&self, asset: AssetId) -> Result<&Asset, LedgerError> {
+        self.assets
+            .get(&asset)
+            .ok_or(LedgerError::UnknownAsset { asset })
+    }
+
+    /// Balance of `account` in `asset`.
+    pub fn balance(&self, account: Address, asset: AssetId) -> U256 {
+        self.balances
+            .get(&(account, asset))
+            .copied()
+            .unwrap_or_default()
+    }
+
+    pub(crate) fn credit(
+        &mut self,
+        account: Address,
+        asset: AssetId,
+        amount: U256,
+    ) -> Result<(), TxError> {
+        if amount.is_zero() {
+            return Ok(());
+        }
+        let b = math::add(self.balance(account, asset), amount)?;
+        self.balances.insert((account, asset), b);
+        Ok(())
+    }
+
+    pub(crate) fn debit(
+        &mut self,
+        account: Address,
+        asset: AssetId,
+        amount: U256,
+    ) -> Result<(), TxError> {
+        let balance = self.balance(account, asset);
+        let rest = balance
+            .checked_sub(amount)
+            .ok_or(LedgerError::InsufficientBalance {
+                account,
+                asset,
+                balance,
+                amount,
+            })?;
+        if rest.is_zero() {
+            self.balances.remove(&(account, asset));
+        } else {
+            self.balances.insert((account, asset), rest);
+        }
+        Ok(())
+    }
+
+    pub(crate) fn move_tokens(
+        &mut self,
+        asset: AssetId,
+        from: Address,
+        to: Address,
+        amount: U256,
+    ) -> Result<(), TxError> {
+        self.debit(from, asset, amount)?;
+        self.credit(to, asset, amount)
+    }
+
+    pub(crate) fn mint_tokens(
+        &mut self,
+        asset: AssetId,
+        to: Address,
+        amount: U256,
+    ) -> Result<(), TxError> {
+        let a = self.asset(asset)?;
+        let minted = math::add(a.minted, amount)?;
+        let mut a = a.clone();
+        a.minted = minted;
+        self.assets.insert(asset, a);
+        self.credit(to, asset, amount)
+    }
+
+    /// Whether `a` is owned by the protocol (zero, burn address, a strategy vault): never a sender.
+    pub fn is_reserved_account(&self, a: Address) -> bool {
+        a == Address::ZERO
+            || a == BURN_ADDRESS
+            || self.strategies.iter().any(|(_, s)| s.address == a)
+    }
+
+    pub(crate) fn tx_transfer(
+        &mut self,
+        ctx: &Ctx,
+        asset: AssetId,
+        to: Address,
+        amount: U256,
+        ev: &mut Vec<Event>,
+    ) -> Result<(), TxError> {
+        self.asset(asset)?;
+        if amount.is_zero() {
+            return Err(LedgerError::ZeroAmount.into());
+        }
+        // Donations to a strategy are allowed (they raise its share price, as in EigenLayer);
+        // transfers to zero or the burn address are refused as mistakes.
+        if to == Address::ZERO || to == BURN_ADDRESS {
+            return Err(LedgerError::ReservedRecipient { to }.into());
+        }
+        self.move_tokens(asset, ctx.sender, to, amount)?;
+        ev.push(Event::Transfer {
+            asset,
+            from: ctx.sender,
+            to,
+            amount,
+        });
+        Ok(())
+    }
+
+    pub(crate) fn tx_mint(
+        &mut self,
+        ctx: &Ctx,
+        asset: AssetId,
+        to: Address,
+        amount: U256,
+        ev: &mut Vec<Event>,
+    ) -> Result<(), TxError> {
+        if ctx.sender != self.g.governor {
+            return Err(LedgerError::NotGovernor {
+                sender: ctx.sender,
+                governor: self.g.governor,
+            }
+            .into());
+        }
+        if !self.g.params.faucet_enabled {
+            return Err(LedgerError::FaucetDisabled.into());
+        }
+        if amount.is_zero() {
+            return Err(LedgerError::ZeroAmount.into());
+        }
+        if self.is_reserved_account(to) {
+            return Err(LedgerError::ReservedRecipient { to }.into());
+        }
+        self.mint_tokens(asset, to, amount)?;
+        ev.push(Event::Minted { asset, to, amount });
+        Ok(())
+    }
+}

@@ -1,0 +1,536 @@
+//! The pure Cairn restaking state machine.
+//!
+//! `State::apply(ctx, tx)` takes a transaction with its sender, block height and time and returns
+//! the events it caused, or a typed error and no change at all. Nothing here reads a clock, a file,
+//! a socket or a random number. The accounting follows EigenLayer's rules (deposit scaling factors,
+//! magnitudes, O(1) slashing, the slashable withdrawal queue) exactly, with Cairn's extensions:
+//! veto windows for slashes, incompatible services and timelocked governance.
+#![forbid(unsafe_code)]
+
+pub mod allocations;
+pub mod delegation;
+pub mod error;
+pub mod event;
+pub mod governance;
+pub mod invariants;
+pub mod ledger;
+pub mod operators;
+pub mod pause;
+pub mod permissions;
+pub mod queries;
+pub mod services;
+pub mod slashing;
+pub mod stakers;
+mod store;
+pub mod strategies;
+pub mod tx;
+pub mod withdrawals;
+
+use std::collections::{BTreeMap, VecDeque};
+
+use cairn_primitives::{
+    Address, AssetId, B256, Block, OperatorSetKey, Params, StrategyId, Timestamp, U256, keccak256,
+};
+use serde::{Deserialize, Serialize};
+
+pub use error::TxError;
+pub use event::Event;
+pub use store::{History, Table};
+pub use tx::{Tx, TxKind};
+
+use store::Journaled;
+
+/// Where a transaction comes from: its (already authenticated) sender, block height and time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ctx {
+    /// The signer.
+    pub sender: Address,
+    /// The block height the transaction is included in.
+    pub block: Block,
+    /// The block's timestamp (unix seconds).
+    pub time: Timestamp,
+}
+
+/// EigenLayer's burn address: slashed tokens of non-redistributing sets go here, never to leave.
+pub const BURN_ADDRESS: Address = Address::new([
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x0E, 0x16, 0xE4,
+]);
+
+/// One asset of the genesis.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GenesisAsset {
+    /// Ticker, unique.
+    pub symbol: String,
+    /// Decimals (informational).
+    pub decimals: u8,
+    /// Whether the asset gets a strategy at genesis.
+    pub strategy: bool,
+    /// Initial balances: the only tokens that exist besides the devnet faucet.
+    pub balances: BTreeMap<Address, U256>,
+}
+
+/// The initial state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Genesis {
+    /// Parameters.
+    pub params: Params,
+    /// The governance account (proposes and executes after the timelock).
+    pub governor: Address,
+    /// The single unpauser.
+    pub unpauser: Address,
+    /// Accounts allowed to pause.
+    pub pausers: Vec<Address>,
+    /// Assets with their initial balances, numbered in order.
+    pub assets: Vec<GenesisAsset>,
+}
+
+/// Scalar state, small enough to copy at the start of each transaction.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Globals {
+    pub(crate) params: Params,
+    pub(crate) governor: Address,
+    pub(crate) unpauser: Address,
+    pub(crate) paused: u32,
+    pub(crate) next_proposal: u64,
+    pub(crate) last_block: Block,
+}
+
+/// The whole protocol state. Every map is ordered, so iteration and hashing are deterministic.
+#[derive(Debug, Clone, Serialize)]
+pub struct State {
+    pub(crate) g: Globals,
+    pub(crate) assets: Table<AssetId, ledger::Asset>,
+    pub(crate) balances: Table<(Address, AssetId), U256>,
+    pub(crate) strategies: Table<StrategyId, strategies::Strategy>,
+    pub(crate) positions: Table<(Address, StrategyId), stakers::Position>,
+    pub(crate) delegated_to: Table<Address, Address>,
+    pub(crate) withdrawal_nonces: Table<Address, u64>,
+    pub(crate) operators: Table<Address, operators::Operator>,
+    pub(crate) operator_shares: Table<(Address, StrategyId), U256>,
+    pub(crate) approvals: Table<(Address, u64), delegation::Approval>,
+    pub(crate) max_magnitude: History<(Address, StrategyId), u64>,
+    pub(crate) encumbered: Table<(Address, StrategyId), u64>,
+    pub(crate) cumulative_scaled: History<(Address, StrategyId), U256>,
+    pub(crate) allocations: Table<(Address, OperatorSetKey, StrategyId), allocations::Allocation>,
+    pub(crate) dealloc_queue: Table<(Address, StrategyId), VecDeque<OperatorSetKey>>,
+    pub(crate) services: Table<Address, services::Service>,
+    pub(crate) operator_sets: Table<OperatorSetKey, services::OperatorSet>,
+    pub(crate) registrations: Table<(Address, OperatorSetKey), services::Registration>,
+    pub(crate) allow_list: Table<(OperatorSetKey, Address), ()>,
+    pub(crate) incompatible: Table<(Address, Address), ()>,
+    pub(crate) slash_requests: Table<(OperatorSetKey, u32), slashing::SlashRequest>,
+    pub(crate) open_requests: Table<(Address, OperatorSetKey, u32), ()>,
+    pub(crate) executed_requests: Table<(Address, StrategyId), Vec<(Block, Block)>>,
+    pub(crate) burnable: Table<(OperatorSetKey, u32, StrategyId), slashing::BurnEntry>,
+    pub(crate) withdrawals: Table<(Address, u64), withdrawals::Withdrawal>,
+    pub(crate) admins: Table<(Address, Address), ()>,
+    pub(crate) pending_admins: Table<(Address, Address), ()>,
+    pub(crate) appointees: Table<(Address, Address, TxKind), ()>,
+    pub(crate) pausers: Table<Address, ()>,
+    pub(crate) proposals: Table<u64, governance::Proposal>,
+}
+
+macro_rules! each_table {
+    ($self:ident, $method:ident) => {{
+        $self.assets.$method();
+        $self.balances.$method();
+        $self.strategies.$method();
+        $self.positions.$method();
+        $self.delegated_to.$method();
+        $self.withdrawal_nonces.$method();
+        $self.operators.$method();
+        $self.operator_shares.$method();
+        $self.approvals.$method();
+        $self.max_magnitude.$method();
+        $self.encumbered.$method();
+        $self.cumulative_scaled.$method();
+        $self.allocations.$method();
+        $self.dealloc_queue.$method();
+        $self.services.$method();
+        $self.operator_sets.$method();
+        $self.registrations.$method();
+        $self.allow_list.$method();
+        $self.incompatible.$method();
+        $self.slash_requests.$method();
+        $self.open_requests.$method();
+        $self.executed_requests.$method();
+        $self.burnable.$method();
+        $self.withdrawals.$method();
+        $self.admins.$method();
+        $self.pending_admins.$method();
+        $self.appointees.$method();
+        $self.pausers.$method();
+        $self.proposals.$method();
+    }};
+}
+
+impl State {
+    /// Builds the initial state. Fails if the genesis is inconsistent (duplicate symbols).
+    pub fn genesis(genesis: &Genesis) -> Result<Self, TxError> {
+        let mut s = State {
+            g: Globals {
+                params: genesis.params.clone(),
+                governor: genesis.governor,
+                unpauser: genesis.unpauser,
+                paused: 0,
+                next_proposal: 1,
+                last_block: 0,
+            },
+            assets: Table::default(),
+            balances: Table::default(),
+            strategies: Table::default(),
+            positions: Table::default(),
+            delegated_to: Table::default(),
+            withdrawal_nonces: Table::default(),
+            operators: Table::default(),
+            operator_shares: Table::default(),
+            approvals: Table::default(),
+            max_magnitude: History::default(),
+            encumbered: Table::default(),
+            cumulative_scaled: History::default(),
+            allocations: Table::default(),
+            dealloc_queue: Table::default(),
+            services: Table::default(),
+            operator_sets: Table::default(),
+            registrations: Table::default(),
+            allow_list: Table::default(),
+            incompatible: Table::default(),
+            slash_requests: Table::default(),
+            open_requests: Table::default(),
+            executed_requests: Table::default(),
+            burnable: Table::default(),
+            withdrawals: Table::default(),
+            admins: Table::default(),
+            pending_admins: Table::default(),
+            appointees: Table::default(),
+            pausers: Table::default(),
+            proposals: Table::default(),
+        };
+        for p in &genesis.pausers {
+            s.pausers.insert(*p, ());
+        }
+        let mut events = Vec::new();
+        for a in &genesis.assets {
+            let id = s.register_asset(&a.symbol, a.decimals)?;
+            for (who, amount) in &a.balances {
+                s.mint_tokens(id, *who, *amount)?;
+            }
+            if a.strategy {
+                s.create_strategy(id, &mut events)?;
+            }
+        }
+        s.commit();
+        Ok(s)
+    }
+
+    /// Applies one transaction: events on success; on failure a typed error and the state unchanged.
+    pub fn apply(&mut self, ctx: &Ctx, tx: &Tx) -> Result<Vec<Event>, TxError> {
+        let saved = self.g.clone();
+        let mut events = Vec::new();
+        match self.dispatch(ctx, tx, &mut events) {
+            Ok(()) => {
+                self.g.last_block = ctx.block;
+                self.commit();
+                Ok(events)
+            }
+            Err(e) => {
+                self.g = saved;
+                each_table!(self, rollback);
+                Err(e)
+            }
+        }
+    }
+
+    fn commit(&mut self) {
+        each_table!(self, commit);
+    }
+
+    fn dispatch(&mut self, ctx: &Ctx, tx: &Tx, ev: &mut Vec<Event>) -> Result<(), TxError> {
+        if ctx.block < self.g.last_block {
+            return Err(TxError::BlockWentBackwards {
+                block: ctx.block,
+                last_block: self.g.last_block,
+            });
+        }
+        if self.is_reserved_account(ctx.sender) {
+            return Err(TxError::ReservedSender { sender: ctx.sender });
+        }
+        if let Some(module) = pause::module_of(tx.kind()) {
+            if self.is_paused(module) {
+                return Err(TxError::Paused {
+                    module,
+                    action: tx.kind(),
+                });
+            }
+        }
+        use Tx::*;
+        match tx {
+            Transfer { asset, to, amount } => self.tx_transfer(ctx, *asset, *to, *amount, ev)?,
+            Mint { asset, to, amount } => self.tx_mint(ctx, *asset, *to, *amount, ev)?,
+            CreateStrategy { asset } => {
+                self.create_strategy(*asset, ev)?;
+            }
+            Deposit { strategy, amount } => self.tx_deposit(ctx, *strategy, *amount, ev)?,
+            RegisterAsOperator {
+                delegation_approver,
+                allocation_delay,
+                metadata_uri,
+            } => self.tx_register_operator(
+                ctx,
+                *delegation_approver,
+                *allocation_delay,
+                metadata_uri,
+                ev,
+            )?,
+            ModifyOperatorDetails {
+                operator,
+                delegation_approver,
+            } => self.tx_modify_operator(ctx, *operator, *delegation_approver, ev)?,
+            UpdateOperatorMetadata {
+                operator,
+                metadata_uri,
+            } => self.tx_update_operator_metadata(ctx, *operator, metadata_uri, ev)?,
+            SetAllocationDelay { operator, delay } => {
+                self.tx_set_allocation_delay(ctx, *operator, *delay, ev)?
+            }
+            ApproveDelegation {
+                staker,
+                operator,
+                salt,
+                expiry,
+            } => self.tx_approve_delegation(ctx, *staker, *operator, *salt, *expiry, ev)?,
+            DelegateTo {
+                operator,
+                approval_salt,
+            } => self.tx_delegate(ctx, ctx.sender, *operator, *approval_salt, ev)?,
+            Undelegate { staker } => {
+                self.tx_undelegate(ctx, *staker, ev)?;
+            }
+            Redelegate {
+                operator,
+                approval_salt,
+            } => self.tx_redelegate(ctx, *operator, *approval_salt, ev)?,
+            RegisterService { metadata_uri } => self.tx_register_service(ctx, metadata_uri, ev)?,
+            CreateOperatorSet {
+                service,
+                set_id,
+                strategies,
+                slasher,
+                redistribution_recipient,
+                consent,
+                veto,
+            } => {
+                let p = services::NewSet {
+                    strategies,
+                    slasher: *slasher,
+                    recipient: *redistribution_recipient,
+                    consent: *consent,
+                    veto: *veto,
+                };
+                self.tx_create_operator_set(
+                    ctx,
+                    OperatorSetKey {
+                        service: *service,
+                        id: *set_id,
+                    },
+                    p,
+                    ev,
+                )?
+            }
+            AddStrategiesToOperatorSet {
+                service,
+                set_id,
+                strategies,
+            } => self.tx_add_strategies(
+                ctx,
+                OperatorSetKey {
+                    service: *service,
+                    id: *set_id,
+                },
+                strategies,
+                ev,
+            )?,
+            RemoveStrategiesFromOperatorSet {
+                service,
+                set_id,
+                strategies,
+            } => self.tx_remove_strategies(
+                ctx,
+                OperatorSetKey {
+                    service: *service,
+                    id: *set_id,
+                },
+                strategies,
+                ev,
+            )?,
+            UpdateSlasher {
+                service,
+                set_id,
+                slasher,
+            } => self.tx_update_slasher(
+                ctx,
+                OperatorSetKey {
+                    service: *service,
+                    id: *set_id,
+                },
+                *slasher,
+                ev,
+            )?,
+            SetRegistrationAllowed {
+                service,
+                set_id,
+                operator,
+                allowed,
+            } => self.tx_set_allowed(
+                ctx,
+                OperatorSetKey {
+                    service: *service,
+                    id: *set_id,
+                },
+                *operator,
+                *allowed,
+                ev,
+            )?,
+            SetIncompatibleService {
+                service,
+                other,
+                incompatible,
+            } => self.tx_set_incompatible(ctx, *service, *other, *incompatible, ev)?,
+            RegisterForOperatorSets {
+                operator,
+                service,
+                set_ids,
+            } => self.tx_register_for_sets(ctx, *operator, *service, set_ids, ev)?,
+            DeregisterFromOperatorSets {
+                operator,
+                service,
+                set_ids,
+            } => self.tx_deregister_from_sets(ctx, *operator, *service, set_ids, ev)?,
+            ModifyAllocations {
+                operator,
+                allocations,
+            } => self.tx_modify_allocations(ctx, *operator, allocations, ev)?,
+            ClearDeallocationQueue {
+                operator,
+                strategies,
+                num_to_clear,
+            } => self.tx_clear_deallocation_queue(ctx, *operator, strategies, num_to_clear, ev)?,
+            SlashOperator {
+                service,
+                set_id,
+                operator,
+                strategies,
+                wads_to_slash,
+                description,
+            } => {
+                let req = slashing::SlashParams {
+                    operator: *operator,
+                    strategies: strategies.clone(),
+                    wads_to_slash: wads_to_slash.clone(),
+                    description: description.clone(),
+                };
+                self.tx_slash(
+                    ctx,
+                    OperatorSetKey {
+                        service: *service,
+                        id: *set_id,
+                    },
+                    req,
+                    ev,
+                )?
+            }
+            VetoSlash {
+                service,
+                set_id,
+                request_id,
+            } => self.tx_veto_slash(
+                ctx,
+                OperatorSetKey {
+                    service: *service,
+                    id: *set_id,
+                },
+                *request_id,
+                ev,
+            )?,
+            ExecuteSlash {
+                service,
+                set_id,
+                request_id,
+            } => self.tx_execute_slash(
+                ctx,
+                OperatorSetKey {
+                    service: *service,
+                    id: *set_id,
+                },
+                *request_id,
+                ev,
+            )?,
+            ClearBurnOrRedistributableShares {
+                service,
+                set_id,
+                slash_id,
+                strategy,
+            } => self.tx_clear_burnable(
+                ctx,
+                OperatorSetKey {
+                    service: *service,
+                    id: *set_id,
+                },
+                *slash_id,
+                *strategy,
+                ev,
+            )?,
+            QueueWithdrawals { withdrawals } => {
+                self.tx_queue_withdrawals(ctx, withdrawals, ev)?;
+            }
+            CompleteWithdrawal {
+                nonce,
+                receive_as_tokens,
+            } => self.tx_complete_withdrawal(ctx, *nonce, *receive_as_tokens, ev)?,
+            AddPendingAdmin { account, admin } => {
+                self.tx_add_pending_admin(ctx, *account, *admin, ev)?
+            }
+            RemovePendingAdmin { account, admin } => {
+                self.tx_remove_pending_admin(ctx, *account, *admin, ev)?
+            }
+            AcceptAdmin { account } => self.tx_accept_admin(ctx, *account, ev)?,
+            RemoveAdmin { account, admin } => self.tx_remove_admin(ctx, *account, *admin, ev)?,
+            SetAppointee {
+                account,
+                appointee,
+                action,
+            } => self.tx_set_appointee(ctx, *account, *appointee, *action, ev)?,
+            RemoveAppointee {
+                account,
+                appointee,
+                action,
+            } => self.tx_remove_appointee(ctx, *account, *appointee, *action, ev)?,
+            Pause { modules } => self.tx_pause(ctx, modules, ev)?,
+            Unpause { modules } => self.tx_unpause(ctx, modules, ev)?,
+            Propose { action } => self.tx_propose(ctx, action, ev)?,
+            ExecuteProposal { id } => self.tx_execute_proposal(ctx, *id, ev)?,
+            CancelProposal { id } => self.tx_cancel_proposal(ctx, *id, ev)?,
+        }
+        Ok(())
+    }
+
+    /// The parameters in force.
+    pub fn params(&self) -> &Params {
+        &self.g.params
+    }
+
+    /// The highest block a transaction has been applied at.
+    pub fn last_block(&self) -> Block {
+        self.g.last_block
+    }
+
+    /// Canonical bytes of the whole state (postcard over ordered maps): equal states, equal bytes.
+    pub fn canonical_bytes(&self) -> Vec<u8> {
+        postcard::to_allocvec(self).unwrap_or_default()
+    }
+
+    /// keccak256 of the canonical bytes: identical across runs and machines for the same history.
+    pub fn state_hash(&self) -> B256 {
+        keccak256(self.canonical_bytes())
+    }
+}

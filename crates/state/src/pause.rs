@@ -1,0 +1,113 @@
+//! Pause flags per module: pausers may only set them, the single unpauser may only clear them.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{Ctx, Event, State, TxError, TxKind, permissions::PermissionError};
+
+/// A pausable part of the protocol.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::EnumIter,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Module {
+    /// Token transfers.
+    Transfers,
+    /// Deposits into strategies (and strategy creation).
+    Deposits,
+    /// New delegations.
+    Delegation,
+    /// Entering the withdrawal queue (queue, undelegate, redelegate).
+    EnterWithdrawalQueue,
+    /// Leaving the withdrawal queue (completion).
+    ExitWithdrawalQueue,
+    /// Allocation changes and deallocation clearing.
+    Allocations,
+    /// Slashing (requests and execution).
+    Slashing,
+    /// Operator-set registration and deregistration.
+    Registration,
+    /// Burning or redistributing slashed shares.
+    SlashClearing,
+}
+
+impl Module {
+    fn bit(self) -> u32 {
+        1 << (self as u32)
+    }
+}
+
+/// The module a transaction kind belongs to, if it can be paused.
+pub fn module_of(kind: TxKind) -> Option<Module> {
+    use TxKind::*;
+    Some(match kind {
+        Transfer => Module::Transfers,
+        Deposit | CreateStrategy => Module::Deposits,
+        DelegateTo | RegisterAsOperator => Module::Delegation,
+        QueueWithdrawals | Undelegate | Redelegate => Module::EnterWithdrawalQueue,
+        CompleteWithdrawal => Module::ExitWithdrawalQueue,
+        ModifyAllocations | ClearDeallocationQueue => Module::Allocations,
+        SlashOperator | ExecuteSlash => Module::Slashing,
+        RegisterForOperatorSets | DeregisterFromOperatorSets => Module::Registration,
+        ClearBurnOrRedistributableShares => Module::SlashClearing,
+        _ => return None,
+    })
+}
+
+impl State {
+    /// Whether `module` is paused.
+    pub fn is_paused(&self, module: Module) -> bool {
+        self.g.paused & module.bit() != 0
+    }
+
+    pub(crate) fn tx_pause(
+        &mut self,
+        ctx: &Ctx,
+        modules: &[Module],
+        ev: &mut Vec<Event>,
+    ) -> Result<(), TxError> {
+        if !self.pausers.contains(&ctx.sender) {
+            return Err(PermissionError::NotPauser { caller: ctx.sender }.into());
+        }
+        for m in modules {
+            self.g.paused |= m.bit();
+        }
+        ev.push(Event::Paused {
+            by: ctx.sender,
+            modules: modules.to_vec(),
+        });
+        Ok(())
+    }
+
+    pub(crate) fn tx_unpause(
+        &mut self,
+        ctx: &Ctx,
+        modules: &[Module],
+        ev: &mut Vec<Event>,
+    ) -> Result<(), TxError> {
+        if ctx.sender != self.g.unpauser {
+            return Err(PermissionError::NotUnpauser {
+                caller: ctx.sender,
+                unpauser: self.g.unpauser,
+            }
+            .into());
+        }
+        for m in modules {
+            self.g.paused &= !m.bit();
+        }
+        ev.push(Event::Unpaused {
+            by: ctx.sender,
+            modules: modules.to_vec(),
+        });
+        Ok(())
+    }
+}

@@ -1,0 +1,641 @@
+//! Slashing: EigenLayer's O(1) slash through max magnitude, the slashable withdrawal queue, the
+//! shares set aside per slash and their burning or redistribution, and Cairn's veto window.
+//!
+//! With a veto window, a slash is first a request. While it is open the operator stays slashable
+//! by the set (deregistration does not end it), the set's pending deallocations do not take
+//! effect, and withdrawals from the operator that were slashable when it was made cannot
+//! complete. On execution the queue is charged as of the request block, and those withdrawals
+//! are paid at the magnitude after the execution.
+
+use cairn_primitives::{Address, Block, OperatorSetKey, StrategyId, U256, WAD, math};
+use serde::{Deserialize, Serialize};
+
+use crate::{BURN_ADDRESS, Ctx, Event, State, TxError};
+
+/// What to slash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SlashParams {
+    /// The operator.
+    pub operator: Address,
+    /// Strategies, strictly ascending.
+    pub strategies: Vec<StrategyId>,
+    /// Fraction of the set's allocation per strategy, in (0, WAD].
+    pub wads_to_slash: Vec<U256>,
+    /// Why.
+    pub description: String,
+}
+
+/// Where a slash request stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RequestStatus {
+    /// Waiting for its window.
+    Pending,
+    /// Cancelled by the committee.
+    Vetoed,
+    /// Carried out as this slash id.
+    Executed(u32),
+}
+
+/// A slash waiting for its veto window.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SlashRequest {
+    /// The slash.
+    pub params: SlashParams,
+    /// Block of the request.
+    pub requested_at: Block,
+    /// First block it may execute.
+    pub executable_at: Block,
+    /// Status.
+    pub status: RequestStatus,
+}
+
+/// Shares set aside by one slash in one strategy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BurnEntry {
+    /// Shares to burn or redistribute.
+    pub shares: U256,
+    /// First block they may be cleared.
+    pub clearable_at: Block,
+}
+
+/// Why a slashing transaction was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, strum::IntoStaticStr)]
+pub enum SlashingError {
+    /// Array lengths differ.
+    #[error("{strategies} strategies against {wads} wads")]
+    InputArrayLengthMismatch {
+        /// Strategies.
+        strategies: usize,
+        /// Wads.
+        wads: usize,
+    },
+    /// The operator is not slashable by the set.
+    #[error("operator {operator} is not slashable by {set}")]
+    OperatorNotSlashable {
+        /// Operator.
+        operator: Address,
+        /// Set.
+        set: OperatorSetKey,
+    },
+    /// Sender is not the slasher.
+    #[error("{caller} is not the slasher {slasher} of the set")]
+    InvalidCaller {
+        /// Sender.
+        caller: Address,
+        /// The slasher.
+        slasher: Address,
+    },
+    /// Strategies out of order or repeated.
+    #[error("strategy {strategy} follows {previous}: strategies must be strictly ascending")]
+    StrategiesMustBeInAscendingOrder {
+        /// Previous.
+        previous: StrategyId,
+        /// This one.
+        strategy: StrategyId,
+    },
+    /// Slash fraction outside (0, 1e18].
+    #[error("wad to slash {wad} for {strategy} is outside (0, 1e18]")]
+    InvalidWadToSlash {
+        /// Strategy.
+        strategy: StrategyId,
+        /// Fraction.
+        wad: U256,
+    },
+    /// Strategy not in the set.
+    #[error("strategy {strategy} is not in {set}")]
+    StrategyNotInOperatorSet {
+        /// Set.
+        set: OperatorSetKey,
+        /// Strategy.
+        strategy: StrategyId,
+    },
+    /// No such request.
+    #[error("no slash request {request_id} in {set}")]
+    UnknownSlashRequest {
+        /// Set.
+        set: OperatorSetKey,
+        /// Request.
+        request_id: u32,
+    },
+    /// The request is vetoed or executed.
+    #[error("slash request {request_id} in {set} is {status:?}")]
+    SlashRequestNotPending {
+        /// Set.
+        set: OperatorSetKey,
+        /// Request.
+        request_id: u32,
+        /// Status.
+        status: RequestStatus,
+    },
+    /// Sender is not the veto committee.
+    #[error("{caller} is not the veto committee {committee:?}")]
+    NotVetoCommittee {
+        /// Sender.
+        caller: Address,
+        /// Committee.
+        committee: Option<Address>,
+    },
+    /// The window has passed: too late to veto.
+    #[error("veto window closed at block {executable_at}, now {block}")]
+    VetoWindowClosed {
+        /// Executable from.
+        executable_at: Block,
+        /// Now.
+        block: Block,
+    },
+    /// The window is still open: too early to execute.
+    #[error("slash request executable at block {executable_at}, now {block}")]
+    VetoWindowOpen {
+        /// Executable from.
+        executable_at: Block,
+        /// Now.
+        block: Block,
+    },
+    /// Nothing set aside for this slash (and strategy).
+    #[error("no burnable shares for slash {slash_id} of {set} (strategy {strategy:?})")]
+    NoBurnableShares {
+        /// Set.
+        set: OperatorSetKey,
+        /// Slash.
+        slash_id: u32,
+        /// Strategy.
+        strategy: Option<StrategyId>,
+    },
+    /// Clearing delay not over.
+    #[error("slash {slash_id} of {set} clearable at block {clearable_at}, now {block}")]
+    NotYetClearable {
+        /// Set.
+        set: OperatorSetKey,
+        /// Slash.
+        slash_id: u32,
+        /// Clearable from.
+        clearable_at: Block,
+        /// Now.
+        block: Block,
+    },
+}
+
+fn range_of(
+    set: OperatorSetKey,
+    slash_id: u32,
+) -> std::ops::RangeInclusive<(OperatorSetKey, u32, StrategyId)> {
+    (set, slash_id, StrategyId(0))..=(set, slash_id, StrategyId(u32::MAX))
+}
+
+impl State {
+    /// Whether a slash request against `operator` by `set` is open.
+    pub fn has_open_request(&self, operator: Address, set: OperatorSetKey) -> bool {
+        self.open_requests
+            .range((operator, set, 0)..=(operator, set, u32::MAX))
+            .next()
+            .is_some()
+    }
+
+    /// Open slash requests against `operator`, as (set, request id).
+    pub fn open_requests_against(&self, operator: Address) -> Vec<(OperatorSetKey, u32)> {
+        let lo = (
+            operator,
+            OperatorSetKey {
+                service: Address::ZERO,
+                id: 0,
+            },
+            0,
+        );
+        let hi = (
+            operator,
+            OperatorSetKey {
+                service: Address::repeat_byte(0xff),
+                id: u32::MAX,
+            },
+            u32::MAX,
+        );
+        self.open_requests
+            .range(lo..=hi)
+            .map(|((_, s, r), _)| (*s, *r))
+            .collect()
+    }
+
+    /// A slash request.
+    pub fn slash_request(&self, set: OperatorSetKey, request_id: u32) -> Option<&SlashRequest> {
+        self.slash_requests.get(&(set, request_id))
+    }
+
+    fn validate_slash(
+        &self,
+        ctx: &Ctx,
+        set: OperatorSetKey,
+        p: &SlashParams,
+    ) -> Result<(), TxError> {
+        if p.strategies.len() != p.wads_to_slash.len() {
+            return Err(SlashingError::InputArrayLengthMismatch {
+                strategies: p.strategies.len(),
+                wads: p.wads_to_slash.len(),
+            }
+            .into());
+        }
+        let info = self.operator_set(set)?;
+        if !self.is_slashable_by(p.operator, set, ctx.block) {
+            return Err(SlashingError::OperatorNotSlashable {
+                operator: p.operator,
+                set,
+            }
+            .into());
+        }
+        let slasher = info.slasher.at(ctx.block);
+        if ctx.sender != slasher {
+            return Err(SlashingError::InvalidCaller {
+                caller: ctx.sender,
+                slasher,
+            }
+            .into());
+        }
+        for (i, (s, wad)) in p.strategies.iter().zip(&p.wads_to_slash).enumerate() {
+            if i > 0 && p.strategies[i - 1] >= *s {
+                return Err(SlashingError::StrategiesMustBeInAscendingOrder {
+                    previous: p.strategies[i - 1],
+                    strategy: *s,
+                }
+                .into());
+            }
+            if wad.is_zero() || *wad > WAD {
+                return Err(SlashingError::InvalidWadToSlash {
+                    strategy: *s,
+                    wad: *wad,
+                }
+                .into());
+            }
+            if !info.strategies.contains(s) {
+                return Err(SlashingError::StrategyNotInOperatorSet { set, strategy: *s }.into());
+            }
+        }
+        Ok(())
+    }
+
+    pub(crate) fn tx_slash(
+        &mut self,
+        ctx: &Ctx,
+        set: OperatorSetKey,
+        p: SlashParams,
+        ev: &mut Vec<Event>,
+    ) -> Result<(), TxError> {
+        self.validate_slash(ctx, set, &p)?;
+        let mut info = self.operator_set(set)?.clone();
+        match info.veto {
+            Some(v) if v.window > 0 => {
+                info.request_count = math::add_u64(u64::from(info.request_count), 1)? as u32;
+                let request_id = info.request_count;
+                let executable_at = math::add_u64(ctx.block, v.window)?;
+                self.operator_sets.insert(set, info);
+                self.open_requests.insert((p.operator, set, request_id), ());
+                ev.push(Event::SlashRequested {
+                    set,
+                    request_id,
+                    operator: p.operator,
+                    strategies: p.strategies.clone(),
+                    wads_to_slash: p.wads_to_slash.clone(),
+                    executable_at,
+                });
+                let req = SlashRequest {
+                    params: p,
+                    requested_at: ctx.block,
+                    executable_at,
+                    status: RequestStatus::Pending,
+                };
+                self.slash_requests.insert((set, request_id), req);
+                Ok(())
+            }
+            _ => self
+                .execute_slash(ctx.block, set, &p, ctx.block, ev)
+                .map(|_| ()),
+        }
+    }
+
+    pub(crate) fn tx_veto_slash(
+        &mut self,
+        ctx: &Ctx,
+        set: OperatorSetKey,
+        request_id: u32,
+        ev: &mut Vec<Event>,
+    ) -> Result<(), TxError> {
+        let req = self.pending_request(set, request_id)?;
+        let committee = self.operator_set(set)?.veto.map(|v| v.committee);
+        if committee != Some(ctx.sender) {
+            return Err(SlashingError::NotVetoCommittee {
+                caller: ctx.sender,
+                committee,
+            }
+            .into());
+        }
+        if ctx.block >= req.executable_at {
+            return Err(SlashingError::VetoWindowClosed {
+                executable_at: req.executable_at,
+                block: ctx.block,
+            }
+            .into());
+        }
+        self.open_requests
+            .remove(&(req.params.operator, set, request_id));
+        ev.push(Event::SlashVetoed {
+            set,
+            request_id,
+            operator: req.params.operator,
+        });
+        self.slash_requests.insert(
+            (set, request_id),
+            SlashRequest {
+                status: RequestStatus::Vetoed,
+                ..req
+            },
+        );
+        Ok(())
+    }
+
+    pub(crate) fn tx_execute_slash(
+        &mut self,
+        ctx: &Ctx,
+        set: OperatorSetKey,
+        request_id: u32,
+        ev: &mut Vec<Event>,
+    ) -> Result<(), TxError> {
+        let req = self.pending_request(set, request_id)?;
+        if ctx.block < req.executable_at {
+            return Err(SlashingError::VetoWindowOpen {
+                executable_at: req.executable_at,
+                block: ctx.block,
+            }
+            .into());
+        }
+        // Execute while the request is still open, so frozen deallocations are still slashable.
+        let slash_id = self.execute_slash(ctx.block, set, &req.params, req.requested_at, ev)?;
+        let op = req.params.operator;
+        self.open_requests.remove(&(op, set, request_id));
+        for s in &req.params.strategies {
+            let mut done = self
+                .executed_requests
+                .get(&(op, *s))
+                .cloned()
+                .unwrap_or_default();
+            done.push((req.requested_at, ctx.block));
+            self.executed_requests.insert((op, *s), done);
+        }
+        ev.push(Event::SlashRequestExecuted {
+            set,
+            request_id,
+            slash_id,
+        });
+        self.slash_requests.insert(
+            (set, request_id),
+            SlashRequest {
+                status: RequestStatus::Executed(slash_id),
+                ..req
+            },
+        );
+        Ok(())
+    }
+
+    fn pending_request(
+        &self,
+        set: OperatorSetKey,
+        request_id: u32,
+    ) -> Result<SlashRequest, TxError> {
+        let req = self
+            .slash_request(set, request_id)
+            .ok_or(SlashingError::UnknownSlashRequest { set, request_id })?;
+        if req.status != RequestStatus::Pending {
+            return Err(SlashingError::SlashRequestNotPending {
+                set,
+                request_id,
+                status: req.status,
+            }
+            .into());
+        }
+        Ok(req.clone())
+    }
+
+    /// `slashOperator` after validation: returns the slash id. `queue_block` anchors the window
+    /// of queued withdrawals charged (the request block for a vetoable slash).
+    fn execute_slash(
+        &mut self,
+        block: Block,
+        set: OperatorSetKey,
+        p: &SlashParams,
+        queue_block: Block,
+        ev: &mut Vec<Event>,
+    ) -> Result<u32, TxError> {
+        let mut info = self.operator_set(set)?.clone();
+        info.slash_count =
+            info.slash_count
+                .checked_add(1)
+                .ok_or(cairn_primitives::MathError::Overflow {
+                    op: "slash_count",
+                    a: U256::from(info.slash_count),
+                    b: U256::from(1u8),
+                })?;
+        let slash_id = info.slash_count;
+        self.operator_sets.insert(set, info);
+        let op = p.operator;
+        let mut wad_slashed = Vec::with_capacity(p.strategies.len());
+        for (s, wad) in p.strategies.iter().zip(&p.wads_to_slash) {
+            let (mut a, enc) = self.load_allocation(op, set, *s, block);
+            if a.current == 0 {
+                // Nothing allocated (e.g. a deallocation just took effect): skip, do not fail.
+                wad_slashed.push(U256::ZERO);
+                continue;
+            }
+            // Magnitude removed rounds up, so a slash always removes something.
+            let slashed = math::to_u64(math::mul_wad_up(math::u(a.current), *wad)?)?;
+            let m_prev = self.max_magnitude(op, *s);
+            wad_slashed.push(math::div_wad(math::u(slashed), math::u(m_prev))?);
+            a.current -= slashed.min(a.current);
+            let m_new = m_prev.saturating_sub(slashed);
+            let enc = enc.saturating_sub(slashed);
+            if a.pending < 0 {
+                // A pending decrease shrinks in proportion (rounded up), so less is freed later.
+                let abs = math::u(u64::try_from(-a.pending).unwrap_or(u64::MAX));
+                let cut = math::to_u64(math::mul_wad_up(abs, *wad)?)?;
+                a.pending += i128::from(cut);
+            }
+            self.allocations.insert((op, set, *s), a);
+            self.set_encumbered(op, *s, enc, ev);
+            ev.push(Event::AllocationUpdated {
+                operator: op,
+                set,
+                strategy: *s,
+                magnitude: a.current,
+                effect_block: block,
+            });
+            self.max_magnitude.push((op, *s), block, m_new);
+            ev.push(Event::MaxMagnitudeUpdated {
+                operator: op,
+                strategy: *s,
+                max_magnitude: m_new,
+            });
+            if a.pending < 0 {
+                let target = u64::try_from(i128::from(a.current) + a.pending).unwrap_or(0);
+                ev.push(Event::AllocationUpdated {
+                    operator: op,
+                    set,
+                    strategy: *s,
+                    magnitude: target,
+                    effect_block: a.effect_block,
+                });
+            }
+            self.slash_operator_shares(
+                block,
+                op,
+                set,
+                slash_id,
+                *s,
+                (m_prev, m_new),
+                queue_block,
+                ev,
+            )?;
+        }
+        ev.push(Event::OperatorSlashed {
+            operator: op,
+            set,
+            slash_id,
+            strategies: p.strategies.clone(),
+            wad_slashed,
+            description: p.description.clone(),
+        });
+        Ok(slash_id)
+    }
+
+    /// Shares slashable in the queue: scaled shares queued in [b − delay, b], scaled by m_prev.
+    pub fn slashable_scaled_in_queue(
+        &self,
+        operator: Address,
+        strategy: StrategyId,
+        block: Block,
+    ) -> U256 {
+        let key = (operator, strategy);
+        let cur = self.cumulative_scaled.latest(&key).unwrap_or_default();
+        let before = block.checked_sub(self.g.params.withdrawal_delay_blocks.saturating_add(1));
+        let prev = before
+            .and_then(|b| self.cumulative_scaled.at(&key, b))
+            .unwrap_or_default();
+        cur.saturating_sub(prev)
+    }
+
+    /// `getSlashableSharesInQueue`: shares in the queue a full slash would take now.
+    pub fn slashable_shares_in_queue(
+        &self,
+        operator: Address,
+        strategy: StrategyId,
+        block: Block,
+    ) -> Result<U256, TxError> {
+        let m = U256::from(self.max_magnitude(operator, strategy));
+        Ok(math::mul_wad(
+            self.slashable_scaled_in_queue(operator, strategy, block),
+            m,
+        )?)
+    }
+
+    /// `slashOperatorShares`: O(1) in delegators — only the operator's totals change.
+    #[allow(clippy::too_many_arguments)]
+    fn slash_operator_shares(
+        &mut self,
+        block: Block,
+        op: Address,
+        set: OperatorSetKey,
+        slash_id: u32,
+        s: StrategyId,
+        (m_prev, m_new): (u64, u64),
+        queue_block: Block,
+        ev: &mut Vec<Event>,
+    ) -> Result<(), TxError> {
+        let (prev, new) = (math::u(m_prev), math::u(m_new));
+        let shares = self.operator_shares(op, s);
+        // Remaining operator shares round up, so the slashed amount rounds down.
+        let slashed_active = math::sub(shares, math::mul_div_up(shares, new, prev)?)?;
+        let queued = math::mul_wad(self.slashable_scaled_in_queue(op, s, queue_block), prev)?;
+        let slashed_queue = math::sub(queued, math::mul_div_up(queued, new, prev)?)?;
+        let total = math::add(slashed_active, slashed_queue)?;
+        if !slashed_active.is_zero() {
+            self.sub_operator_shares(op, Address::ZERO, s, slashed_active, ev)?;
+        }
+        ev.push(Event::OperatorSharesSlashed {
+            operator: op,
+            strategy: s,
+            total_slashed_shares: total,
+        });
+        let clearable_at = math::add_u64(block, self.g.params.slash_clearing_delay_blocks)?;
+        self.burnable.insert(
+            (set, slash_id, s),
+            BurnEntry {
+                shares: total,
+                clearable_at,
+            },
+        );
+        ev.push(Event::BurnOrRedistributableSharesIncreased {
+            set,
+            slash_id,
+            strategy: s,
+            shares: total,
+            clearable_at,
+        });
+        Ok(())
+    }
+
+    /// Shares set aside by slashes and not yet cleared.
+    pub fn burnable_shares(&self) -> Vec<((OperatorSetKey, u32, StrategyId), BurnEntry)> {
+        self.burnable.iter().map(|(k, v)| (*k, *v)).collect()
+    }
+
+    pub(crate) fn tx_clear_burnable(
+        &mut self,
+        ctx: &Ctx,
+        set: OperatorSetKey,
+        slash_id: u32,
+        strategy: Option<StrategyId>,
+        ev: &mut Vec<Event>,
+    ) -> Result<(), TxError> {
+        self.operator_set(set)?;
+        let entries: Vec<_> = self
+            .burnable
+            .range(range_of(set, slash_id))
+            .filter(|((_, _, s), _)| strategy.is_none_or(|want| *s == want))
+            .map(|((_, _, s), e)| (*s, *e))
+            .collect();
+        if entries.is_empty() {
+            return Err(SlashingError::NoBurnableShares {
+                set,
+                slash_id,
+                strategy,
+            }
+            .into());
+        }
+        let recipient = self
+            .operator_set(set)?
+            .redistribution_recipient
+            .unwrap_or(BURN_ADDRESS);
+        for (s, e) in entries {
+            if ctx.block < e.clearable_at {
+                return Err(SlashingError::NotYetClearable {
+                    set,
+                    slash_id,
+                    clearable_at: e.clearable_at,
+                    block: ctx.block,
+                }
+                .into());
+            }
+            self.burnable.remove(&(set, slash_id, s));
+            let tokens = if e.shares.is_zero() {
+                U256::ZERO
+            } else {
+                self.strategy_withdraw(s, recipient, e.shares, ev)?
+            };
+            ev.push(Event::BurnOrRedistributableSharesDecreased {
+                set,
+                slash_id,
+                strategy: s,
+                shares: e.shares,
+                tokens,
+                recipient,
+            });
+        }
+        Ok(())
+    }
+}

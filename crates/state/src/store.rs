@@ -1,0 +1,220 @@
+//! Journaled tables: the only storage the state machine has.
+//!
+//! Every write records the previous value, so a refused transaction rolls back to the exact
+//! bytes it started from without copying the state. `commit` forgets the journal.
+
+use std::collections::BTreeMap;
+
+use cairn_primitives::Block;
+use serde::Serialize;
+
+/// Something whose writes since the last commit can be undone.
+pub(crate) trait Journaled {
+    /// Forgets the undo journal (the writes stay).
+    fn commit(&mut self);
+    /// Undoes every write since the last commit, newest first.
+    fn rollback(&mut self);
+}
+
+/// An ordered map with an undo journal. Iteration is in key order, so it is deterministic.
+#[derive(Debug, Clone, Serialize)]
+#[serde(transparent)]
+pub struct Table<K: Ord, V> {
+    map: BTreeMap<K, V>,
+    #[serde(skip)]
+    journal: Vec<(K, Option<V>)>,
+}
+
+impl<K: Ord, V> Default for Table<K, V> {
+    fn default() -> Self {
+        Self {
+            map: BTreeMap::new(),
+            journal: Vec::new(),
+        }
+    }
+}
+
+impl<K: Ord + Clone, V: Clone> Table<K, V> {
+    /// The value at `k`.
+    pub fn get(&self, k: &K) -> Option<&V> {
+        self.map.get(k)
+    }
+
+    /// Whether `k` is present.
+    pub fn contains(&self, k: &K) -> bool {
+        self.map.contains_key(k)
+    }
+
+    /// Writes `v` at `k`, journaling the old value.
+    pub fn insert(&mut self, k: K, v: V) {
+        let old = self.map.insert(k.clone(), v);
+        self.journal.push((k, old));
+    }
+
+    /// Removes `k`, journaling the old value.
+    pub fn remove(&mut self, k: &K) -> Option<V> {
+        let old = self.map.remove(k);
+        if old.is_some() {
+            self.journal.push((k.clone(), old.clone()));
+        }
+        old
+    }
+
+    /// Entries in key order.
+    pub fn iter(&self) -> impl Iterator<Item = (&K, &V)> {
+        self.map.iter()
+    }
+
+    /// Entries whose key lies in `range`, in key order.
+    pub fn range<R: std::ops::RangeBounds<K>>(&self, range: R) -> impl Iterator<Item = (&K, &V)> {
+        self.map.range(range)
+    }
+
+    /// Number of entries.
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    /// Whether the table is empty.
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+}
+
+impl<K: Ord + Clone, V: Clone> Journaled for Table<K, V> {
+    fn commit(&mut self) {
+        self.journal.clear();
+    }
+
+    fn rollback(&mut self) {
+        while let Some((k, old)) = self.journal.pop() {
+            match old {
+                Some(v) => self.map.insert(k, v),
+                None => self.map.remove(&k),
+            };
+        }
+    }
+}
+
+/// Block-keyed append-only histories (EigenLayer's `Snapshots`): a push in the same block
+/// overwrites, a lookup returns the value of the latest key ≤ the queried block.
+#[derive(Debug, Clone, Serialize)]
+#[serde(transparent)]
+pub struct History<K: Ord, V> {
+    map: BTreeMap<K, Vec<(Block, V)>>,
+    #[serde(skip)]
+    journal: Vec<(K, Option<V>)>,
+}
+
+impl<K: Ord, V> Default for History<K, V> {
+    fn default() -> Self {
+        Self {
+            map: BTreeMap::new(),
+            journal: Vec::new(),
+        }
+    }
+}
+
+impl<K: Ord + Clone, V: Copy> History<K, V> {
+    /// The latest value of `k`'s history, if any.
+    pub fn latest(&self, k: &K) -> Option<V> {
+        self.map.get(k).and_then(|h| h.last()).map(|e| e.1)
+    }
+
+    /// The value of the latest entry at or before `block`, if any.
+    pub fn at(&self, k: &K, block: Block) -> Option<V> {
+        let h = self.map.get(k)?;
+        let idx = h.partition_point(|e| e.0 <= block);
+        idx.checked_sub(1).map(|i| h[i].1)
+    }
+
+    /// Records `value` at `block` (which must not precede the last entry's block).
+    pub fn push(&mut self, k: K, block: Block, value: V) {
+        let h = self.map.entry(k.clone()).or_default();
+        match h.last_mut() {
+            Some(last) if last.0 == block => {
+                let old = last.1;
+                last.1 = value;
+                self.journal.push((k, Some(old)));
+            }
+            _ => {
+                h.push((block, value));
+                self.journal.push((k, None));
+            }
+        }
+    }
+
+    /// Number of entries in `k`'s history.
+    pub fn len_of(&self, k: &K) -> usize {
+        self.map.get(k).map_or(0, Vec::len)
+    }
+
+    /// Every history in key order.
+    pub fn iter(&self) -> impl Iterator<Item = (&K, &Vec<(Block, V)>)> {
+        self.map.iter()
+    }
+}
+
+impl<K: Ord + Clone, V: Copy> Journaled for History<K, V> {
+    fn commit(&mut self) {
+        self.journal.clear();
+    }
+
+    fn rollback(&mut self) {
+        while let Some((k, old)) = self.journal.pop() {
+            let Some(h) = self.map.get_mut(&k) else {
+                continue;
+            };
+            match old {
+                Some(v) => {
+                    if let Some(last) = h.last_mut() {
+                        last.1 = v;
+                    }
+                }
+                None => {
+                    h.pop();
+                    if h.is_empty() {
+                        self.map.remove(&k);
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_rollback_restores_every_write() {
+        let mut t: Table<u32, u32> = Table::default();
+        t.insert(1, 10);
+        t.commit();
+        t.insert(1, 11);
+        t.insert(2, 20);
+        t.remove(&1);
+        t.rollback();
+        assert_eq!(t.get(&1), Some(&10));
+        assert_eq!(t.get(&2), None);
+        assert_eq!(t.len(), 1);
+    }
+
+    #[test]
+    fn history_lookup_and_rollback() {
+        let mut h: History<u8, u64> = History::default();
+        assert_eq!(h.at(&0, 5), None);
+        h.push(0, 5, 100);
+        h.push(0, 7, 90);
+        h.commit();
+        assert_eq!(h.at(&0, 4), None);
+        assert_eq!(h.at(&0, 5), Some(100));
+        assert_eq!(h.at(&0, 6), Some(100));
+        assert_eq!(h.at(&0, 9), Some(90));
+        h.push(0, 7, 80);
+        h.push(0, 8, 70);
+        h.rollback();
+        assert_eq!(h.latest(&0), Some(90));
+        assert_eq!(h.len_of(&0), 2);
+    }
+}

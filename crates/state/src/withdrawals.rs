@@ -1,0 +1,298 @@
+//! The withdrawal queue: scaled shares `q = x · k`, slashable for the withdrawal delay, paid at
+//! completion as `q · m(start + delay)` in tokens or re-deposited as shares.
+
+use cairn_primitives::{Address, B256, Block, StrategyId, U256, WAD, keccak256, math};
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    Ctx, Event, State, TxError, delegation::DelegationError, stakers::calc_withdrawable,
+    tx::QueueParams,
+};
+
+/// A queued withdrawal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Withdrawal {
+    /// The operator at queue time.
+    pub delegated_to: Option<Address>,
+    /// Block queued.
+    pub start_block: Block,
+    /// Strategies.
+    pub strategies: Vec<StrategyId>,
+    /// Scaled shares per strategy.
+    pub scaled_shares: Vec<U256>,
+    /// keccak256 of (staker, nonce, the fields above): a stable identifier.
+    pub root: B256,
+}
+
+/// Why a withdrawal transaction was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, strum::IntoStaticStr)]
+pub enum WithdrawalError {
+    /// No strategies given.
+    #[error("a withdrawal needs at least one strategy")]
+    InputArrayLengthZero,
+    /// Array lengths differ.
+    #[error("{strategies} strategies against {shares} share amounts")]
+    InputArrayLengthMismatch {
+        /// Strategies.
+        strategies: usize,
+        /// Shares.
+        shares: usize,
+    },
+    /// No such withdrawal.
+    #[error("staker {staker} has no queued withdrawal {nonce}")]
+    WithdrawalNotFound {
+        /// Staker.
+        staker: Address,
+        /// Nonce.
+        nonce: u64,
+    },
+    /// Too early.
+    #[error(
+        "withdrawal {nonce} queued at {start_block} is completable after block {slashable_until}, now {block}"
+    )]
+    WithdrawalDelayNotElapsed {
+        /// Nonce.
+        nonce: u64,
+        /// Start block.
+        start_block: Block,
+        /// Last slashable block.
+        slashable_until: Block,
+        /// Now.
+        block: Block,
+    },
+    /// An open slash request covers it.
+    #[error("withdrawal {nonce} is held by open slash request {request_id} of {set}")]
+    HeldBySlashRequest {
+        /// Nonce.
+        nonce: u64,
+        /// The set.
+        set: cairn_primitives::OperatorSetKey,
+        /// The request.
+        request_id: u32,
+    },
+}
+
+impl State {
+    /// A queued withdrawal.
+    pub fn withdrawal(&self, staker: Address, nonce: u64) -> Option<&Withdrawal> {
+        self.withdrawals.get(&(staker, nonce))
+    }
+
+    /// A staker's queued withdrawals by nonce.
+    pub fn withdrawals_of(&self, staker: Address) -> Vec<(u64, Withdrawal)> {
+        self.withdrawals
+            .range((staker, 0)..=(staker, u64::MAX))
+            .map(|((_, n), w)| (*n, w.clone()))
+            .collect()
+    }
+
+    pub(crate) fn tx_queue_withdrawals(
+        &mut self,
+        ctx: &Ctx,
+        params: &[QueueParams],
+        ev: &mut Vec<Event>,
+    ) -> Result<Vec<u64>, TxError> {
+        let operator = self.delegated_to(ctx.sender);
+        let mut nonces = Vec::with_capacity(params.len());
+        for p in params {
+            if p.strategies.len() != p.deposit_shares.len() {
+                return Err(WithdrawalError::InputArrayLengthMismatch {
+                    strategies: p.strategies.len(),
+                    shares: p.deposit_shares.len(),
+                }
+                .into());
+            }
+            nonces.push(self.queue_withdrawal(
+                ctx,
+                ctx.sender,
+                operator,
+                &p.strategies,
+                &p.deposit_shares,
+                ev,
+            )?);
+        }
+        Ok(nonces)
+    }
+
+    /// Queues one withdrawal: removes deposit shares, stores scaled shares, takes the withdrawable
+    /// amount off the operator and records it in the operator's slashable-queue history.
+    pub(crate) fn queue_withdrawal(
+        &mut self,
+        ctx: &Ctx,
+        staker: Address,
+        operator: Option<Address>,
+        strategies: &[StrategyId],
+        shares: &[U256],
+        ev: &mut Vec<Event>,
+    ) -> Result<u64, TxError> {
+        if strategies.is_empty() {
+            return Err(WithdrawalError::InputArrayLengthZero.into());
+        }
+        let mut scaled = Vec::with_capacity(strategies.len());
+        let mut withdrawable = Vec::with_capacity(strategies.len());
+        for (s, x) in strategies.iter().zip(shares) {
+            self.strategy(*s)?;
+            if x.is_zero() {
+                return Err(DelegationError::SharesAmountZero.into());
+            }
+            let p = self.position(staker, *s);
+            if *x > p.deposit_shares {
+                return Err(DelegationError::SharesAmountTooHigh {
+                    staker,
+                    strategy: *s,
+                    requested: *x,
+                    held: p.deposit_shares,
+                }
+                .into());
+            }
+            let sf = self.slashing_factor(operator, *s);
+            let w = calc_withdrawable(*x, p.dsf, sf)?;
+            let q = math::mul_wad(*x, p.dsf)?;
+            if let Some(op) = operator {
+                let key = (op, *s);
+                let cum = math::add(self.cumulative_scaled.latest(&key).unwrap_or_default(), q)?;
+                self.cumulative_scaled.push(key, ctx.block, cum);
+                self.sub_operator_shares(op, staker, *s, w, ev)?;
+            }
+            self.remove_deposit_shares(staker, *s, *x, ev)?;
+            scaled.push(q);
+            withdrawable.push(w);
+        }
+        let nonce = self.withdrawal_nonces.get(&staker).copied().unwrap_or(0);
+        self.withdrawal_nonces
+            .insert(staker, math::add_u64(nonce, 1)?);
+        let mut w = Withdrawal {
+            delegated_to: operator,
+            start_block: ctx.block,
+            strategies: strategies.to_vec(),
+            scaled_shares: scaled,
+            root: B256::ZERO,
+        };
+        w.root = keccak256(postcard::to_allocvec(&(staker, nonce, &w)).unwrap_or_default());
+        ev.push(Event::WithdrawalQueued {
+            root: w.root,
+            staker,
+            nonce,
+            delegated_to: operator,
+            start_block: ctx.block,
+            strategies: w.strategies.clone(),
+            scaled_shares: w.scaled_shares.clone(),
+            withdrawable_shares: withdrawable,
+        });
+        self.withdrawals.insert((staker, nonce), w);
+        Ok(nonce)
+    }
+
+    /// The block whose max magnitude prices a withdrawal in `strategy`: the end of its slashable
+    /// window, moved to the execution block of any slash request that held it past that end.
+    fn pricing_block(&self, w: &Withdrawal, operator: Address, strategy: StrategyId) -> Block {
+        let end = w
+            .start_block
+            .saturating_add(self.g.params.withdrawal_delay_blocks);
+        let held = self.executed_requests.get(&(operator, strategy));
+        held.into_iter()
+            .flatten()
+            .filter(|(req, exec)| *req <= end && end < *exec)
+            .map(|(_, exec)| *exec)
+            .fold(end, Block::max)
+    }
+
+    /// Shares a withdrawal pays per strategy if completed at `block` (an estimate while slashable).
+    pub fn withdrawal_payout(&self, w: &Withdrawal, block: Block) -> Result<Vec<U256>, TxError> {
+        let mut out = Vec::with_capacity(w.strategies.len());
+        for (s, q) in w.strategies.iter().zip(&w.scaled_shares) {
+            let sf = match w.delegated_to {
+                None => WAD,
+                Some(op) => {
+                    let at = self.pricing_block(w, op, *s);
+                    if at < block {
+                        U256::from(self.max_magnitude_at(op, *s, at))
+                    } else {
+                        U256::from(self.max_magnitude(op, *s))
+                    }
+                }
+            };
+            out.push(math::mul_wad(*q, sf)?);
+        }
+        Ok(out)
+    }
+
+    fn check_not_held(&self, staker: Address, nonce: u64, w: &Withdrawal) -> Result<(), TxError> {
+        let Some(op) = w.delegated_to else {
+            return Ok(());
+        };
+        let end = w
+            .start_block
+            .saturating_add(self.g.params.withdrawal_delay_blocks);
+        for (set, request_id) in self.open_requests_against(op) {
+            let Some(req) = self.slash_request(set, request_id) else {
+                continue;
+            };
+            let overlaps = req
+                .params
+                .strategies
+                .iter()
+                .any(|s| w.strategies.contains(s));
+            if overlaps && req.requested_at <= end {
+                let _ = staker;
+                return Err(WithdrawalError::HeldBySlashRequest {
+                    nonce,
+                    set,
+                    request_id,
+                }
+                .into());
+            }
+        }
+        Ok(())
+    }
+
+    pub(crate) fn tx_complete_withdrawal(
+        &mut self,
+        ctx: &Ctx,
+        nonce: u64,
+        as_tokens: bool,
+        ev: &mut Vec<Event>,
+    ) -> Result<(), TxError> {
+        let staker = ctx.sender;
+        let w = self
+            .withdrawal(staker, nonce)
+            .cloned()
+            .ok_or(WithdrawalError::WithdrawalNotFound { staker, nonce })?;
+        let slashable_until = math::add_u64(w.start_block, self.g.params.withdrawal_delay_blocks)?;
+        if ctx.block <= slashable_until {
+            return Err(WithdrawalError::WithdrawalDelayNotElapsed {
+                nonce,
+                start_block: w.start_block,
+                slashable_until,
+                block: ctx.block,
+            }
+            .into());
+        }
+        self.check_not_held(staker, nonce, &w)?;
+        let shares = self.withdrawal_payout(&w, ctx.block)?;
+        self.withdrawals.remove(&(staker, nonce));
+        let mut tokens = Vec::with_capacity(shares.len());
+        for (s, x) in w.strategies.iter().zip(&shares) {
+            if x.is_zero() {
+                tokens.push(U256::ZERO);
+                continue;
+            }
+            if as_tokens {
+                tokens.push(self.strategy_withdraw(*s, staker, *x, ev)?);
+            } else {
+                let prev = self.add_deposit_shares(staker, *s, *x)?;
+                self.increase_delegated_shares(staker, *s, prev, *x, ev)?;
+                tokens.push(U256::ZERO);
+            }
+        }
+        ev.push(Event::WithdrawalCompleted {
+            root: w.root,
+            staker,
+            nonce,
+            receive_as_tokens: as_tokens,
+            shares,
+            tokens,
+        });
+        Ok(())
+    }
+}

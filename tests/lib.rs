@@ -1,0 +1,1 @@
+//! Holder crate for the integration-test binary in `it/`.
