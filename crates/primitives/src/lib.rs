@@ -40,10 +40,7 @@ mod tests {
 
     #[test]
     fn parses_amount_forms() {
-        assert_eq!(
-            parse_amount("32e18"),
-            Some(U256::from(32u128 * 10u128.pow(18)))
-        );
+        assert_eq!(parse_amount("32e18"), Some(U256::from(32u128 * 10u128.pow(18))));
         assert_eq!(parse_amount("1_000"), Some(U256::from(1000u32)));
         assert_eq!(parse_amount("0x10"), Some(U256::from(16u32)));
         assert_eq!(parse_amount("-1"), None);

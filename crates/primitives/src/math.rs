@@ -43,8 +43,7 @@ pub type MathResult<T> = Result<T, MathError>;
 
 /// `a + b`, or an overflow error.
 pub fn add(a: U256, b: U256) -> MathResult<U256> {
-    a.checked_add(b)
-        .ok_or(MathError::Overflow { op: "add", a, b })
+    a.checked_add(b).ok_or(MathError::Overflow { op: "add", a, b })
 }
 
 /// `a - b`, or an underflow error.
@@ -54,8 +53,7 @@ pub fn sub(a: U256, b: U256) -> MathResult<U256> {
 
 /// `a * b`, or an overflow error.
 pub fn mul(a: U256, b: U256) -> MathResult<U256> {
-    a.checked_mul(b)
-        .ok_or(MathError::Overflow { op: "mul", a, b })
+    a.checked_mul(b).ok_or(MathError::Overflow { op: "mul", a, b })
 }
 
 fn wide_mul_div(x: U256, y: U256, d: U256) -> MathResult<(U512, U512)> {
@@ -68,13 +66,11 @@ fn wide_mul_div(x: U256, y: U256, d: U256) -> MathResult<(U512, U512)> {
 }
 
 fn narrow(v: U512, x: U256, y: U256) -> MathResult<U256> {
-    U256::checked_from_limbs_slice(v.as_limbs())
-        .ok_or(())
-        .map_err(|_| MathError::Overflow {
-            op: "mul_div",
-            a: x,
-            b: y,
-        })
+    U256::checked_from_limbs_slice(v.as_limbs()).ok_or(()).map_err(|_| MathError::Overflow {
+        op: "mul_div",
+        a: x,
+        b: y,
+    })
 }
 
 /// `floor(x * y / d)` with a 512-bit intermediate (rounds down).
@@ -107,11 +103,7 @@ pub fn div_wad(x: U256, y: U256) -> MathResult<U256> {
 
 /// `a + b` for block heights and counters, or an overflow error.
 pub fn add_u64(a: u64, b: u64) -> MathResult<u64> {
-    a.checked_add(b).ok_or(MathError::Overflow {
-        op: "add",
-        a: U256::from(a),
-        b: U256::from(b),
-    })
+    a.checked_add(b).ok_or(MathError::Overflow { op: "add", a: U256::from(a), b: U256::from(b) })
 }
 
 /// A `u64` as a U256.
@@ -121,11 +113,7 @@ pub fn u(v: u64) -> U256 {
 
 /// Narrows a U256 known to be at most a magnitude (≤ WAD) into `u64`.
 pub fn to_u64(v: U256) -> MathResult<u64> {
-    u64::try_from(v).map_err(|_| MathError::Overflow {
-        op: "to_u64",
-        a: v,
-        b: U256::ZERO,
-    })
+    u64::try_from(v).map_err(|_| MathError::Overflow { op: "to_u64", a: v, b: U256::ZERO })
 }
 
 #[cfg(test)]
@@ -138,29 +126,17 @@ mod tests {
         assert_eq!(mul_div_down(u(7), u(3), u(2)).unwrap(), u(10));
         assert_eq!(mul_div_up(u(7), u(3), u(2)).unwrap(), u(11));
         assert_eq!(mul_div_up(u(8), u(3), u(2)).unwrap(), u(12));
-        assert_eq!(
-            div_wad(u(1), u(3)).unwrap(),
-            U256::from(333_333_333_333_333_333u64)
-        );
+        assert_eq!(div_wad(u(1), u(3)).unwrap(), U256::from(333_333_333_333_333_333u64));
     }
 
     #[test]
     fn wide_intermediate_does_not_overflow() {
         let big = U256::MAX / u(2);
         assert_eq!(mul_div_down(big, WAD, WAD).unwrap(), big);
-        assert!(matches!(
-            mul_div_down(U256::MAX, u(2), u(1)),
-            Err(MathError::Overflow { .. })
-        ));
-        assert!(matches!(
-            mul_div_down(u(1), u(1), U256::ZERO),
-            Err(MathError::DivisionByZero { .. })
-        ));
+        assert!(matches!(mul_div_down(U256::MAX, u(2), u(1)), Err(MathError::Overflow { .. })));
+        assert!(matches!(mul_div_down(u(1), u(1), U256::ZERO), Err(MathError::DivisionByZero { .. })));
         assert!(matches!(sub(u(1), u(2)), Err(MathError::Underflow { .. })));
-        assert!(matches!(
-            add(U256::MAX, u(1)),
-            Err(MathError::Overflow { .. })
-        ));
+        assert!(matches!(add(U256::MAX, u(1)), Err(MathError::Overflow { .. })));
     }
 
     proptest! {

@@ -18,9 +18,7 @@ pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<U256, D::Error> {
     }
     match Raw::deserialize(d)? {
         Raw::Int(v) => Ok(U256::from(v)),
-        Raw::Text(t) => {
-            crate::parse_amount(&t).ok_or_else(|| D::Error::custom(format!("not an amount: {t}")))
-        }
+        Raw::Text(t) => crate::parse_amount(&t).ok_or_else(|| D::Error::custom(format!("not an amount: {t}"))),
     }
 }
 

@@ -41,9 +41,7 @@ pub enum AllocationError {
         right: usize,
     },
     /// A change is already pending.
-    #[error(
-        "operator {operator} already has a pending change for {strategy} in {set} (effect block {effect_block})"
-    )]
+    #[error("operator {operator} already has a pending change for {strategy} in {set} (effect block {effect_block})")]
     ModificationAlreadyPending {
         /// Operator.
         operator: Address,
@@ -65,9 +63,7 @@ pub enum AllocationError {
         magnitude: Magnitude,
     },
     /// Not enough free magnitude.
-    #[error(
-        "operator {operator} would encumber {encumbered} of {strategy}, above max magnitude {max}"
-    )]
+    #[error("operator {operator} would encumber {encumbered} of {strategy}, above max magnitude {max}")]
     InsufficientMagnitude {
         /// Operator.
         operator: Address,
@@ -79,9 +75,7 @@ pub enum AllocationError {
         max: Magnitude,
     },
     /// The allocation would make stake slashable by two incompatible services.
-    #[error(
-        "operator {operator} allocates to {conflicting_service}, which {service} declares incompatible"
-    )]
+    #[error("operator {operator} allocates to {conflicting_service}, which {service} declares incompatible")]
     IncompatibleServices {
         /// The operator.
         operator: Address,
@@ -95,10 +89,7 @@ pub enum AllocationError {
 impl State {
     /// The encumbered magnitude as stored (before simulating due deallocations).
     pub(crate) fn stored_encumbered(&self, operator: Address, strategy: StrategyId) -> Magnitude {
-        self.encumbered
-            .get(&(operator, strategy))
-            .copied()
-            .unwrap_or(0)
+        self.encumbered.get(&(operator, strategy)).copied().unwrap_or(0)
     }
 
     /// The allocation as of `block` with any due change applied, and the encumbered magnitude
@@ -110,11 +101,7 @@ impl State {
         strategy: StrategyId,
         block: Block,
     ) -> (Allocation, Magnitude) {
-        let mut a = self
-            .allocations
-            .get(&(operator, set, strategy))
-            .copied()
-            .unwrap_or_default();
+        let mut a = self.allocations.get(&(operator, set, strategy)).copied().unwrap_or_default();
         let mut enc = self.stored_encumbered(operator, strategy);
         let frozen = a.pending < 0 && self.has_open_request(operator, set);
         if a.effect_block != 0 && block >= a.effect_block && !frozen {
@@ -160,22 +147,11 @@ impl State {
         } else {
             self.encumbered.insert((operator, strategy), enc);
         }
-        ev.push(Event::EncumberedMagnitudeUpdated {
-            operator,
-            strategy,
-            encumbered: enc,
-        });
+        ev.push(Event::EncumberedMagnitudeUpdated { operator, strategy, encumbered: enc });
     }
 
     /// Clears due deallocations from the front of the FIFO queue (at most `limit`).
-    fn clear_queue(
-        &mut self,
-        operator: Address,
-        strategy: StrategyId,
-        limit: u32,
-        block: Block,
-        ev: &mut Vec<Event>,
-    ) {
+    fn clear_queue(&mut self, operator: Address, strategy: StrategyId, limit: u32, block: Block, ev: &mut Vec<Event>) {
         let Some(mut queue) = self.dealloc_queue.get(&(operator, strategy)).cloned() else {
             return;
         };
@@ -203,11 +179,7 @@ impl State {
     }
 
     fn push_dealloc(&mut self, operator: Address, strategy: StrategyId, set: OperatorSetKey) {
-        let mut q = self
-            .dealloc_queue
-            .get(&(operator, strategy))
-            .cloned()
-            .unwrap_or_else(VecDeque::new);
+        let mut q = self.dealloc_queue.get(&(operator, strategy)).cloned().unwrap_or_else(VecDeque::new);
         q.push_back(set);
         self.dealloc_queue.insert((operator, strategy), q);
     }
@@ -216,11 +188,7 @@ impl State {
     fn check_compatible(&self, operator: Address, service: Address) -> Result<(), AllocationError> {
         for other in self.allocated_services(operator) {
             if other != service && self.are_incompatible(service, other) {
-                return Err(AllocationError::IncompatibleServices {
-                    operator,
-                    service,
-                    conflicting_service: other,
-                });
+                return Err(AllocationError::IncompatibleServices { operator, service, conflicting_service: other });
             }
         }
         Ok(())
@@ -239,10 +207,7 @@ impl State {
             .allocation_delay(operator, ctx.block)
             .ok_or(AllocationError::UninitializedAllocationDelay { operator })?;
         for p in params {
-            let set = OperatorSetKey {
-                service: p.service,
-                id: p.set_id,
-            };
+            let set = OperatorSetKey { service: p.service, id: p.set_id };
             self.operator_set(set)?;
             if p.strategies.len() != p.new_magnitudes.len() {
                 return Err(AllocationError::InputArrayLengthMismatch {
@@ -285,22 +250,14 @@ impl State {
         let slashable = in_set && self.is_slashable_by(operator, set, block) && a.current != 0;
         let diff = i128::from(new_mag) - i128::from(a.current);
         if diff == 0 {
-            return Err(AllocationError::SameMagnitude {
-                set,
-                strategy,
-                magnitude: new_mag,
-            }
-            .into());
+            return Err(AllocationError::SameMagnitude { set, strategy, magnitude: new_mag }.into());
         }
         if diff < 0 {
             if slashable {
                 // Stays slashable through block + DEALLOCATION_DELAY; freed when cleared.
                 self.push_dealloc(operator, strategy, set);
                 a.pending = diff;
-                a.effect_block = math::add_u64(
-                    block,
-                    math::add_u64(self.g.params.deallocation_delay_blocks, 1)?,
-                )?;
+                a.effect_block = math::add_u64(block, math::add_u64(self.g.params.deallocation_delay_blocks, 1)?)?;
             } else {
                 enc = enc.saturating_sub(u64::try_from(-diff).unwrap_or(u64::MAX));
                 a.current = new_mag;
@@ -312,13 +269,9 @@ impl State {
             let max = self.max_magnitude(operator, strategy);
             let after = u128::from(enc) + diff.unsigned_abs();
             if after > u128::from(max) {
-                return Err(AllocationError::InsufficientMagnitude {
-                    operator,
-                    strategy,
-                    encumbered: after,
-                    max,
-                }
-                .into());
+                return Err(
+                    AllocationError::InsufficientMagnitude { operator, strategy, encumbered: after, max }.into()
+                );
             }
             enc = u64::try_from(after).unwrap_or(u64::MAX);
             a.pending = diff;
@@ -326,19 +279,9 @@ impl State {
             a.effect_block = math::add_u64(block, delay)?;
         }
         let target = u64::try_from(i128::from(a.current) + a.pending).unwrap_or(0);
-        let effect_block = if a.effect_block == 0 {
-            block
-        } else {
-            a.effect_block
-        };
+        let effect_block = if a.effect_block == 0 { block } else { a.effect_block };
         self.persist_allocation(operator, set, strategy, a, enc, ev);
-        ev.push(Event::AllocationUpdated {
-            operator,
-            set,
-            strategy,
-            magnitude: target,
-            effect_block,
-        });
+        ev.push(Event::AllocationUpdated { operator, set, strategy, magnitude: target, effect_block });
         Ok(())
     }
 
@@ -368,20 +311,11 @@ impl State {
     }
 
     /// Encumbered magnitude with every due deallocation simulated as cleared.
-    pub fn encumbered_magnitude(
-        &self,
-        operator: Address,
-        strategy: StrategyId,
-        block: Block,
-    ) -> Magnitude {
+    pub fn encumbered_magnitude(&self, operator: Address, strategy: StrategyId, block: Block) -> Magnitude {
         let mut enc = self.stored_encumbered(operator, strategy);
         if let Some(q) = self.dealloc_queue.get(&(operator, strategy)) {
             for set in q {
-                let a = self
-                    .allocations
-                    .get(&(operator, *set, strategy))
-                    .copied()
-                    .unwrap_or_default();
+                let a = self.allocations.get(&(operator, *set, strategy)).copied().unwrap_or_default();
                 let (b, _) = self.load_allocation(operator, *set, strategy, block);
                 if b.effect_block != 0 {
                     break;
@@ -395,14 +329,8 @@ impl State {
     }
 
     /// Magnitude still free to allocate: max − encumbered (after simulated clearing).
-    pub fn allocatable_magnitude(
-        &self,
-        operator: Address,
-        strategy: StrategyId,
-        block: Block,
-    ) -> Magnitude {
-        self.max_magnitude(operator, strategy)
-            .saturating_sub(self.encumbered_magnitude(operator, strategy, block))
+    pub fn allocatable_magnitude(&self, operator: Address, strategy: StrategyId, block: Block) -> Magnitude {
+        self.max_magnitude(operator, strategy).saturating_sub(self.encumbered_magnitude(operator, strategy, block))
     }
 
     /// Stake of `operator` slashable by `set` in `strategy`: floor(op · floor(cur · WAD / max) / WAD).
@@ -428,10 +356,7 @@ impl State {
             return Ok(U256::ZERO);
         }
         let proportion = math::div_wad(math::u(magnitude), math::u(max))?;
-        Ok(math::mul_wad(
-            self.operator_shares(operator, strategy),
-            proportion,
-        )?)
+        Ok(math::mul_wad(self.operator_shares(operator, strategy), proportion)?)
     }
 
     /// `getMinimumSlashableStake`: allocated stake less pending decreases due by `future_block`;
@@ -461,22 +386,8 @@ impl State {
         operator: Address,
         block: Block,
     ) -> Vec<(OperatorSetKey, StrategyId, Allocation)> {
-        let lo = (
-            operator,
-            OperatorSetKey {
-                service: Address::ZERO,
-                id: 0,
-            },
-            StrategyId(0),
-        );
-        let hi = (
-            operator,
-            OperatorSetKey {
-                service: Address::repeat_byte(0xff),
-                id: u32::MAX,
-            },
-            StrategyId(u32::MAX),
-        );
+        let lo = (operator, OperatorSetKey { service: Address::ZERO, id: 0 }, StrategyId(0));
+        let hi = (operator, OperatorSetKey { service: Address::repeat_byte(0xff), id: u32::MAX }, StrategyId(u32::MAX));
         self.allocations
             .range(lo..=hi)
             .map(|((_, set, s), _)| (*set, *s, self.load_allocation(operator, *set, *s, block).0))

@@ -4,10 +4,7 @@
 use cairn_primitives::{Address, Block, StrategyId, U256};
 use serde::{Deserialize, Serialize};
 
-use crate::{
-    Ctx, Event, State, TxError, TxKind, operators::OperatorError, pause::Module,
-    stakers::calc_withdrawable,
-};
+use crate::{Ctx, Event, State, TxError, TxKind, operators::OperatorError, pause::Module, stakers::calc_withdrawable};
 
 /// An approver's single-use consent for a staker to delegate to its operator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -156,41 +153,16 @@ impl State {
     ) -> Result<(), TxError> {
         let approver = self.operator(operator)?.delegation_approver;
         if approver != Some(ctx.sender) {
-            return Err(DelegationError::NotApprover {
-                sender: ctx.sender,
-                operator,
-            }
-            .into());
+            return Err(DelegationError::NotApprover { sender: ctx.sender, operator }.into());
         }
         if self.approvals.contains(&(ctx.sender, salt)) {
-            return Err(DelegationError::SaltSpent {
-                approver: ctx.sender,
-                salt,
-            }
-            .into());
+            return Err(DelegationError::SaltSpent { approver: ctx.sender, salt }.into());
         }
         if expiry < ctx.block {
-            return Err(DelegationError::ApprovalExpired {
-                expiry,
-                block: ctx.block,
-            }
-            .into());
+            return Err(DelegationError::ApprovalExpired { expiry, block: ctx.block }.into());
         }
-        self.approvals.insert(
-            (ctx.sender, salt),
-            Approval {
-                staker,
-                operator,
-                expiry,
-                used: false,
-            },
-        );
-        ev.push(Event::DelegationApproved {
-            approver: ctx.sender,
-            staker,
-            operator,
-            salt,
-        });
+        self.approvals.insert((ctx.sender, salt), Approval { staker, operator, expiry, used: false });
+        ev.push(Event::DelegationApproved { approver: ctx.sender, staker, operator, salt });
         Ok(())
     }
 
@@ -205,30 +177,17 @@ impl State {
             return Ok(());
         };
         let salt = salt.ok_or(DelegationError::ApprovalRequired { operator, approver })?;
-        let a = *self
-            .approvals
-            .get(&(approver, salt))
-            .ok_or(DelegationError::ApprovalNotFound { approver, salt })?;
+        let a = *self.approvals.get(&(approver, salt)).ok_or(DelegationError::ApprovalNotFound { approver, salt })?;
         if a.used {
             return Err(DelegationError::SaltSpent { approver, salt }.into());
         }
         if a.staker != staker || a.operator != operator {
-            return Err(DelegationError::ApprovalMismatch {
-                salt,
-                staker: a.staker,
-                operator: a.operator,
-            }
-            .into());
+            return Err(DelegationError::ApprovalMismatch { salt, staker: a.staker, operator: a.operator }.into());
         }
         if a.expiry < ctx.block {
-            return Err(DelegationError::ApprovalExpired {
-                expiry: a.expiry,
-                block: ctx.block,
-            }
-            .into());
+            return Err(DelegationError::ApprovalExpired { expiry: a.expiry, block: ctx.block }.into());
         }
-        self.approvals
-            .insert((approver, salt), Approval { used: true, ..a });
+        self.approvals.insert((approver, salt), Approval { used: true, ..a });
         Ok(())
     }
 
@@ -241,11 +200,7 @@ impl State {
         ev: &mut Vec<Event>,
     ) -> Result<(), TxError> {
         if let Some(current) = self.delegated_to(staker) {
-            return Err(DelegationError::ActivelyDelegated {
-                staker,
-                operator: current,
-            }
-            .into());
+            return Err(DelegationError::ActivelyDelegated { staker, operator: current }.into());
         }
         if !self.is_operator(operator) {
             return Err(OperatorError::NotOperator { account: operator }.into());
@@ -288,22 +243,15 @@ impl State {
         staker: Address,
         ev: &mut Vec<Event>,
     ) -> Result<Vec<u64>, TxError> {
-        let operator = self
-            .delegated_to(staker)
-            .ok_or(DelegationError::NotActivelyDelegated { staker })?;
+        let operator = self.delegated_to(staker).ok_or(DelegationError::NotActivelyDelegated { staker })?;
         if self.is_operator(staker) {
             return Err(DelegationError::OperatorsCannotUndelegate { operator: staker }.into());
         }
         if ctx.sender != staker {
             let approver = self.operator(operator)?.delegation_approver;
-            let allowed = approver == Some(ctx.sender)
-                || self.can_call(operator, ctx.sender, TxKind::Undelegate);
+            let allowed = approver == Some(ctx.sender) || self.can_call(operator, ctx.sender, TxKind::Undelegate);
             if !allowed {
-                return Err(DelegationError::UndelegateNotAllowed {
-                    caller: ctx.sender,
-                    staker,
-                }
-                .into());
+                return Err(DelegationError::UndelegateNotAllowed { caller: ctx.sender, staker }.into());
             }
             ev.push(Event::StakerForceUndelegated { staker, operator });
         }
@@ -312,14 +260,7 @@ impl State {
         let mut nonces = Vec::new();
         for strategy in self.staker_strategies(staker) {
             let shares = self.position(staker, strategy).deposit_shares;
-            nonces.push(self.queue_withdrawal(
-                ctx,
-                staker,
-                Some(operator),
-                &[strategy],
-                &[shares],
-                ev,
-            )?);
+            nonces.push(self.queue_withdrawal(ctx, staker, Some(operator), &[strategy], &[shares], ev)?);
         }
         Ok(nonces)
     }
@@ -332,10 +273,7 @@ impl State {
         ev: &mut Vec<Event>,
     ) -> Result<(), TxError> {
         if self.is_paused(Module::Delegation) {
-            return Err(TxError::Paused {
-                module: Module::Delegation,
-                action: TxKind::Redelegate,
-            });
+            return Err(TxError::Paused { module: Module::Delegation, action: TxKind::Redelegate });
         }
         self.tx_undelegate(ctx, ctx.sender, ev)?;
         self.tx_delegate(ctx, ctx.sender, operator, salt, ev)

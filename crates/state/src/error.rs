@@ -4,10 +4,9 @@ use cairn_primitives::{Address, Block, MathError};
 use serde::Serialize;
 
 use crate::{
-    allocations::AllocationError, delegation::DelegationError, governance::GovernanceError,
-    ledger::LedgerError, operators::OperatorError, pause::Module, permissions::PermissionError,
-    services::ServiceError, slashing::SlashingError, strategies::StrategyError, tx::TxKind,
-    withdrawals::WithdrawalError,
+    allocations::AllocationError, delegation::DelegationError, governance::GovernanceError, ledger::LedgerError,
+    operators::OperatorError, pause::Module, permissions::PermissionError, services::ServiceError,
+    slashing::SlashingError, strategies::StrategyError, tx::TxKind, withdrawals::WithdrawalError,
 };
 
 /// Why a transaction was refused. The state is unchanged whenever this is returned.

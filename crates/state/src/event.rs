@@ -1,8 +1,6 @@
 //! Events: what a successful transaction did, for indexers, the rewards calculator and reports.
 
-use cairn_primitives::{
-    Address, AssetId, B256, Block, OperatorSetKey, StrategyId, U256, serde_dec,
-};
+use cairn_primitives::{Address, AssetId, B256, Block, OperatorSetKey, StrategyId, U256, serde_dec};
 use serde::Serialize;
 
 use crate::{
@@ -31,11 +29,7 @@ pub enum Event {
         amount: U256,
     },
     /// A strategy was created for an asset.
-    StrategyCreated {
-        strategy: StrategyId,
-        asset: AssetId,
-        address: Address,
-    },
+    StrategyCreated { strategy: StrategyId, asset: AssetId, address: Address },
     /// A staker deposited into a strategy.
     Deposit {
         staker: Address,
@@ -59,33 +53,15 @@ pub enum Event {
         new_dsf: U256,
     },
     /// An operator registered.
-    OperatorRegistered {
-        operator: Address,
-        delegation_approver: Option<Address>,
-    },
+    OperatorRegistered { operator: Address, delegation_approver: Option<Address> },
     /// Operator details changed.
-    OperatorDetailsModified {
-        operator: Address,
-        delegation_approver: Option<Address>,
-    },
+    OperatorDetailsModified { operator: Address, delegation_approver: Option<Address> },
     /// Operator metadata changed.
-    OperatorMetadataUpdated {
-        operator: Address,
-        metadata_uri: String,
-    },
+    OperatorMetadataUpdated { operator: Address, metadata_uri: String },
     /// An allocation delay was set (effective at `effect_block`).
-    AllocationDelaySet {
-        operator: Address,
-        delay: Block,
-        effect_block: Block,
-    },
+    AllocationDelaySet { operator: Address, delay: Block, effect_block: Block },
     /// An approver approved a delegation.
-    DelegationApproved {
-        approver: Address,
-        staker: Address,
-        operator: Address,
-        salt: u64,
-    },
+    DelegationApproved { approver: Address, staker: Address, operator: Address, salt: u64 },
     /// A staker delegated.
     StakerDelegated { staker: Address, operator: Address },
     /// A staker was undelegated.
@@ -109,54 +85,23 @@ pub enum Event {
         shares: U256,
     },
     /// A service registered its metadata.
-    ServiceRegistered {
-        service: Address,
-        metadata_uri: String,
-    },
+    ServiceRegistered { service: Address, metadata_uri: String },
     /// An operator set was created.
-    OperatorSetCreated {
-        set: OperatorSetKey,
-        redistribution_recipient: Option<Address>,
-    },
+    OperatorSetCreated { set: OperatorSetKey, redistribution_recipient: Option<Address> },
     /// A strategy joined a set.
-    StrategyAddedToOperatorSet {
-        set: OperatorSetKey,
-        strategy: StrategyId,
-    },
+    StrategyAddedToOperatorSet { set: OperatorSetKey, strategy: StrategyId },
     /// A strategy left a set.
-    StrategyRemovedFromOperatorSet {
-        set: OperatorSetKey,
-        strategy: StrategyId,
-    },
+    StrategyRemovedFromOperatorSet { set: OperatorSetKey, strategy: StrategyId },
     /// A set's slasher is (or will be) `slasher` from `effect_block`.
-    SlasherUpdated {
-        set: OperatorSetKey,
-        slasher: Address,
-        effect_block: Block,
-    },
+    SlasherUpdated { set: OperatorSetKey, slasher: Address, effect_block: Block },
     /// A set's allow-list changed.
-    RegistrationAllowedSet {
-        set: OperatorSetKey,
-        operator: Address,
-        allowed: bool,
-    },
+    RegistrationAllowedSet { set: OperatorSetKey, operator: Address, allowed: bool },
     /// An incompatibility declaration changed.
-    IncompatibleServiceSet {
-        service: Address,
-        other: Address,
-        incompatible: bool,
-    },
+    IncompatibleServiceSet { service: Address, other: Address, incompatible: bool },
     /// An operator joined a set.
-    OperatorAddedToOperatorSet {
-        operator: Address,
-        set: OperatorSetKey,
-    },
+    OperatorAddedToOperatorSet { operator: Address, set: OperatorSetKey },
     /// An operator left a set (slashable until `slashable_until`).
-    OperatorRemovedFromOperatorSet {
-        operator: Address,
-        set: OperatorSetKey,
-        slashable_until: Block,
-    },
+    OperatorRemovedFromOperatorSet { operator: Address, set: OperatorSetKey, slashable_until: Block },
     /// An allocation's target magnitude and the block it takes effect.
     AllocationUpdated {
         operator: Address,
@@ -166,17 +111,9 @@ pub enum Event {
         effect_block: Block,
     },
     /// An operator's encumbered magnitude changed.
-    EncumberedMagnitudeUpdated {
-        operator: Address,
-        strategy: StrategyId,
-        encumbered: u64,
-    },
+    EncumberedMagnitudeUpdated { operator: Address, strategy: StrategyId, encumbered: u64 },
     /// An operator's max magnitude changed (only by slashing).
-    MaxMagnitudeUpdated {
-        operator: Address,
-        strategy: StrategyId,
-        max_magnitude: u64,
-    },
+    MaxMagnitudeUpdated { operator: Address, strategy: StrategyId, max_magnitude: u64 },
     /// A slash was requested and waits for its veto window.
     SlashRequested {
         set: OperatorSetKey,
@@ -188,17 +125,9 @@ pub enum Event {
         executable_at: Block,
     },
     /// A slash request was vetoed.
-    SlashVetoed {
-        set: OperatorSetKey,
-        request_id: u32,
-        operator: Address,
-    },
+    SlashVetoed { set: OperatorSetKey, request_id: u32, operator: Address },
     /// A slash request was executed as slash `slash_id`.
-    SlashRequestExecuted {
-        set: OperatorSetKey,
-        request_id: u32,
-        slash_id: u32,
-    },
+    SlashRequestExecuted { set: OperatorSetKey, request_id: u32, slash_id: u32 },
     /// An operator was slashed.
     OperatorSlashed {
         operator: Address,
@@ -269,27 +198,15 @@ pub enum Event {
     /// An admin was removed.
     AdminRemoved { account: Address, admin: Address },
     /// An appointee was set.
-    AppointeeSet {
-        account: Address,
-        appointee: Address,
-        action: TxKind,
-    },
+    AppointeeSet { account: Address, appointee: Address, action: TxKind },
     /// An appointee was removed.
-    AppointeeRemoved {
-        account: Address,
-        appointee: Address,
-        action: TxKind,
-    },
+    AppointeeRemoved { account: Address, appointee: Address, action: TxKind },
     /// Modules were paused.
     Paused { by: Address, modules: Vec<Module> },
     /// Modules were unpaused.
     Unpaused { by: Address, modules: Vec<Module> },
     /// Governance proposed an action.
-    ProposalCreated {
-        id: u64,
-        action: GovernanceAction,
-        eta: Block,
-    },
+    ProposalCreated { id: u64, action: GovernanceAction, eta: Block },
     /// A proposal was executed.
     ProposalExecuted { id: u64, action: GovernanceAction },
     /// A proposal was cancelled.

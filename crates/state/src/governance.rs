@@ -89,10 +89,7 @@ impl State {
         if ctx.sender == self.g.governor {
             Ok(())
         } else {
-            Err(GovernanceError::NotGovernor {
-                sender: ctx.sender,
-                governor: self.g.governor,
-            })
+            Err(GovernanceError::NotGovernor { sender: ctx.sender, governor: self.g.governor })
         }
     }
 
@@ -102,17 +99,11 @@ impl State {
                 let ok = match name {
                     ParamName::MaxStakerStrategies => (1..=256).contains(value),
                     ParamName::FaucetEnabled => *value <= 1,
-                    ParamName::MaxVetoWindowBlocks => {
-                        *value <= self.g.params.withdrawal_delay_blocks
-                    }
+                    ParamName::MaxVetoWindowBlocks => *value <= self.g.params.withdrawal_delay_blocks,
                     _ => *value < u64::from(u32::MAX),
                 };
                 if !ok {
-                    return Err(GovernanceError::InvalidParam {
-                        name: *name,
-                        value: *value,
-                    }
-                    .into());
+                    return Err(GovernanceError::InvalidParam { name: *name, value: *value }.into());
                 }
             }
             GovernanceAction::SetDepositCap { strategy, .. } => {
@@ -140,83 +131,36 @@ impl State {
         let id = self.g.next_proposal;
         self.g.next_proposal = math::add_u64(id, 1)?;
         let eta = math::add_u64(ctx.block, self.g.params.governance_timelock_blocks)?;
-        self.proposals.insert(
-            id,
-            Proposal {
-                action: action.clone(),
-                eta,
-                status: ProposalStatus::Pending,
-            },
-        );
-        ev.push(Event::ProposalCreated {
-            id,
-            action: action.clone(),
-            eta,
-        });
+        self.proposals.insert(id, Proposal { action: action.clone(), eta, status: ProposalStatus::Pending });
+        ev.push(Event::ProposalCreated { id, action: action.clone(), eta });
         Ok(())
     }
 
     fn pending_proposal(&self, id: u64) -> Result<Proposal, TxError> {
-        let p = self
-            .proposal(id)
-            .ok_or(GovernanceError::UnknownProposal { id })?;
+        let p = self.proposal(id).ok_or(GovernanceError::UnknownProposal { id })?;
         if p.status != ProposalStatus::Pending {
-            return Err(GovernanceError::ProposalNotPending {
-                id,
-                status: p.status,
-            }
-            .into());
+            return Err(GovernanceError::ProposalNotPending { id, status: p.status }.into());
         }
         Ok(p.clone())
     }
 
-    pub(crate) fn tx_execute_proposal(
-        &mut self,
-        ctx: &Ctx,
-        id: u64,
-        ev: &mut Vec<Event>,
-    ) -> Result<(), TxError> {
+    pub(crate) fn tx_execute_proposal(&mut self, ctx: &Ctx, id: u64, ev: &mut Vec<Event>) -> Result<(), TxError> {
         self.require_governor(ctx)?;
         let p = self.pending_proposal(id)?;
         if ctx.block < p.eta {
-            return Err(GovernanceError::TimelockNotElapsed {
-                id,
-                eta: p.eta,
-                block: ctx.block,
-            }
-            .into());
+            return Err(GovernanceError::TimelockNotElapsed { id, eta: p.eta, block: ctx.block }.into());
         }
         self.validate_action(&p.action)?;
         self.apply_action(&p.action)?;
-        ev.push(Event::ProposalExecuted {
-            id,
-            action: p.action.clone(),
-        });
-        self.proposals.insert(
-            id,
-            Proposal {
-                status: ProposalStatus::Executed,
-                ..p
-            },
-        );
+        ev.push(Event::ProposalExecuted { id, action: p.action.clone() });
+        self.proposals.insert(id, Proposal { status: ProposalStatus::Executed, ..p });
         Ok(())
     }
 
-    pub(crate) fn tx_cancel_proposal(
-        &mut self,
-        ctx: &Ctx,
-        id: u64,
-        ev: &mut Vec<Event>,
-    ) -> Result<(), TxError> {
+    pub(crate) fn tx_cancel_proposal(&mut self, ctx: &Ctx, id: u64, ev: &mut Vec<Event>) -> Result<(), TxError> {
         self.require_governor(ctx)?;
         let p = self.pending_proposal(id)?;
-        self.proposals.insert(
-            id,
-            Proposal {
-                status: ProposalStatus::Cancelled,
-                ..p
-            },
-        );
+        self.proposals.insert(id, Proposal { status: ProposalStatus::Cancelled, ..p });
         ev.push(Event::ProposalCancelled { id });
         Ok(())
     }
@@ -228,12 +172,8 @@ impl State {
                 match name {
                     ParamName::WithdrawalDelayBlocks => p.withdrawal_delay_blocks = *value,
                     ParamName::DeallocationDelayBlocks => p.deallocation_delay_blocks = *value,
-                    ParamName::AllocationConfigurationDelayBlocks => {
-                        p.allocation_configuration_delay_blocks = *value
-                    }
-                    ParamName::SlasherConfigurationDelayBlocks => {
-                        p.slasher_configuration_delay_blocks = *value
-                    }
+                    ParamName::AllocationConfigurationDelayBlocks => p.allocation_configuration_delay_blocks = *value,
+                    ParamName::SlasherConfigurationDelayBlocks => p.slasher_configuration_delay_blocks = *value,
                     ParamName::SlashClearingDelayBlocks => p.slash_clearing_delay_blocks = *value,
                     ParamName::MaxVetoWindowBlocks => p.max_veto_window_blocks = *value,
                     ParamName::GovernanceTimelockBlocks => p.governance_timelock_blocks = *value,

@@ -40,10 +40,7 @@ impl State {
         for (id, a) in self.assets.iter() {
             let held = sums.get(id).copied().unwrap_or_default();
             if held != a.minted {
-                return fail(format!(
-                    "asset {id}: balances {held} != minted {}",
-                    a.minted
-                ));
+                return fail(format!("asset {id}: balances {held} != minted {}", a.minted));
             }
         }
         Ok(())
@@ -62,9 +59,7 @@ impl State {
             }
             let w = ok(self.withdrawable_shares(staker, s))?;
             if w > shares {
-                return fail(format!(
-                    "{staker} in {s}: withdrawable {w} > deposit shares {shares}"
-                ));
+                return fail(format!("{staker} in {s}: withdrawable {w} > deposit shares {shares}"));
             }
             *per_staker.entry(staker).or_default() += 1;
             *claims.entry(s).or_default() += w;
@@ -80,17 +75,11 @@ impl State {
         for ((op, s), sum) in &delegated {
             let op_shares = self.operator_shares(*op, *s);
             if op_shares < *sum {
-                return fail(format!(
-                    "operator {op} in {s}: shares {op_shares} < Σ withdrawable {sum}"
-                ));
+                return fail(format!("operator {op} in {s}: shares {op_shares} < Σ withdrawable {sum}"));
             }
         }
         for (staker, w) in self.withdrawals.iter() {
-            for (s, x) in w
-                .strategies
-                .iter()
-                .zip(ok(self.withdrawal_payout(w, block))?)
-            {
+            for (s, x) in w.strategies.iter().zip(ok(self.withdrawal_payout(w, block))?) {
                 let _ = staker;
                 *claims.entry(*s).or_default() += x;
             }
@@ -101,16 +90,12 @@ impl State {
         for (s, c) in claims {
             let total = ok(self.strategy_total_shares(s))?;
             if c > total {
-                return fail(format!(
-                    "strategy {s}: claims {c} exceed total shares {total}"
-                ));
+                return fail(format!("strategy {s}: claims {c} exceed total shares {total}"));
             }
         }
         for (key, hist) in self.cumulative_scaled.iter() {
             if hist.windows(2).any(|p| p[0].0 >= p[1].0 || p[0].1 > p[1].1) {
-                return fail(format!(
-                    "cumulative scaled shares of {key:?} not increasing"
-                ));
+                return fail(format!("cumulative scaled shares of {key:?} not increasing"));
             }
         }
         Ok(())
@@ -128,10 +113,7 @@ impl State {
         let mut stored: BTreeMap<(Address, StrategyId), u128> = BTreeMap::new();
         for ((op, set, s), a) in self.allocations.iter() {
             if a.pending < 0 && a.pending.unsigned_abs() > u128::from(a.current) {
-                return fail(format!(
-                    "{op} {set} {s}: pending decrease {} > current {}",
-                    a.pending, a.current
-                ));
+                return fail(format!("{op} {set} {s}: pending decrease {} > current {}", a.pending, a.current));
             }
             if a.effect_block == 0 && a.pending != 0 {
                 return fail(format!("{op} {set} {s}: pending without effect block"));
@@ -145,16 +127,11 @@ impl State {
                 return fail(format!("{op} {s}: encumbered {enc} != Σ allocations {sum}"));
             }
             if *enc > self.max_magnitude(*op, *s) {
-                return fail(format!(
-                    "{op} {s}: encumbered {enc} > max {}",
-                    self.max_magnitude(*op, *s)
-                ));
+                return fail(format!("{op} {s}: encumbered {enc} > max {}", self.max_magnitude(*op, *s)));
             }
         }
         if let Some(((op, s), sum)) = stored.into_iter().find(|(_, v)| *v != 0) {
-            return fail(format!(
-                "{op} {s}: allocations {sum} without encumbered magnitude"
-            ));
+            return fail(format!("{op} {s}: allocations {sum} without encumbered magnitude"));
         }
         Ok(())
     }

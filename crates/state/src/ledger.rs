@@ -68,49 +68,25 @@ pub enum LedgerError {
 }
 
 impl State {
-    pub(crate) fn register_asset(
-        &mut self,
-        symbol: &str,
-        decimals: u8,
-    ) -> Result<AssetId, TxError> {
+    pub(crate) fn register_asset(&mut self, symbol: &str, decimals: u8) -> Result<AssetId, TxError> {
         if self.assets.iter().any(|(_, a)| a.symbol == symbol) {
-            return Err(LedgerError::DuplicateSymbol {
-                symbol: symbol.to_string(),
-            }
-            .into());
+            return Err(LedgerError::DuplicateSymbol { symbol: symbol.to_string() }.into());
         }
         let id = AssetId(u32::try_from(self.assets.len()).unwrap_or(u32::MAX));
-        self.assets.insert(
-            id,
-            Asset {
-                symbol: symbol.to_string(),
-                decimals,
-                minted: U256::ZERO,
-            },
-        );
+        self.assets.insert(id, Asset { symbol: symbol.to_string(), decimals, minted: U256::ZERO });
         Ok(id)
     }
 
     pub(crate) fn asset(&self, asset: AssetId) -> Result<&Asset, LedgerError> {
-        self.assets
-            .get(&asset)
-            .ok_or(LedgerError::UnknownAsset { asset })
+        self.assets.get(&asset).ok_or(LedgerError::UnknownAsset { asset })
     }
 
     /// Balance of `account` in `asset`.
     pub fn balance(&self, account: Address, asset: AssetId) -> U256 {
-        self.balances
-            .get(&(account, asset))
-            .copied()
-            .unwrap_or_default()
+        self.balances.get(&(account, asset)).copied().unwrap_or_default()
     }
 
-    pub(crate) fn credit(
-        &mut self,
-        account: Address,
-        asset: AssetId,
-        amount: U256,
-    ) -> Result<(), TxError> {
+    pub(crate) fn credit(&mut self, account: Address, asset: AssetId, amount: U256) -> Result<(), TxError> {
         if amount.is_zero() {
             return Ok(());
         }
@@ -119,21 +95,10 @@ impl State {
         Ok(())
     }
 
-    pub(crate) fn debit(
-        &mut self,
-        account: Address,
-        asset: AssetId,
-        amount: U256,
-    ) -> Result<(), TxError> {
+    pub(crate) fn debit(&mut self, account: Address, asset: AssetId, amount: U256) -> Result<(), TxError> {
         let balance = self.balance(account, asset);
-        let rest = balance
-            .checked_sub(amount)
-            .ok_or(LedgerError::InsufficientBalance {
-                account,
-                asset,
-                balance,
-                amount,
-            })?;
+        let rest =
+            balance.checked_sub(amount).ok_or(LedgerError::InsufficientBalance { account, asset, balance, amount })?;
         if rest.is_zero() {
             self.balances.remove(&(account, asset));
         } else {
@@ -153,12 +118,7 @@ impl State {
         self.credit(to, asset, amount)
     }
 
-    pub(crate) fn mint_tokens(
-        &mut self,
-        asset: AssetId,
-        to: Address,
-        amount: U256,
-    ) -> Result<(), TxError> {
+    pub(crate) fn mint_tokens(&mut self, asset: AssetId, to: Address, amount: U256) -> Result<(), TxError> {
         let a = self.asset(asset)?;
         let minted = math::add(a.minted, amount)?;
         let mut a = a.clone();
@@ -169,9 +129,7 @@ impl State {
 
     /// Whether `a` is owned by the protocol (zero, burn address, a strategy vault): never a sender.
     pub fn is_reserved_account(&self, a: Address) -> bool {
-        a == Address::ZERO
-            || a == BURN_ADDRESS
-            || self.strategies.iter().any(|(_, s)| s.address == a)
+        a == Address::ZERO || a == BURN_ADDRESS || self.strategies.iter().any(|(_, s)| s.address == a)
     }
 
     pub(crate) fn tx_transfer(
@@ -192,12 +150,7 @@ impl State {
             return Err(LedgerError::ReservedRecipient { to }.into());
         }
         self.move_tokens(asset, ctx.sender, to, amount)?;
-        ev.push(Event::Transfer {
-            asset,
-            from: ctx.sender,
-            to,
-            amount,
-        });
+        ev.push(Event::Transfer { asset, from: ctx.sender, to, amount });
         Ok(())
     }
 
@@ -210,11 +163,7 @@ impl State {
         ev: &mut Vec<Event>,
     ) -> Result<(), TxError> {
         if ctx.sender != self.g.governor {
-            return Err(LedgerError::NotGovernor {
-                sender: ctx.sender,
-                governor: self.g.governor,
-            }
-            .into());
+            return Err(LedgerError::NotGovernor { sender: ctx.sender, governor: self.g.governor }.into());
         }
         if !self.g.params.faucet_enabled {
             return Err(LedgerError::FaucetDisabled.into());

@@ -28,9 +28,7 @@ pub mod withdrawals;
 
 use std::collections::{BTreeMap, VecDeque};
 
-use cairn_primitives::{
-    Address, AssetId, B256, Block, OperatorSetKey, Params, StrategyId, Timestamp, U256, keccak256,
-};
+use cairn_primitives::{Address, AssetId, B256, Block, OperatorSetKey, Params, StrategyId, Timestamp, U256, keccak256};
 use serde::{Deserialize, Serialize};
 
 pub use error::TxError;
@@ -52,9 +50,7 @@ pub struct Ctx {
 }
 
 /// EigenLayer's burn address: slashed tokens of non-redistributing sets go here, never to leave.
-pub const BURN_ADDRESS: Address = Address::new([
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x0E, 0x16, 0xE4,
-]);
+pub const BURN_ADDRESS: Address = Address::new([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x0E, 0x16, 0xE4]);
 
 /// One asset of the genesis.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -247,20 +243,14 @@ impl State {
 
     fn dispatch(&mut self, ctx: &Ctx, tx: &Tx, ev: &mut Vec<Event>) -> Result<(), TxError> {
         if ctx.block < self.g.last_block {
-            return Err(TxError::BlockWentBackwards {
-                block: ctx.block,
-                last_block: self.g.last_block,
-            });
+            return Err(TxError::BlockWentBackwards { block: ctx.block, last_block: self.g.last_block });
         }
         if self.is_reserved_account(ctx.sender) {
             return Err(TxError::ReservedSender { sender: ctx.sender });
         }
         if let Some(module) = pause::module_of(tx.kind()) {
             if self.is_paused(module) {
-                return Err(TxError::Paused {
-                    module,
-                    action: tx.kind(),
-                });
+                return Err(TxError::Paused { module, action: tx.kind() });
             }
         }
         use Tx::*;
@@ -271,55 +261,28 @@ impl State {
                 self.create_strategy(*asset, ev)?;
             }
             Deposit { strategy, amount } => self.tx_deposit(ctx, *strategy, *amount, ev)?,
-            RegisterAsOperator {
-                delegation_approver,
-                allocation_delay,
-                metadata_uri,
-            } => self.tx_register_operator(
-                ctx,
-                *delegation_approver,
-                *allocation_delay,
-                metadata_uri,
-                ev,
-            )?,
-            ModifyOperatorDetails {
-                operator,
-                delegation_approver,
-            } => self.tx_modify_operator(ctx, *operator, *delegation_approver, ev)?,
-            UpdateOperatorMetadata {
-                operator,
-                metadata_uri,
-            } => self.tx_update_operator_metadata(ctx, *operator, metadata_uri, ev)?,
-            SetAllocationDelay { operator, delay } => {
-                self.tx_set_allocation_delay(ctx, *operator, *delay, ev)?
+            RegisterAsOperator { delegation_approver, allocation_delay, metadata_uri } => {
+                self.tx_register_operator(ctx, *delegation_approver, *allocation_delay, metadata_uri, ev)?
             }
-            ApproveDelegation {
-                staker,
-                operator,
-                salt,
-                expiry,
-            } => self.tx_approve_delegation(ctx, *staker, *operator, *salt, *expiry, ev)?,
-            DelegateTo {
-                operator,
-                approval_salt,
-            } => self.tx_delegate(ctx, ctx.sender, *operator, *approval_salt, ev)?,
+            ModifyOperatorDetails { operator, delegation_approver } => {
+                self.tx_modify_operator(ctx, *operator, *delegation_approver, ev)?
+            }
+            UpdateOperatorMetadata { operator, metadata_uri } => {
+                self.tx_update_operator_metadata(ctx, *operator, metadata_uri, ev)?
+            }
+            SetAllocationDelay { operator, delay } => self.tx_set_allocation_delay(ctx, *operator, *delay, ev)?,
+            ApproveDelegation { staker, operator, salt, expiry } => {
+                self.tx_approve_delegation(ctx, *staker, *operator, *salt, *expiry, ev)?
+            }
+            DelegateTo { operator, approval_salt } => {
+                self.tx_delegate(ctx, ctx.sender, *operator, *approval_salt, ev)?
+            }
             Undelegate { staker } => {
                 self.tx_undelegate(ctx, *staker, ev)?;
             }
-            Redelegate {
-                operator,
-                approval_salt,
-            } => self.tx_redelegate(ctx, *operator, *approval_salt, ev)?,
+            Redelegate { operator, approval_salt } => self.tx_redelegate(ctx, *operator, *approval_salt, ev)?,
             RegisterService { metadata_uri } => self.tx_register_service(ctx, metadata_uri, ev)?,
-            CreateOperatorSet {
-                service,
-                set_id,
-                strategies,
-                slasher,
-                redistribution_recipient,
-                consent,
-                veto,
-            } => {
+            CreateOperatorSet { service, set_id, strategies, slasher, redistribution_recipient, consent, veto } => {
                 let p = services::NewSet {
                     strategies,
                     slasher: *slasher,
@@ -327,155 +290,53 @@ impl State {
                     consent: *consent,
                     veto: *veto,
                 };
-                self.tx_create_operator_set(
-                    ctx,
-                    OperatorSetKey {
-                        service: *service,
-                        id: *set_id,
-                    },
-                    p,
-                    ev,
-                )?
+                self.tx_create_operator_set(ctx, OperatorSetKey { service: *service, id: *set_id }, p, ev)?
             }
-            AddStrategiesToOperatorSet {
-                service,
-                set_id,
-                strategies,
-            } => self.tx_add_strategies(
-                ctx,
-                OperatorSetKey {
-                    service: *service,
-                    id: *set_id,
-                },
-                strategies,
-                ev,
-            )?,
-            RemoveStrategiesFromOperatorSet {
-                service,
-                set_id,
-                strategies,
-            } => self.tx_remove_strategies(
-                ctx,
-                OperatorSetKey {
-                    service: *service,
-                    id: *set_id,
-                },
-                strategies,
-                ev,
-            )?,
-            UpdateSlasher {
-                service,
-                set_id,
-                slasher,
-            } => self.tx_update_slasher(
-                ctx,
-                OperatorSetKey {
-                    service: *service,
-                    id: *set_id,
-                },
-                *slasher,
-                ev,
-            )?,
-            SetRegistrationAllowed {
-                service,
-                set_id,
-                operator,
-                allowed,
-            } => self.tx_set_allowed(
-                ctx,
-                OperatorSetKey {
-                    service: *service,
-                    id: *set_id,
-                },
-                *operator,
-                *allowed,
-                ev,
-            )?,
-            SetIncompatibleService {
-                service,
-                other,
-                incompatible,
-            } => self.tx_set_incompatible(ctx, *service, *other, *incompatible, ev)?,
-            RegisterForOperatorSets {
-                operator,
-                service,
-                set_ids,
-            } => self.tx_register_for_sets(ctx, *operator, *service, set_ids, ev)?,
-            DeregisterFromOperatorSets {
-                operator,
-                service,
-                set_ids,
-            } => self.tx_deregister_from_sets(ctx, *operator, *service, set_ids, ev)?,
-            ModifyAllocations {
-                operator,
-                allocations,
-            } => self.tx_modify_allocations(ctx, *operator, allocations, ev)?,
-            ClearDeallocationQueue {
-                operator,
-                strategies,
-                num_to_clear,
-            } => self.tx_clear_deallocation_queue(ctx, *operator, strategies, num_to_clear, ev)?,
-            SlashOperator {
-                service,
-                set_id,
-                operator,
-                strategies,
-                wads_to_slash,
-                description,
-            } => {
+            AddStrategiesToOperatorSet { service, set_id, strategies } => {
+                self.tx_add_strategies(ctx, OperatorSetKey { service: *service, id: *set_id }, strategies, ev)?
+            }
+            RemoveStrategiesFromOperatorSet { service, set_id, strategies } => {
+                self.tx_remove_strategies(ctx, OperatorSetKey { service: *service, id: *set_id }, strategies, ev)?
+            }
+            UpdateSlasher { service, set_id, slasher } => {
+                self.tx_update_slasher(ctx, OperatorSetKey { service: *service, id: *set_id }, *slasher, ev)?
+            }
+            SetRegistrationAllowed { service, set_id, operator, allowed } => {
+                self.tx_set_allowed(ctx, OperatorSetKey { service: *service, id: *set_id }, *operator, *allowed, ev)?
+            }
+            SetIncompatibleService { service, other, incompatible } => {
+                self.tx_set_incompatible(ctx, *service, *other, *incompatible, ev)?
+            }
+            RegisterForOperatorSets { operator, service, set_ids } => {
+                self.tx_register_for_sets(ctx, *operator, *service, set_ids, ev)?
+            }
+            DeregisterFromOperatorSets { operator, service, set_ids } => {
+                self.tx_deregister_from_sets(ctx, *operator, *service, set_ids, ev)?
+            }
+            ModifyAllocations { operator, allocations } => {
+                self.tx_modify_allocations(ctx, *operator, allocations, ev)?
+            }
+            ClearDeallocationQueue { operator, strategies, num_to_clear } => {
+                self.tx_clear_deallocation_queue(ctx, *operator, strategies, num_to_clear, ev)?
+            }
+            SlashOperator { service, set_id, operator, strategies, wads_to_slash, description } => {
                 let req = slashing::SlashParams {
                     operator: *operator,
                     strategies: strategies.clone(),
                     wads_to_slash: wads_to_slash.clone(),
                     description: description.clone(),
                 };
-                self.tx_slash(
-                    ctx,
-                    OperatorSetKey {
-                        service: *service,
-                        id: *set_id,
-                    },
-                    req,
-                    ev,
-                )?
+                self.tx_slash(ctx, OperatorSetKey { service: *service, id: *set_id }, req, ev)?
             }
-            VetoSlash {
-                service,
-                set_id,
-                request_id,
-            } => self.tx_veto_slash(
+            VetoSlash { service, set_id, request_id } => {
+                self.tx_veto_slash(ctx, OperatorSetKey { service: *service, id: *set_id }, *request_id, ev)?
+            }
+            ExecuteSlash { service, set_id, request_id } => {
+                self.tx_execute_slash(ctx, OperatorSetKey { service: *service, id: *set_id }, *request_id, ev)?
+            }
+            ClearBurnOrRedistributableShares { service, set_id, slash_id, strategy } => self.tx_clear_burnable(
                 ctx,
-                OperatorSetKey {
-                    service: *service,
-                    id: *set_id,
-                },
-                *request_id,
-                ev,
-            )?,
-            ExecuteSlash {
-                service,
-                set_id,
-                request_id,
-            } => self.tx_execute_slash(
-                ctx,
-                OperatorSetKey {
-                    service: *service,
-                    id: *set_id,
-                },
-                *request_id,
-                ev,
-            )?,
-            ClearBurnOrRedistributableShares {
-                service,
-                set_id,
-                slash_id,
-                strategy,
-            } => self.tx_clear_burnable(
-                ctx,
-                OperatorSetKey {
-                    service: *service,
-                    id: *set_id,
-                },
+                OperatorSetKey { service: *service, id: *set_id },
                 *slash_id,
                 *strategy,
                 ev,
@@ -483,28 +344,19 @@ impl State {
             QueueWithdrawals { withdrawals } => {
                 self.tx_queue_withdrawals(ctx, withdrawals, ev)?;
             }
-            CompleteWithdrawal {
-                nonce,
-                receive_as_tokens,
-            } => self.tx_complete_withdrawal(ctx, *nonce, *receive_as_tokens, ev)?,
-            AddPendingAdmin { account, admin } => {
-                self.tx_add_pending_admin(ctx, *account, *admin, ev)?
+            CompleteWithdrawal { nonce, receive_as_tokens } => {
+                self.tx_complete_withdrawal(ctx, *nonce, *receive_as_tokens, ev)?
             }
-            RemovePendingAdmin { account, admin } => {
-                self.tx_remove_pending_admin(ctx, *account, *admin, ev)?
-            }
+            AddPendingAdmin { account, admin } => self.tx_add_pending_admin(ctx, *account, *admin, ev)?,
+            RemovePendingAdmin { account, admin } => self.tx_remove_pending_admin(ctx, *account, *admin, ev)?,
             AcceptAdmin { account } => self.tx_accept_admin(ctx, *account, ev)?,
             RemoveAdmin { account, admin } => self.tx_remove_admin(ctx, *account, *admin, ev)?,
-            SetAppointee {
-                account,
-                appointee,
-                action,
-            } => self.tx_set_appointee(ctx, *account, *appointee, *action, ev)?,
-            RemoveAppointee {
-                account,
-                appointee,
-                action,
-            } => self.tx_remove_appointee(ctx, *account, *appointee, *action, ev)?,
+            SetAppointee { account, appointee, action } => {
+                self.tx_set_appointee(ctx, *account, *appointee, *action, ev)?
+            }
+            RemoveAppointee { account, appointee, action } => {
+                self.tx_remove_appointee(ctx, *account, *appointee, *action, ev)?
+            }
             Pause { modules } => self.tx_pause(ctx, modules, ev)?,
             Unpause { modules } => self.tx_unpause(ctx, modules, ev)?,
             Propose { action } => self.tx_propose(ctx, action, ev)?,

@@ -23,12 +23,7 @@ impl AllocationDelay {
     /// The configuration as of `block` (a due pending delay applied).
     pub fn at(self, block: Block) -> Self {
         if self.effect_block != 0 && block >= self.effect_block {
-            Self {
-                delay: self.pending_delay,
-                is_set: true,
-                pending_delay: 0,
-                effect_block: 0,
-            }
+            Self { delay: self.pending_delay, is_set: true, pending_delay: 0, effect_block: 0 }
         } else {
             self
         }
@@ -60,9 +55,7 @@ pub enum OperatorError {
 impl State {
     /// The operator record of `account`.
     pub fn operator(&self, account: Address) -> Result<&Operator, OperatorError> {
-        self.operators
-            .get(&account)
-            .ok_or(OperatorError::NotOperator { account })
+        self.operators.get(&account).ok_or(OperatorError::NotOperator { account })
     }
 
     /// Whether `account` is a registered operator.
@@ -86,40 +79,16 @@ impl State {
     ) -> Result<(), TxError> {
         let op = ctx.sender;
         if let Some(current) = self.delegated_to(op) {
-            return Err(DelegationError::ActivelyDelegated {
-                staker: op,
-                operator: current,
-            }
-            .into());
+            return Err(DelegationError::ActivelyDelegated { staker: op, operator: current }.into());
         }
         // A new operator's delay is in force at once (ELIP-013).
-        let allocation_delay = AllocationDelay {
-            delay: 0,
-            is_set: false,
-            pending_delay: delay,
-            effect_block: ctx.block,
-        };
-        self.operators.insert(
-            op,
-            Operator {
-                delegation_approver: approver,
-                metadata_uri: uri.to_string(),
-                allocation_delay,
-            },
-        );
-        ev.push(Event::OperatorRegistered {
-            operator: op,
-            delegation_approver: approver,
-        });
-        ev.push(Event::AllocationDelaySet {
-            operator: op,
-            delay,
-            effect_block: ctx.block,
-        });
-        ev.push(Event::OperatorMetadataUpdated {
-            operator: op,
-            metadata_uri: uri.to_string(),
-        });
+        let allocation_delay =
+            AllocationDelay { delay: 0, is_set: false, pending_delay: delay, effect_block: ctx.block };
+        self.operators
+            .insert(op, Operator { delegation_approver: approver, metadata_uri: uri.to_string(), allocation_delay });
+        ev.push(Event::OperatorRegistered { operator: op, delegation_approver: approver });
+        ev.push(Event::AllocationDelaySet { operator: op, delay, effect_block: ctx.block });
+        ev.push(Event::OperatorMetadataUpdated { operator: op, metadata_uri: uri.to_string() });
         self.delegate_inner(op, op, ev)
     }
 
@@ -134,10 +103,7 @@ impl State {
         let mut o = self.operator(operator)?.clone();
         o.delegation_approver = approver;
         self.operators.insert(operator, o);
-        ev.push(Event::OperatorDetailsModified {
-            operator,
-            delegation_approver: approver,
-        });
+        ev.push(Event::OperatorDetailsModified { operator, delegation_approver: approver });
         Ok(())
     }
 
@@ -152,10 +118,7 @@ impl State {
         let mut o = self.operator(operator)?.clone();
         o.metadata_uri = uri.to_string();
         self.operators.insert(operator, o);
-        ev.push(Event::OperatorMetadataUpdated {
-            operator,
-            metadata_uri: uri.to_string(),
-        });
+        ev.push(Event::OperatorMetadataUpdated { operator, metadata_uri: uri.to_string() });
         Ok(())
     }
 
@@ -175,11 +138,7 @@ impl State {
         d.effect_block = math::add_u64(ctx.block, config_delay)?;
         o.allocation_delay = d;
         self.operators.insert(operator, o);
-        ev.push(Event::AllocationDelaySet {
-            operator,
-            delay,
-            effect_block: d.effect_block,
-        });
+        ev.push(Event::AllocationDelaySet { operator, delay, effect_block: d.effect_block });
         Ok(())
     }
 }

@@ -5,19 +5,7 @@ use serde::{Deserialize, Serialize};
 use crate::{Ctx, Event, State, TxError, TxKind, permissions::PermissionError};
 
 /// A pausable part of the protocol.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Hash,
-    Serialize,
-    Deserialize,
-    strum::EnumIter,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, strum::EnumIter)]
 #[serde(rename_all = "snake_case")]
 pub enum Module {
     /// Token transfers.
@@ -69,45 +57,25 @@ impl State {
         self.g.paused & module.bit() != 0
     }
 
-    pub(crate) fn tx_pause(
-        &mut self,
-        ctx: &Ctx,
-        modules: &[Module],
-        ev: &mut Vec<Event>,
-    ) -> Result<(), TxError> {
+    pub(crate) fn tx_pause(&mut self, ctx: &Ctx, modules: &[Module], ev: &mut Vec<Event>) -> Result<(), TxError> {
         if !self.pausers.contains(&ctx.sender) {
             return Err(PermissionError::NotPauser { caller: ctx.sender }.into());
         }
         for m in modules {
             self.g.paused |= m.bit();
         }
-        ev.push(Event::Paused {
-            by: ctx.sender,
-            modules: modules.to_vec(),
-        });
+        ev.push(Event::Paused { by: ctx.sender, modules: modules.to_vec() });
         Ok(())
     }
 
-    pub(crate) fn tx_unpause(
-        &mut self,
-        ctx: &Ctx,
-        modules: &[Module],
-        ev: &mut Vec<Event>,
-    ) -> Result<(), TxError> {
+    pub(crate) fn tx_unpause(&mut self, ctx: &Ctx, modules: &[Module], ev: &mut Vec<Event>) -> Result<(), TxError> {
         if ctx.sender != self.g.unpauser {
-            return Err(PermissionError::NotUnpauser {
-                caller: ctx.sender,
-                unpauser: self.g.unpauser,
-            }
-            .into());
+            return Err(PermissionError::NotUnpauser { caller: ctx.sender, unpauser: self.g.unpauser }.into());
         }
         for m in modules {
             self.g.paused &= !m.bit();
         }
-        ev.push(Event::Unpaused {
-            by: ctx.sender,
-            modules: modules.to_vec(),
-        });
+        ev.push(Event::Unpaused { by: ctx.sender, modules: modules.to_vec() });
         Ok(())
     }
 }

@@ -103,19 +103,12 @@ pub enum PermissionError {
 
 impl State {
     fn has_admins(&self, account: Address) -> bool {
-        self.admins
-            .range((account, Address::ZERO)..=(account, Address::repeat_byte(0xff)))
-            .next()
-            .is_some()
+        self.admins.range((account, Address::ZERO)..=(account, Address::repeat_byte(0xff))).next().is_some()
     }
 
     /// Whether `caller` is an admin of `account` (the account itself while it has none).
     pub fn is_admin(&self, account: Address, caller: Address) -> bool {
-        if self.has_admins(account) {
-            self.admins.contains(&(account, caller))
-        } else {
-            caller == account
-        }
+        if self.has_admins(account) { self.admins.contains(&(account, caller)) } else { caller == account }
     }
 
     /// Whether `caller` may send `action` on behalf of `account`.
@@ -132,20 +125,12 @@ impl State {
         if self.can_call(account, caller, action) {
             Ok(())
         } else {
-            Err(PermissionError::Unauthorized {
-                account,
-                caller,
-                action,
-            })
+            Err(PermissionError::Unauthorized { account, caller, action })
         }
     }
 
     fn require_admin(&self, account: Address, caller: Address) -> Result<(), PermissionError> {
-        if self.is_admin(account, caller) {
-            Ok(())
-        } else {
-            Err(PermissionError::NotAdmin { account, caller })
-        }
+        if self.is_admin(account, caller) { Ok(()) } else { Err(PermissionError::NotAdmin { account, caller }) }
     }
 
     pub(crate) fn tx_add_pending_admin(
@@ -182,12 +167,7 @@ impl State {
         Ok(())
     }
 
-    pub(crate) fn tx_accept_admin(
-        &mut self,
-        ctx: &Ctx,
-        account: Address,
-        ev: &mut Vec<Event>,
-    ) -> Result<(), TxError> {
+    pub(crate) fn tx_accept_admin(&mut self, ctx: &Ctx, account: Address, ev: &mut Vec<Event>) -> Result<(), TxError> {
         let admin = ctx.sender;
         if self.pending_admins.remove(&(account, admin)).is_none() {
             return Err(PermissionError::AdminNotPending { account, admin }.into());
@@ -208,10 +188,7 @@ impl State {
         if !self.admins.contains(&(account, admin)) {
             return Err(PermissionError::AdminNotSet { account, admin }.into());
         }
-        let count = self
-            .admins
-            .range((account, Address::ZERO)..=(account, Address::repeat_byte(0xff)))
-            .count();
+        let count = self.admins.range((account, Address::ZERO)..=(account, Address::repeat_byte(0xff))).count();
         if count == 1 {
             return Err(PermissionError::CannotHaveZeroAdmins { account }.into());
         }
@@ -230,19 +207,10 @@ impl State {
     ) -> Result<(), TxError> {
         self.require_admin(account, ctx.sender)?;
         if self.appointees.contains(&(account, appointee, action)) {
-            return Err(PermissionError::AppointeeAlreadySet {
-                account,
-                appointee,
-                action,
-            }
-            .into());
+            return Err(PermissionError::AppointeeAlreadySet { account, appointee, action }.into());
         }
         self.appointees.insert((account, appointee, action), ());
-        ev.push(Event::AppointeeSet {
-            account,
-            appointee,
-            action,
-        });
+        ev.push(Event::AppointeeSet { account, appointee, action });
         Ok(())
     }
 
@@ -255,23 +223,10 @@ impl State {
         ev: &mut Vec<Event>,
     ) -> Result<(), TxError> {
         self.require_admin(account, ctx.sender)?;
-        if self
-            .appointees
-            .remove(&(account, appointee, action))
-            .is_none()
-        {
-            return Err(PermissionError::AppointeeNotSet {
-                account,
-                appointee,
-                action,
-            }
-            .into());
+        if self.appointees.remove(&(account, appointee, action)).is_none() {
+            return Err(PermissionError::AppointeeNotSet { account, appointee, action }.into());
         }
-        ev.push(Event::AppointeeRemoved {
-            account,
-            appointee,
-            action,
-        });
+        ev.push(Event::AppointeeRemoved { account, appointee, action });
         Ok(())
     }
 }

@@ -2,9 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use cairn_primitives::{
-    Address, AssetId, B256, Block, OperatorSetKey, StrategyId, U256, serde_dec,
-};
+use cairn_primitives::{Address, AssetId, B256, Block, OperatorSetKey, StrategyId, U256, serde_dec};
 use serde::Serialize;
 
 use crate::{BURN_ADDRESS, State, TxError};
@@ -146,18 +144,12 @@ pub struct Summary {
 impl State {
     /// Looks up an asset by ticker.
     pub fn asset_by_symbol(&self, symbol: &str) -> Option<AssetId> {
-        self.assets
-            .iter()
-            .find(|(_, a)| a.symbol == symbol)
-            .map(|(id, _)| *id)
+        self.assets.iter().find(|(_, a)| a.symbol == symbol).map(|(id, _)| *id)
     }
 
     /// The strategy of an asset.
     pub fn strategy_of_asset(&self, asset: AssetId) -> Option<StrategyId> {
-        self.strategies
-            .iter()
-            .find(|(_, s)| s.asset == asset)
-            .map(|(id, _)| *id)
+        self.strategies.iter().find(|(_, s)| s.asset == asset).map(|(id, _)| *id)
     }
 
     /// The address holding a strategy's tokens.
@@ -177,9 +169,7 @@ impl State {
 
     /// Every position as (staker, strategy, deposit shares, dsf).
     pub fn all_positions(&self) -> impl Iterator<Item = (Address, StrategyId, U256, U256)> + '_ {
-        self.positions
-            .iter()
-            .map(|((a, s), p)| (*a, *s, p.deposit_shares, p.dsf))
+        self.positions.iter().map(|((a, s), p)| (*a, *s, p.deposit_shares, p.dsf))
     }
 
     /// Number of (staker, strategy) positions.
@@ -256,24 +246,13 @@ impl State {
                 root: w.root,
                 delegated_to: w.delegated_to,
                 start_block: w.start_block,
-                completable_at: w
-                    .start_block
-                    .saturating_add(self.g.params.withdrawal_delay_blocks)
-                    .saturating_add(1),
+                completable_at: w.start_block.saturating_add(self.g.params.withdrawal_delay_blocks).saturating_add(1),
                 strategies: w.strategies.clone(),
                 expected_shares: self.withdrawal_payout(w, block)?,
             });
         }
-        let open_slash_requests = self
-            .open_requests
-            .iter()
-            .map(|((op, set, id), _)| (*set, *id, *op))
-            .collect();
-        let burnable = self
-            .burnable
-            .iter()
-            .map(|((set, id, s), e)| (*set, *id, *s, e.shares.to_string()))
-            .collect();
+        let open_slash_requests = self.open_requests.iter().map(|((op, set, id), _)| (*set, *id, *op)).collect();
+        let burnable = self.burnable.iter().map(|((set, id, s), e)| (*set, *id, *s, e.shares.to_string())).collect();
         Ok(Summary {
             block,
             state_hash: self.state_hash(),

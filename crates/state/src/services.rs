@@ -7,9 +7,7 @@ use std::collections::BTreeSet;
 use cairn_primitives::{Address, Block, OperatorSetKey, StrategyId, math};
 use serde::{Deserialize, Serialize};
 
-use crate::{
-    BURN_ADDRESS, Ctx, Event, State, TxError, TxKind, operators::OperatorError, tx::VetoConfig,
-};
+use crate::{BURN_ADDRESS, Ctx, Event, State, TxError, TxKind, operators::OperatorError, tx::VetoConfig};
 
 /// Who may register for a set.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -43,11 +41,7 @@ pub struct SlasherConfig {
 impl SlasherConfig {
     /// The slasher in force at `block`.
     pub fn at(&self, block: Block) -> Address {
-        if self.effect_block != 0 && block >= self.effect_block {
-            self.pending
-        } else {
-            self.slasher
-        }
+        if self.effect_block != 0 && block >= self.effect_block { self.pending } else { self.slasher }
     }
 }
 
@@ -200,17 +194,11 @@ pub enum ServiceError {
 impl State {
     /// The operator set `set`.
     pub fn operator_set(&self, set: OperatorSetKey) -> Result<&OperatorSet, ServiceError> {
-        self.operator_sets
-            .get(&set)
-            .ok_or(ServiceError::UnknownOperatorSet { set })
+        self.operator_sets.get(&set).ok_or(ServiceError::UnknownOperatorSet { set })
     }
 
     fn require_service(&self, service: Address) -> Result<(), ServiceError> {
-        if self.services.contains(&service) {
-            Ok(())
-        } else {
-            Err(ServiceError::ServiceNotRegistered { service })
-        }
+        if self.services.contains(&service) { Ok(()) } else { Err(ServiceError::ServiceNotRegistered { service }) }
     }
 
     /// The slasher of `set` in force at `block`.
@@ -228,22 +216,9 @@ impl State {
         self.incompatible.contains(&(a, b)) || self.incompatible.contains(&(b, a))
     }
 
-    pub(crate) fn tx_register_service(
-        &mut self,
-        ctx: &Ctx,
-        uri: &str,
-        ev: &mut Vec<Event>,
-    ) -> Result<(), TxError> {
-        self.services.insert(
-            ctx.sender,
-            Service {
-                metadata_uri: uri.to_string(),
-            },
-        );
-        ev.push(Event::ServiceRegistered {
-            service: ctx.sender,
-            metadata_uri: uri.to_string(),
-        });
+    pub(crate) fn tx_register_service(&mut self, ctx: &Ctx, uri: &str, ev: &mut Vec<Event>) -> Result<(), TxError> {
+        self.services.insert(ctx.sender, Service { metadata_uri: uri.to_string() });
+        ev.push(Event::ServiceRegistered { service: ctx.sender, metadata_uri: uri.to_string() });
         Ok(())
     }
 
@@ -270,33 +245,20 @@ impl State {
         if let Some(v) = p.veto {
             let max = self.g.params.max_veto_window_blocks;
             if v.window > max {
-                return Err(ServiceError::VetoWindowTooLong {
-                    window: v.window,
-                    max,
-                }
-                .into());
+                return Err(ServiceError::VetoWindowTooLong { window: v.window, max }.into());
             }
             if v.committee == Address::ZERO {
-                return Err(ServiceError::ZeroAddress {
-                    field: "veto.committee",
-                }
-                .into());
+                return Err(ServiceError::ZeroAddress { field: "veto.committee" }.into());
             }
         }
         let mut strategies = BTreeSet::new();
         for s in p.strategies {
             self.strategy(*s)?;
             if !strategies.insert(*s) {
-                return Err(
-                    ServiceError::StrategyAlreadyInOperatorSet { set, strategy: *s }.into(),
-                );
+                return Err(ServiceError::StrategyAlreadyInOperatorSet { set, strategy: *s }.into());
             }
         }
-        let slasher = SlasherConfig {
-            slasher: p.slasher,
-            pending: Address::ZERO,
-            effect_block: 0,
-        };
+        let slasher = SlasherConfig { slasher: p.slasher, pending: Address::ZERO, effect_block: 0 };
         let info = OperatorSet {
             strategies: strategies.clone(),
             slasher,
@@ -307,15 +269,8 @@ impl State {
             request_count: 0,
         };
         self.operator_sets.insert(set, info);
-        ev.push(Event::OperatorSetCreated {
-            set,
-            redistribution_recipient: p.recipient,
-        });
-        ev.push(Event::SlasherUpdated {
-            set,
-            slasher: p.slasher,
-            effect_block: ctx.block,
-        });
+        ev.push(Event::OperatorSetCreated { set, redistribution_recipient: p.recipient });
+        ev.push(Event::SlasherUpdated { set, slasher: p.slasher, effect_block: ctx.block });
         for strategy in strategies {
             ev.push(Event::StrategyAddedToOperatorSet { set, strategy });
         }
@@ -334,9 +289,7 @@ impl State {
         for s in strategies {
             self.strategy(*s)?;
             if !info.strategies.insert(*s) {
-                return Err(
-                    ServiceError::StrategyAlreadyInOperatorSet { set, strategy: *s }.into(),
-                );
+                return Err(ServiceError::StrategyAlreadyInOperatorSet { set, strategy: *s }.into());
             }
             ev.push(Event::StrategyAddedToOperatorSet { set, strategy: *s });
         }
@@ -351,11 +304,7 @@ impl State {
         strategies: &[StrategyId],
         ev: &mut Vec<Event>,
     ) -> Result<(), TxError> {
-        self.check_can_call(
-            set.service,
-            ctx.sender,
-            TxKind::RemoveStrategiesFromOperatorSet,
-        )?;
+        self.check_can_call(set.service, ctx.sender, TxKind::RemoveStrategiesFromOperatorSet)?;
         let mut info = self.operator_set(set)?.clone();
         for s in strategies {
             if !info.strategies.remove(s) {
@@ -381,11 +330,7 @@ impl State {
         let mut info = self.operator_set(set)?.clone();
         let mut cfg = info.slasher;
         if cfg.effect_block != 0 && ctx.block >= cfg.effect_block {
-            cfg = SlasherConfig {
-                slasher: cfg.pending,
-                pending: Address::ZERO,
-                effect_block: 0,
-            };
+            cfg = SlasherConfig { slasher: cfg.pending, pending: Address::ZERO, effect_block: 0 };
         }
         // Re-proposing the pending slasher does not restart its timer.
         if !(cfg.effect_block != 0 && cfg.pending == slasher) {
@@ -395,11 +340,7 @@ impl State {
         }
         info.slasher = cfg;
         self.operator_sets.insert(set, info);
-        ev.push(Event::SlasherUpdated {
-            set,
-            slasher,
-            effect_block: cfg.effect_block,
-        });
+        ev.push(Event::SlasherUpdated { set, slasher, effect_block: cfg.effect_block });
         Ok(())
     }
 
@@ -418,32 +359,14 @@ impl State {
         } else {
             self.allow_list.remove(&(set, operator));
         }
-        ev.push(Event::RegistrationAllowedSet {
-            set,
-            operator,
-            allowed,
-        });
+        ev.push(Event::RegistrationAllowedSet { set, operator, allowed });
         Ok(())
     }
 
     /// Services an operator currently allocates to (current or pending, not yet freed magnitude).
     pub fn allocated_services(&self, operator: Address) -> BTreeSet<Address> {
-        let lo = (
-            operator,
-            OperatorSetKey {
-                service: Address::ZERO,
-                id: 0,
-            },
-            StrategyId(0),
-        );
-        let hi = (
-            operator,
-            OperatorSetKey {
-                service: Address::repeat_byte(0xff),
-                id: u32::MAX,
-            },
-            StrategyId(u32::MAX),
-        );
+        let lo = (operator, OperatorSetKey { service: Address::ZERO, id: 0 }, StrategyId(0));
+        let hi = (operator, OperatorSetKey { service: Address::repeat_byte(0xff), id: u32::MAX }, StrategyId(u32::MAX));
         self.allocations
             .range(lo..=hi)
             .filter(|(_, a)| a.current != 0 || a.pending != 0)
@@ -470,23 +393,14 @@ impl State {
             for operator in self.operators.iter().map(|(a, _)| *a) {
                 let services = self.allocated_services(operator);
                 if services.contains(&service) && services.contains(&other) {
-                    return Err(ServiceError::IncompatibleOverlap {
-                        service,
-                        other,
-                        operator,
-                    }
-                    .into());
+                    return Err(ServiceError::IncompatibleOverlap { service, other, operator }.into());
                 }
             }
             self.incompatible.insert((service, other), ());
         } else {
             self.incompatible.remove(&(service, other));
         }
-        ev.push(Event::IncompatibleServiceSet {
-            service,
-            other,
-            incompatible,
-        });
+        ev.push(Event::IncompatibleServiceSet { service, other, incompatible });
         Ok(())
     }
 
@@ -511,13 +425,7 @@ impl State {
             if info.consent == Consent::AllowList && !self.allow_list.contains(&(set, operator)) {
                 return Err(ServiceError::RegistrationNotApproved { operator, set }.into());
             }
-            self.registrations.insert(
-                (operator, set),
-                Registration {
-                    registered: true,
-                    slashable_until: 0,
-                },
-            );
+            self.registrations.insert((operator, set), Registration { registered: true, slashable_until: 0 });
             ev.push(Event::OperatorAddedToOperatorSet { operator, set });
         }
         Ok(())
@@ -537,33 +445,14 @@ impl State {
             let allowed = self.can_call(operator, ctx.sender, TxKind::DeregisterFromOperatorSets)
                 || self.can_call(service, ctx.sender, TxKind::DeregisterFromOperatorSets);
             if !allowed {
-                return Err(ServiceError::DeregistrationNotAllowed {
-                    caller: ctx.sender,
-                    operator,
-                    set,
-                }
-                .into());
+                return Err(ServiceError::DeregistrationNotAllowed { caller: ctx.sender, operator, set }.into());
             }
-            if !self
-                .registration(operator, set)
-                .is_some_and(|r| r.registered)
-            {
+            if !self.registration(operator, set).is_some_and(|r| r.registered) {
                 return Err(ServiceError::NotMemberOfSet { operator, set }.into());
             }
-            let slashable_until =
-                math::add_u64(ctx.block, self.g.params.deallocation_delay_blocks)?;
-            self.registrations.insert(
-                (operator, set),
-                Registration {
-                    registered: false,
-                    slashable_until,
-                },
-            );
-            ev.push(Event::OperatorRemovedFromOperatorSet {
-                operator,
-                set,
-                slashable_until,
-            });
+            let slashable_until = math::add_u64(ctx.block, self.g.params.deallocation_delay_blocks)?;
+            self.registrations.insert((operator, set), Registration { registered: false, slashable_until });
+            ev.push(Event::OperatorRemovedFromOperatorSet { operator, set, slashable_until });
         }
         Ok(())
     }
@@ -571,9 +460,7 @@ impl State {
     /// Whether `operator` can be slashed by `set` at `block`: registered, inside the tail after
     /// deregistration, or held by an open slash request.
     pub fn is_slashable_by(&self, operator: Address, set: OperatorSetKey, block: Block) -> bool {
-        let reg = self
-            .registration(operator, set)
-            .is_some_and(|r| r.registered || block <= r.slashable_until);
+        let reg = self.registration(operator, set).is_some_and(|r| r.registered || block <= r.slashable_until);
         reg || self.has_open_request(operator, set)
     }
 }

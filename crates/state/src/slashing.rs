@@ -176,44 +176,21 @@ pub enum SlashingError {
     },
 }
 
-fn range_of(
-    set: OperatorSetKey,
-    slash_id: u32,
-) -> std::ops::RangeInclusive<(OperatorSetKey, u32, StrategyId)> {
+fn range_of(set: OperatorSetKey, slash_id: u32) -> std::ops::RangeInclusive<(OperatorSetKey, u32, StrategyId)> {
     (set, slash_id, StrategyId(0))..=(set, slash_id, StrategyId(u32::MAX))
 }
 
 impl State {
     /// Whether a slash request against `operator` by `set` is open.
     pub fn has_open_request(&self, operator: Address, set: OperatorSetKey) -> bool {
-        self.open_requests
-            .range((operator, set, 0)..=(operator, set, u32::MAX))
-            .next()
-            .is_some()
+        self.open_requests.range((operator, set, 0)..=(operator, set, u32::MAX)).next().is_some()
     }
 
     /// Open slash requests against `operator`, as (set, request id).
     pub fn open_requests_against(&self, operator: Address) -> Vec<(OperatorSetKey, u32)> {
-        let lo = (
-            operator,
-            OperatorSetKey {
-                service: Address::ZERO,
-                id: 0,
-            },
-            0,
-        );
-        let hi = (
-            operator,
-            OperatorSetKey {
-                service: Address::repeat_byte(0xff),
-                id: u32::MAX,
-            },
-            u32::MAX,
-        );
-        self.open_requests
-            .range(lo..=hi)
-            .map(|((_, s, r), _)| (*s, *r))
-            .collect()
+        let lo = (operator, OperatorSetKey { service: Address::ZERO, id: 0 }, 0);
+        let hi = (operator, OperatorSetKey { service: Address::repeat_byte(0xff), id: u32::MAX }, u32::MAX);
+        self.open_requests.range(lo..=hi).map(|((_, s, r), _)| (*s, *r)).collect()
     }
 
     /// A slash request.
@@ -221,12 +198,7 @@ impl State {
         self.slash_requests.get(&(set, request_id))
     }
 
-    fn validate_slash(
-        &self,
-        ctx: &Ctx,
-        set: OperatorSetKey,
-        p: &SlashParams,
-    ) -> Result<(), TxError> {
+    fn validate_slash(&self, ctx: &Ctx, set: OperatorSetKey, p: &SlashParams) -> Result<(), TxError> {
         if p.strategies.len() != p.wads_to_slash.len() {
             return Err(SlashingError::InputArrayLengthMismatch {
                 strategies: p.strategies.len(),
@@ -236,19 +208,11 @@ impl State {
         }
         let info = self.operator_set(set)?;
         if !self.is_slashable_by(p.operator, set, ctx.block) {
-            return Err(SlashingError::OperatorNotSlashable {
-                operator: p.operator,
-                set,
-            }
-            .into());
+            return Err(SlashingError::OperatorNotSlashable { operator: p.operator, set }.into());
         }
         let slasher = info.slasher.at(ctx.block);
         if ctx.sender != slasher {
-            return Err(SlashingError::InvalidCaller {
-                caller: ctx.sender,
-                slasher,
-            }
-            .into());
+            return Err(SlashingError::InvalidCaller { caller: ctx.sender, slasher }.into());
         }
         for (i, (s, wad)) in p.strategies.iter().zip(&p.wads_to_slash).enumerate() {
             if i > 0 && p.strategies[i - 1] >= *s {
@@ -259,11 +223,7 @@ impl State {
                 .into());
             }
             if wad.is_zero() || *wad > WAD {
-                return Err(SlashingError::InvalidWadToSlash {
-                    strategy: *s,
-                    wad: *wad,
-                }
-                .into());
+                return Err(SlashingError::InvalidWadToSlash { strategy: *s, wad: *wad }.into());
             }
             if !info.strategies.contains(s) {
                 return Err(SlashingError::StrategyNotInOperatorSet { set, strategy: *s }.into());
@@ -296,18 +256,12 @@ impl State {
                     wads_to_slash: p.wads_to_slash.clone(),
                     executable_at,
                 });
-                let req = SlashRequest {
-                    params: p,
-                    requested_at: ctx.block,
-                    executable_at,
-                    status: RequestStatus::Pending,
-                };
+                let req =
+                    SlashRequest { params: p, requested_at: ctx.block, executable_at, status: RequestStatus::Pending };
                 self.slash_requests.insert((set, request_id), req);
                 Ok(())
             }
-            _ => self
-                .execute_slash(ctx.block, set, &p, ctx.block, ev)
-                .map(|_| ()),
+            _ => self.execute_slash(ctx.block, set, &p, ctx.block, ev).map(|_| ()),
         }
     }
 
@@ -321,33 +275,14 @@ impl State {
         let req = self.pending_request(set, request_id)?;
         let committee = self.operator_set(set)?.veto.map(|v| v.committee);
         if committee != Some(ctx.sender) {
-            return Err(SlashingError::NotVetoCommittee {
-                caller: ctx.sender,
-                committee,
-            }
-            .into());
+            return Err(SlashingError::NotVetoCommittee { caller: ctx.sender, committee }.into());
         }
         if ctx.block >= req.executable_at {
-            return Err(SlashingError::VetoWindowClosed {
-                executable_at: req.executable_at,
-                block: ctx.block,
-            }
-            .into());
+            return Err(SlashingError::VetoWindowClosed { executable_at: req.executable_at, block: ctx.block }.into());
         }
-        self.open_requests
-            .remove(&(req.params.operator, set, request_id));
-        ev.push(Event::SlashVetoed {
-            set,
-            request_id,
-            operator: req.params.operator,
-        });
-        self.slash_requests.insert(
-            (set, request_id),
-            SlashRequest {
-                status: RequestStatus::Vetoed,
-                ..req
-            },
-        );
+        self.open_requests.remove(&(req.params.operator, set, request_id));
+        ev.push(Event::SlashVetoed { set, request_id, operator: req.params.operator });
+        self.slash_requests.insert((set, request_id), SlashRequest { status: RequestStatus::Vetoed, ..req });
         Ok(())
     }
 
@@ -360,55 +295,27 @@ impl State {
     ) -> Result<(), TxError> {
         let req = self.pending_request(set, request_id)?;
         if ctx.block < req.executable_at {
-            return Err(SlashingError::VetoWindowOpen {
-                executable_at: req.executable_at,
-                block: ctx.block,
-            }
-            .into());
+            return Err(SlashingError::VetoWindowOpen { executable_at: req.executable_at, block: ctx.block }.into());
         }
         // Execute while the request is still open, so frozen deallocations are still slashable.
         let slash_id = self.execute_slash(ctx.block, set, &req.params, req.requested_at, ev)?;
         let op = req.params.operator;
         self.open_requests.remove(&(op, set, request_id));
         for s in &req.params.strategies {
-            let mut done = self
-                .executed_requests
-                .get(&(op, *s))
-                .cloned()
-                .unwrap_or_default();
+            let mut done = self.executed_requests.get(&(op, *s)).cloned().unwrap_or_default();
             done.push((req.requested_at, ctx.block));
             self.executed_requests.insert((op, *s), done);
         }
-        ev.push(Event::SlashRequestExecuted {
-            set,
-            request_id,
-            slash_id,
-        });
-        self.slash_requests.insert(
-            (set, request_id),
-            SlashRequest {
-                status: RequestStatus::Executed(slash_id),
-                ..req
-            },
-        );
+        ev.push(Event::SlashRequestExecuted { set, request_id, slash_id });
+        self.slash_requests
+            .insert((set, request_id), SlashRequest { status: RequestStatus::Executed(slash_id), ..req });
         Ok(())
     }
 
-    fn pending_request(
-        &self,
-        set: OperatorSetKey,
-        request_id: u32,
-    ) -> Result<SlashRequest, TxError> {
-        let req = self
-            .slash_request(set, request_id)
-            .ok_or(SlashingError::UnknownSlashRequest { set, request_id })?;
+    fn pending_request(&self, set: OperatorSetKey, request_id: u32) -> Result<SlashRequest, TxError> {
+        let req = self.slash_request(set, request_id).ok_or(SlashingError::UnknownSlashRequest { set, request_id })?;
         if req.status != RequestStatus::Pending {
-            return Err(SlashingError::SlashRequestNotPending {
-                set,
-                request_id,
-                status: req.status,
-            }
-            .into());
+            return Err(SlashingError::SlashRequestNotPending { set, request_id, status: req.status }.into());
         }
         Ok(req.clone())
     }
@@ -424,14 +331,11 @@ impl State {
         ev: &mut Vec<Event>,
     ) -> Result<u32, TxError> {
         let mut info = self.operator_set(set)?.clone();
-        info.slash_count =
-            info.slash_count
-                .checked_add(1)
-                .ok_or(cairn_primitives::MathError::Overflow {
-                    op: "slash_count",
-                    a: U256::from(info.slash_count),
-                    b: U256::from(1u8),
-                })?;
+        info.slash_count = info.slash_count.checked_add(1).ok_or(cairn_primitives::MathError::Overflow {
+            op: "slash_count",
+            a: U256::from(info.slash_count),
+            b: U256::from(1u8),
+        })?;
         let slash_id = info.slash_count;
         self.operator_sets.insert(set, info);
         let op = p.operator;
@@ -466,11 +370,7 @@ impl State {
                 effect_block: block,
             });
             self.max_magnitude.push((op, *s), block, m_new);
-            ev.push(Event::MaxMagnitudeUpdated {
-                operator: op,
-                strategy: *s,
-                max_magnitude: m_new,
-            });
+            ev.push(Event::MaxMagnitudeUpdated { operator: op, strategy: *s, max_magnitude: m_new });
             if a.pending < 0 {
                 let target = u64::try_from(i128::from(a.current) + a.pending).unwrap_or(0);
                 ev.push(Event::AllocationUpdated {
@@ -481,16 +381,7 @@ impl State {
                     effect_block: a.effect_block,
                 });
             }
-            self.slash_operator_shares(
-                block,
-                op,
-                set,
-                slash_id,
-                *s,
-                (m_prev, m_new),
-                queue_block,
-                ev,
-            )?;
+            self.slash_operator_shares(block, op, set, slash_id, *s, (m_prev, m_new), queue_block, ev)?;
         }
         ev.push(Event::OperatorSlashed {
             operator: op,
@@ -504,18 +395,11 @@ impl State {
     }
 
     /// Shares slashable in the queue: scaled shares queued in [b − delay, b], scaled by m_prev.
-    pub fn slashable_scaled_in_queue(
-        &self,
-        operator: Address,
-        strategy: StrategyId,
-        block: Block,
-    ) -> U256 {
+    pub fn slashable_scaled_in_queue(&self, operator: Address, strategy: StrategyId, block: Block) -> U256 {
         let key = (operator, strategy);
         let cur = self.cumulative_scaled.latest(&key).unwrap_or_default();
         let before = block.checked_sub(self.g.params.withdrawal_delay_blocks.saturating_add(1));
-        let prev = before
-            .and_then(|b| self.cumulative_scaled.at(&key, b))
-            .unwrap_or_default();
+        let prev = before.and_then(|b| self.cumulative_scaled.at(&key, b)).unwrap_or_default();
         cur.saturating_sub(prev)
     }
 
@@ -527,10 +411,7 @@ impl State {
         block: Block,
     ) -> Result<U256, TxError> {
         let m = U256::from(self.max_magnitude(operator, strategy));
-        Ok(math::mul_wad(
-            self.slashable_scaled_in_queue(operator, strategy, block),
-            m,
-        )?)
+        Ok(math::mul_wad(self.slashable_scaled_in_queue(operator, strategy, block), m)?)
     }
 
     /// `slashOperatorShares`: O(1) in delegators — only the operator's totals change.
@@ -556,19 +437,9 @@ impl State {
         if !slashed_active.is_zero() {
             self.sub_operator_shares(op, Address::ZERO, s, slashed_active, ev)?;
         }
-        ev.push(Event::OperatorSharesSlashed {
-            operator: op,
-            strategy: s,
-            total_slashed_shares: total,
-        });
+        ev.push(Event::OperatorSharesSlashed { operator: op, strategy: s, total_slashed_shares: total });
         let clearable_at = math::add_u64(block, self.g.params.slash_clearing_delay_blocks)?;
-        self.burnable.insert(
-            (set, slash_id, s),
-            BurnEntry {
-                shares: total,
-                clearable_at,
-            },
-        );
+        self.burnable.insert((set, slash_id, s), BurnEntry { shares: total, clearable_at });
         ev.push(Event::BurnOrRedistributableSharesIncreased {
             set,
             slash_id,
@@ -600,17 +471,9 @@ impl State {
             .map(|((_, _, s), e)| (*s, *e))
             .collect();
         if entries.is_empty() {
-            return Err(SlashingError::NoBurnableShares {
-                set,
-                slash_id,
-                strategy,
-            }
-            .into());
+            return Err(SlashingError::NoBurnableShares { set, slash_id, strategy }.into());
         }
-        let recipient = self
-            .operator_set(set)?
-            .redistribution_recipient
-            .unwrap_or(BURN_ADDRESS);
+        let recipient = self.operator_set(set)?.redistribution_recipient.unwrap_or(BURN_ADDRESS);
         for (s, e) in entries {
             if ctx.block < e.clearable_at {
                 return Err(SlashingError::NotYetClearable {
@@ -622,11 +485,8 @@ impl State {
                 .into());
             }
             self.burnable.remove(&(set, slash_id, s));
-            let tokens = if e.shares.is_zero() {
-                U256::ZERO
-            } else {
-                self.strategy_withdraw(s, recipient, e.shares, ev)?
-            };
+            let tokens =
+                if e.shares.is_zero() { U256::ZERO } else { self.strategy_withdraw(s, recipient, e.shares, ev)? };
             ev.push(Event::BurnOrRedistributableSharesDecreased {
                 set,
                 slash_id,

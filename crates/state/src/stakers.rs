@@ -19,10 +19,7 @@ pub struct Position {
 
 impl Default for Position {
     fn default() -> Self {
-        Self {
-            deposit_shares: U256::ZERO,
-            dsf: WAD,
-        }
+        Self { deposit_shares: U256::ZERO, dsf: WAD }
     }
 }
 
@@ -34,18 +31,12 @@ pub fn calc_withdrawable(shares: U256, dsf: U256, sf: U256) -> Result<U256, TxEr
 impl State {
     /// A staker's position in a strategy (default: no shares, DSF = WAD).
     pub fn position(&self, staker: Address, strategy: StrategyId) -> Position {
-        self.positions
-            .get(&(staker, strategy))
-            .copied()
-            .unwrap_or_default()
+        self.positions.get(&(staker, strategy)).copied().unwrap_or_default()
     }
 
     /// The strategies a staker holds, ascending.
     pub fn staker_strategies(&self, staker: Address) -> Vec<StrategyId> {
-        self.positions
-            .range((staker, StrategyId(0))..=(staker, StrategyId(u32::MAX)))
-            .map(|((_, s), _)| *s)
-            .collect()
+        self.positions.range((staker, StrategyId(0))..=(staker, StrategyId(u32::MAX))).map(|((_, s), _)| *s).collect()
     }
 
     /// The operator a staker is delegated to.
@@ -55,16 +46,12 @@ impl State {
 
     /// The operator's max magnitude for a strategy now (WAD if never slashed).
     pub fn max_magnitude(&self, operator: Address, strategy: StrategyId) -> u64 {
-        self.max_magnitude
-            .latest(&(operator, strategy))
-            .unwrap_or(WAD_U64)
+        self.max_magnitude.latest(&(operator, strategy)).unwrap_or(WAD_U64)
     }
 
     /// The operator's max magnitude as of `block` (historical lookup).
     pub fn max_magnitude_at(&self, operator: Address, strategy: StrategyId, block: u64) -> u64 {
-        self.max_magnitude
-            .at(&(operator, strategy), block)
-            .unwrap_or(WAD_U64)
+        self.max_magnitude.at(&(operator, strategy), block).unwrap_or(WAD_U64)
     }
 
     /// The slashing factor for a staker delegated to `operator` (WAD when undelegated).
@@ -73,17 +60,9 @@ impl State {
     }
 
     /// Withdrawable shares of a staker in a strategy now.
-    pub fn withdrawable_shares(
-        &self,
-        staker: Address,
-        strategy: StrategyId,
-    ) -> Result<U256, TxError> {
+    pub fn withdrawable_shares(&self, staker: Address, strategy: StrategyId) -> Result<U256, TxError> {
         let p = self.position(staker, strategy);
-        calc_withdrawable(
-            p.deposit_shares,
-            p.dsf,
-            self.slashing_factor(self.delegated_to(staker), strategy),
-        )
+        calc_withdrawable(p.deposit_shares, p.dsf, self.slashing_factor(self.delegated_to(staker), strategy))
     }
 
     /// Credits deposit shares; returns the previous balance. Enforces the strategy-list limit.
@@ -123,22 +102,15 @@ impl State {
         ev: &mut Vec<Event>,
     ) -> Result<U256, TxError> {
         let mut p = self.position(staker, strategy);
-        let rest =
-            p.deposit_shares
-                .checked_sub(shares)
-                .ok_or(DelegationError::SharesAmountTooHigh {
-                    staker,
-                    strategy,
-                    requested: shares,
-                    held: p.deposit_shares,
-                })?;
+        let rest = p.deposit_shares.checked_sub(shares).ok_or(DelegationError::SharesAmountTooHigh {
+            staker,
+            strategy,
+            requested: shares,
+            held: p.deposit_shares,
+        })?;
         if rest.is_zero() {
             self.positions.remove(&(staker, strategy));
-            ev.push(Event::DepositScalingFactorUpdated {
-                staker,
-                strategy,
-                new_dsf: WAD,
-            });
+            ev.push(Event::DepositScalingFactorUpdated { staker, strategy, new_dsf: WAD });
         } else {
             p.deposit_shares = rest;
             self.positions.insert((staker, strategy), p);
@@ -162,24 +134,15 @@ impl State {
             math::div_wad(p.dsf, sf)?
         } else {
             let cur = calc_withdrawable(prev, p.dsf, sf)?;
-            let k = math::div_wad(
-                math::div_wad(math::add(cur, added)?, math::add(prev, added)?)?,
-                sf,
-            )?;
+            let k = math::div_wad(math::div_wad(math::add(cur, added)?, math::add(prev, added)?)?, sf)?;
             if k.is_zero() {
-                return Err(
-                    DelegationError::InvalidDepositScalingFactor { staker, strategy }.into(),
-                );
+                return Err(DelegationError::InvalidDepositScalingFactor { staker, strategy }.into());
             }
             k
         };
         p.dsf = new_dsf;
         self.positions.insert((staker, strategy), p);
-        ev.push(Event::DepositScalingFactorUpdated {
-            staker,
-            strategy,
-            new_dsf,
-        });
+        ev.push(Event::DepositScalingFactorUpdated { staker, strategy, new_dsf });
         Ok(())
     }
 
@@ -196,11 +159,7 @@ impl State {
         let operator = self.delegated_to(staker);
         let sf = self.slashing_factor(operator, strategy);
         if sf.is_zero() {
-            return Err(DelegationError::FullySlashed {
-                operator: operator.unwrap_or_default(),
-                strategy,
-            }
-            .into());
+            return Err(DelegationError::FullySlashed { operator: operator.unwrap_or_default(), strategy }.into());
         }
         if added.is_zero() {
             return Ok(());
@@ -214,10 +173,7 @@ impl State {
 
     /// Operator shares in a strategy.
     pub fn operator_shares(&self, operator: Address, strategy: StrategyId) -> U256 {
-        self.operator_shares
-            .get(&(operator, strategy))
-            .copied()
-            .unwrap_or_default()
+        self.operator_shares.get(&(operator, strategy)).copied().unwrap_or_default()
     }
 
     pub(crate) fn add_operator_shares(
@@ -230,12 +186,7 @@ impl State {
     ) -> Result<(), TxError> {
         let v = math::add(self.operator_shares(operator, strategy), shares)?;
         self.operator_shares.insert((operator, strategy), v);
-        ev.push(Event::OperatorSharesIncreased {
-            operator,
-            staker,
-            strategy,
-            shares,
-        });
+        ev.push(Event::OperatorSharesIncreased { operator, staker, strategy, shares });
         Ok(())
     }
 
@@ -253,12 +204,7 @@ impl State {
         } else {
             self.operator_shares.insert((operator, strategy), v);
         }
-        ev.push(Event::OperatorSharesDecreased {
-            operator,
-            staker,
-            strategy,
-            shares,
-        });
+        ev.push(Event::OperatorSharesDecreased { operator, staker, strategy, shares });
         Ok(())
     }
 }

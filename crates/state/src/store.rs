@@ -27,10 +27,7 @@ pub struct Table<K: Ord, V> {
 
 impl<K: Ord, V> Default for Table<K, V> {
     fn default() -> Self {
-        Self {
-            map: BTreeMap::new(),
-            journal: Vec::new(),
-        }
+        Self { map: BTreeMap::new(), journal: Vec::new() }
     }
 }
 
@@ -108,10 +105,7 @@ pub struct History<K: Ord, V> {
 
 impl<K: Ord, V> Default for History<K, V> {
     fn default() -> Self {
-        Self {
-            map: BTreeMap::new(),
-            journal: Vec::new(),
-        }
+        Self { map: BTreeMap::new(), journal: Vec::new() }
     }
 }
 

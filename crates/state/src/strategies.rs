@@ -11,8 +11,7 @@ pub const SHARES_OFFSET: U256 = U256::from_limbs([1_000, 0, 0, 0]);
 /// Virtual tokens added to the balance (`BALANCE_OFFSET`).
 pub const BALANCE_OFFSET: U256 = U256::from_limbs([1_000, 0, 0, 0]);
 /// Most shares a strategy may issue (`MAX_TOTAL_SHARES` = 1e38 − 1).
-pub const MAX_TOTAL_SHARES: U256 =
-    U256::from_limbs([0x098a_2240_0000_0000 - 1, 0x4b3b_4ca8_5a86_c47a, 0, 0]);
+pub const MAX_TOTAL_SHARES: U256 = U256::from_limbs([0x098a_2240_0000_0000 - 1, 0x4b3b_4ca8_5a86_c47a, 0, 0]);
 
 /// A strategy vault.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -82,40 +81,18 @@ pub enum StrategyError {
 
 impl State {
     pub(crate) fn strategy(&self, strategy: StrategyId) -> Result<&Strategy, StrategyError> {
-        self.strategies
-            .get(&strategy)
-            .ok_or(StrategyError::UnknownStrategy { strategy })
+        self.strategies.get(&strategy).ok_or(StrategyError::UnknownStrategy { strategy })
     }
 
-    pub(crate) fn create_strategy(
-        &mut self,
-        asset: AssetId,
-        ev: &mut Vec<Event>,
-    ) -> Result<StrategyId, TxError> {
+    pub(crate) fn create_strategy(&mut self, asset: AssetId, ev: &mut Vec<Event>) -> Result<StrategyId, TxError> {
         self.asset(asset)?;
         if let Some((id, _)) = self.strategies.iter().find(|(_, s)| s.asset == asset) {
-            return Err(StrategyError::StrategyExists {
-                asset,
-                strategy: *id,
-            }
-            .into());
+            return Err(StrategyError::StrategyExists { asset, strategy: *id }.into());
         }
         let id = StrategyId(u32::try_from(self.strategies.len()).unwrap_or(u32::MAX));
         let address = named_address(&format!("cairn/strategy/{}", id.0));
-        self.strategies.insert(
-            id,
-            Strategy {
-                asset,
-                address,
-                total_shares: U256::ZERO,
-                deposit_cap: None,
-            },
-        );
-        ev.push(Event::StrategyCreated {
-            strategy: id,
-            asset,
-            address,
-        });
+        self.strategies.insert(id, Strategy { asset, address, total_shares: U256::ZERO, deposit_cap: None });
+        ev.push(Event::StrategyCreated { strategy: id, asset, address });
         Ok(id)
     }
 
@@ -133,11 +110,7 @@ impl State {
     }
 
     /// Tokens `shares` would redeem now: `floor((B + 1e3) · s / (T + 1e3))` (rounds down).
-    pub fn shares_to_underlying(
-        &self,
-        strategy: StrategyId,
-        shares: U256,
-    ) -> Result<U256, TxError> {
+    pub fn shares_to_underlying(&self, strategy: StrategyId, shares: U256) -> Result<U256, TxError> {
         let s = self.strategy(strategy)?;
         let b = math::add(self.strategy_balance(s), BALANCE_OFFSET)?;
         let t = math::add(s.total_shares, SHARES_OFFSET)?;
@@ -145,11 +118,7 @@ impl State {
     }
 
     /// Shares `amount` tokens would mint now: `floor(a · (T + 1e3) / (B + 1e3))` (rounds down).
-    pub fn underlying_to_shares(
-        &self,
-        strategy: StrategyId,
-        amount: U256,
-    ) -> Result<U256, TxError> {
+    pub fn underlying_to_shares(&self, strategy: StrategyId, amount: U256) -> Result<U256, TxError> {
         let s = self.strategy(strategy)?;
         let b = math::add(self.strategy_balance(s), BALANCE_OFFSET)?;
         let t = math::add(s.total_shares, SHARES_OFFSET)?;
@@ -169,43 +138,21 @@ impl State {
         let balance = self.strategy_balance(&s);
         if let Some(cap) = s.deposit_cap {
             if balance > cap {
-                return Err(StrategyError::DepositCapExceeded {
-                    strategy: id,
-                    cap,
-                    balance_after: balance,
-                }
-                .into());
+                return Err(StrategyError::DepositCapExceeded { strategy: id, cap, balance_after: balance }.into());
             }
         }
         // newShares = floor(amount · (T + 1e3) / (B + 1e3 − amount)), B including the deposit.
         let virtual_prior = math::sub(math::add(balance, BALANCE_OFFSET)?, amount)?;
-        let new_shares = math::mul_div_down(
-            amount,
-            math::add(s.total_shares, SHARES_OFFSET)?,
-            virtual_prior,
-        )?;
+        let new_shares = math::mul_div_down(amount, math::add(s.total_shares, SHARES_OFFSET)?, virtual_prior)?;
         if new_shares.is_zero() {
             return Err(StrategyError::NewSharesZero { amount }.into());
         }
         let total = math::add(s.total_shares, new_shares)?;
         if total > MAX_TOTAL_SHARES {
-            return Err(StrategyError::TotalSharesExceedsMax {
-                total,
-                max: MAX_TOTAL_SHARES,
-            }
-            .into());
+            return Err(StrategyError::TotalSharesExceedsMax { total, max: MAX_TOTAL_SHARES }.into());
         }
-        self.strategies.insert(
-            id,
-            Strategy {
-                total_shares: total,
-                ..s
-            },
-        );
-        ev.push(Event::ExchangeRateEmitted {
-            strategy: id,
-            rate: self.exchange_rate(id)?,
-        });
+        self.strategies.insert(id, Strategy { total_shares: total, ..s });
+        ev.push(Event::ExchangeRateEmitted { strategy: id, rate: self.exchange_rate(id)? });
         Ok(new_shares)
     }
 
@@ -219,27 +166,13 @@ impl State {
     ) -> Result<U256, TxError> {
         let s = self.strategy(id)?.clone();
         if shares > s.total_shares {
-            return Err(StrategyError::WithdrawalExceedsTotal {
-                strategy: id,
-                shares,
-                total: s.total_shares,
-            }
-            .into());
+            return Err(StrategyError::WithdrawalExceedsTotal { strategy: id, shares, total: s.total_shares }.into());
         }
         let amount = self.shares_to_underlying(id, shares)?;
         let total = math::sub(s.total_shares, shares)?;
-        self.strategies.insert(
-            id,
-            Strategy {
-                total_shares: total,
-                ..s.clone()
-            },
-        );
+        self.strategies.insert(id, Strategy { total_shares: total, ..s.clone() });
         self.move_tokens(s.asset, s.address, to, amount)?;
-        ev.push(Event::ExchangeRateEmitted {
-            strategy: id,
-            rate: self.exchange_rate(id)?,
-        });
+        ev.push(Event::ExchangeRateEmitted { strategy: id, rate: self.exchange_rate(id)? });
         Ok(amount)
     }
 
@@ -254,12 +187,7 @@ impl State {
         let shares = self.strategy_deposit(strategy, staker, amount, ev)?;
         let prev = self.add_deposit_shares(staker, strategy, shares)?;
         self.increase_delegated_shares(staker, strategy, prev, shares, ev)?;
-        ev.push(Event::Deposit {
-            staker,
-            strategy,
-            amount,
-            shares,
-        });
+        ev.push(Event::Deposit { staker, strategy, amount, shares });
         Ok(())
     }
 }

@@ -104,10 +104,7 @@ pub enum GovernanceAction {
 
 /// A transaction. The sender, block height and time come with it from outside.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, strum::EnumDiscriminants)]
-#[strum_discriminants(
-    name(TxKind),
-    derive(Serialize, Deserialize, PartialOrd, Ord, Hash, strum::IntoStaticStr)
-)]
+#[strum_discriminants(name(TxKind), derive(Serialize, Deserialize, PartialOrd, Ord, Hash, strum::IntoStaticStr))]
 #[strum_discriminants(serde(rename_all = "snake_case"))]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum Tx {

@@ -4,10 +4,7 @@
 use cairn_primitives::{Address, B256, Block, StrategyId, U256, WAD, keccak256, math};
 use serde::{Deserialize, Serialize};
 
-use crate::{
-    Ctx, Event, State, TxError, delegation::DelegationError, stakers::calc_withdrawable,
-    tx::QueueParams,
-};
+use crate::{Ctx, Event, State, TxError, delegation::DelegationError, stakers::calc_withdrawable, tx::QueueParams};
 
 /// A queued withdrawal.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -47,9 +44,7 @@ pub enum WithdrawalError {
         nonce: u64,
     },
     /// Too early.
-    #[error(
-        "withdrawal {nonce} queued at {start_block} is completable after block {slashable_until}, now {block}"
-    )]
+    #[error("withdrawal {nonce} queued at {start_block} is completable after block {slashable_until}, now {block}")]
     WithdrawalDelayNotElapsed {
         /// Nonce.
         nonce: u64,
@@ -80,10 +75,7 @@ impl State {
 
     /// A staker's queued withdrawals by nonce.
     pub fn withdrawals_of(&self, staker: Address) -> Vec<(u64, Withdrawal)> {
-        self.withdrawals
-            .range((staker, 0)..=(staker, u64::MAX))
-            .map(|((_, n), w)| (*n, w.clone()))
-            .collect()
+        self.withdrawals.range((staker, 0)..=(staker, u64::MAX)).map(|((_, n), w)| (*n, w.clone())).collect()
     }
 
     pub(crate) fn tx_queue_withdrawals(
@@ -102,14 +94,7 @@ impl State {
                 }
                 .into());
             }
-            nonces.push(self.queue_withdrawal(
-                ctx,
-                ctx.sender,
-                operator,
-                &p.strategies,
-                &p.deposit_shares,
-                ev,
-            )?);
+            nonces.push(self.queue_withdrawal(ctx, ctx.sender, operator, &p.strategies, &p.deposit_shares, ev)?);
         }
         Ok(nonces)
     }
@@ -159,8 +144,7 @@ impl State {
             withdrawable.push(w);
         }
         let nonce = self.withdrawal_nonces.get(&staker).copied().unwrap_or(0);
-        self.withdrawal_nonces
-            .insert(staker, math::add_u64(nonce, 1)?);
+        self.withdrawal_nonces.insert(staker, math::add_u64(nonce, 1)?);
         let mut w = Withdrawal {
             delegated_to: operator,
             start_block: ctx.block,
@@ -186,9 +170,7 @@ impl State {
     /// The block whose max magnitude prices a withdrawal in `strategy`: the end of its slashable
     /// window, moved to the execution block of any slash request that held it past that end.
     fn pricing_block(&self, w: &Withdrawal, operator: Address, strategy: StrategyId) -> Block {
-        let end = w
-            .start_block
-            .saturating_add(self.g.params.withdrawal_delay_blocks);
+        let end = w.start_block.saturating_add(self.g.params.withdrawal_delay_blocks);
         let held = self.executed_requests.get(&(operator, strategy));
         held.into_iter()
             .flatten()
@@ -221,26 +203,15 @@ impl State {
         let Some(op) = w.delegated_to else {
             return Ok(());
         };
-        let end = w
-            .start_block
-            .saturating_add(self.g.params.withdrawal_delay_blocks);
+        let end = w.start_block.saturating_add(self.g.params.withdrawal_delay_blocks);
         for (set, request_id) in self.open_requests_against(op) {
             let Some(req) = self.slash_request(set, request_id) else {
                 continue;
             };
-            let overlaps = req
-                .params
-                .strategies
-                .iter()
-                .any(|s| w.strategies.contains(s));
+            let overlaps = req.params.strategies.iter().any(|s| w.strategies.contains(s));
             if overlaps && req.requested_at <= end {
                 let _ = staker;
-                return Err(WithdrawalError::HeldBySlashRequest {
-                    nonce,
-                    set,
-                    request_id,
-                }
-                .into());
+                return Err(WithdrawalError::HeldBySlashRequest { nonce, set, request_id }.into());
             }
         }
         Ok(())
@@ -254,10 +225,7 @@ impl State {
         ev: &mut Vec<Event>,
     ) -> Result<(), TxError> {
         let staker = ctx.sender;
-        let w = self
-            .withdrawal(staker, nonce)
-            .cloned()
-            .ok_or(WithdrawalError::WithdrawalNotFound { staker, nonce })?;
+        let w = self.withdrawal(staker, nonce).cloned().ok_or(WithdrawalError::WithdrawalNotFound { staker, nonce })?;
         let slashable_until = math::add_u64(w.start_block, self.g.params.withdrawal_delay_blocks)?;
         if ctx.block <= slashable_until {
             return Err(WithdrawalError::WithdrawalDelayNotElapsed {
