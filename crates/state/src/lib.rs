@@ -386,3 +386,6 @@ impl State {
         keccak256(self.canonical_bytes())
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,264 @@
+//! Cairn's extensions: veto windows, incompatible services, timelocked governance, pausing,
+//! burn clearing, and general guards.
+
+use super::*;
+use crate::tx::{GovernanceAction, ParamName, QueueParams, VetoConfig};
+
+const WAD: u64 = 1_000_000_000_000_000_000;
+
+fn veto_world(window: u64) -> (World, OperatorSetKey) {
+    let mut w = World::new();
+    w.operator("op1", 0);
+    w.deposit("alice", ST, 100 * E18);
+    w.ok("alice", Tx::DelegateTo { operator: a("op1"), approval_salt: None });
+    w.ok("svc", Tx::RegisterService { metadata_uri: String::new() });
+    w.ok(
+        "svc",
+        Tx::CreateOperatorSet {
+            service: a("svc"),
+            set_id: 0,
+            strategies: vec![ST],
+            slasher: a("slasher"),
+            redistribution_recipient: None,
+            consent: Default::default(),
+            veto: Some(VetoConfig { committee: a("committee"), window }),
+        },
+    );
+    let set = OperatorSetKey { service: a("svc"), id: 0 };
+    w.register("op1", set);
+    w.allocate("op1", set, ST, WAD);
+    (w, set)
+}
+
+#[test]
+fn veto_window_delays_and_can_cancel_a_slash() {
+    let (mut w, set) = veto_world(20);
+    w.to(5);
+    let ev = w.ok("slasher", World::slash_tx(set, "op1", ST, E18 / 2));
+    assert!(ev.iter().any(|e| matches!(e, Event::SlashRequested { request_id: 1, executable_at: 25, .. })));
+    assert_eq!(w.withdrawable("alice", ST), u(100 * E18));
+    assert_eq!(
+        w.err("slasher", Tx::ExecuteSlash { service: set.service, set_id: 0, request_id: 1 }).name(),
+        "VetoWindowOpen"
+    );
+    assert_eq!(
+        w.err("bob", Tx::VetoSlash { service: set.service, set_id: 0, request_id: 1 }).name(),
+        "NotVetoCommittee"
+    );
+    w.ok("committee", Tx::VetoSlash { service: set.service, set_id: 0, request_id: 1 });
+    assert_eq!(
+        w.err("committee", Tx::VetoSlash { service: set.service, set_id: 0, request_id: 1 }).name(),
+        "SlashRequestNotPending"
+    );
+    // Second request executes after the window, by anyone.
+    w.ok("slasher", World::slash_tx(set, "op1", ST, E18 / 2));
+    w.to(25);
+    assert_eq!(
+        w.err("committee", Tx::VetoSlash { service: set.service, set_id: 0, request_id: 2 }).name(),
+        "VetoWindowClosed"
+    );
+    w.ok("keeper", Tx::ExecuteSlash { service: set.service, set_id: 0, request_id: 2 });
+    assert_eq!(w.withdrawable("alice", ST), u(50 * E18));
+    assert_eq!(
+        w.err("keeper", Tx::ExecuteSlash { service: set.service, set_id: 0, request_id: 9 }).name(),
+        "UnknownSlashRequest"
+    );
+}
+
+#[test]
+fn zero_window_slashes_immediately() {
+    let (mut w, set) = veto_world(0);
+    w.ok("slasher", World::slash_tx(set, "op1", ST, E18 / 2));
+    assert_eq!(w.withdrawable("alice", ST), u(50 * E18));
+}
+
+#[test]
+fn open_request_keeps_stake_slashable_and_holds_withdrawals() {
+    let (mut w, set) = veto_world(40);
+    w.to(10);
+    w.ok(
+        "alice",
+        Tx::QueueWithdrawals {
+            withdrawals: vec![QueueParams { strategies: vec![ST], deposit_shares: vec![u(40 * E18)] }],
+        },
+    );
+    w.to(30);
+    w.ok("slasher", World::slash_tx(set, "op1", ST, E18 / 2)); // executable at 70
+    // The operator tries to escape: deregisters and deallocates.
+    w.ok("op1", Tx::DeregisterFromOperatorSets { operator: a("op1"), service: set.service, set_ids: vec![0] });
+    w.allocate("op1", set, ST, 0);
+    w.to(61);
+    let e = w.err("alice", Tx::CompleteWithdrawal { nonce: 0, receive_as_tokens: true });
+    assert_eq!(e.name(), "HeldBySlashRequest");
+    w.to(70);
+    w.ok("keeper", Tx::ExecuteSlash { service: set.service, set_id: 0, request_id: 1 });
+    // Active stake and the held withdrawal both lost half.
+    assert_eq!(w.withdrawable("alice", ST), u(30 * E18));
+    let ev = w.ok("alice", Tx::CompleteWithdrawal { nonce: 0, receive_as_tokens: true });
+    assert!(ev.iter().any(|e| matches!(e, Event::WithdrawalCompleted { shares, .. } if shares == &vec![u(20 * E18)])));
+    // 30e18 active + 20e18 queued set aside.
+    assert_eq!(w.s.burnable_shares()[0].1.shares, u(50 * E18));
+}
+
+#[test]
+fn veto_window_is_bounded() {
+    let mut w = World::new();
+    w.ok("svc", Tx::RegisterService { metadata_uri: String::new() });
+    let tx = Tx::CreateOperatorSet {
+        service: a("svc"),
+        set_id: 0,
+        strategies: vec![ST],
+        slasher: a("slasher"),
+        redistribution_recipient: None,
+        consent: Default::default(),
+        veto: Some(VetoConfig { committee: a("c"), window: 41 }),
+    };
+    assert_eq!(w.err("svc", tx).name(), "VetoWindowTooLong");
+}
+
+#[test]
+fn incompatible_services_refuse_overlapping_allocations() {
+    let mut w = World::new();
+    w.operator("op1", 0);
+    let s1 = w.service("oracle_a");
+    let s2 = w.service("oracle_b");
+    w.ok("oracle_a", Tx::SetIncompatibleService { service: a("oracle_a"), other: a("oracle_b"), incompatible: true });
+    w.allocate("op1", s1, ST, WAD / 2);
+    let p = crate::tx::AllocateParams { service: s2.service, set_id: 0, strategies: vec![RE], new_magnitudes: vec![1] };
+    let e = w.err("op1", Tx::ModifyAllocations { operator: a("op1"), allocations: vec![p.clone()] });
+    assert_eq!(
+        e,
+        TxError::Allocation(crate::allocations::AllocationError::IncompatibleServices {
+            operator: a("op1"),
+            service: a("oracle_b"),
+            conflicting_service: a("oracle_a")
+        })
+    );
+    // Fully deallocating from the first (not slashable: not registered) frees the operator.
+    w.allocate("op1", s1, ST, 0);
+    w.ok("op1", Tx::ModifyAllocations { operator: a("op1"), allocations: vec![p] });
+    // A declaration over an existing overlap is refused, naming the operator.
+    w.operator("op2", 0);
+    let s3 = w.service("bridge");
+    w.allocate("op2", s2, ST, 1);
+    w.allocate("op2", s3, ST, 1);
+    let e =
+        w.err("bridge", Tx::SetIncompatibleService { service: a("bridge"), other: a("oracle_b"), incompatible: true });
+    assert_eq!(e.name(), "IncompatibleOverlap");
+    assert_eq!(
+        w.err("bridge", Tx::SetIncompatibleService { service: a("bridge"), other: a("bridge"), incompatible: true })
+            .name(),
+        "SelfIncompatible"
+    );
+    assert_eq!(
+        w.err("bridge", Tx::SetIncompatibleService { service: a("bridge"), other: a("nobody"), incompatible: true })
+            .name(),
+        "ServiceNotRegistered"
+    );
+}
+
+#[test]
+fn governance_changes_wait_for_the_timelock() {
+    let mut w = World::new();
+    let action = GovernanceAction::SetParam { name: ParamName::WithdrawalDelayBlocks, value: 7 };
+    assert_eq!(w.err("alice", Tx::Propose { action: action.clone() }).name(), "NotGovernor");
+    w.ok("gov", Tx::Propose { action });
+    w.to(10);
+    assert_eq!(w.err("gov", Tx::ExecuteProposal { id: 1 }).name(), "TimelockNotElapsed");
+    w.to(11);
+    w.ok("gov", Tx::ExecuteProposal { id: 1 });
+    assert_eq!(w.s.params().withdrawal_delay_blocks, 7);
+    assert_eq!(w.err("gov", Tx::ExecuteProposal { id: 1 }).name(), "ProposalNotPending");
+    assert_eq!(w.err("gov", Tx::ExecuteProposal { id: 5 }).name(), "UnknownProposal");
+    let bad = GovernanceAction::SetParam { name: ParamName::FaucetEnabled, value: 2 };
+    assert_eq!(w.err("gov", Tx::Propose { action: bad }).name(), "InvalidParam");
+    w.ok("gov", Tx::Propose { action: GovernanceAction::SetGovernor { account: a("gov2") } });
+    w.ok("gov", Tx::CancelProposal { id: 2 });
+    assert_eq!(w.err("gov", Tx::ExecuteProposal { id: 2 }).name(), "ProposalNotPending");
+}
+
+#[test]
+fn pausers_set_and_only_the_unpauser_clears() {
+    let mut w = World::new();
+    use crate::pause::Module;
+    assert_eq!(w.err("alice", Tx::Pause { modules: vec![Module::Deposits] }).name(), "NotPauser");
+    w.ok("pauser", Tx::Pause { modules: vec![Module::Deposits] });
+    assert_eq!(w.err("alice", Tx::Deposit { strategy: ST, amount: u(1) }).name(), "Paused");
+    assert_eq!(w.err("pauser", Tx::Unpause { modules: vec![Module::Deposits] }).name(), "NotUnpauser");
+    w.ok("unpauser", Tx::Unpause { modules: vec![Module::Deposits] });
+    w.deposit("alice", ST, 1);
+}
+
+#[test]
+fn burned_and_redistributed_shares_leave_after_the_clearing_delay() {
+    let mut w = World::new();
+    w.operator("op1", 0);
+    w.deposit("alice", ST, 100 * E18);
+    w.ok("alice", Tx::DelegateTo { operator: a("op1"), approval_salt: None });
+    w.ok("svc", Tx::RegisterService { metadata_uri: String::new() });
+    for (id, recipient) in [(0, None), (1, Some(a("insurance")))] {
+        w.ok(
+            "svc",
+            Tx::CreateOperatorSet {
+                service: a("svc"),
+                set_id: id,
+                strategies: vec![ST],
+                slasher: a("slasher"),
+                redistribution_recipient: recipient,
+                consent: Default::default(),
+                veto: None,
+            },
+        );
+        let set = OperatorSetKey { service: a("svc"), id };
+        w.register("op1", set);
+        w.allocate("op1", set, ST, WAD / 2);
+    }
+    let s0 = OperatorSetKey { service: a("svc"), id: 0 };
+    let s1 = OperatorSetKey { service: a("svc"), id: 1 };
+    w.ok("slasher", World::slash_tx(s0, "op1", ST, E18 / 10));
+    w.ok("slasher", World::slash_tx(s1, "op1", ST, E18 / 10));
+    let clear = |set: OperatorSetKey| Tx::ClearBurnOrRedistributableShares {
+        service: set.service,
+        set_id: set.id,
+        slash_id: 1,
+        strategy: None,
+    };
+    assert_eq!(w.err("anyone", clear(s0)).name(), "NotYetClearable");
+    w.to(11);
+    w.ok("anyone", clear(s0));
+    w.ok("anyone", clear(s1));
+    assert_eq!(w.err("anyone", clear(s0)).name(), "NoBurnableShares");
+    assert_eq!(w.s.balance(crate::BURN_ADDRESS, STETH), u(5 * E18));
+    // Unique stake: set 1's allocation was untouched by set 0's slash, so 10% of it is again 5e18.
+    assert_eq!(w.s.balance(a("insurance"), STETH), u(5 * E18));
+    assert_eq!(w.withdrawable("alice", ST), u(90 * E18));
+}
+
+#[test]
+fn general_guards() {
+    let mut w = World::new();
+    w.to(5);
+    w.ok("alice", Tx::Transfer { asset: STETH, to: a("bob"), amount: u(1) });
+    w.to(4);
+    assert_eq!(w.err("alice", Tx::Transfer { asset: STETH, to: a("bob"), amount: u(1) }).name(), "BlockWentBackwards");
+    w.to(5);
+    let vault = w.s.strategy_address(ST).unwrap();
+    assert_eq!(w.err_from(vault, Tx::Transfer { asset: STETH, to: a("bob"), amount: u(1) }).name(), "ReservedSender");
+    assert_eq!(w.err("alice", Tx::Transfer { asset: STETH, to: a("bob"), amount: U256::ZERO }).name(), "ZeroAmount");
+    assert_eq!(w.err("alice", Tx::Transfer { asset: AssetId(9), to: a("bob"), amount: u(1) }).name(), "UnknownAsset");
+    assert_eq!(w.err("alice", Tx::Mint { asset: STETH, to: a("bob"), amount: u(1) }).name(), "NotGovernor");
+    w.ok("gov", Tx::Mint { asset: STETH, to: a("bob"), amount: u(1) });
+    assert_eq!(w.err("alice", Tx::CreateStrategy { asset: STETH }).name(), "StrategyExists");
+    let huge = U256::MAX;
+    assert_eq!(w.err("alice", Tx::Deposit { strategy: ST, amount: huge }).name(), "InsufficientBalance");
+}
+
+impl World {
+    fn err_from(&mut self, sender: Address, tx: Tx) -> TxError {
+        let before = self.s.canonical_bytes();
+        let ctx = Ctx { sender, block: self.block, time: 0 };
+        let e = self.s.apply(&ctx, &tx).expect_err("expected a refusal");
+        assert_eq!(before, self.s.canonical_bytes());
+        e
+    }
+}
