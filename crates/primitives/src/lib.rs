@@ -1,6 +1,7 @@
 //! Cairn primitives: addresses, 256-bit money, WAD fixed-point math with stated rounding,
 //! identifiers and the protocol parameter set.
 #![forbid(unsafe_code)]
+#![deny(clippy::arithmetic_side_effects)]
 
 pub mod ids;
 pub mod math;

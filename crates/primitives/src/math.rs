@@ -62,7 +62,9 @@ fn wide_mul_div(x: U256, y: U256, d: U256) -> MathResult<(U512, U512)> {
     }
     let prod: U512 = x.widening_mul(y);
     let d512 = U512::from(d);
-    Ok((prod / d512, prod % d512))
+    let q = prod.checked_div(d512).ok_or(MathError::DivisionByZero { a: x })?;
+    let r = prod.checked_rem(d512).ok_or(MathError::DivisionByZero { a: x })?;
+    Ok((q, r))
 }
 
 fn narrow(v: U512, x: U256, y: U256) -> MathResult<U256> {
@@ -82,7 +84,8 @@ pub fn mul_div_down(x: U256, y: U256, d: U256) -> MathResult<U256> {
 /// `ceil(x * y / d)` with a 512-bit intermediate (rounds up).
 pub fn mul_div_up(x: U256, y: U256, d: U256) -> MathResult<U256> {
     let (q, r) = wide_mul_div(x, y, d)?;
-    let q = if r.is_zero() { q } else { q + U512::from(1u8) };
+    // q < 2^512 / d ≤ 2^511 whenever r ≠ 0 matters, so the increment cannot overflow 512 bits.
+    let q = if r.is_zero() { q } else { q.saturating_add(U512::from(1u8)) };
     narrow(q, x, y)
 }
 
@@ -117,6 +120,7 @@ pub fn to_u64(v: U256) -> MathResult<u64> {
 }
 
 #[cfg(test)]
+#[allow(clippy::arithmetic_side_effects)]
 mod tests {
     use super::*;
     use proptest::prelude::*;

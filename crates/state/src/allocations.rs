@@ -23,6 +23,18 @@ pub struct Allocation {
     pub effect_block: Block,
 }
 
+impl Allocation {
+    /// Magnitude once the pending change applies (current + pending), clamped at zero.
+    pub fn target(&self) -> Magnitude {
+        u64::try_from(i128::from(self.current).saturating_add(self.pending)).unwrap_or(0)
+    }
+
+    /// Size of a pending decrease (0 when none).
+    pub fn pending_decrease(&self) -> Magnitude {
+        if self.pending < 0 { u64::try_from(self.pending.unsigned_abs()).unwrap_or(u64::MAX) } else { 0 }
+    }
+}
+
 /// Why an allocation transaction was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, strum::IntoStaticStr)]
 pub enum AllocationError {
@@ -105,11 +117,8 @@ impl State {
         let mut enc = self.stored_encumbered(operator, strategy);
         let frozen = a.pending < 0 && self.has_open_request(operator, set);
         if a.effect_block != 0 && block >= a.effect_block && !frozen {
-            let cur = i128::from(a.current) + a.pending;
-            a.current = u64::try_from(cur).unwrap_or(0);
-            if a.pending < 0 {
-                enc = enc.saturating_sub(u64::try_from(-a.pending).unwrap_or(u64::MAX));
-            }
+            enc = enc.saturating_sub(a.pending_decrease());
+            a.current = a.target();
             a.pending = 0;
             a.effect_block = 0;
         }
@@ -167,7 +176,7 @@ impl State {
             }
             self.persist_allocation(operator, set, strategy, a, enc, ev);
             queue.pop_front();
-            cleared += 1;
+            cleared = cleared.saturating_add(1);
         }
         if cleared > 0 {
             if queue.is_empty() {
@@ -248,7 +257,7 @@ impl State {
         }
         let in_set = self.operator_set(set)?.strategies.contains(&strategy);
         let slashable = in_set && self.is_slashable_by(operator, set, block) && a.current != 0;
-        let diff = i128::from(new_mag) - i128::from(a.current);
+        let diff = i128::from(new_mag).saturating_sub(i128::from(a.current));
         if diff == 0 {
             return Err(AllocationError::SameMagnitude { set, strategy, magnitude: new_mag }.into());
         }
@@ -259,7 +268,7 @@ impl State {
                 a.pending = diff;
                 a.effect_block = math::add_u64(block, math::add_u64(self.g.params.deallocation_delay_blocks, 1)?)?;
             } else {
-                enc = enc.saturating_sub(u64::try_from(-diff).unwrap_or(u64::MAX));
+                enc = enc.saturating_sub(a.current.saturating_sub(new_mag));
                 a.current = new_mag;
                 a.pending = 0;
                 a.effect_block = 0;
@@ -267,7 +276,7 @@ impl State {
         } else {
             self.check_compatible(operator, set.service)?;
             let max = self.max_magnitude(operator, strategy);
-            let after = u128::from(enc) + diff.unsigned_abs();
+            let after = u128::from(enc).saturating_add(diff.unsigned_abs());
             if after > u128::from(max) {
                 return Err(
                     AllocationError::InsufficientMagnitude { operator, strategy, encumbered: after, max }.into()
@@ -278,7 +287,7 @@ impl State {
             // No +1: a delay of 0 takes effect in this block.
             a.effect_block = math::add_u64(block, delay)?;
         }
-        let target = u64::try_from(i128::from(a.current) + a.pending).unwrap_or(0);
+        let target = a.target();
         let effect_block = if a.effect_block == 0 { block } else { a.effect_block };
         self.persist_allocation(operator, set, strategy, a, enc, ev);
         ev.push(Event::AllocationUpdated { operator, set, strategy, magnitude: target, effect_block });
@@ -320,9 +329,7 @@ impl State {
                 if b.effect_block != 0 {
                     break;
                 }
-                if a.pending < 0 {
-                    enc = enc.saturating_sub(u64::try_from(-a.pending).unwrap_or(u64::MAX));
-                }
+                enc = enc.saturating_sub(a.pending_decrease());
             }
         }
         enc
@@ -375,7 +382,7 @@ impl State {
         let (a, _) = self.load_allocation(operator, set, strategy, block);
         let mut mag = a.current;
         if a.pending < 0 && a.effect_block <= future_block {
-            mag = mag.saturating_sub(u64::try_from(-a.pending).unwrap_or(u64::MAX));
+            mag = mag.saturating_sub(a.pending_decrease());
         }
         self.stake_for_magnitude(operator, strategy, mag)
     }

@@ -12,6 +12,33 @@ use crate::{State, TxError};
 #[error("invariant violated: {0}")]
 pub struct Violation(pub String);
 
+/// Saturating accumulation for the checks (a saturated sum can only make a check fail loudly).
+trait SatAdd: Copy {
+    fn sat_add(self, other: Self) -> Self;
+}
+
+impl SatAdd for U256 {
+    fn sat_add(self, other: Self) -> Self {
+        self.saturating_add(other)
+    }
+}
+
+impl SatAdd for u32 {
+    fn sat_add(self, other: Self) -> Self {
+        self.saturating_add(other)
+    }
+}
+
+impl SatAdd for u128 {
+    fn sat_add(self, other: Self) -> Self {
+        self.saturating_add(other)
+    }
+}
+
+fn add_to<T: SatAdd>(slot: &mut T, v: T) {
+    *slot = slot.sat_add(v);
+}
+
 fn fail<T>(msg: String) -> Result<T, Violation> {
     Err(Violation(msg))
 }
@@ -61,10 +88,10 @@ impl State {
             if w > shares {
                 return fail(format!("{staker} in {s}: withdrawable {w} > deposit shares {shares}"));
             }
-            *per_staker.entry(staker).or_default() += 1;
-            *claims.entry(s).or_default() += w;
+            add_to(per_staker.entry(staker).or_default(), 1);
+            add_to(claims.entry(s).or_default(), w);
             if let Some(op) = self.delegated_to(staker) {
-                *delegated.entry((op, s)).or_default() += w;
+                add_to(delegated.entry((op, s)).or_default(), w);
             }
         }
         for (staker, n) in per_staker {
@@ -81,11 +108,11 @@ impl State {
         for (staker, w) in self.withdrawals.iter() {
             for (s, x) in w.strategies.iter().zip(ok(self.withdrawal_payout(w, block))?) {
                 let _ = staker;
-                *claims.entry(*s).or_default() += x;
+                add_to(claims.entry(*s).or_default(), x);
             }
         }
         for ((_, _, s), e) in self.burnable.iter() {
-            *claims.entry(*s).or_default() += e.shares;
+            add_to(claims.entry(*s).or_default(), e.shares);
         }
         for (s, c) in claims {
             let total = ok(self.strategy_total_shares(s))?;
@@ -118,8 +145,8 @@ impl State {
             if a.effect_block == 0 && a.pending != 0 {
                 return fail(format!("{op} {set} {s}: pending without effect block"));
             }
-            *stored.entry((*op, *s)).or_default() +=
-                u128::from(a.current) + u128::try_from(a.pending.max(0)).unwrap_or(0);
+            let alloc = u128::from(a.current).saturating_add(u128::try_from(a.pending.max(0)).unwrap_or(0));
+            add_to(stored.entry((*op, *s)).or_default(), alloc);
         }
         for ((op, s), enc) in self.encumbered.iter() {
             let sum = stored.remove(&(*op, *s)).unwrap_or(0);
@@ -140,7 +167,7 @@ impl State {
         for op in self.operator_addresses() {
             let services: Vec<_> = self.allocated_services(op).into_iter().collect();
             for (i, a) in services.iter().enumerate() {
-                for b in &services[i + 1..] {
+                for b in services.iter().skip(i.saturating_add(1)) {
                     if self.are_incompatible(*a, *b) {
                         return fail(format!("operator {op} secures incompatible {a} and {b}"));
                     }

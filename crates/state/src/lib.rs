@@ -6,6 +6,7 @@
 //! magnitudes, O(1) slashing, the slashable withdrawal queue) exactly, with Cairn's extensions:
 //! veto windows for slashes, incompatible services and timelocked governance.
 #![forbid(unsafe_code)]
+#![deny(clippy::arithmetic_side_effects)]
 
 pub mod allocations;
 pub mod delegation;
@@ -248,10 +249,10 @@ impl State {
         if self.is_reserved_account(ctx.sender) {
             return Err(TxError::ReservedSender { sender: ctx.sender });
         }
-        if let Some(module) = pause::module_of(tx.kind()) {
-            if self.is_paused(module) {
-                return Err(TxError::Paused { module, action: tx.kind() });
-            }
+        if let Some(module) = pause::module_of(tx.kind())
+            && self.is_paused(module)
+        {
+            return Err(TxError::Paused { module, action: tx.kind() });
         }
         use Tx::*;
         match tx {
@@ -388,4 +389,5 @@ impl State {
 }
 
 #[cfg(test)]
+#[allow(clippy::arithmetic_side_effects)]
 mod tests;

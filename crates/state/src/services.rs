@@ -237,10 +237,10 @@ impl State {
         if p.slasher == Address::ZERO {
             return Err(ServiceError::ZeroAddress { field: "slasher" }.into());
         }
-        if let Some(r) = p.recipient {
-            if r == Address::ZERO || r == BURN_ADDRESS {
-                return Err(ServiceError::InvalidRedistributionRecipient { recipient: r }.into());
-            }
+        if let Some(r) = p.recipient
+            && (r == Address::ZERO || r == BURN_ADDRESS)
+        {
+            return Err(ServiceError::InvalidRedistributionRecipient { recipient: r }.into());
         }
         if let Some(v) = p.veto {
             let max = self.g.params.max_veto_window_blocks;

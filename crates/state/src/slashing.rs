@@ -214,14 +214,12 @@ impl State {
         if ctx.sender != slasher {
             return Err(SlashingError::InvalidCaller { caller: ctx.sender, slasher }.into());
         }
-        for (i, (s, wad)) in p.strategies.iter().zip(&p.wads_to_slash).enumerate() {
-            if i > 0 && p.strategies[i - 1] >= *s {
-                return Err(SlashingError::StrategiesMustBeInAscendingOrder {
-                    previous: p.strategies[i - 1],
-                    strategy: *s,
-                }
-                .into());
+        let mut previous: Option<StrategyId> = None;
+        for (s, wad) in p.strategies.iter().zip(&p.wads_to_slash) {
+            if let Some(prev) = previous.filter(|prev| prev >= s) {
+                return Err(SlashingError::StrategiesMustBeInAscendingOrder { previous: prev, strategy: *s }.into());
             }
+            previous = Some(*s);
             if wad.is_zero() || *wad > WAD {
                 return Err(SlashingError::InvalidWadToSlash { strategy: *s, wad: *wad }.into());
             }
@@ -351,14 +349,13 @@ impl State {
             let slashed = math::to_u64(math::mul_wad_up(math::u(a.current), *wad)?)?;
             let m_prev = self.max_magnitude(op, *s);
             wad_slashed.push(math::div_wad(math::u(slashed), math::u(m_prev))?);
-            a.current -= slashed.min(a.current);
+            a.current = a.current.saturating_sub(slashed);
             let m_new = m_prev.saturating_sub(slashed);
             let enc = enc.saturating_sub(slashed);
             if a.pending < 0 {
                 // A pending decrease shrinks in proportion (rounded up), so less is freed later.
-                let abs = math::u(u64::try_from(-a.pending).unwrap_or(u64::MAX));
-                let cut = math::to_u64(math::mul_wad_up(abs, *wad)?)?;
-                a.pending += i128::from(cut);
+                let cut = math::to_u64(math::mul_wad_up(math::u(a.pending_decrease()), *wad)?)?;
+                a.pending = a.pending.saturating_add(i128::from(cut));
             }
             self.allocations.insert((op, set, *s), a);
             self.set_encumbered(op, *s, enc, ev);
@@ -372,12 +369,11 @@ impl State {
             self.max_magnitude.push((op, *s), block, m_new);
             ev.push(Event::MaxMagnitudeUpdated { operator: op, strategy: *s, max_magnitude: m_new });
             if a.pending < 0 {
-                let target = u64::try_from(i128::from(a.current) + a.pending).unwrap_or(0);
                 ev.push(Event::AllocationUpdated {
                     operator: op,
                     set,
                     strategy: *s,
-                    magnitude: target,
+                    magnitude: a.target(),
                     effect_block: a.effect_block,
                 });
             }

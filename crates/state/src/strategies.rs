@@ -136,10 +136,10 @@ impl State {
         let s = self.strategy(id)?.clone();
         self.move_tokens(s.asset, from, s.address, amount)?;
         let balance = self.strategy_balance(&s);
-        if let Some(cap) = s.deposit_cap {
-            if balance > cap {
-                return Err(StrategyError::DepositCapExceeded { strategy: id, cap, balance_after: balance }.into());
-            }
+        if let Some(cap) = s.deposit_cap
+            && balance > cap
+        {
+            return Err(StrategyError::DepositCapExceeded { strategy: id, cap, balance_after: balance }.into());
         }
         // newShares = floor(amount · (T + 1e3) / (B + 1e3 − amount)), B including the deposit.
         let virtual_prior = math::sub(math::add(balance, BALANCE_OFFSET)?, amount)?;

@@ -1,6 +1,7 @@
 //! Unit tests of the state machine: exact formulas, delay boundaries, every refusal.
 
 mod accounting;
+mod conformance;
 mod extensions;
 mod lifecycle;
 

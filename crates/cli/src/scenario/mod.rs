@@ -1,0 +1,204 @@
+//! Scenario files: a genesis, then steps (transactions, queries, checks) with expected outcomes.
+//!
+//! The format is documented in `docs/scenarios.md`. A file is TOML, or JSON when its extension is
+//! `.json`; both are read into the same serde types. Transactions and queries stay
+//! `serde_json::Value`s until the step runs, because names (accounts, asset symbols) are resolved
+//! against the state of that moment (see [`resolve`]).
+
+mod expect;
+mod query;
+mod resolve;
+mod run;
+
+use std::{collections::BTreeMap, path::Path};
+
+use anyhow::{Context, Result, bail};
+use cairn_primitives::{Block, Profile, Timestamp, U256, serde_dec};
+use serde::Deserialize;
+use serde_json::Value;
+
+pub use run::{Expectation, Report, StepKind, StepReport, run, run_file, run_str};
+
+/// The syntax of a scenario file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// TOML (the default).
+    Toml,
+    /// JSON (files ending in `.json`).
+    Json,
+}
+
+impl Format {
+    /// The format of a file, from its extension: `.json` is JSON, anything else TOML.
+    pub fn of_path(path: &Path) -> Self {
+        match path.extension().and_then(|e| e.to_str()) {
+            Some(ext) if ext.eq_ignore_ascii_case("json") => Format::Json,
+            _ => Format::Toml,
+        }
+    }
+}
+
+/// A whole scenario file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// Name shown in the report (default: the file name without extension).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Free text describing the story.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Parameter profile the genesis starts from (default: devnet).
+    #[serde(default = "default_profile")]
+    pub profile: Profile,
+    /// Overrides of individual `Params` fields.
+    #[serde(default)]
+    pub params: serde_json::Map<String, Value>,
+    /// Governance account (default: the name `governor`).
+    #[serde(default)]
+    pub governor: Option<String>,
+    /// The single unpauser (default: the name `unpauser`).
+    #[serde(default)]
+    pub unpauser: Option<String>,
+    /// Accounts allowed to pause (default: the single name `pauser`).
+    #[serde(default)]
+    pub pausers: Option<Vec<String>>,
+    /// Assets registered at genesis, numbered in this order.
+    #[serde(default)]
+    pub assets: Vec<AssetSpec>,
+    /// The steps, run in order.
+    #[serde(default)]
+    pub steps: Vec<Step>,
+}
+
+fn default_profile() -> Profile {
+    Profile::Devnet
+}
+
+/// One genesis asset.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AssetSpec {
+    /// Ticker, unique; steps name the asset (and its strategy) by it.
+    pub symbol: String,
+    /// Decimals (informational, default 18).
+    #[serde(default = "default_decimals")]
+    pub decimals: u8,
+    /// Whether the asset gets a strategy at genesis (default true).
+    #[serde(default = "default_true")]
+    pub strategy: bool,
+    /// Initial balances by account name (or address).
+    #[serde(default)]
+    pub balances: BTreeMap<String, Amount>,
+}
+
+fn default_decimals() -> u8 {
+    18
+}
+
+fn default_true() -> bool {
+    true
+}
+
+/// An amount written as a decimal, `0x` hex or `<int>e<exp>` string, or a plain integer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub struct Amount(#[serde(with = "serde_dec")] pub U256);
+
+/// One step of a scenario: exactly one of `tx`, `query` or `check`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Step {
+    /// Block height of the step; never lower than the previous step's.
+    pub block: Block,
+    /// Block timestamp (default: `block * params.block_time_seconds`).
+    #[serde(default)]
+    pub time: Option<Timestamp>,
+    /// Short title shown in the report.
+    #[serde(default)]
+    pub label: Option<String>,
+    /// Longer comment, copied to the report.
+    #[serde(default)]
+    pub note: Option<String>,
+    /// Signer of a transaction (name or address).
+    #[serde(default)]
+    pub sender: Option<String>,
+    /// A transaction: `{ <variant> = { fields } }`.
+    #[serde(default)]
+    pub tx: Option<Value>,
+    /// A query: `{ <query> = { fields } }` or the name of a query without fields.
+    #[serde(default)]
+    pub query: Option<Value>,
+    /// A check; the only one is `"invariants"`.
+    #[serde(default)]
+    pub check: Option<String>,
+    /// Expected outcome (transactions) or result (queries).
+    #[serde(default)]
+    pub expect: Option<Value>,
+    /// Event names a transaction must emit (each at least once).
+    #[serde(default)]
+    pub expect_events: Vec<String>,
+}
+
+impl Scenario {
+    /// Parses a scenario from text and checks its shape (one action per step, blocks in order).
+    pub fn parse(text: &str, format: Format) -> Result<Self> {
+        let value: Value = match format {
+            Format::Toml => toml::from_str(text).context("scenario is not valid TOML")?,
+            Format::Json => serde_json::from_str(text).context("scenario is not valid JSON")?,
+        };
+        let scenario: Scenario = serde_json::from_value(value).context("scenario does not match the format")?;
+        scenario.validate()?;
+        Ok(scenario)
+    }
+
+    /// Reads and parses a scenario file (format from the extension).
+    pub fn from_file(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+        Self::parse(&text, Format::of_path(path)).with_context(|| format!("in {}", path.display()))
+    }
+
+    fn validate(&self) -> Result<()> {
+        let mut last = 0;
+        for (i, step) in self.steps.iter().enumerate() {
+            step.validate().with_context(|| format!("step {i}"))?;
+            if step.block < last {
+                bail!("step {i}: block {} is before the previous step's block {last}", step.block);
+            }
+            last = step.block;
+        }
+        Ok(())
+    }
+}
+
+impl Step {
+    /// What the step does.
+    pub fn kind(&self) -> Option<StepKind> {
+        match (&self.tx, &self.query, &self.check) {
+            (Some(_), None, None) => Some(StepKind::Tx),
+            (None, Some(_), None) => Some(StepKind::Query),
+            (None, None, Some(_)) => Some(StepKind::Check),
+            _ => None,
+        }
+    }
+
+    fn validate(&self) -> Result<()> {
+        let Some(kind) = self.kind() else {
+            bail!("a step needs exactly one of `tx`, `query` or `check`");
+        };
+        if kind == StepKind::Tx && self.sender.is_none() {
+            bail!("a `tx` step needs a `sender`");
+        }
+        if kind != StepKind::Tx && (self.sender.is_some() || !self.expect_events.is_empty()) {
+            bail!("`sender` and `expect_events` belong to `tx` steps only");
+        }
+        if kind == StepKind::Check {
+            if self.check.as_deref() != Some("invariants") {
+                bail!("unknown check {:?}: the only check is \"invariants\"", self.check);
+            }
+            if self.expect.is_some() {
+                bail!("a `check` step takes no `expect`");
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,233 @@
+//! Name resolution: turns the readable names of a step (accounts, asset symbols) into the values
+//! the state machine's types deserialize from, by walking the step's JSON value.
+//!
+//! - strings under address keys (`sender`, `to`, `operator`, ...) become addresses: a literal
+//!   `0x` + 40 hex digits is taken as is, anything else is a name hashed by `named_address`;
+//! - strings under `asset` become asset ids, strings under `strategy`/`strategies` become the id
+//!   of that asset's strategy (a number, or a string of digits, is taken as a raw id);
+//! - strings under `new_magnitudes` become integers (so `"5e17"` may be written).
+
+use std::collections::BTreeMap;
+
+use cairn_primitives::{Address, AssetId, StrategyId, named_address, parse_amount};
+use cairn_state::State;
+use serde_json::Value;
+
+/// Keys whose string values are accounts.
+pub(crate) const ADDRESS_KEYS: &[&str] = &[
+    "sender",
+    "to",
+    "operator",
+    "staker",
+    "service",
+    "slasher",
+    "other",
+    "account",
+    "admin",
+    "appointee",
+    "delegation_approver",
+    "redistribution_recipient",
+    "committee",
+];
+
+/// Keys whose string values are asset symbols, resolved to asset ids.
+pub(crate) const ASSET_KEYS: &[&str] = &["asset"];
+
+/// Keys whose string values are asset symbols, resolved to the id of the asset's strategy.
+pub(crate) const STRATEGY_KEYS: &[&str] = &["strategy", "strategies"];
+
+/// Keys whose string values are amounts that must become plain integers (magnitudes).
+pub(crate) const INTEGER_KEYS: &[&str] = &["new_magnitudes"];
+
+/// The accounts a scenario has named so far, for the report.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Names {
+    map: BTreeMap<String, Address>,
+}
+
+impl Names {
+    /// Resolves an account written as a name or a literal address, remembering names.
+    pub(crate) fn address(&mut self, text: &str) -> Result<Address, String> {
+        if text.starts_with("0x") || text.starts_with("0X") {
+            return parse_address(text);
+        }
+        if text.is_empty() {
+            return Err("an account name must not be empty".to_string());
+        }
+        let a = named_address(text);
+        self.map.insert(text.to_string(), a);
+        Ok(a)
+    }
+
+    /// Every name seen, with its address.
+    pub(crate) fn all(&self) -> &BTreeMap<String, Address> {
+        &self.map
+    }
+}
+
+fn parse_address(text: &str) -> Result<Address, String> {
+    let hex = &text[2..];
+    if hex.len() != 40 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
+        return Err(format!("{text:?} is not an address (0x followed by 40 hex digits)"));
+    }
+    text.parse::<Address>().map_err(|e| format!("{text:?} is not an address: {e}"))
+}
+
+/// Resolves names in step values against the current state.
+pub(crate) struct Resolver<'a> {
+    state: &'a State,
+    names: &'a mut Names,
+}
+
+impl<'a> Resolver<'a> {
+    /// A resolver reading asset symbols from `state` and recording account names in `names`.
+    pub(crate) fn new(state: &'a State, names: &'a mut Names) -> Self {
+        Self { state, names }
+    }
+
+    /// Resolves every name in `value`, in place.
+    pub(crate) fn resolve(&mut self, value: &mut Value) -> Result<(), String> {
+        match value {
+            Value::Object(map) => {
+                for (key, v) in map.iter_mut() {
+                    self.resolve_entry(key, v)?;
+                }
+                Ok(())
+            }
+            Value::Array(items) => items.iter_mut().try_for_each(|v| self.resolve(v)),
+            _ => Ok(()),
+        }
+    }
+
+    fn resolve_entry(&mut self, key: &str, v: &mut Value) -> Result<(), String> {
+        let k = &key;
+        if ADDRESS_KEYS.contains(k) {
+            map_strings(v, |s| Ok(Value::String(self.names.address(s)?.to_string())))
+        } else if ASSET_KEYS.contains(k) && !v.is_object() {
+            map_strings(v, |s| Ok(Value::from(self.asset(s)?.0)))
+        } else if STRATEGY_KEYS.contains(k) && !v.is_object() {
+            map_strings(v, |s| Ok(Value::from(self.strategy(s)?.0)))
+        } else if INTEGER_KEYS.contains(k) {
+            map_strings(v, integer)
+        } else {
+            self.resolve(v)
+        }
+        .map_err(|e| format!("{key}: {e}"))
+    }
+
+    /// The asset named by a symbol (or a raw id written as digits).
+    pub(crate) fn asset(&self, text: &str) -> Result<AssetId, String> {
+        if let Ok(id) = text.parse::<u32>() {
+            return Ok(AssetId(id));
+        }
+        self.state.asset_by_symbol(text).ok_or_else(|| format!("no asset with symbol {text:?}"))
+    }
+
+    /// The strategy of the asset named by a symbol (or a raw strategy id written as digits).
+    pub(crate) fn strategy(&self, text: &str) -> Result<StrategyId, String> {
+        if let Ok(id) = text.parse::<u32>() {
+            return Ok(StrategyId(id));
+        }
+        let asset = self.asset(text)?;
+        self.state.strategy_of_asset(asset).ok_or_else(|| format!("asset {text:?} has no strategy"))
+    }
+}
+
+/// Applies `f` to a string, or to each string of an array; numbers and other values stay.
+fn map_strings(v: &mut Value, mut f: impl FnMut(&str) -> Result<Value, String>) -> Result<(), String> {
+    match v {
+        Value::String(s) => {
+            *v = f(s)?;
+            Ok(())
+        }
+        Value::Array(items) => {
+            for item in items.iter_mut() {
+                if let Value::String(s) = item {
+                    *item = f(s)?;
+                }
+            }
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}
+
+/// An amount string (`"5e17"`, `"0x10"`, `"1_000"`) as a JSON integer, if it fits in u64.
+fn integer(text: &str) -> Result<Value, String> {
+    let n = parse_amount(text).ok_or_else(|| format!("{text:?} is not a number"))?;
+    let n = u64::try_from(n).map_err(|_| format!("{text:?} does not fit in 64 bits"))?;
+    Ok(Value::from(n))
+}
+
+/// Normalizes a query written as a bare name (`"params"`) into `{ "params": {} }`.
+pub(crate) fn normalize_bare_name(v: &mut Value) {
+    if let Value::String(name) = v {
+        let mut map = serde_json::Map::new();
+        map.insert(name.clone(), Value::Object(serde_json::Map::new()));
+        *v = Value::Object(map);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cairn_primitives::{Params, Profile};
+    use cairn_state::{Genesis, GenesisAsset};
+
+    fn state() -> State {
+        let asset = |symbol: &str, strategy| GenesisAsset {
+            symbol: symbol.to_string(),
+            decimals: 18,
+            strategy,
+            balances: BTreeMap::new(),
+        };
+        let genesis = Genesis {
+            params: Params::profile(Profile::Devnet),
+            governor: named_address("governor"),
+            unpauser: named_address("unpauser"),
+            pausers: vec![],
+            assets: vec![asset("stETH", true), asset("USDC", false), asset("rETH", true)],
+        };
+        State::genesis(&genesis).expect("genesis")
+    }
+
+    #[test]
+    fn resolves_accounts_assets_and_strategies() {
+        let s = state();
+        let mut names = Names::default();
+        let mut v = serde_json::json!({"modify_allocations": {"operator": "op1", "allocations": [
+            {"service": "avs", "set_id": 1, "strategies": ["rETH", 0], "new_magnitudes": ["5e17", 3]}
+        ]}});
+        Resolver::new(&s, &mut names).resolve(&mut v).expect("resolves");
+        let inner = &v["modify_allocations"];
+        assert_eq!(inner["operator"], Value::String(named_address("op1").to_string()));
+        assert_eq!(inner["allocations"][0]["strategies"], serde_json::json!([1, 0]));
+        assert_eq!(inner["allocations"][0]["new_magnitudes"], serde_json::json!([500_000_000_000_000_000u64, 3]));
+        assert_eq!(names.all().len(), 2);
+    }
+
+    #[test]
+    fn literal_addresses_and_errors() {
+        let s = state();
+        let mut names = Names::default();
+        let mut r = Resolver::new(&s, &mut names);
+        let lit = "0x00000000000000000000000000000000000E16E4";
+        let mut v = serde_json::json!({"to": lit, "asset": "USDC"});
+        r.resolve(&mut v).expect("resolves");
+        assert_eq!(v["asset"], Value::from(1));
+        assert_eq!(v["to"].as_str().map(str::to_lowercase), Some(lit.to_lowercase()));
+        assert!(r.resolve(&mut serde_json::json!({"to": "0x12"})).is_err());
+        assert!(r.resolve(&mut serde_json::json!({"asset": "DOGE"})).is_err());
+        assert!(r.resolve(&mut serde_json::json!({"strategy": "USDC"})).is_err());
+        assert!(r.resolve(&mut serde_json::json!({"new_magnitudes": ["1e30"]})).is_err());
+    }
+
+    #[test]
+    fn strategy_query_keeps_its_object() {
+        let s = state();
+        let mut names = Names::default();
+        let mut v = serde_json::json!({"strategy": {"strategy": "rETH"}});
+        Resolver::new(&s, &mut names).resolve(&mut v).expect("resolves");
+        assert_eq!(v, serde_json::json!({"strategy": {"strategy": 1}}));
+    }
+}

@@ -1,0 +1,1 @@
+//! Conformance cases derived from the reference formulas (second reading of the spec).
