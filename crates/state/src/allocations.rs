@@ -10,7 +10,7 @@ use std::collections::VecDeque;
 use cairn_primitives::{Address, Block, Magnitude, OperatorSetKey, StrategyId, U256, math};
 use serde::{Deserialize, Serialize};
 
-use crate::{Ctx, Event, State, TxError, TxKind, operators::OperatorError, tx::AllocateParams};
+use crate::{Ctx, Event, State, TxError, TxKind, tx::AllocateParams};
 
 /// One allocation (`Allocation { currentMagnitude, pendingDiff, effectBlock }`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -309,9 +309,7 @@ impl State {
             }
             .into());
         }
-        if !self.is_operator(operator) {
-            return Err(OperatorError::NotOperator { account: operator }.into());
-        }
+        // Permissionless, and a no-op for an account without a queue.
         for (s, n) in strategies.iter().zip(num_to_clear) {
             self.strategy(*s)?;
             self.clear_queue(operator, *s, *n, ctx.block, ev);

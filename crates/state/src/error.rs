@@ -20,6 +20,9 @@ pub enum TxError {
         /// Last applied block.
         last_block: Block,
     },
+    /// Block 0 is the genesis; transactions start at block 1.
+    #[error("transactions cannot be applied at the genesis block 0")]
+    GenesisBlock,
     /// The sender is a protocol-owned account (a strategy vault, the burn address or zero).
     #[error("sender {sender} is a reserved protocol account")]
     ReservedSender {

@@ -243,6 +243,9 @@ impl State {
     }
 
     fn dispatch(&mut self, ctx: &Ctx, tx: &Tx, ev: &mut Vec<Event>) -> Result<(), TxError> {
+        if ctx.block == 0 {
+            return Err(TxError::GenesisBlock);
+        }
         if ctx.block < self.g.last_block {
             return Err(TxError::BlockWentBackwards { block: ctx.block, last_block: self.g.last_block });
         }

@@ -82,8 +82,7 @@ impl State {
             return Err(DelegationError::ActivelyDelegated { staker: op, operator: current }.into());
         }
         // A new operator's delay is in force at once (ELIP-013).
-        let allocation_delay =
-            AllocationDelay { delay: 0, is_set: false, pending_delay: delay, effect_block: ctx.block };
+        let allocation_delay = AllocationDelay { delay, is_set: true, pending_delay: 0, effect_block: 0 };
         self.operators
             .insert(op, Operator { delegation_approver: approver, metadata_uri: uri.to_string(), allocation_delay });
         ev.push(Event::OperatorRegistered { operator: op, delegation_approver: approver });

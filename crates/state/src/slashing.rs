@@ -434,7 +434,8 @@ impl State {
             self.sub_operator_shares(op, Address::ZERO, s, slashed_active, ev)?;
         }
         ev.push(Event::OperatorSharesSlashed { operator: op, strategy: s, total_slashed_shares: total });
-        let clearable_at = math::add_u64(block, self.g.params.slash_clearing_delay_blocks)?;
+        // ELIP-016: clearable once the resolution block (slash block + delay) has passed.
+        let clearable_at = math::add_u64(math::add_u64(block, self.g.params.slash_clearing_delay_blocks)?, 1)?;
         self.burnable.insert((set, slash_id, s), BurnEntry { shares: total, clearable_at });
         ev.push(Event::BurnOrRedistributableSharesIncreased {
             set,

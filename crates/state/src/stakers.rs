@@ -78,7 +78,7 @@ impl State {
         let mut p = self.position(staker, strategy);
         let prev = p.deposit_shares;
         if prev.is_zero() {
-            let held = self.staker_strategies(staker).len();
+            let held = self.positions.range((staker, StrategyId(0))..=(staker, StrategyId(u32::MAX))).count();
             let max = self.g.params.max_staker_strategies as usize;
             if held >= max {
                 return Err(DelegationError::MaxStrategiesExceeded {

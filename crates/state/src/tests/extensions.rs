@@ -223,8 +223,10 @@ fn burned_and_redistributed_shares_leave_after_the_clearing_delay() {
         slash_id: 1,
         strategy: None,
     };
-    assert_eq!(w.err("anyone", clear(s0)).name(), "NotYetClearable");
     w.to(11);
+    assert_eq!(w.err("anyone", clear(s0)).name(), "NotYetClearable");
+    w.to(12);
+
     w.ok("anyone", clear(s0));
     w.ok("anyone", clear(s1));
     assert_eq!(w.err("anyone", clear(s0)).name(), "NoBurnableShares");
