@@ -1,1 +1,7 @@
 //! The cairn command-line tool: the scenario runner and its helpers.
+//!
+//! The library half lets tests run scenarios the way `cairn scenario run` does:
+//! [`scenario::run_file`] and [`scenario::run_str`] return a [`scenario::Report`].
+#![forbid(unsafe_code)]
+
+pub mod scenario;

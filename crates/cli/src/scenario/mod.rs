@@ -3,7 +3,7 @@
 //! The format is documented in `docs/scenarios.md`. A file is TOML, or JSON when its extension is
 //! `.json`; both are read into the same serde types. Transactions and queries stay
 //! `serde_json::Value`s until the step runs, because names (accounts, asset symbols) are resolved
-//! against the state of that moment (see [`resolve`]).
+//! against the state of that moment (module `resolve`).
 
 mod expect;
 mod query;
@@ -17,7 +17,7 @@ use cairn_primitives::{Block, Profile, Timestamp, U256, serde_dec};
 use serde::Deserialize;
 use serde_json::Value;
 
-pub use run::{Expectation, Report, StepKind, StepReport, run, run_file, run_str};
+pub use run::{AssetInfo, Expectation, Report, StepKind, StepReport, run, run_file, run_str};
 
 /// The syntax of a scenario file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -185,8 +185,11 @@ impl Step {
         let Some(kind) = self.kind() else {
             bail!("a step needs exactly one of `tx`, `query` or `check`");
         };
-        if kind == StepKind::Tx && self.sender.is_none() {
-            bail!("a `tx` step needs a `sender`");
+        if kind == StepKind::Tx {
+            if self.sender.is_none() {
+                bail!("a `tx` step needs a `sender`");
+            }
+            expect::TxExpect::parse(self.expect.as_ref()).map_err(anyhow::Error::msg)?;
         }
         if kind != StepKind::Tx && (self.sender.is_some() || !self.expect_events.is_empty()) {
             bail!("`sender` and `expect_events` belong to `tx` steps only");

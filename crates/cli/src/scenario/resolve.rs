@@ -9,7 +9,7 @@
 
 use std::collections::BTreeMap;
 
-use cairn_primitives::{Address, AssetId, StrategyId, named_address, parse_amount};
+use cairn_primitives::{Address, AssetId, StrategyId, U256, named_address, parse_amount};
 use cairn_state::State;
 use serde_json::Value;
 
@@ -38,6 +38,9 @@ pub(crate) const STRATEGY_KEYS: &[&str] = &["strategy", "strategies"];
 
 /// Keys whose string values are amounts that must become plain integers (magnitudes).
 pub(crate) const INTEGER_KEYS: &[&str] = &["new_magnitudes"];
+
+/// Keys whose string values are amounts: a fractional form (`"11.2e18"`) becomes decimal digits.
+pub(crate) const AMOUNT_KEYS: &[&str] = &["amount", "deposit_shares", "wads_to_slash", "shares", "cap"];
 
 /// The accounts a scenario has named so far, for the report.
 #[derive(Debug, Clone, Default)]
@@ -101,14 +104,19 @@ impl<'a> Resolver<'a> {
 
     fn resolve_entry(&mut self, key: &str, v: &mut Value) -> Result<(), String> {
         let k = &key;
-        if ADDRESS_KEYS.contains(k) {
+        if v.is_object() {
+            // A nested record (a transaction variant, a query named like a key): walk into it.
+            self.resolve(v)
+        } else if ADDRESS_KEYS.contains(k) {
             map_strings(v, |s| Ok(Value::String(self.names.address(s)?.to_string())))
-        } else if ASSET_KEYS.contains(k) && !v.is_object() {
+        } else if ASSET_KEYS.contains(k) {
             map_strings(v, |s| Ok(Value::from(self.asset(s)?.0)))
-        } else if STRATEGY_KEYS.contains(k) && !v.is_object() {
+        } else if STRATEGY_KEYS.contains(k) {
             map_strings(v, |s| Ok(Value::from(self.strategy(s)?.0)))
         } else if INTEGER_KEYS.contains(k) {
             map_strings(v, integer)
+        } else if AMOUNT_KEYS.contains(k) {
+            map_strings(v, |s| Ok(Value::String(parse_number(s).map_or_else(|| s.to_string(), |n| n.to_string()))))
         } else {
             self.resolve(v)
         }
@@ -152,9 +160,27 @@ fn map_strings(v: &mut Value, mut f: impl FnMut(&str) -> Result<Value, String>) 
     }
 }
 
+/// Parses an amount: what `parse_amount` reads (decimal, `0x` hex, `<int>e<exp>`, `_`
+/// separators) plus a fractional mantissa whose exponent makes it whole (`"11.2e18"`).
+pub(crate) fn parse_number(text: &str) -> Option<U256> {
+    let t = text.trim().replace('_', "");
+    let Some((mantissa, exp)) = t.split_once(['e', 'E']) else {
+        return parse_amount(&t);
+    };
+    let Some((int, frac)) = mantissa.split_once('.') else {
+        return parse_amount(&t);
+    };
+    let exp: usize = exp.parse().ok()?;
+    let shift = exp.checked_sub(frac.len())?;
+    if frac.is_empty() || !frac.chars().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    parse_amount(&format!("{int}{frac}e{shift}"))
+}
+
 /// An amount string (`"5e17"`, `"0x10"`, `"1_000"`) as a JSON integer, if it fits in u64.
 fn integer(text: &str) -> Result<Value, String> {
-    let n = parse_amount(text).ok_or_else(|| format!("{text:?} is not a number"))?;
+    let n = parse_number(text).ok_or_else(|| format!("{text:?} is not a number"))?;
     let n = u64::try_from(n).map_err(|_| format!("{text:?} does not fit in 64 bits"))?;
     Ok(Value::from(n))
 }
@@ -220,6 +246,22 @@ mod tests {
         assert!(r.resolve(&mut serde_json::json!({"asset": "DOGE"})).is_err());
         assert!(r.resolve(&mut serde_json::json!({"strategy": "USDC"})).is_err());
         assert!(r.resolve(&mut serde_json::json!({"new_magnitudes": ["1e30"]})).is_err());
+    }
+
+    #[test]
+    fn fractional_amounts() {
+        assert_eq!(parse_number("11.2e18"), Some(U256::from(11_200_000_000_000_000_000u128)));
+        assert_eq!(parse_number("0.5e18"), Some(U256::from(500_000_000_000_000_000u64)));
+        assert_eq!(parse_number("32e18"), parse_amount("32e18"));
+        assert_eq!(parse_number("1_000"), Some(U256::from(1000u32)));
+        assert_eq!(parse_number("1.25e1"), None);
+        assert_eq!(parse_number("1.e5"), None);
+        assert_eq!(parse_number("1.x5e5"), None);
+        let s = state();
+        let mut names = Names::default();
+        let mut v = serde_json::json!({"deposit": {"strategy": "stETH", "amount": "1.5e18"}});
+        Resolver::new(&s, &mut names).resolve(&mut v).expect("resolves");
+        assert_eq!(v["deposit"]["amount"], Value::String("1500000000000000000".into()));
     }
 
     #[test]

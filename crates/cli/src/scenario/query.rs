@@ -1,0 +1,290 @@
+//! Queries a scenario step may ask, each a plain function of the state at the step's block.
+//!
+//! Results are JSON: amounts (U256) as decimal strings, magnitudes and blocks as numbers,
+//! addresses as `0x` strings, missing records as `null`.
+
+use cairn_primitives::{Address, AssetId, Block, OperatorSetKey, StrategyId, U256, serde_dec};
+use cairn_state::{State, TxError, pause::Module, slashing::RequestStatus, withdrawals::Withdrawal};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+/// A query, deserialized after name resolution (`{ <name> = { fields } }`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub(crate) enum Query {
+    /// Token balance of an account.
+    Balance { account: Address, asset: AssetId },
+    /// Deposit shares `s` of a staker.
+    DepositShares { staker: Address, strategy: StrategyId },
+    /// Withdrawable shares of a staker now.
+    WithdrawableShares { staker: Address, strategy: StrategyId },
+    /// Deposit scaling factor `k` of a staker.
+    DepositScalingFactor { staker: Address, strategy: StrategyId },
+    /// The operator a staker is delegated to (null if none).
+    DelegatedTo { staker: Address },
+    /// Operator shares.
+    OperatorShares { operator: Address, strategy: StrategyId },
+    /// Max magnitude of an operator in a strategy.
+    MaxMagnitude { operator: Address, strategy: StrategyId },
+    /// An allocation as of the step's block: magnitude, pending change, effect block.
+    Allocation { operator: Address, service: Address, set_id: u32, strategy: StrategyId },
+    /// Slashable stake (shares) of an allocation now.
+    AllocatedStake { operator: Address, service: Address, set_id: u32, strategy: StrategyId },
+    /// Allocated stake less decreases due by `future_block` (zero if not slashable now).
+    MinimumSlashableStake {
+        operator: Address,
+        service: Address,
+        set_id: u32,
+        strategy: StrategyId,
+        future_block: Block,
+    },
+    /// Encumbered magnitude (due deallocations simulated as cleared).
+    EncumberedMagnitude { operator: Address, strategy: StrategyId },
+    /// Max magnitude minus encumbered magnitude.
+    AllocatableMagnitude { operator: Address, strategy: StrategyId },
+    /// Whether the set may slash the operator now.
+    IsSlashable { operator: Address, service: Address, set_id: u32 },
+    /// A queued withdrawal with its expected payout (null if none).
+    Withdrawal { staker: Address, nonce: u64 },
+    /// Shares in the operator's queue a full slash would take now.
+    SlashableSharesInQueue { operator: Address, strategy: StrategyId },
+    /// A strategy: asset, address, total shares, balance, exchange rate.
+    Strategy { strategy: StrategyId },
+    /// Tokens a number of shares redeems now.
+    SharesToUnderlying {
+        strategy: StrategyId,
+        #[serde(with = "serde_dec")]
+        shares: U256,
+    },
+    /// A slash request and its status (null if none).
+    SlashRequest { service: Address, set_id: u32, request_id: u32 },
+    /// Every uncleared entry of shares set aside by slashes.
+    BurnableShares {},
+    /// A governance proposal (null if none).
+    Proposal { id: u64 },
+    /// The parameters in force.
+    Params {},
+    /// keccak256 of the canonical state.
+    StateHash {},
+    /// An operator's allocation delay in force (null if none).
+    AllocationDelay { operator: Address },
+    /// A set's slasher in force (null if the set does not exist).
+    Slasher { service: Address, set_id: u32 },
+    /// Whether an account is a registered operator.
+    IsOperator { account: Address },
+    /// Whether a module is paused.
+    IsPaused { module: Module },
+    /// An operator's registration record in a set (null if never registered).
+    Registration { operator: Address, service: Address, set_id: u32 },
+    /// The whole state summary (the report's `final_state` format).
+    Summary {},
+}
+
+fn set(service: Address, id: u32) -> OperatorSetKey {
+    OperatorSetKey { service, id }
+}
+
+fn dec(v: U256) -> Value {
+    Value::String(v.to_string())
+}
+
+fn decs(v: &[U256]) -> Value {
+    Value::Array(v.iter().map(|x| dec(*x)).collect())
+}
+
+fn to_json<T: Serialize>(v: &T) -> Result<Value, String> {
+    serde_json::to_value(v).map_err(|e| e.to_string())
+}
+
+/// Why a query could not be answered: the state machine's error name and message.
+#[derive(Debug, Clone)]
+pub(crate) struct QueryError {
+    /// Error name (`TxError::name`), or `QueryFailed`.
+    pub(crate) name: String,
+    /// Message.
+    pub(crate) message: String,
+}
+
+impl From<TxError> for QueryError {
+    fn from(e: TxError) -> Self {
+        Self { name: e.name().to_string(), message: e.to_string() }
+    }
+}
+
+impl From<String> for QueryError {
+    fn from(message: String) -> Self {
+        Self { name: "QueryFailed".to_string(), message }
+    }
+}
+
+/// Answers `q` against `state` as of `block`.
+pub(crate) fn evaluate(state: &State, q: &Query, block: Block) -> Result<Value, QueryError> {
+    use Query::*;
+    match q {
+        Balance { .. } | DepositShares { .. } | WithdrawableShares { .. } | DepositScalingFactor { .. } => {
+            staker_query(state, q)
+        }
+        DelegatedTo { staker } => Ok(to_json(&state.delegated_to(*staker))?),
+        Withdrawal { staker, nonce } => withdrawal(state, *staker, *nonce, block),
+        OperatorShares { .. }
+        | MaxMagnitude { .. }
+        | EncumberedMagnitude { .. }
+        | AllocatableMagnitude { .. }
+        | SlashableSharesInQueue { .. }
+        | AllocationDelay { .. }
+        | IsOperator { .. } => operator_query(state, q, block),
+        Allocation { .. }
+        | AllocatedStake { .. }
+        | MinimumSlashableStake { .. }
+        | IsSlashable { .. }
+        | Registration { .. }
+        | Slasher { .. } => set_query(state, q, block),
+        SlashRequest { service, set_id, request_id } => Ok(slash_request(state, set(*service, *set_id), *request_id)),
+        BurnableShares {} => Ok(burnable(state)),
+        Strategy { strategy } => strategy_info(state, *strategy, block),
+        SharesToUnderlying { strategy, shares } => Ok(dec(state.shares_to_underlying(*strategy, *shares)?)),
+        _ => global_query(state, q, block),
+    }
+}
+
+fn staker_query(state: &State, q: &Query) -> Result<Value, QueryError> {
+    Ok(match q {
+        Query::Balance { account, asset } => dec(state.balance(*account, *asset)),
+        Query::DepositShares { staker, strategy } => dec(state.position(*staker, *strategy).deposit_shares),
+        Query::WithdrawableShares { staker, strategy } => dec(state.withdrawable_shares(*staker, *strategy)?),
+        Query::DepositScalingFactor { staker, strategy } => dec(state.position(*staker, *strategy).dsf),
+        _ => return Err(QueryError::from(format!("not a staker query: {q:?}"))),
+    })
+}
+
+fn operator_query(state: &State, q: &Query, block: Block) -> Result<Value, QueryError> {
+    Ok(match q {
+        Query::OperatorShares { operator, strategy } => dec(state.operator_shares(*operator, *strategy)),
+        Query::MaxMagnitude { operator, strategy } => Value::from(state.max_magnitude(*operator, *strategy)),
+        Query::EncumberedMagnitude { operator, strategy } => {
+            Value::from(state.encumbered_magnitude(*operator, *strategy, block))
+        }
+        Query::AllocatableMagnitude { operator, strategy } => {
+            Value::from(state.allocatable_magnitude(*operator, *strategy, block))
+        }
+        Query::SlashableSharesInQueue { operator, strategy } => {
+            dec(state.slashable_shares_in_queue(*operator, *strategy, block)?)
+        }
+        Query::AllocationDelay { operator } => to_json(&state.allocation_delay(*operator, block))?,
+        Query::IsOperator { account } => Value::Bool(state.is_operator(*account)),
+        _ => return Err(QueryError::from(format!("not an operator query: {q:?}"))),
+    })
+}
+
+fn set_query(state: &State, q: &Query, block: Block) -> Result<Value, QueryError> {
+    Ok(match q {
+        Query::Allocation { operator, service, set_id, strategy } => {
+            let (a, _) = state.load_allocation(*operator, set(*service, *set_id), *strategy, block);
+            json!({ "magnitude": a.current, "pending": to_json(&a.pending)?, "effect_block": a.effect_block })
+        }
+        Query::AllocatedStake { operator, service, set_id, strategy } => {
+            dec(state.allocated_stake(*operator, set(*service, *set_id), *strategy, block)?)
+        }
+        Query::MinimumSlashableStake { operator, service, set_id, strategy, future_block } => {
+            let key = set(*service, *set_id);
+            dec(state.minimum_slashable_stake(*operator, key, *strategy, block, *future_block)?)
+        }
+        Query::IsSlashable { operator, service, set_id } => {
+            Value::Bool(state.is_slashable_by(*operator, set(*service, *set_id), block))
+        }
+        Query::Registration { operator, service, set_id } => {
+            to_json(&state.registration(*operator, set(*service, *set_id)))?
+        }
+        Query::Slasher { service, set_id } => to_json(&state.slasher(set(*service, *set_id), block))?,
+        _ => return Err(QueryError::from(format!("not an operator-set query: {q:?}"))),
+    })
+}
+
+fn global_query(state: &State, q: &Query, block: Block) -> Result<Value, QueryError> {
+    Ok(match q {
+        Query::Proposal { id } => to_json(&state.proposal(*id))?,
+        Query::Params {} => to_json(state.params())?,
+        Query::StateHash {} => Value::String(state.state_hash().to_string()),
+        Query::IsPaused { module } => Value::Bool(state.is_paused(*module)),
+        Query::Summary {} => to_json(&state.summary(block)?)?,
+        _ => return Err(QueryError::from(format!("not a global query: {q:?}"))),
+    })
+}
+
+fn withdrawal(state: &State, staker: Address, nonce: u64, block: Block) -> Result<Value, QueryError> {
+    let Some(w) = state.withdrawal(staker, nonce) else {
+        return Ok(Value::Null);
+    };
+    let shares = state.withdrawal_payout(w, block)?;
+    let mut tokens = Vec::with_capacity(shares.len());
+    for (s, x) in w.strategies.iter().zip(&shares) {
+        tokens.push(state.shares_to_underlying(*s, *x)?);
+    }
+    Ok(withdrawal_json(state, w, &shares, &tokens))
+}
+
+fn withdrawal_json(state: &State, w: &Withdrawal, shares: &[U256], tokens: &[U256]) -> Value {
+    let delay = state.params().withdrawal_delay_blocks;
+    json!({
+        "root": w.root,
+        "delegated_to": w.delegated_to,
+        "start_block": w.start_block,
+        "completable_at": w.start_block.saturating_add(delay).saturating_add(1),
+        "strategies": w.strategies.iter().map(|s| s.0).collect::<Vec<_>>(),
+        "scaled_shares": decs(&w.scaled_shares),
+        "expected_shares": decs(shares),
+        "expected_tokens": decs(tokens),
+    })
+}
+
+fn slash_request(state: &State, key: OperatorSetKey, request_id: u32) -> Value {
+    let Some(r) = state.slash_request(key, request_id) else {
+        return Value::Null;
+    };
+    let (status, slash_id) = match r.status {
+        RequestStatus::Pending => ("pending", None),
+        RequestStatus::Vetoed => ("vetoed", None),
+        RequestStatus::Executed(id) => ("executed", Some(id)),
+    };
+    json!({
+        "status": status,
+        "slash_id": slash_id,
+        "operator": r.params.operator,
+        "strategies": r.params.strategies.iter().map(|s| s.0).collect::<Vec<_>>(),
+        "wads_to_slash": decs(&r.params.wads_to_slash),
+        "description": r.params.description,
+        "requested_at": r.requested_at,
+        "executable_at": r.executable_at,
+    })
+}
+
+fn burnable(state: &State) -> Value {
+    let rows = state.burnable_shares().into_iter().map(|((key, slash_id, strategy), e)| {
+        json!({
+            "service": key.service,
+            "set_id": key.id,
+            "slash_id": slash_id,
+            "strategy": strategy.0,
+            "shares": dec(e.shares),
+            "clearable_at": e.clearable_at,
+        })
+    });
+    Value::Array(rows.collect())
+}
+
+fn strategy_info(state: &State, strategy: StrategyId, block: Block) -> Result<Value, QueryError> {
+    let address = state.strategy_address(strategy)?;
+    let summary = state.summary(block)?;
+    let s = summary
+        .strategies
+        .iter()
+        .find(|s| s.id == strategy)
+        .ok_or_else(|| QueryError::from(format!("strategy {strategy} missing from the summary")))?;
+    Ok(json!({
+        "asset": s.asset.0,
+        "address": address,
+        "total_shares": dec(s.total_shares),
+        "balance": dec(s.balance),
+        "exchange_rate": dec(s.exchange_rate),
+    }))
+}

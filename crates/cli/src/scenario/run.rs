@@ -1,0 +1,419 @@
+//! The runner: builds the genesis, runs every step against the state machine, checks the step's
+//! expectations and the protocol invariants, and assembles the JSON report.
+
+use std::{collections::BTreeMap, path::Path};
+
+use anyhow::{Context, Result, anyhow};
+use cairn_primitives::{Address, AssetId, Block, Params, Profile, Timestamp};
+use cairn_state::{Ctx, Genesis, GenesisAsset, State, Tx};
+use serde::Serialize;
+use serde_json::Value;
+
+use super::{
+    Format, Scenario, Step,
+    expect::{TxExpect, event_key, matches},
+    query::{Query, evaluate},
+    resolve::{Names, Resolver, normalize_bare_name},
+};
+
+/// What a step does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StepKind {
+    /// A transaction.
+    Tx,
+    /// A query.
+    Query,
+    /// An explicit invariant check.
+    Check,
+}
+
+/// One checked expectation of a step.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Expectation {
+    /// What was checked: `outcome`, `result` or `events`.
+    pub subject: String,
+    /// What the scenario expected.
+    pub expected: Value,
+    /// What happened.
+    pub actual: Value,
+    /// Whether they agree.
+    pub passed: bool,
+}
+
+/// The record of one step in the report.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StepReport {
+    /// Position of the step in the file, from 0.
+    pub index: usize,
+    /// Block height.
+    pub block: Block,
+    /// Block timestamp.
+    pub time: Timestamp,
+    /// The step's label.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    /// The step's note.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    /// What the step does.
+    pub kind: StepKind,
+    /// The sender as written.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sender: Option<String>,
+    /// The sender's address.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sender_address: Option<Address>,
+    /// The transaction, names resolved.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tx: Option<Value>,
+    /// The query, names resolved.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub query: Option<Value>,
+    /// The check.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub check: Option<String>,
+    /// `ok`, the error name of a refused transaction or failed query, `InvariantViolated`, or
+    /// `invalid` when the step could not be resolved or decoded.
+    pub outcome: String,
+    /// The error message, when the outcome is not `ok`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// The module that refused a transaction (`TxError::module`, e.g. `Slashing`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub module: Option<String>,
+    /// Events of a transaction (empty when refused).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub events: Option<Vec<Value>>,
+    /// The result of a query.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub result: Option<Value>,
+    /// Expectations checked.
+    pub expectations: Vec<Expectation>,
+    /// `ok`, or the invariant violated after the step.
+    pub invariants: String,
+    /// Whether every expectation held and the invariants hold.
+    pub passed: bool,
+    /// Why the step failed.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub failures: Vec<String>,
+}
+
+impl StepReport {
+    fn new(index: usize, step: &Step, kind: StepKind, time: Timestamp) -> Self {
+        Self {
+            index,
+            block: step.block,
+            time,
+            label: step.label.clone(),
+            note: step.note.clone(),
+            kind,
+            sender: step.sender.clone(),
+            sender_address: None,
+            tx: None,
+            query: None,
+            check: step.check.clone(),
+            outcome: "ok".to_string(),
+            message: None,
+            module: None,
+            events: None,
+            result: None,
+            expectations: Vec::new(),
+            invariants: "ok".to_string(),
+            passed: false,
+            failures: Vec::new(),
+        }
+    }
+
+    fn invalid(&mut self, message: String) {
+        self.outcome = "invalid".to_string();
+        self.failures.push(format!("invalid step: {message}"));
+        self.message = Some(message);
+    }
+
+    fn expect(&mut self, subject: &str, expected: Value, actual: Value, passed: bool) {
+        if !passed {
+            self.failures.push(format!("{subject}: expected {expected}, got {actual}"));
+        }
+        self.expectations.push(Expectation { subject: subject.to_string(), expected, actual, passed });
+    }
+
+    /// `step 3 "label" (block 12)`: how the summary names the step.
+    pub fn title(&self) -> String {
+        match &self.label {
+            Some(l) => format!("step {} {l:?} (block {})", self.index, self.block),
+            None => format!("step {} (block {})", self.index, self.block),
+        }
+    }
+}
+
+/// An asset of the scenario with its ids.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AssetInfo {
+    /// Ticker.
+    pub symbol: String,
+    /// Asset id.
+    pub asset: AssetId,
+    /// Its strategy's id, if it has one at the end of the run.
+    pub strategy: Option<u32>,
+}
+
+/// The report of a scenario run, printed as JSON by `cairn scenario run`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Report {
+    /// Scenario name.
+    pub scenario: String,
+    /// Scenario description.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Parameter profile.
+    pub profile: Profile,
+    /// Every account name used, with its address.
+    pub accounts: BTreeMap<String, Address>,
+    /// Assets with their ids.
+    pub assets: Vec<AssetInfo>,
+    /// One record per step.
+    pub steps: Vec<StepReport>,
+    /// `State::summary` as of the last step's block.
+    pub final_state: Value,
+    /// Steps that passed.
+    pub passed: usize,
+    /// Steps that failed.
+    pub failed: usize,
+}
+
+impl Report {
+    /// Whether every step passed.
+    pub fn ok(&self) -> bool {
+        self.failed == 0
+    }
+
+    /// `scenario NAME: P passed, F failed`.
+    pub fn summary_line(&self) -> String {
+        format!("scenario {}: {} passed, {} failed", self.scenario, self.passed, self.failed)
+    }
+
+    /// One line per failure of a failed step.
+    pub fn failure_lines(&self) -> Vec<String> {
+        let failed = self.steps.iter().filter(|s| !s.passed);
+        failed.flat_map(|s| s.failures.iter().map(move |f| format!("{}: {f}", s.title()))).collect()
+    }
+
+    /// The final state hash (`final_state.state_hash`).
+    pub fn state_hash(&self) -> Option<&str> {
+        self.final_state.get("state_hash").and_then(Value::as_str)
+    }
+}
+
+/// Runs a scenario file (TOML, or JSON for `.json`).
+pub fn run_file(path: impl AsRef<Path>) -> Result<Report> {
+    let path = path.as_ref();
+    let scenario = Scenario::from_file(path)?;
+    let name = path.file_stem().and_then(|s| s.to_str()).unwrap_or("scenario");
+    run(&scenario, name).with_context(|| format!("in {}", path.display()))
+}
+
+/// Runs a scenario given as text.
+pub fn run_str(text: &str, format: Format) -> Result<Report> {
+    run(&Scenario::parse(text, format)?, "scenario")
+}
+
+/// Runs a parsed scenario; `default_name` names it when the file has no `name`.
+pub fn run(scenario: &Scenario, default_name: &str) -> Result<Report> {
+    let mut runner = Runner::new(scenario)?;
+    let steps: Vec<StepReport> = scenario.steps.iter().enumerate().map(|(i, s)| runner.step(i, s)).collect();
+    Ok(runner.report(scenario, default_name, steps))
+}
+
+/// The state being driven and the names seen so far.
+struct Runner {
+    state: State,
+    names: Names,
+}
+
+impl Runner {
+    fn new(scenario: &Scenario) -> Result<Self> {
+        let mut names = Names::default();
+        let genesis = genesis(scenario, &mut names)?;
+        let state = State::genesis(&genesis).map_err(|e| anyhow!("genesis refused: {e} ({})", e.name()))?;
+        Ok(Self { state, names })
+    }
+
+    fn step(&mut self, index: usize, step: &Step) -> StepReport {
+        let kind = step.kind().unwrap_or(StepKind::Check);
+        let bt = self.state.params().block_time_seconds;
+        let time = step.time.unwrap_or_else(|| step.block.saturating_mul(bt));
+        let mut rep = StepReport::new(index, step, kind, time);
+        match kind {
+            StepKind::Tx => self.tx_step(step, time, &mut rep),
+            StepKind::Query => self.query_step(step, &mut rep),
+            StepKind::Check => {}
+        }
+        self.check_invariants(step.block, &mut rep);
+        rep.passed = rep.failures.is_empty();
+        rep
+    }
+
+    fn tx_step(&mut self, step: &Step, time: Timestamp, rep: &mut StepReport) {
+        let expect = match TxExpect::parse(step.expect.as_ref()) {
+            Ok(e) => e,
+            Err(e) => return rep.invalid(e),
+        };
+        let (sender, tx) = match self.prepare_tx(step) {
+            Ok(p) => p,
+            Err(e) => return rep.invalid(e),
+        };
+        rep.sender_address = Some(sender);
+        rep.tx = serde_json::to_value(&tx).ok();
+        let ctx = Ctx { sender, block: step.block, time };
+        let before = self.state.state_hash();
+        match self.state.apply(&ctx, &tx) {
+            Ok(events) => {
+                rep.events = Some(events.iter().map(|e| serde_json::to_value(e).unwrap_or_default()).collect())
+            }
+            Err(e) => {
+                rep.events = Some(Vec::new());
+                rep.outcome = e.name().to_string();
+                rep.module = Some(e.module().to_string());
+                rep.message = Some(e.to_string());
+                if self.state.state_hash() != before {
+                    rep.failures.push("the refused transaction changed the state".to_string());
+                }
+            }
+        }
+        let passed = expect.met_by(&rep.outcome);
+        rep.expect("outcome", expect.to_value(), Value::String(rep.outcome.clone()), passed);
+        if let (false, Some(message), Some(line)) = (passed, &rep.message, rep.failures.last_mut()) {
+            line.push_str(&format!(" ({message})"));
+        }
+        if !step.expect_events.is_empty() {
+            check_events(step, rep);
+        }
+    }
+
+    fn prepare_tx(&mut self, step: &Step) -> Result<(Address, Tx), String> {
+        let sender =
+            self.names.address(step.sender.as_deref().unwrap_or_default()).map_err(|e| format!("sender: {e}"))?;
+        let mut v = step.tx.clone().unwrap_or_default();
+        Resolver::new(&self.state, &mut self.names).resolve(&mut v)?;
+        let tx = serde_json::from_value(v).map_err(|e| format!("not a transaction: {e}"))?;
+        Ok((sender, tx))
+    }
+
+    fn query_step(&mut self, step: &Step, rep: &mut StepReport) {
+        let (q, want) = match self.prepare_query(step) {
+            Ok(p) => p,
+            Err(e) => return rep.invalid(e),
+        };
+        rep.query = serde_json::to_value(&q).ok();
+        match evaluate(&self.state, &q, step.block) {
+            Ok(result) => {
+                if let (Some(written), Some(want)) = (&step.expect, want) {
+                    let passed = matches(&want, &result);
+                    rep.expect("result", written.clone(), result.clone(), passed);
+                }
+                rep.result = Some(result);
+            }
+            Err(e) => {
+                rep.failures.push(format!("query failed: {} ({})", e.message, e.name));
+                rep.outcome = e.name;
+                rep.message = Some(e.message);
+            }
+        }
+    }
+
+    /// The query and its expected value, names resolved in both.
+    fn prepare_query(&mut self, step: &Step) -> Result<(Query, Option<Value>), String> {
+        let mut v = step.query.clone().unwrap_or_default();
+        normalize_bare_name(&mut v);
+        let mut resolver = Resolver::new(&self.state, &mut self.names);
+        resolver.resolve(&mut v)?;
+        let mut want = step.expect.clone();
+        if let Some(w) = want.as_mut() {
+            resolver.resolve(w).map_err(|e| format!("expect: {e}"))?;
+        }
+        let q = serde_json::from_value(v).map_err(|e| format!("not a query: {e}"))?;
+        Ok((q, want))
+    }
+
+    fn check_invariants(&self, block: Block, rep: &mut StepReport) {
+        if let Err(v) = self.state.check_invariants(block) {
+            rep.invariants = v.0.clone();
+            rep.failures.push(format!("invariant violated after the step: {}", v.0));
+            if rep.kind == StepKind::Check {
+                rep.outcome = "InvariantViolated".to_string();
+                rep.message = Some(v.0);
+            }
+        }
+    }
+
+    fn report(&self, scenario: &Scenario, default_name: &str, steps: Vec<StepReport>) -> Report {
+        let last = scenario.steps.last().map_or(0, |s| s.block).max(self.state.last_block());
+        let final_state = match self.state.summary(last) {
+            Ok(s) => serde_json::to_value(s).unwrap_or_default(),
+            Err(e) => serde_json::json!({ "error": e.to_string() }),
+        };
+        let passed = steps.iter().filter(|s| s.passed).count();
+        Report {
+            scenario: scenario.name.clone().unwrap_or_else(|| default_name.to_string()),
+            description: scenario.description.clone(),
+            profile: scenario.profile,
+            accounts: self.names.all().clone(),
+            assets: self.assets(scenario),
+            failed: steps.len() - passed,
+            passed,
+            steps,
+            final_state,
+        }
+    }
+
+    fn assets(&self, scenario: &Scenario) -> Vec<AssetInfo> {
+        let ids = (0u32..).map(AssetId);
+        let infos = scenario.assets.iter().zip(ids).map(|(a, id)| AssetInfo {
+            symbol: a.symbol.clone(),
+            asset: id,
+            strategy: self.state.strategy_of_asset(id).map(|s| s.0),
+        });
+        infos.collect()
+    }
+}
+
+/// Checks that every expected event name appears among the step's events.
+fn check_events(step: &Step, rep: &mut StepReport) {
+    let emitted: Vec<String> = rep
+        .events
+        .iter()
+        .flatten()
+        .filter_map(|e| e.get("event").and_then(Value::as_str).map(str::to_string))
+        .collect();
+    let keys: Vec<String> = emitted.iter().map(|e| event_key(e)).collect();
+    let missing: Vec<&String> = step.expect_events.iter().filter(|n| !keys.contains(&event_key(n))).collect();
+    let expected = serde_json::to_value(&step.expect_events).unwrap_or_default();
+    rep.expect("events", expected, serde_json::to_value(&emitted).unwrap_or_default(), missing.is_empty());
+}
+
+fn genesis(s: &Scenario, names: &mut Names) -> Result<Genesis> {
+    let mut account = |n: &str| names.address(n).map_err(anyhow::Error::msg);
+    let governor = account(s.governor.as_deref().unwrap_or("governor"))?;
+    let unpauser = account(s.unpauser.as_deref().unwrap_or("unpauser"))?;
+    let default_pausers = vec!["pauser".to_string()];
+    let pausers = s.pausers.as_ref().unwrap_or(&default_pausers).iter().map(|p| account(p)).collect::<Result<_>>()?;
+    let mut assets = Vec::with_capacity(s.assets.len());
+    for a in &s.assets {
+        let mut balances = BTreeMap::new();
+        for (who, amount) in &a.balances {
+            balances.insert(account(who).with_context(|| format!("balances of {}", a.symbol))?, amount.0);
+        }
+        assets.push(GenesisAsset { symbol: a.symbol.clone(), decimals: a.decimals, strategy: a.strategy, balances });
+    }
+    Ok(Genesis { params: params(s)?, governor, unpauser, pausers, assets })
+}
+
+/// The profile's parameters with the scenario's overrides applied.
+fn params(s: &Scenario) -> Result<Params> {
+    let mut v = serde_json::to_value(Params::profile(s.profile))?;
+    if let Value::Object(map) = &mut v {
+        map.extend(s.params.iter().map(|(k, x)| (k.clone(), x.clone())));
+    }
+    serde_json::from_value(v).context("invalid [params] override")
+}
