@@ -56,37 +56,33 @@ pub fn mul(a: U256, b: U256) -> MathResult<U256> {
     a.checked_mul(b).ok_or(MathError::Overflow { op: "mul", a, b })
 }
 
-fn wide_mul_div(x: U256, y: U256, d: U256) -> MathResult<(U512, U512)> {
+/// `x * y / d`, rounded up when `up`; a 256-bit product takes the fast path, others go wide.
+fn mul_div(x: U256, y: U256, d: U256, up: bool) -> MathResult<U256> {
     if d.is_zero() {
         return Err(MathError::DivisionByZero { a: x });
+    }
+    let overflow = MathError::Overflow { op: "mul_div", a: x, b: y };
+    if let Some(prod) = x.checked_mul(y) {
+        let q = prod.checked_div(d).ok_or(MathError::DivisionByZero { a: x })?;
+        let r = prod.checked_rem(d).ok_or(MathError::DivisionByZero { a: x })?;
+        return if up && !r.is_zero() { q.checked_add(U256::from(1u8)).ok_or(overflow) } else { Ok(q) };
     }
     let prod: U512 = x.widening_mul(y);
     let d512 = U512::from(d);
     let q = prod.checked_div(d512).ok_or(MathError::DivisionByZero { a: x })?;
     let r = prod.checked_rem(d512).ok_or(MathError::DivisionByZero { a: x })?;
-    Ok((q, r))
-}
-
-fn narrow(v: U512, x: U256, y: U256) -> MathResult<U256> {
-    U256::checked_from_limbs_slice(v.as_limbs()).ok_or(()).map_err(|_| MathError::Overflow {
-        op: "mul_div",
-        a: x,
-        b: y,
-    })
+    let q = if up && !r.is_zero() { q.checked_add(U512::from(1u8)).ok_or(overflow)? } else { q };
+    U256::checked_from_limbs_slice(q.as_limbs()).ok_or(overflow)
 }
 
 /// `floor(x * y / d)` with a 512-bit intermediate (rounds down).
 pub fn mul_div_down(x: U256, y: U256, d: U256) -> MathResult<U256> {
-    let (q, _) = wide_mul_div(x, y, d)?;
-    narrow(q, x, y)
+    mul_div(x, y, d, false)
 }
 
 /// `ceil(x * y / d)` with a 512-bit intermediate (rounds up).
 pub fn mul_div_up(x: U256, y: U256, d: U256) -> MathResult<U256> {
-    let (q, r) = wide_mul_div(x, y, d)?;
-    // q < 2^512 / d ≤ 2^511 whenever r ≠ 0 matters, so the increment cannot overflow 512 bits.
-    let q = if r.is_zero() { q } else { q.saturating_add(U512::from(1u8)) };
-    narrow(q, x, y)
+    mul_div(x, y, d, true)
 }
 
 /// `floor(x * y / WAD)` (rounds down).
@@ -144,6 +140,17 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn wide_and_narrow_paths_agree(x in any::<[u64; 4]>(), y in any::<u128>(), d in 1u128..) {
+            // Compare against a pure 512-bit computation.
+            let (x, y, d) = (U256::from_limbs(x), U256::from(y), U256::from(d));
+            let wide: U512 = x.widening_mul(y) / U512::from(d);
+            match mul_div_down(x, y, d) {
+                Ok(q) => prop_assert_eq!(U512::from(q), wide),
+                Err(_) => prop_assert!(wide > U512::from(U256::MAX)),
+            }
+        }
+
         #[test]
         fn up_is_down_plus_remainder(x in any::<u128>(), y in any::<u128>(), d in 1u128..) {
             let (x, y, d) = (U256::from(x), U256::from(y), U256::from(d));

@@ -227,7 +227,7 @@ impl State {
             let added = calc_withdrawable(p.deposit_shares, p.dsf, cairn_primitives::WAD)?;
             moves.push((strategy, added, U256::from(m)));
         }
-        self.delegated_to.insert(staker, operator);
+        self.update_staker(staker, |r| r.delegated_to = Some(operator));
         ev.push(Event::StakerDelegated { staker, operator });
         for (strategy, added, m) in moves {
             self.update_dsf(staker, strategy, U256::ZERO, added, m, ev)?;
@@ -256,7 +256,7 @@ impl State {
             ev.push(Event::StakerForceUndelegated { staker, operator });
         }
         ev.push(Event::StakerUndelegated { staker, operator });
-        self.delegated_to.remove(&staker);
+        self.update_staker(staker, |r| r.delegated_to = None);
         let mut nonces = Vec::new();
         for strategy in self.staker_strategies(staker) {
             let shares = self.position(staker, strategy).deposit_shares;

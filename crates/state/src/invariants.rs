@@ -60,7 +60,7 @@ impl State {
     /// Σ balances = minted, per asset (tokens in accounts + strategies + burned = minted).
     fn check_tokens(&self) -> Result<(), Violation> {
         let mut sums: BTreeMap<_, U256> = BTreeMap::new();
-        for ((_, asset), b) in self.balances.iter() {
+        for ((_, asset), b) in self.balances.sorted() {
             let e = sums.entry(*asset).or_default();
             *e = e.saturating_add(*b);
         }

@@ -34,7 +34,7 @@ use serde::{Deserialize, Serialize};
 
 pub use error::TxError;
 pub use event::Event;
-pub use store::{History, Table};
+pub use store::{HashTable, History, Table};
 pub use tx::{Tx, TxKind};
 
 use store::Journaled;
@@ -97,11 +97,9 @@ pub(crate) struct Globals {
 pub struct State {
     pub(crate) g: Globals,
     pub(crate) assets: Table<AssetId, ledger::Asset>,
-    pub(crate) balances: Table<(Address, AssetId), U256>,
+    pub(crate) balances: HashTable<(Address, AssetId), U256>,
     pub(crate) strategies: Table<StrategyId, strategies::Strategy>,
-    pub(crate) positions: Table<(Address, StrategyId), stakers::Position>,
-    pub(crate) delegated_to: Table<Address, Address>,
-    pub(crate) withdrawal_nonces: Table<Address, u64>,
+    pub(crate) stakers: HashTable<Address, stakers::Staker>,
     pub(crate) operators: Table<Address, operators::Operator>,
     pub(crate) operator_shares: Table<(Address, StrategyId), U256>,
     pub(crate) approvals: Table<(Address, u64), delegation::Approval>,
@@ -132,9 +130,7 @@ macro_rules! each_table {
         $self.assets.$method();
         $self.balances.$method();
         $self.strategies.$method();
-        $self.positions.$method();
-        $self.delegated_to.$method();
-        $self.withdrawal_nonces.$method();
+        $self.stakers.$method();
         $self.operators.$method();
         $self.operator_shares.$method();
         $self.approvals.$method();
@@ -174,11 +170,9 @@ impl State {
                 last_block: 0,
             },
             assets: Table::default(),
-            balances: Table::default(),
+            balances: HashTable::default(),
             strategies: Table::default(),
-            positions: Table::default(),
-            delegated_to: Table::default(),
-            withdrawal_nonces: Table::default(),
+            stakers: HashTable::default(),
             operators: Table::default(),
             operator_shares: Table::default(),
             approvals: Table::default(),
@@ -223,7 +217,7 @@ impl State {
     /// Applies one transaction: events on success; on failure a typed error and the state unchanged.
     pub fn apply(&mut self, ctx: &Ctx, tx: &Tx) -> Result<Vec<Event>, TxError> {
         let saved = self.g.clone();
-        let mut events = Vec::new();
+        let mut events = Vec::with_capacity(8);
         match self.dispatch(ctx, tx, &mut events) {
             Ok(()) => {
                 self.g.last_block = ctx.block;

@@ -169,12 +169,15 @@ impl State {
 
     /// Every position as (staker, strategy, deposit shares, dsf).
     pub fn all_positions(&self) -> impl Iterator<Item = (Address, StrategyId, U256, U256)> + '_ {
-        self.positions.iter().map(|((a, s), p)| (*a, *s, p.deposit_shares, p.dsf))
+        self.stakers
+            .sorted()
+            .into_iter()
+            .flat_map(|(a, r)| r.positions.iter().map(move |(s, p)| (*a, *s, p.deposit_shares, p.dsf)))
     }
 
     /// Number of (staker, strategy) positions.
     pub fn position_count(&self) -> usize {
-        self.positions.len()
+        self.stakers.values_unordered().map(|r| r.positions.len()).sum()
     }
 
     /// The summary of the state as of `block`.

@@ -28,20 +28,77 @@ pub fn calc_withdrawable(shares: U256, dsf: U256, sf: U256) -> Result<U256, TxEr
     Ok(math::mul_wad(math::mul_wad(shares, dsf)?, sf)?)
 }
 
+/// Everything the protocol keeps per staker, in one record so a deposit or delegation touches one
+/// entry: the operator, the withdrawal nonce and the positions (sorted by strategy).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Staker {
+    /// The operator, if delegated.
+    pub delegated_to: Option<Address>,
+    /// Withdrawals queued so far (the next withdrawal's nonce).
+    pub withdrawal_nonce: u64,
+    /// Positions, ascending by strategy; none has zero deposit shares.
+    pub positions: Vec<(StrategyId, Position)>,
+}
+
+impl Staker {
+    fn find(&self, strategy: StrategyId) -> Result<usize, usize> {
+        self.positions.binary_search_by_key(&strategy, |(s, _)| *s)
+    }
+
+    /// The position in `strategy`, if any.
+    pub fn position(&self, strategy: StrategyId) -> Option<&Position> {
+        self.find(strategy).ok().map(|i| &self.positions[i].1)
+    }
+
+    /// Sets (or, when `p` has no shares and a reset DSF, removes) the position in `strategy`.
+    fn set_position(&mut self, strategy: StrategyId, p: Position) {
+        let keep = !p.deposit_shares.is_zero() || p.dsf != WAD;
+        match (self.find(strategy), keep) {
+            (Ok(i), true) => self.positions[i].1 = p,
+            (Ok(i), false) => {
+                self.positions.remove(i);
+            }
+            (Err(i), true) => self.positions.insert(i, (strategy, p)),
+            (Err(_), false) => {}
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.delegated_to.is_none() && self.withdrawal_nonce == 0 && self.positions.is_empty()
+    }
+}
+
 impl State {
+    /// The staker record of `staker`, if it has one.
+    pub fn staker(&self, staker: Address) -> Option<&Staker> {
+        self.stakers.get(&staker)
+    }
+
+    /// Applies `f` to a copy of the staker's record and stores it (an empty record is removed).
+    pub(crate) fn update_staker<T>(&mut self, staker: Address, f: impl FnOnce(&mut Staker) -> T) -> T {
+        let mut rec = self.stakers.get(&staker).cloned().unwrap_or_default();
+        let out = f(&mut rec);
+        if rec.is_empty() {
+            self.stakers.remove(&staker);
+        } else {
+            self.stakers.insert(staker, rec);
+        }
+        out
+    }
+
     /// A staker's position in a strategy (default: no shares, DSF = WAD).
     pub fn position(&self, staker: Address, strategy: StrategyId) -> Position {
-        self.positions.get(&(staker, strategy)).copied().unwrap_or_default()
+        self.staker(staker).and_then(|r| r.position(strategy)).copied().unwrap_or_default()
     }
 
     /// The strategies a staker holds, ascending.
     pub fn staker_strategies(&self, staker: Address) -> Vec<StrategyId> {
-        self.positions.range((staker, StrategyId(0))..=(staker, StrategyId(u32::MAX))).map(|((_, s), _)| *s).collect()
+        self.staker(staker).map(|r| r.positions.iter().map(|(s, _)| *s).collect()).unwrap_or_default()
     }
 
     /// The operator a staker is delegated to.
     pub fn delegated_to(&self, staker: Address) -> Option<Address> {
-        self.delegated_to.get(&staker).copied()
+        self.staker(staker).and_then(|r| r.delegated_to)
     }
 
     /// The operator's max magnitude for a strategy now (WAD if never slashed).
@@ -65,32 +122,38 @@ impl State {
         calc_withdrawable(p.deposit_shares, p.dsf, self.slashing_factor(self.delegated_to(staker), strategy))
     }
 
-    /// Credits deposit shares; returns the previous balance. Enforces the strategy-list limit.
-    pub(crate) fn add_deposit_shares(
+    /// Credits `shares` new deposit shares (a deposit, or a withdrawal completed as shares):
+    /// `addShares` then `increaseDelegatedShares`, written to the staker's record once.
+    pub(crate) fn credit_deposit_shares(
         &mut self,
         staker: Address,
         strategy: StrategyId,
         shares: U256,
-    ) -> Result<U256, TxError> {
+        ev: &mut Vec<Event>,
+    ) -> Result<(), TxError> {
         if shares.is_zero() {
             return Err(DelegationError::SharesAmountZero.into());
         }
-        let mut p = self.position(staker, strategy);
+        let max = self.g.params.max_staker_strategies;
+        let rec = self.staker(staker);
+        let operator = rec.and_then(|r| r.delegated_to);
+        let mut p = rec.and_then(|r| r.position(strategy)).copied().unwrap_or_default();
         let prev = p.deposit_shares;
-        if prev.is_zero() {
-            let held = self.positions.range((staker, StrategyId(0))..=(staker, StrategyId(u32::MAX))).count();
-            let max = self.g.params.max_staker_strategies as usize;
-            if held >= max {
-                return Err(DelegationError::MaxStrategiesExceeded {
-                    staker,
-                    max: self.g.params.max_staker_strategies,
-                }
-                .into());
-            }
+        if prev.is_zero() && rec.map_or(0, |r| r.positions.len()) >= max as usize {
+            return Err(DelegationError::MaxStrategiesExceeded { staker, max }.into());
         }
+        let sf = self.slashing_factor(operator, strategy);
+        if sf.is_zero() {
+            return Err(DelegationError::FullySlashed { operator: operator.unwrap_or_default(), strategy }.into());
+        }
+        p.dsf = dsf_after(staker, strategy, p.dsf, prev, shares, sf)?;
         p.deposit_shares = math::add(prev, shares)?;
-        self.positions.insert((staker, strategy), p);
-        Ok(prev)
+        self.update_staker(staker, |r| r.set_position(strategy, p));
+        ev.push(Event::DepositScalingFactorUpdated { staker, strategy, new_dsf: p.dsf });
+        if let Some(op) = operator {
+            self.add_operator_shares(op, staker, strategy, shares, ev)?;
+        }
+        Ok(())
     }
 
     /// Removes deposit shares; at zero the DSF resets to WAD (the position disappears).
@@ -108,17 +171,17 @@ impl State {
             requested: shares,
             held: p.deposit_shares,
         })?;
+        p.deposit_shares = rest;
         if rest.is_zero() {
-            self.positions.remove(&(staker, strategy));
+            p.dsf = WAD;
             ev.push(Event::DepositScalingFactorUpdated { staker, strategy, new_dsf: WAD });
-        } else {
-            p.deposit_shares = rest;
-            self.positions.insert((staker, strategy), p);
         }
+        self.update_staker(staker, |r| r.set_position(strategy, p));
         Ok(rest)
     }
 
-    /// `SlashingLib.update`: re-solves the DSF so that withdrawable grows by exactly `added`.
+    /// Sets the DSF for `added` shares on top of `prev` at slashing factor `sf` (delegation uses
+    /// `prev = 0`, which divides the DSF by the operator's magnitude).
     pub(crate) fn update_dsf(
         &mut self,
         staker: Address,
@@ -129,45 +192,9 @@ impl State {
         ev: &mut Vec<Event>,
     ) -> Result<(), TxError> {
         let mut p = self.position(staker, strategy);
-        let new_dsf = if prev.is_zero() {
-            // First deposit or delegation: forgive past slashing, k = k / sf.
-            math::div_wad(p.dsf, sf)?
-        } else {
-            let cur = calc_withdrawable(prev, p.dsf, sf)?;
-            let k = math::div_wad(math::div_wad(math::add(cur, added)?, math::add(prev, added)?)?, sf)?;
-            if k.is_zero() {
-                return Err(DelegationError::InvalidDepositScalingFactor { staker, strategy }.into());
-            }
-            k
-        };
-        p.dsf = new_dsf;
-        self.positions.insert((staker, strategy), p);
-        ev.push(Event::DepositScalingFactorUpdated { staker, strategy, new_dsf });
-        Ok(())
-    }
-
-    /// `increaseDelegatedShares`: DSF update against the current slashing factor, then the
-    /// operator's shares grow by exactly `added`.
-    pub(crate) fn increase_delegated_shares(
-        &mut self,
-        staker: Address,
-        strategy: StrategyId,
-        prev: U256,
-        added: U256,
-        ev: &mut Vec<Event>,
-    ) -> Result<(), TxError> {
-        let operator = self.delegated_to(staker);
-        let sf = self.slashing_factor(operator, strategy);
-        if sf.is_zero() {
-            return Err(DelegationError::FullySlashed { operator: operator.unwrap_or_default(), strategy }.into());
-        }
-        if added.is_zero() {
-            return Ok(());
-        }
-        self.update_dsf(staker, strategy, prev, added, sf, ev)?;
-        if let Some(op) = operator {
-            self.add_operator_shares(op, staker, strategy, added, ev)?;
-        }
+        p.dsf = dsf_after(staker, strategy, p.dsf, prev, added, sf)?;
+        self.update_staker(staker, |r| r.set_position(strategy, p));
+        ev.push(Event::DepositScalingFactorUpdated { staker, strategy, new_dsf: p.dsf });
         Ok(())
     }
 
@@ -207,6 +234,28 @@ impl State {
         ev.push(Event::OperatorSharesDecreased { operator, staker, strategy, shares });
         Ok(())
     }
+}
+
+/// `SlashingLib.update`: the DSF after adding `added` shares to `prev` at slashing factor `sf`,
+/// so that withdrawable grows by exactly `added` (up to rounding down).
+fn dsf_after(
+    staker: Address,
+    strategy: StrategyId,
+    k: U256,
+    prev: U256,
+    added: U256,
+    sf: U256,
+) -> Result<U256, TxError> {
+    if prev.is_zero() {
+        // First deposit or delegation: forgive past slashing, k = k / sf.
+        return Ok(math::div_wad(k, sf)?);
+    }
+    let cur = calc_withdrawable(prev, k, sf)?;
+    let k = math::div_wad(math::div_wad(math::add(cur, added)?, math::add(prev, added)?)?, sf)?;
+    if k.is_zero() {
+        return Err(DelegationError::InvalidDepositScalingFactor { staker, strategy }.into());
+    }
+    Ok(k)
 }
 
 /// WAD as a magnitude.

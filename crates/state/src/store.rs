@@ -3,10 +3,22 @@
 //! Every write records the previous value, so a refused transaction rolls back to the exact
 //! bytes it started from without copying the state. `commit` forgets the journal.
 
-use std::collections::BTreeMap;
+use std::{collections::BTreeMap, collections::HashMap, hash::Hash};
 
 use cairn_primitives::Block;
-use serde::Serialize;
+use rustc_hash::FxBuildHasher;
+use serde::{Serialize, Serializer, ser::SerializeMap};
+
+/// Journals longer than this are freed, not just cleared, on commit (genesis and bulk loads).
+const KEEP_JOURNAL: usize = 4096;
+
+fn forget<T>(journal: &mut Vec<T>) {
+    if journal.capacity() > KEEP_JOURNAL {
+        *journal = Vec::new();
+    } else {
+        journal.clear();
+    }
+}
 
 /// Something whose writes since the last commit can be undone.
 pub(crate) trait Journaled {
@@ -80,7 +92,7 @@ impl<K: Ord + Clone, V: Clone> Table<K, V> {
 
 impl<K: Ord + Clone, V: Clone> Journaled for Table<K, V> {
     fn commit(&mut self) {
-        self.journal.clear();
+        forget(&mut self.journal);
     }
 
     fn rollback(&mut self) {
@@ -90,6 +102,91 @@ impl<K: Ord + Clone, V: Clone> Journaled for Table<K, V> {
                 None => self.map.remove(&k),
             };
         }
+    }
+}
+
+/// A hashed map with an undo journal, for the large point-lookup tables (accounts' balances,
+/// stakers). Its order is never observable: iteration goes through `sorted`, and it serializes in
+/// key order, so the state hash stays deterministic. The hasher is fixed (FxHash, no seed).
+#[derive(Debug, Clone)]
+pub struct HashTable<K, V> {
+    map: HashMap<K, V, FxBuildHasher>,
+    journal: Vec<(K, Option<V>)>,
+}
+
+impl<K, V> Default for HashTable<K, V> {
+    fn default() -> Self {
+        Self { map: HashMap::default(), journal: Vec::new() }
+    }
+}
+
+impl<K: Hash + Ord + Clone, V: Clone> HashTable<K, V> {
+    /// The value at `k`.
+    pub fn get(&self, k: &K) -> Option<&V> {
+        self.map.get(k)
+    }
+
+    /// Writes `v` at `k`, journaling the old value.
+    pub fn insert(&mut self, k: K, v: V) {
+        let old = self.map.insert(k.clone(), v);
+        self.journal.push((k, old));
+    }
+
+    /// Removes `k`, journaling the old value.
+    pub fn remove(&mut self, k: &K) -> Option<V> {
+        let old = self.map.remove(k);
+        if old.is_some() {
+            self.journal.push((k.clone(), old.clone()));
+        }
+        old
+    }
+
+    /// Entries in key order (sorts: for queries, checks and hashing, not for hot paths).
+    pub fn sorted(&self) -> Vec<(&K, &V)> {
+        let mut v: Vec<_> = self.map.iter().collect();
+        v.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        v
+    }
+
+    /// Values in no particular order: only for order-free folds (sums, counts, any).
+    pub fn values_unordered(&self) -> impl Iterator<Item = &V> {
+        self.map.values()
+    }
+
+    /// Number of entries.
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    /// Whether the table is empty.
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+}
+
+impl<K: Hash + Ord + Clone, V: Clone> Journaled for HashTable<K, V> {
+    fn commit(&mut self) {
+        forget(&mut self.journal);
+    }
+
+    fn rollback(&mut self) {
+        while let Some((k, old)) = self.journal.pop() {
+            match old {
+                Some(v) => self.map.insert(k, v),
+                None => self.map.remove(&k),
+            };
+        }
+    }
+}
+
+impl<K: Hash + Ord + Clone + Serialize, V: Clone + Serialize> Serialize for HashTable<K, V> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let sorted = self.sorted();
+        let mut m = s.serialize_map(Some(sorted.len()))?;
+        for (k, v) in sorted {
+            m.serialize_entry(k, v)?;
+        }
+        m.end()
     }
 }
 
@@ -151,7 +248,7 @@ impl<K: Ord + Clone, V: Copy> History<K, V> {
 
 impl<K: Ord + Clone, V: Copy> Journaled for History<K, V> {
     fn commit(&mut self) {
-        self.journal.clear();
+        forget(&mut self.journal);
     }
 
     fn rollback(&mut self) {

@@ -185,8 +185,7 @@ impl State {
     ) -> Result<(), TxError> {
         let staker = ctx.sender;
         let shares = self.strategy_deposit(strategy, staker, amount, ev)?;
-        let prev = self.add_deposit_shares(staker, strategy, shares)?;
-        self.increase_delegated_shares(staker, strategy, prev, shares, ev)?;
+        self.credit_deposit_shares(staker, strategy, shares, ev)?;
         ev.push(Event::Deposit { staker, strategy, amount, shares });
         Ok(())
     }

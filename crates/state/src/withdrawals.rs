@@ -143,8 +143,9 @@ impl State {
             scaled.push(q);
             withdrawable.push(w);
         }
-        let nonce = self.withdrawal_nonces.get(&staker).copied().unwrap_or(0);
-        self.withdrawal_nonces.insert(staker, math::add_u64(nonce, 1)?);
+        let nonce = self.staker(staker).map_or(0, |r| r.withdrawal_nonce);
+        let next = math::add_u64(nonce, 1)?;
+        self.update_staker(staker, |r| r.withdrawal_nonce = next);
         let mut w = Withdrawal {
             delegated_to: operator,
             start_block: ctx.block,
@@ -248,8 +249,7 @@ impl State {
             if as_tokens {
                 tokens.push(self.strategy_withdraw(*s, staker, *x, ev)?);
             } else {
-                let prev = self.add_deposit_shares(staker, *s, *x)?;
-                self.increase_delegated_shares(staker, *s, prev, *x, ev)?;
+                self.credit_deposit_shares(staker, *s, *x, ev)?;
                 tokens.push(U256::ZERO);
             }
         }

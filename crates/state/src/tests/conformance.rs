@@ -583,7 +583,7 @@ fn queue_slashing_window_and_completion_pricing() {
     assert_eq!(w.s.max_magnitude(a("op1"), ST), 799_999_999_999_999_998);
     assert_eq!(w.s.operator_shares(a("op1"), ST), u(1_039_999_999_999_999_997_415));
     w.to(3);
-    w.deposit("alice", ST, 123_456_789_123_456_789_1);
+    w.deposit("alice", ST, 1_234_567_891_234_567_891);
     // k = divWad(divWad(cur + d, s + d), m1)
     assert_eq!(w.s.position(a("alice"), ST).dsf, u(1_000_308_261_403_178_171));
     assert_eq!(w.s.operator_shares(a("op1"), ST), u(1_041_234_567_891_234_565_306));
