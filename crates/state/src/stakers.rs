@@ -58,7 +58,11 @@ impl Staker {
             (Ok(i), false) => {
                 self.positions.remove(i);
             }
-            (Err(i), true) => self.positions.insert(i, (strategy, p)),
+            (Err(i), true) => {
+                // Most stakers hold one or two strategies: grow by one, not by doubling.
+                self.positions.reserve_exact(1);
+                self.positions.insert(i, (strategy, p));
+            }
             (Err(_), false) => {}
         }
     }
