@@ -159,31 +159,54 @@ impl State {
         ev.push(Event::EncumberedMagnitudeUpdated { operator, strategy, encumbered: enc });
     }
 
-    /// Clears due deallocations from the front of the FIFO queue (at most `limit`).
-    fn clear_queue(&mut self, operator: Address, strategy: StrategyId, limit: u32, block: Block, ev: &mut Vec<Event>) {
-        let Some(mut queue) = self.dealloc_queue.get(&(operator, strategy)).cloned() else {
-            return;
+    /// Which queued deallocations of (operator, strategy) are due at `block`: the entries in FIFO
+    /// order up to the first that is not yet due, passing over those frozen by an open slash
+    /// request (they stay queued, in order, and do not hold back the due ones behind them).
+    fn due_deallocations(
+        &self,
+        operator: Address,
+        strategy: StrategyId,
+        block: Block,
+    ) -> (Vec<OperatorSetKey>, VecDeque<OperatorSetKey>) {
+        let mut due = Vec::new();
+        let mut kept = VecDeque::new();
+        let Some(queue) = self.dealloc_queue.get(&(operator, strategy)) else {
+            return (due, kept);
         };
-        let mut cleared = 0;
-        while cleared < limit {
-            let Some(set) = queue.front().copied() else {
-                break;
-            };
-            let (a, enc) = self.load_allocation(operator, set, strategy, block);
-            // Not yet due (or frozen by a slash request): later entries are not due either.
-            if a.effect_block != 0 {
-                break;
-            }
-            self.persist_allocation(operator, set, strategy, a, enc, ev);
-            queue.pop_front();
-            cleared = cleared.saturating_add(1);
-        }
-        if cleared > 0 {
-            if queue.is_empty() {
-                self.dealloc_queue.remove(&(operator, strategy));
+        let mut rest = queue.iter();
+        for set in rest.by_ref() {
+            let (a, _) = self.load_allocation(operator, *set, strategy, block);
+            if a.effect_block == 0 {
+                due.push(*set);
+            } else if self.has_open_request(operator, *set) && block >= a.effect_block {
+                kept.push_back(*set);
             } else {
-                self.dealloc_queue.insert((operator, strategy), queue);
+                kept.push_back(*set);
+                break;
             }
+        }
+        kept.extend(rest.copied());
+        (due, kept)
+    }
+
+    /// Clears due deallocations (at most `limit`), keeping the queue's order for the rest.
+    fn clear_queue(&mut self, operator: Address, strategy: StrategyId, limit: u32, block: Block, ev: &mut Vec<Event>) {
+        let (due, mut kept) = self.due_deallocations(operator, strategy, block);
+        if due.is_empty() || limit == 0 {
+            return;
+        }
+        let take = due.len().min(limit as usize);
+        for set in &due[..take] {
+            let (a, enc) = self.load_allocation(operator, *set, strategy, block);
+            self.persist_allocation(operator, *set, strategy, a, enc, ev);
+        }
+        // Entries over the limit stay queued ahead of the kept ones, in FIFO order.
+        let mut queue: VecDeque<OperatorSetKey> = due[take..].iter().copied().collect();
+        queue.append(&mut kept);
+        if queue.is_empty() {
+            self.dealloc_queue.remove(&(operator, strategy));
+        } else {
+            self.dealloc_queue.insert((operator, strategy), queue);
         }
     }
 
@@ -319,18 +342,11 @@ impl State {
 
     /// Encumbered magnitude with every due deallocation simulated as cleared.
     pub fn encumbered_magnitude(&self, operator: Address, strategy: StrategyId, block: Block) -> Magnitude {
-        let mut enc = self.stored_encumbered(operator, strategy);
-        if let Some(q) = self.dealloc_queue.get(&(operator, strategy)) {
-            for set in q {
-                let a = self.allocations.get(&(operator, *set, strategy)).copied().unwrap_or_default();
-                let (b, _) = self.load_allocation(operator, *set, strategy, block);
-                if b.effect_block != 0 {
-                    break;
-                }
-                enc = enc.saturating_sub(a.pending_decrease());
-            }
-        }
-        enc
+        let (due, _) = self.due_deallocations(operator, strategy, block);
+        due.iter().fold(self.stored_encumbered(operator, strategy), |enc, set| {
+            let a = self.allocations.get(&(operator, *set, strategy)).copied().unwrap_or_default();
+            enc.saturating_sub(a.pending_decrease())
+        })
     }
 
     /// Magnitude still free to allocate: max − encumbered (after simulated clearing).

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use cairn_primitives::{Address, Block, StrategyId, U256, WAD};
+use cairn_primitives::{Address, Block, StrategyId, U256};
 
 use crate::{State, TxError};
 
@@ -81,8 +81,8 @@ impl State {
             if shares.is_zero() {
                 return fail(format!("{staker} keeps an empty position in {s}"));
             }
-            if dsf < WAD {
-                return fail(format!("{staker} in {s}: dsf {dsf} < WAD"));
+            if dsf.is_zero() {
+                return fail(format!("{staker} in {s}: dsf is zero"));
             }
             let w = ok(self.withdrawable_shares(staker, s))?;
             if w > shares {

@@ -115,7 +115,7 @@ pub struct State {
     pub(crate) incompatible: Table<(Address, Address), ()>,
     pub(crate) slash_requests: Table<(OperatorSetKey, u32), slashing::SlashRequest>,
     pub(crate) open_requests: Table<(Address, OperatorSetKey, u32), ()>,
-    pub(crate) executed_requests: Table<(Address, StrategyId), Vec<(Block, Block)>>,
+    pub(crate) resolved_requests: Table<(Address, StrategyId), Vec<(Block, Block)>>,
     pub(crate) burnable: Table<(OperatorSetKey, u32, StrategyId), slashing::BurnEntry>,
     pub(crate) withdrawals: Table<(Address, u64), withdrawals::Withdrawal>,
     pub(crate) admins: Table<(Address, Address), ()>,
@@ -146,7 +146,7 @@ macro_rules! each_table {
         $self.incompatible.$method();
         $self.slash_requests.$method();
         $self.open_requests.$method();
-        $self.executed_requests.$method();
+        $self.resolved_requests.$method();
         $self.burnable.$method();
         $self.withdrawals.$method();
         $self.admins.$method();
@@ -188,7 +188,7 @@ impl State {
             incompatible: Table::default(),
             slash_requests: Table::default(),
             open_requests: Table::default(),
-            executed_requests: Table::default(),
+            resolved_requests: Table::default(),
             burnable: Table::default(),
             withdrawals: Table::default(),
             admins: Table::default(),

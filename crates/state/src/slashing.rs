@@ -259,7 +259,7 @@ impl State {
                 self.slash_requests.insert((set, request_id), req);
                 Ok(())
             }
-            _ => self.execute_slash(ctx.block, set, &p, ctx.block, ev).map(|_| ()),
+            _ => self.execute_slash(ctx.block, set, &p, ev).map(|_| ()),
         }
     }
 
@@ -279,6 +279,7 @@ impl State {
             return Err(SlashingError::VetoWindowClosed { executable_at: req.executable_at, block: ctx.block }.into());
         }
         self.open_requests.remove(&(req.params.operator, set, request_id));
+        self.record_resolution(&req, ctx.block);
         ev.push(Event::SlashVetoed { set, request_id, operator: req.params.operator });
         self.slash_requests.insert((set, request_id), SlashRequest { status: RequestStatus::Vetoed, ..req });
         Ok(())
@@ -296,18 +297,34 @@ impl State {
             return Err(SlashingError::VetoWindowOpen { executable_at: req.executable_at, block: ctx.block }.into());
         }
         // Execute while the request is still open, so frozen deallocations are still slashable.
-        let slash_id = self.execute_slash(ctx.block, set, &req.params, req.requested_at, ev)?;
-        let op = req.params.operator;
-        self.open_requests.remove(&(op, set, request_id));
-        for s in &req.params.strategies {
-            let mut done = self.executed_requests.get(&(op, *s)).cloned().unwrap_or_default();
-            done.push((req.requested_at, ctx.block));
-            self.executed_requests.insert((op, *s), done);
-        }
+        let slash_id = self.execute_slash(ctx.block, set, &req.params, ev)?;
+        self.open_requests.remove(&(req.params.operator, set, request_id));
+        self.record_resolution(&req, ctx.block);
         ev.push(Event::SlashRequestExecuted { set, request_id, slash_id });
         self.slash_requests
             .insert((set, request_id), SlashRequest { status: RequestStatus::Executed(slash_id), ..req });
         Ok(())
+    }
+
+    /// Remembers when a request that may have held withdrawals was resolved (vetoed or executed):
+    /// the withdrawals it held are priced as of that block.
+    fn record_resolution(&mut self, req: &SlashRequest, block: Block) {
+        let op = req.params.operator;
+        for s in &req.params.strategies {
+            let mut done = self.resolved_requests.get(&(op, *s)).cloned().unwrap_or_default();
+            done.push((req.requested_at, block));
+            self.resolved_requests.insert((op, *s), done);
+        }
+    }
+
+    /// The earliest block of an open request against `operator` covering `strategy`, if any.
+    pub(crate) fn earliest_open_request(&self, operator: Address, strategy: StrategyId) -> Option<Block> {
+        self.open_requests_against(operator)
+            .into_iter()
+            .filter_map(|(set, id)| self.slash_request(set, id))
+            .filter(|r| r.params.strategies.contains(&strategy))
+            .map(|r| r.requested_at)
+            .min()
     }
 
     fn pending_request(&self, set: OperatorSetKey, request_id: u32) -> Result<SlashRequest, TxError> {
@@ -318,14 +335,12 @@ impl State {
         Ok(req.clone())
     }
 
-    /// `slashOperator` after validation: returns the slash id. `queue_block` anchors the window
-    /// of queued withdrawals charged (the request block for a vetoable slash).
+    /// `slashOperator` after validation: returns the slash id.
     fn execute_slash(
         &mut self,
         block: Block,
         set: OperatorSetKey,
         p: &SlashParams,
-        queue_block: Block,
         ev: &mut Vec<Event>,
     ) -> Result<u32, TxError> {
         let mut info = self.operator_set(set)?.clone();
@@ -377,7 +392,7 @@ impl State {
                     effect_block: a.effect_block,
                 });
             }
-            self.slash_operator_shares(block, op, set, slash_id, *s, (m_prev, m_new), queue_block, ev)?;
+            self.slash_operator_shares(block, op, set, slash_id, *s, (m_prev, m_new), ev)?;
         }
         ev.push(Event::OperatorSlashed {
             operator: op,
@@ -390,11 +405,14 @@ impl State {
         Ok(slash_id)
     }
 
-    /// Shares slashable in the queue: scaled shares queued in [b − delay, b], scaled by m_prev.
+    /// Scaled shares still slashable in the queue: queued in [b − delay, b], where b is the
+    /// earlier of `block` and the oldest open slash request covering the strategy (the
+    /// withdrawals such a request holds stay slashable until it is resolved).
     pub fn slashable_scaled_in_queue(&self, operator: Address, strategy: StrategyId, block: Block) -> U256 {
         let key = (operator, strategy);
         let cur = self.cumulative_scaled.latest(&key).unwrap_or_default();
-        let before = block.checked_sub(self.g.params.withdrawal_delay_blocks.saturating_add(1));
+        let anchor = self.earliest_open_request(operator, strategy).map_or(block, |r| r.min(block));
+        let before = anchor.checked_sub(self.g.params.withdrawal_delay_blocks.saturating_add(1));
         let prev = before.and_then(|b| self.cumulative_scaled.at(&key, b)).unwrap_or_default();
         cur.saturating_sub(prev)
     }
@@ -420,14 +438,13 @@ impl State {
         slash_id: u32,
         s: StrategyId,
         (m_prev, m_new): (u64, u64),
-        queue_block: Block,
         ev: &mut Vec<Event>,
     ) -> Result<(), TxError> {
         let (prev, new) = (math::u(m_prev), math::u(m_new));
         let shares = self.operator_shares(op, s);
         // Remaining operator shares round up, so the slashed amount rounds down.
         let slashed_active = math::sub(shares, math::mul_div_up(shares, new, prev)?)?;
-        let queued = math::mul_wad(self.slashable_scaled_in_queue(op, s, queue_block), prev)?;
+        let queued = math::mul_wad(self.slashable_scaled_in_queue(op, s, block), prev)?;
         let slashed_queue = math::sub(queued, math::mul_div_up(queued, new, prev)?)?;
         let total = math::add(slashed_active, slashed_queue)?;
         if !slashed_active.is_zero() {

@@ -169,15 +169,22 @@ impl State {
     }
 
     /// The block whose max magnitude prices a withdrawal in `strategy`: the end of its slashable
-    /// window, moved to the execution block of any slash request that held it past that end.
-    fn pricing_block(&self, w: &Withdrawal, operator: Address, strategy: StrategyId) -> Block {
+    /// window, moved to the resolution (veto or execution) of any slash request that held it past
+    /// that end; `None` while an open request still holds it (priced at the current magnitude).
+    fn pricing_block(&self, w: &Withdrawal, operator: Address, strategy: StrategyId) -> Option<Block> {
         let end = w.start_block.saturating_add(self.g.params.withdrawal_delay_blocks);
-        let held = self.executed_requests.get(&(operator, strategy));
-        held.into_iter()
-            .flatten()
-            .filter(|(req, exec)| *req <= end && end < *exec)
-            .map(|(_, exec)| *exec)
-            .fold(end, Block::max)
+        if self.earliest_open_request(operator, strategy).is_some_and(|req| req <= end) {
+            return None;
+        }
+        let resolved = self.resolved_requests.get(&(operator, strategy));
+        Some(
+            resolved
+                .into_iter()
+                .flatten()
+                .filter(|(req, done)| *req <= end && end < *done)
+                .map(|(_, done)| *done)
+                .fold(end, Block::max),
+        )
     }
 
     /// Shares a withdrawal pays per strategy if completed at `block` (an estimate while slashable).
@@ -186,14 +193,10 @@ impl State {
         for (s, q) in w.strategies.iter().zip(&w.scaled_shares) {
             let sf = match w.delegated_to {
                 None => WAD,
-                Some(op) => {
-                    let at = self.pricing_block(w, op, *s);
-                    if at < block {
-                        U256::from(self.max_magnitude_at(op, *s, at))
-                    } else {
-                        U256::from(self.max_magnitude(op, *s))
-                    }
-                }
+                Some(op) => match self.pricing_block(w, op, *s) {
+                    Some(at) if at < block => U256::from(self.max_magnitude_at(op, *s, at)),
+                    _ => U256::from(self.max_magnitude(op, *s)),
+                },
             };
             out.push(math::mul_wad(*q, sf)?);
         }
