@@ -63,14 +63,16 @@ fn mul_div(x: U256, y: U256, d: U256, up: bool) -> MathResult<U256> {
     }
     let overflow = MathError::Overflow { op: "mul_div", a: x, b: y };
     if let Some(prod) = x.checked_mul(y) {
-        let q = prod.checked_div(d).ok_or(MathError::DivisionByZero { a: x })?;
-        let r = prod.checked_rem(d).ok_or(MathError::DivisionByZero { a: x })?;
-        return if up && !r.is_zero() { q.checked_add(U256::from(1u8)).ok_or(overflow) } else { Ok(q) };
+        // One division: rounding up needs the remainder, rounding down does not.
+        if !up {
+            return prod.checked_div(d).ok_or(MathError::DivisionByZero { a: x });
+        }
+        let (q, r) = prod.div_rem(d);
+        return if r.is_zero() { Ok(q) } else { q.checked_add(U256::from(1u8)).ok_or(overflow) };
     }
     let prod: U512 = x.widening_mul(y);
     let d512 = U512::from(d);
-    let q = prod.checked_div(d512).ok_or(MathError::DivisionByZero { a: x })?;
-    let r = prod.checked_rem(d512).ok_or(MathError::DivisionByZero { a: x })?;
+    let (q, r) = prod.div_rem(d512);
     let q = if up && !r.is_zero() { q.checked_add(U512::from(1u8)).ok_or(overflow)? } else { q };
     U256::checked_from_limbs_slice(q.as_limbs()).ok_or(overflow)
 }

@@ -90,21 +90,23 @@ impl State {
         if amount.is_zero() {
             return Ok(());
         }
-        let b = math::add(self.balance(account, asset), amount)?;
-        self.balances.insert((account, asset), b);
-        Ok(())
+        self.balances.update((account, asset), |b| {
+            Ok::<_, TxError>((Some(math::add(b.copied().unwrap_or_default(), amount)?), ()))
+        })
     }
 
     pub(crate) fn debit(&mut self, account: Address, asset: AssetId, amount: U256) -> Result<(), TxError> {
-        let balance = self.balance(account, asset);
-        let rest =
-            balance.checked_sub(amount).ok_or(LedgerError::InsufficientBalance { account, asset, balance, amount })?;
-        if rest.is_zero() {
-            self.balances.remove(&(account, asset));
-        } else {
-            self.balances.insert((account, asset), rest);
-        }
-        Ok(())
+        self.balances.update((account, asset), |b| {
+            let balance = b.copied().unwrap_or_default();
+            let rest = balance.checked_sub(amount).ok_or(LedgerError::InsufficientBalance {
+                account,
+                asset,
+                balance,
+                amount,
+            })?;
+            // An emptied balance is removed, so equal ledgers have equal bytes.
+            Ok::<_, TxError>(((!rest.is_zero()).then_some(rest), ()))
+        })
     }
 
     pub(crate) fn move_tokens(

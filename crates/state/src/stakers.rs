@@ -80,13 +80,12 @@ impl State {
 
     /// Applies `f` to a copy of the staker's record and stores it (an empty record is removed).
     pub(crate) fn update_staker<T>(&mut self, staker: Address, f: impl FnOnce(&mut Staker) -> T) -> T {
-        let mut rec = self.stakers.get(&staker).cloned().unwrap_or_default();
-        let out = f(&mut rec);
-        if rec.is_empty() {
-            self.stakers.remove(&staker);
-        } else {
-            self.stakers.insert(staker, rec);
-        }
+        let result: Result<T, std::convert::Infallible> = self.stakers.update(staker, |cur| {
+            let mut rec = cur.cloned().unwrap_or_default();
+            let out = f(&mut rec);
+            Ok(((!rec.is_empty()).then_some(rec), out))
+        });
+        let Ok(out) = result;
         out
     }
 

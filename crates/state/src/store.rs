@@ -141,6 +141,33 @@ impl<K: Hash + Ord + Clone, V: Clone> HashTable<K, V> {
         old
     }
 
+    /// Replaces the value at `k` with the first part of `f(current)` (`None` removes it),
+    /// journaling the old value, with one hash lookup; returns the second part. On `Err` nothing
+    /// changes.
+    pub fn update<R, E>(&mut self, k: K, f: impl FnOnce(Option<&V>) -> Result<(Option<V>, R), E>) -> Result<R, E> {
+        use std::collections::hash_map::Entry;
+        match self.map.entry(k) {
+            Entry::Occupied(mut e) => {
+                let (new, out) = f(Some(e.get()))?;
+                let key = e.key().clone();
+                let old = match new {
+                    Some(v) => e.insert(v),
+                    None => e.remove(),
+                };
+                self.journal.push((key, Some(old)));
+                Ok(out)
+            }
+            Entry::Vacant(e) => {
+                let (new, out) = f(None)?;
+                if let Some(v) = new {
+                    self.journal.push((e.key().clone(), None));
+                    e.insert(v);
+                }
+                Ok(out)
+            }
+        }
+    }
+
     /// Entries in key order (sorts: for queries, checks and hashing, not for hot paths).
     pub fn sorted(&self) -> Vec<(&K, &V)> {
         let mut v: Vec<_> = self.map.iter().collect();
