@@ -487,13 +487,21 @@ impl Model {
             let active = op_sh - remaining;
             self.set_op_shares(op, *s, remaining);
             // Queue: scaled shares queued in [anchor − delay, now], at m_prev, same ratio; the
-            // anchor is the oldest pending request covering the strategy (it holds those
-            // withdrawals in the slashable queue until it is resolved).
+            // anchor is the oldest request covering the strategy that is pending or was resolved
+            // in this block (it holds those withdrawals in the slashable queue until then).
+            let resolved_now = self
+                .executed
+                .get(&(op, *s))
+                .into_iter()
+                .flatten()
+                .filter(|(_, done)| *done == block)
+                .map(|(req, _)| *req);
             let queue_block = self
                 .requests
                 .values()
                 .filter(|r| r.status == RequestStatus::Pending && r.operator == op && r.strategies.contains(s))
                 .map(|r| r.requested_at)
+                .chain(resolved_now)
                 .fold(queue_block, Block::min);
             let window: U256 = self
                 .queue_log

@@ -317,6 +317,22 @@ impl State {
         }
     }
 
+    /// Where the slashable queue window of a slash at `block` starts being measured from: `block`,
+    /// or earlier for withdrawals a request holds — requests still open, and requests resolved in
+    /// this very block (those withdrawals are priced at this block's final magnitude).
+    fn hold_anchor(&self, operator: Address, strategy: StrategyId, block: Block) -> Block {
+        let open = self.earliest_open_request(operator, strategy).unwrap_or(block);
+        let resolved_now = self
+            .resolved_requests
+            .get(&(operator, strategy))
+            .into_iter()
+            .flat_map(|v| v.iter().rev().take_while(|(_, done)| *done == block))
+            .map(|(req, _)| *req)
+            .min()
+            .unwrap_or(block);
+        block.min(open).min(resolved_now)
+    }
+
     /// The earliest block of an open request against `operator` covering `strategy`, if any.
     pub(crate) fn earliest_open_request(&self, operator: Address, strategy: StrategyId) -> Option<Block> {
         self.open_requests_against(operator)
@@ -411,7 +427,7 @@ impl State {
     pub fn slashable_scaled_in_queue(&self, operator: Address, strategy: StrategyId, block: Block) -> U256 {
         let key = (operator, strategy);
         let cur = self.cumulative_scaled.latest(&key).unwrap_or_default();
-        let anchor = self.earliest_open_request(operator, strategy).map_or(block, |r| r.min(block));
+        let anchor = self.hold_anchor(operator, strategy, block);
         let before = anchor.checked_sub(self.g.params.withdrawal_delay_blocks.saturating_add(1));
         let prev = before.and_then(|b| self.cumulative_scaled.at(&key, b)).unwrap_or_default();
         cur.saturating_sub(prev)

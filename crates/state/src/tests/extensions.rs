@@ -264,3 +264,50 @@ impl World {
         e
     }
 }
+
+#[test]
+fn a_slash_in_the_block_a_hold_resolves_charges_the_held_withdrawal() {
+    let mut w = World::new();
+    w.operator("op1", 0);
+    w.deposit("alice", ST, 100 * E18);
+    w.ok("alice", Tx::DelegateTo { operator: a("op1"), approval_salt: None });
+    w.ok("svc", Tx::RegisterService { metadata_uri: String::new() });
+    for (id, veto) in [(0, Some(VetoConfig { committee: a("committee"), window: 20 })), (1, None)] {
+        w.ok(
+            "svc",
+            Tx::CreateOperatorSet {
+                service: a("svc"),
+                set_id: id,
+                strategies: vec![ST],
+                slasher: a("slasher"),
+                redistribution_recipient: None,
+                consent: Default::default(),
+                veto,
+            },
+        );
+        let set = OperatorSetKey { service: a("svc"), id };
+        w.register("op1", set);
+        w.allocate("op1", set, ST, WAD / 2);
+    }
+    let (vetoable, immediate) =
+        (OperatorSetKey { service: a("svc"), id: 0 }, OperatorSetKey { service: a("svc"), id: 1 });
+    w.to(10);
+    w.ok(
+        "alice",
+        Tx::QueueWithdrawals {
+            withdrawals: vec![QueueParams { strategies: vec![ST], deposit_shares: vec![u(40 * E18)] }],
+        },
+    );
+    w.to(30);
+    w.ok("slasher", World::slash_tx(vetoable, "op1", ST, E18 / 2));
+    w.to(70);
+    // The hold resolves (m 1 → 0.75), then in the same block the other set slashes its whole
+    // allocation (m 0.75 → 0.25). The withdrawal is priced at block 70, so both must charge it.
+    w.ok("keeper", Tx::ExecuteSlash { service: a("svc"), set_id: 0, request_id: 1 });
+    w.ok("slasher", World::slash_tx(immediate, "op1", ST, E18));
+    let burned: Vec<U256> = w.s.burnable_shares().iter().map(|(_, e)| e.shares).collect();
+    assert_eq!(burned, vec![u(25 * E18), u(50 * E18)]);
+    assert_eq!(w.withdrawable("alice", ST), u(15 * E18));
+    let ev = w.ok("alice", Tx::CompleteWithdrawal { nonce: 0, receive_as_tokens: true });
+    assert!(ev.iter().any(|e| matches!(e, Event::WithdrawalCompleted { shares, .. } if shares == &vec![u(10 * E18)])));
+}
