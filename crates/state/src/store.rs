@@ -12,6 +12,36 @@ use serde::{Serialize, Serializer, ser::SerializeMap};
 /// Journals longer than this are freed, not just cleared, on commit (genesis and bulk loads).
 const KEEP_JOURNAL: usize = 4096;
 
+/// A map a journal can restore: put back an old value, or remove a key that was absent.
+trait Restore<K, V> {
+    fn restore(&mut self, k: K, old: Option<V>);
+}
+
+impl<K: Ord, V> Restore<K, V> for BTreeMap<K, V> {
+    fn restore(&mut self, k: K, old: Option<V>) {
+        match old {
+            Some(v) => self.insert(k, v),
+            None => self.remove(&k),
+        };
+    }
+}
+
+impl<K: Hash + Eq, V> Restore<K, V> for HashMap<K, V, FxBuildHasher> {
+    fn restore(&mut self, k: K, old: Option<V>) {
+        match old {
+            Some(v) => self.insert(k, v),
+            None => self.remove(&k),
+        };
+    }
+}
+
+/// Undoes a journal of (key, previous value) newest first.
+fn undo<K, V>(map: &mut impl Restore<K, V>, journal: &mut Vec<(K, Option<V>)>) {
+    while let Some((k, old)) = journal.pop() {
+        map.restore(k, old);
+    }
+}
+
 fn forget<T>(journal: &mut Vec<T>) {
     if journal.capacity() > KEEP_JOURNAL {
         *journal = Vec::new();
@@ -96,12 +126,7 @@ impl<K: Ord + Clone, V: Clone> Journaled for Table<K, V> {
     }
 
     fn rollback(&mut self) {
-        while let Some((k, old)) = self.journal.pop() {
-            match old {
-                Some(v) => self.map.insert(k, v),
-                None => self.map.remove(&k),
-            };
-        }
+        undo(&mut self.map, &mut self.journal);
     }
 }
 
@@ -197,12 +222,7 @@ impl<K: Hash + Ord + Clone, V: Clone> Journaled for HashTable<K, V> {
     }
 
     fn rollback(&mut self) {
-        while let Some((k, old)) = self.journal.pop() {
-            match old {
-                Some(v) => self.map.insert(k, v),
-                None => self.map.remove(&k),
-            };
-        }
+        undo(&mut self.map, &mut self.journal);
     }
 }
 
@@ -316,6 +336,28 @@ mod tests {
         assert_eq!(t.get(&1), Some(&10));
         assert_eq!(t.get(&2), None);
         assert_eq!(t.len(), 1);
+    }
+
+    #[test]
+    fn hash_table_update_rollback_and_sorted_order() {
+        let mut t: HashTable<u32, u32> = HashTable::default();
+        for k in [5, 1, 3] {
+            t.insert(k, k * 10);
+        }
+        t.commit();
+        let r: Result<(), ()> = t.update(1, |v| Ok((v.map(|x| x + 1), ())));
+        assert!(r.is_ok());
+        let r: Result<(), ()> = t.update(3, |_| Ok((None, ())));
+        assert!(r.is_ok());
+        let r: Result<(), &str> = t.update(5, |_| Err("refused"));
+        assert!(r.is_err());
+        t.insert(9, 90);
+        assert_eq!(t.sorted(), vec![(&1, &11), (&5, &50), (&9, &90)]);
+        t.rollback();
+        assert_eq!(t.sorted(), vec![(&1, &10), (&3, &30), (&5, &50)]);
+        // Serializes exactly like the ordered map with the same entries.
+        let ordered: BTreeMap<u32, u32> = [(1, 10), (3, 30), (5, 50)].into_iter().collect();
+        assert_eq!(postcard::to_allocvec(&t).unwrap(), postcard::to_allocvec(&ordered).unwrap());
     }
 
     #[test]
