@@ -4,4 +4,5 @@
 //! [`scenario::run_file`] and [`scenario::run_str`] return a [`scenario::Report`].
 #![forbid(unsafe_code)]
 
+pub mod risk;
 pub mod scenario;

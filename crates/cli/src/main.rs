@@ -3,11 +3,14 @@
 //! `cairn scenario run FILE [--quiet]` runs a scenario file, prints its JSON report to stdout and
 //! a one-line summary to stderr. Exit status: 0 when every step passed, 1 when a step failed,
 //! 2 when the file could not be read or does not match the format (or on a usage error).
+//!
+//! `cairn risk check FILE [--psi P/Q] [--json]` runs the risk engine on a restaking graph
+//! (docs/risk.md). Exit status: 0 secure, 1 insecure (a witness attack exists), 2 on bad input.
 #![forbid(unsafe_code)]
 
 use std::{path::PathBuf, process::ExitCode};
 
-use cairn_cli::scenario;
+use cairn_cli::{risk, scenario};
 use clap::{Parser, Subcommand};
 
 /// Cairn: a restaking protocol. See README.md and docs/.
@@ -23,6 +26,25 @@ enum Command {
     /// Scenario files: genesis, transactions, queries and expected outcomes (docs/scenarios.md).
     #[command(subcommand)]
     Scenario(ScenarioCommand),
+    /// The risk engine: is a restaking network secure, and what would a shock cost (docs/risk.md).
+    #[command(subcommand)]
+    Risk(RiskCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum RiskCommand {
+    /// Check a restaking graph (JSON): exact security with a witness, γ*, leverage, and with
+    /// `--psi` the worst-case loss after a shock.
+    Check {
+        /// The graph document.
+        file: PathBuf,
+        /// Shock size ψ as a fraction of all stake, e.g. 1/10.
+        #[arg(long)]
+        psi: Option<String>,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -41,7 +63,42 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Scenario(ScenarioCommand::Run { file, quiet }) => run_scenario(&file, quiet),
+        Command::Risk(RiskCommand::Check { file, psi, json }) => run_risk(&file, psi.as_deref(), json),
     }
+}
+
+fn run_risk(file: &PathBuf, psi: Option<&str>, json: bool) -> ExitCode {
+    let psi = match psi.map(|p| cairn_risk::Ratio::try_from(p.to_string())).transpose() {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: --psi: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Some(p) = psi.filter(|p| p.den == 0 || p.num > p.den) {
+        eprintln!("error: --psi {}/{} must be a fraction in [0, 1]", p.num, p.den);
+        return ExitCode::from(2);
+    }
+    let report = match std::fs::read_to_string(file).map_err(|e| e.to_string()).and_then(|t| risk::check(&t, psi)) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {}: {e}", file.display());
+            return ExitCode::from(2);
+        }
+    };
+    if json {
+        match serde_json::to_string_pretty(&report) {
+            Ok(text) => println!("{text}"),
+            Err(e) => {
+                eprintln!("error: cannot print the report: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    } else {
+        print!("{}", risk::human(&report));
+    }
+    let insecure = report.security.as_ref().is_ok_and(|s| !s.secure);
+    if insecure { ExitCode::from(1) } else { ExitCode::SUCCESS }
 }
 
 fn run_scenario(file: &PathBuf, quiet: bool) -> ExitCode {

@@ -1,0 +1,112 @@
+//! `cairn risk check FILE`: the risk engine over a restaking graph document (docs/risk.md).
+
+use std::fmt::Write as _;
+
+use cairn_risk::{Graph, LeverageReport, LossReport, Ratio, SecurityReport, exact, graph::GraphError, leverage};
+use serde::Serialize;
+
+/// Everything `cairn risk check` reports.
+#[derive(Debug, Clone, Serialize)]
+pub struct RiskReport {
+    /// Validators and services in the graph.
+    pub size: (usize, usize),
+    /// The EigenLayer condition (always computed; O(edges)).
+    pub leverage: LeverageReport,
+    /// The exact check (pooled model), or why it was skipped.
+    pub security: Result<SecurityReport, String>,
+    /// The worst-case loss after a shock, when ψ was given.
+    pub loss: Option<Result<LossReport, String>>,
+}
+
+/// Runs the checks on a JSON graph document.
+pub fn check(text: &str, psi: Option<Ratio>) -> Result<RiskReport, String> {
+    let g = Graph::from_json(text)?;
+    let skipped = |e: GraphError| e.to_string();
+    Ok(RiskReport {
+        size: (g.stake.len(), g.prize.len()),
+        leverage: leverage::leverage(&g),
+        security: exact::security(&g).map_err(skipped),
+        loss: psi.map(|p| exact::worst_case_loss(&g, p).map_err(skipped)),
+    })
+}
+
+/// The report for people: verdict first, then the evidence.
+pub fn human(r: &RiskReport) -> String {
+    let mut out = String::new();
+    let (v, s) = r.size;
+    let _ = writeln!(out, "graph: {v} validators, {s} services");
+    match &r.security {
+        Ok(sec) => {
+            let verdict = if sec.secure { "SECURE" } else { "INSECURE" };
+            let _ = writeln!(out, "exact check (pooled stake): {verdict}");
+            if let Some(a) = &sec.best_attack {
+                let label = if sec.secure { "closest coalition" } else { "witness attack" };
+                let _ = writeln!(
+                    out,
+                    "  {label}: validators {:?} corrupt {:?}: prize {} - cost {} = profit {}",
+                    a.validators, a.services, a.prize, a.cost, a.profit
+                );
+            }
+            if let Some(g) = &sec.slack {
+                let _ = writeln!(out, "  exact slack γ* = {} (≈ {})", g.exact, g.approx);
+            }
+        }
+        Err(e) => {
+            let _ = writeln!(out, "exact check skipped: {e}");
+        }
+    }
+    let lev = &r.leverage;
+    let holds = if lev.condition_holds { "holds (secure)" } else { "fails" };
+    let _ = writeln!(out, "EigenLayer condition (ρ_v ≤ 1 for all v): {holds}");
+    if let Some(g) = &lev.certified_slack {
+        let _ = writeln!(out, "  certified slack γ_EL = {} (≈ {})", g.exact, g.approx);
+    }
+    for u in &lev.unsecured_services {
+        let _ = writeln!(out, "  service {u:?} has no stake: free to corrupt");
+    }
+    for v in lev.validators.iter().filter(|v| v.over_leveraged) {
+        let _ = writeln!(out, "  over-leveraged: {} ρ = {} (≈ {})", v.validator, v.rho.exact, v.rho.approx);
+    }
+    match &r.loss {
+        Some(Ok(l)) => {
+            let _ = writeln!(
+                out,
+                "worst-case loss after a shock of {}/{}: {} (≈ {}) of all stake; shock {:?}; attack part {}",
+                l.psi.num, l.psi.den, l.loss.exact, l.loss.approx, l.shock, l.attack_loss.exact
+            );
+        }
+        Some(Err(e)) => {
+            let _ = writeln!(out, "worst-case loss skipped: {e}");
+        }
+        None => {}
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn example_graphs_give_their_documented_verdicts() {
+        let text =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/risk/dr5b.json")).unwrap();
+        let r = check(&text, Some(Ratio { num: 1, den: 4 })).unwrap();
+        let sec = r.security.as_ref().unwrap();
+        assert!(!sec.secure);
+        assert_eq!(sec.best_attack.as_ref().unwrap().profit, "16");
+        assert!(!r.leverage.condition_holds);
+        let text = human(&r);
+        assert!(text.contains("INSECURE"), "{text}");
+        assert!(text.contains("over-leveraged"), "{text}");
+    }
+
+    #[test]
+    fn malformed_graphs_are_errors() {
+        assert!(check("{}", None).is_err());
+        assert!(
+            check(r#"{"validators":[],"services":[{"name":"x","prize":"1","threshold":"2/1"}],"edges":[]}"#, None)
+                .is_err()
+        );
+    }
+}

@@ -1,0 +1,226 @@
+//! Worked cases of the reference's test catalogue (§9) and refused inputs.
+
+use crate::{
+    exact::{security, worst_case_loss},
+    graph::{Graph, GraphError, Ratio},
+    leverage::leverage,
+};
+
+/// Builds a graph from (validators, services, edges); every service on every validator when
+/// `edges` is None.
+fn graph(
+    validators: &[(&str, u64)],
+    services: &[(&str, u64, &str)],
+    edges: Option<&[(&str, &str)]>,
+) -> Result<Graph, GraphError> {
+    let v: Vec<_> = validators.iter().map(|(n, s)| format!(r#"{{"name":"{n}","stake":"{s}"}}"#)).collect();
+    let s: Vec<_> =
+        services.iter().map(|(n, p, t)| format!(r#"{{"name":"{n}","prize":"{p}","threshold":"{t}"}}"#)).collect();
+    let pairs: Vec<(String, String)> = match edges {
+        Some(e) => e.iter().map(|(s, v)| (s.to_string(), v.to_string())).collect(),
+        None => services
+            .iter()
+            .flat_map(|(s, _, _)| validators.iter().map(move |(v, _)| (s.to_string(), v.to_string())))
+            .collect(),
+    };
+    let e: Vec<_> = pairs.iter().map(|(s, v)| format!(r#"{{"service":"{s}","validator":"{v}"}}"#)).collect();
+    let text = format!(r#"{{"validators":[{}],"services":[{}],"edges":[{}]}}"#, v.join(","), s.join(","), e.join(","));
+    let spec = serde_json::from_str(&text).expect("spec");
+    Graph::from_spec(&spec)
+}
+
+fn ratio(num: u64, den: u64) -> Ratio {
+    Ratio { num, den }
+}
+
+#[test]
+fn dr1_tight_condition_secure_but_one_shock_loses_everything() {
+    // D&R Theorem 2 with ε = 0.1, stakes scaled by 10: a = 1, b = 9, π_x = 10, α = 1.
+    let g = graph(&[("a", 1), ("b", 9)], &[("x", 10, "1")], None).unwrap();
+    let lev = leverage(&g);
+    assert!(lev.condition_holds);
+    assert_eq!(lev.validators[0].rho.exact, "1");
+    assert_eq!(lev.certified_slack.unwrap().exact, "0");
+    let sec = security(&g).unwrap();
+    assert!(sec.secure);
+    assert_eq!(sec.best_attack.unwrap().profit, "0");
+    assert_eq!(sec.slack.unwrap().exact, "0");
+    assert_eq!(worst_case_loss(&g, ratio(9, 100)).unwrap().loss.exact, "0");
+    let l = worst_case_loss(&g, ratio(1, 10)).unwrap();
+    assert_eq!(l.loss.exact, "1");
+    assert_eq!(l.shock, vec!["a"]);
+    assert_eq!(l.attack.unwrap().validators, vec!["b"]);
+}
+
+#[test]
+fn dr5_whitepaper_example_is_secure_with_slack_one() {
+    let ops = [("o1", 2), ("o2", 2), ("o3", 2), ("o4", 2)];
+    let g = graph(&ops, &[("avs", 2, "1/2")], None).unwrap();
+    let lev = leverage(&g);
+    assert!(lev.condition_holds);
+    assert_eq!(lev.validators[0].rho.exact, "1/2");
+    assert_eq!(lev.certified_slack.unwrap().exact, "1");
+    let sec = security(&g).unwrap();
+    assert!(sec.secure);
+    let best = sec.best_attack.unwrap();
+    assert_eq!((best.cost.as_str(), best.profit.as_str()), ("4", "-2"));
+    assert_eq!(sec.slack.unwrap().exact, "1");
+}
+
+#[test]
+fn dr5b_ten_services_make_it_insecure_with_a_witness() {
+    let ops = [("o1", 2), ("o2", 2), ("o3", 2), ("o4", 2)];
+    let names: Vec<String> = (0..10).map(|i| format!("avs{i}")).collect();
+    let services: Vec<(&str, u64, &str)> = names.iter().map(|n| (n.as_str(), 2, "1/2")).collect();
+    let g = graph(&ops, &services, None).unwrap();
+    let lev = leverage(&g);
+    assert!(!lev.condition_holds);
+    assert_eq!(lev.validators[0].rho.exact, "5");
+    assert!(lev.validators.iter().all(|v| v.over_leveraged));
+    let sec = security(&g).unwrap();
+    assert!(!sec.secure);
+    let w = sec.best_attack.unwrap();
+    assert_eq!((w.prize.as_str(), w.cost.as_str(), w.profit.as_str()), ("20", "4", "16"));
+    assert_eq!(w.validators.len(), 2);
+    assert_eq!(w.services.len(), 10);
+}
+
+#[test]
+fn el1_reference_example_pooled_part() {
+    // 3 services π = 1, θ = 1/2; 3 validators σ = 2 on every service: two validators (cost 4)
+    // take all three (prize 3), profit −1.
+    let g = graph(&[("v1", 2), ("v2", 2), ("v3", 2)], &[("s1", 1, "1/2"), ("s2", 1, "1/2"), ("s3", 1, "1/2")], None)
+        .unwrap();
+    let sec = security(&g).unwrap();
+    assert!(sec.secure);
+    assert_eq!(sec.best_attack.unwrap().profit, "-1");
+    assert_eq!(sec.slack.unwrap().exact, "1/3");
+}
+
+#[test]
+fn a_service_without_stake_is_free_to_corrupt() {
+    let g = graph(&[("a", 5)], &[("x", 1, "1"), ("orphan", 1, "1")], Some(&[("x", "a")])).unwrap();
+    let sec = security(&g).unwrap();
+    assert!(!sec.secure);
+    let w = sec.best_attack.unwrap();
+    assert_eq!(
+        (w.services, w.validators, w.profit),
+        (vec!["orphan".to_string()], Vec::<String>::new(), "1".to_string())
+    );
+}
+
+#[test]
+fn theorem1_bound_holds_on_small_examples() {
+    // γ* > 0 implies L_ψ < (1 + 1/γ*)ψ. Two services sharing validators, several ψ.
+    let g = graph(
+        &[("a", 3), ("b", 4), ("c", 5)],
+        &[("x", 2, "1/2"), ("y", 3, "2/3")],
+        Some(&[("x", "a"), ("x", "b"), ("y", "b"), ("y", "c")]),
+    )
+    .unwrap();
+    let sec = security(&g).unwrap();
+    assert!(sec.secure);
+    for (num, den) in [(1, 12), (1, 6), (1, 4), (1, 3)] {
+        let l = worst_case_loss(&g, ratio(num, den)).unwrap();
+        // γ* here is (cheapest σ_B/π_A) − 1; the bound is checked with exact fractions below.
+        let gamma: num_rational::BigRational = parse_ratio(&sec.slack.clone().unwrap().exact);
+        let loss = parse_ratio(&l.loss.exact);
+        let psi = num_rational::BigRational::new(num.into(), den.into());
+        let one = num_rational::BigRational::from_integer(1.into());
+        assert!(loss < (one.clone() + one / gamma.clone()) * psi, "ψ = {num}/{den}: loss {}", l.loss.exact);
+    }
+}
+
+fn parse_ratio(s: &str) -> num_rational::BigRational {
+    let (n, d) = s.split_once('/').unwrap_or((s, "1"));
+    num_rational::BigRational::new(n.parse().unwrap(), d.parse().unwrap())
+}
+
+#[test]
+fn bad_graphs_are_refused_with_their_values() {
+    let e = graph(&[("a", 0)], &[("x", 1, "1")], None).unwrap_err();
+    assert_eq!(e, GraphError::ZeroStake { name: "a".into() });
+    let e = graph(&[("a", 1)], &[("x", 0, "1")], None).unwrap_err();
+    assert_eq!(e, GraphError::ZeroPrize { name: "x".into() });
+    for t in ["0/1", "3/2", "1/0"] {
+        let e = graph(&[("a", 1)], &[("x", 1, t)], None).unwrap_err();
+        assert!(matches!(e, GraphError::ThresholdOutOfRange { .. }), "{t}: {e}");
+    }
+    let e = graph(&[("a", 1)], &[("x", 1, "1")], Some(&[("x", "ghost")])).unwrap_err();
+    assert_eq!(e, GraphError::UnknownNode { kind: "validator", name: "ghost".into() });
+    let e = graph(&[("a", 1)], &[("x", 1, "1")], Some(&[("nope", "a")])).unwrap_err();
+    assert_eq!(e, GraphError::UnknownNode { kind: "service", name: "nope".into() });
+    let e = graph(&[("a", 1)], &[("x", 1, "1")], Some(&[("x", "a"), ("x", "a")])).unwrap_err();
+    assert!(matches!(e, GraphError::DuplicateEdge { .. }));
+    let e = graph(&[("a", 1), ("a", 2)], &[("x", 1, "1")], Some(&[])).unwrap_err();
+    assert_eq!(e, GraphError::DuplicateName { name: "a".into() });
+    assert!(Graph::from_json(r#"{"validators":[{"name":"a","stake":"-5"}],"services":[],"edges":[]}"#).is_err());
+    let big: Vec<(String, u64)> = (0..23).map(|i| (format!("v{i}"), 1)).collect();
+    let refs: Vec<(&str, u64)> = big.iter().map(|(n, s)| (n.as_str(), *s)).collect();
+    let g = graph(&refs, &[("x", 1, "1")], None).unwrap();
+    assert_eq!(security(&g).unwrap_err(), GraphError::TooLargeForExact { validators: 23, limit: 22 });
+    assert!(matches!(worst_case_loss(&g, ratio(1, 2)), Err(GraphError::TooLargeForExact { limit: 12, .. })));
+}
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn random_graph() -> impl Strategy<Value = Graph> {
+        (2usize..7, 1usize..4).prop_flat_map(|(nv, ns)| {
+            (
+                proptest::collection::vec(1u64..20, nv),
+                proptest::collection::vec((1u64..30, 1u64..4, 1u64..4), ns),
+                proptest::collection::vec(any::<bool>(), nv * ns),
+            )
+                .prop_map(move |(stakes, services, mask)| {
+                    let v: Vec<(String, u64)> = stakes.iter().enumerate().map(|(i, s)| (format!("v{i}"), *s)).collect();
+                    let s: Vec<(String, u64, String)> = services
+                        .iter()
+                        .enumerate()
+                        .map(|(i, (p, a, b))| (format!("s{i}"), *p, format!("{}/{}", a.min(b), a.max(b))))
+                        .collect();
+                    let e: Vec<(String, String)> = (0..nv * ns)
+                        .filter(|k| mask[*k])
+                        .map(|k| (format!("s{}", k / nv), format!("v{}", k % nv)))
+                        .collect();
+                    let vr: Vec<(&str, u64)> = v.iter().map(|(n, x)| (n.as_str(), *x)).collect();
+                    let sr: Vec<(&str, u64, &str)> = s.iter().map(|(n, p, t)| (n.as_str(), *p, t.as_str())).collect();
+                    let er: Vec<(&str, &str)> = e.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+                    graph(&vr, &sr, Some(&er)).expect("valid random graph")
+                })
+        })
+    }
+
+    proptest! {
+        /// D&R Claim 1: the EigenLayer condition implies security, and γ_EL ≤ γ*.
+        #[test]
+        fn eigenlayer_condition_is_sufficient_and_its_slack_is_a_lower_bound(g in random_graph()) {
+            let lev = leverage(&g);
+            let sec = security(&g).unwrap();
+            if lev.condition_holds {
+                prop_assert!(sec.secure);
+            }
+            if let (Some(el), Some(exact)) = (lev.certified_slack, sec.slack) {
+                prop_assert!(parse_ratio(&el.exact) <= parse_ratio(&exact.exact));
+            }
+        }
+
+        /// Theorem 1: γ* > 0 implies L_ψ < (1 + 1/γ*)·ψ; and a secure graph loses only its shock
+        /// when ψ = 0.
+        #[test]
+        fn robust_loss_bound(g in random_graph(), num in 0u64..5) {
+            let sec = security(&g).unwrap();
+            let l = worst_case_loss(&g, ratio(num, 10)).unwrap();
+            let loss = parse_ratio(&l.loss.exact);
+            if num == 0 && sec.secure {
+                prop_assert_eq!(l.loss.exact.as_str(), "0");
+            }
+            if let Some(gamma) = sec.slack.map(|s| parse_ratio(&s.exact)).filter(|g| *g > parse_ratio("0")) {
+                let one = parse_ratio("1");
+                let psi = parse_ratio(&format!("{num}/10"));
+                prop_assert!(num == 0 || loss < (one.clone() + one / gamma) * psi);
+            }
+        }
+    }
+}
