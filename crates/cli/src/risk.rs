@@ -2,7 +2,13 @@
 
 use std::fmt::Write as _;
 
-use cairn_risk::{Graph, LeverageReport, LossReport, Ratio, SecurityReport, exact, graph::GraphError, leverage};
+use cairn_risk::{
+    Graph, LeverageReport, LossReport, Ratio, SecurityReport,
+    concentration::{self, Concentration, UniqueStakeCheck},
+    exact,
+    graph::GraphError,
+    leverage,
+};
 use serde::Serialize;
 
 /// Everything `cairn risk check` reports.
@@ -16,6 +22,10 @@ pub struct RiskReport {
     pub security: Result<SecurityReport, String>,
     /// The worst-case loss after a shock, when ψ was given.
     pub loss: Option<Result<LossReport, String>>,
+    /// Unique-stake (M3) verdict per service, from the edges' allocations.
+    pub unique_stake: Vec<UniqueStakeCheck>,
+    /// HHI and Nakamoto coefficients per service and for the network.
+    pub concentration: Vec<Concentration>,
 }
 
 /// Runs the checks on a JSON graph document.
@@ -27,6 +37,8 @@ pub fn check(text: &str, psi: Option<Ratio>) -> Result<RiskReport, String> {
         leverage: leverage::leverage(&g),
         security: exact::security(&g).map_err(skipped),
         loss: psi.map(|p| exact::worst_case_loss(&g, p).map_err(skipped)),
+        unique_stake: concentration::unique_stake(&g),
+        concentration: concentration::concentrations(&g),
     })
 }
 
@@ -79,6 +91,21 @@ pub fn human(r: &RiskReport) -> String {
             let _ = writeln!(out, "worst-case loss skipped: {e}");
         }
         None => {}
+    }
+    for u in &r.unique_stake {
+        let verdict = if u.secure { "secure" } else { "INSECURE" };
+        let _ = writeln!(
+            out,
+            "unique stake: {} {verdict}: cost of corruption {} vs profit {} (allocated {})",
+            u.service, u.cost_of_corruption.exact, u.profit_from_corruption, u.allocated
+        );
+    }
+    for c in &r.concentration {
+        let _ = writeln!(
+            out,
+            "concentration {}: HHI {} (≈ {}), Nakamoto 1/3: {}, 1/2: {}",
+            c.scope, c.hhi.exact, c.hhi.approx, c.nakamoto_one_third, c.nakamoto_one_half
+        );
     }
     out
 }

@@ -107,6 +107,11 @@ pub fn add_u64(a: u64, b: u64) -> MathResult<u64> {
     a.checked_add(b).ok_or(MathError::Overflow { op: "add", a: U256::from(a), b: U256::from(b) })
 }
 
+/// `a - b` for magnitudes and block heights, or an underflow error.
+pub fn sub_u64(a: u64, b: u64) -> MathResult<u64> {
+    a.checked_sub(b).ok_or(MathError::Underflow { a: U256::from(a), b: U256::from(b) })
+}
+
 /// A `u64` as a U256.
 pub fn u(v: u64) -> U256 {
     U256::from(v)

@@ -98,6 +98,25 @@ fn el1_reference_example_pooled_part() {
 }
 
 #[test]
+fn eg2_unique_stake_of_an_operator_set() {
+    // ELIP-002 Fig. 4: Op2 gives 10% of 100 ETH and Op3 20% of 100 ETH to Operator Set 1:
+    // unique stake 30 ETH. With θ = 1/2 the set is secure for π ≤ 15, not for π = 16.
+    let doc = |prize: u64| {
+        format!(
+            r#"{{"validators":[{{"name":"op2","stake":"100"}},{{"name":"op3","stake":"100"}}],
+               "services":[{{"name":"set1","prize":"{prize}","threshold":"1/2"}}],
+               "edges":[{{"service":"set1","validator":"op2","allocation":"10"}},
+                        {{"service":"set1","validator":"op3","allocation":"20"}}]}}"#
+        )
+    };
+    let g = Graph::from_json(&doc(15)).unwrap();
+    let c = &crate::concentration::unique_stake(&g)[0];
+    assert_eq!((c.allocated.as_str(), c.cost_of_corruption.exact.as_str(), c.secure), ("30", "15", true));
+    let g = Graph::from_json(&doc(16)).unwrap();
+    assert!(!crate::concentration::unique_stake(&g)[0].secure);
+}
+
+#[test]
 fn a_service_without_stake_is_free_to_corrupt() {
     let g = graph(&[("a", 5)], &[("x", 1, "1"), ("orphan", 1, "1")], Some(&[("x", "a")])).unwrap();
     let sec = security(&g).unwrap();

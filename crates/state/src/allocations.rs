@@ -291,7 +291,7 @@ impl State {
                 a.pending = diff;
                 a.effect_block = math::add_u64(block, math::add_u64(self.g.params.deallocation_delay_blocks, 1)?)?;
             } else {
-                enc = enc.saturating_sub(a.current.saturating_sub(new_mag));
+                enc = math::sub_u64(enc, math::sub_u64(a.current, new_mag)?)?;
                 a.current = new_mag;
                 a.pending = 0;
                 a.effect_block = 0;

@@ -67,12 +67,17 @@ pub enum LedgerError {
     },
 }
 
+/// An id space ran out (more than 2^32 entries).
+pub(crate) fn math_overflow(op: &'static str, len: usize) -> cairn_primitives::MathError {
+    cairn_primitives::MathError::Overflow { op, a: U256::from(len), b: U256::from(1u8) }
+}
+
 impl State {
     pub(crate) fn register_asset(&mut self, symbol: &str, decimals: u8) -> Result<AssetId, TxError> {
         if self.assets.iter().any(|(_, a)| a.symbol == symbol) {
             return Err(LedgerError::DuplicateSymbol { symbol: symbol.to_string() }.into());
         }
-        let id = AssetId(u32::try_from(self.assets.len()).unwrap_or(u32::MAX));
+        let id = AssetId(u32::try_from(self.assets.len()).map_err(|_| math_overflow("asset id", self.assets.len()))?);
         self.assets.insert(id, Asset { symbol: symbol.to_string(), decimals, minted: U256::ZERO });
         Ok(id)
     }

@@ -92,7 +92,9 @@ pub(crate) struct Globals {
     pub(crate) last_block: Block,
 }
 
-/// The whole protocol state. Every map is ordered, so iteration and hashing are deterministic.
+/// The whole protocol state. Maps are ordered (`Table`, `History`) or hashed with their order
+/// never observable (`HashTable` iterates, prints and serializes sorted), so iteration, output
+/// and hashing are deterministic.
 #[derive(Debug, Clone, Serialize)]
 pub struct State {
     pub(crate) g: Globals,

@@ -50,6 +50,24 @@ pub enum OperatorError {
         /// The account.
         account: Address,
     },
+    /// An allocation delay beyond EigenLayer's `u32` range.
+    #[error("allocation delay {delay} exceeds {max} blocks")]
+    AllocationDelayTooLarge {
+        /// Asked.
+        delay: Block,
+        /// Largest allowed.
+        max: Block,
+    },
+}
+
+/// Largest allocation delay (EigenLayer stores it as `u32`).
+pub const MAX_ALLOCATION_DELAY: Block = u32::MAX as Block;
+
+fn check_delay(delay: Block) -> Result<(), OperatorError> {
+    if delay > MAX_ALLOCATION_DELAY {
+        return Err(OperatorError::AllocationDelayTooLarge { delay, max: MAX_ALLOCATION_DELAY });
+    }
+    Ok(())
 }
 
 impl State {
@@ -78,6 +96,7 @@ impl State {
         ev: &mut Vec<Event>,
     ) -> Result<(), TxError> {
         let op = ctx.sender;
+        check_delay(delay)?;
         if let Some(current) = self.delegated_to(op) {
             return Err(DelegationError::ActivelyDelegated { staker: op, operator: current }.into());
         }
@@ -129,6 +148,7 @@ impl State {
         ev: &mut Vec<Event>,
     ) -> Result<(), TxError> {
         self.check_can_call(operator, ctx.sender, TxKind::SetAllocationDelay)?;
+        check_delay(delay)?;
         let mut o = self.operator(operator)?.clone();
         let mut d = o.allocation_delay.at(ctx.block);
         // Stakers get the configuration delay (> the withdrawal delay) to leave before it bites.

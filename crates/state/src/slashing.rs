@@ -241,7 +241,12 @@ impl State {
         let mut info = self.operator_set(set)?.clone();
         match info.veto {
             Some(v) if v.window > 0 => {
-                info.request_count = math::add_u64(u64::from(info.request_count), 1)? as u32;
+                info.request_count =
+                    info.request_count.checked_add(1).ok_or(cairn_primitives::MathError::Overflow {
+                        op: "request_count",
+                        a: U256::from(info.request_count),
+                        b: U256::from(1u8),
+                    })?;
                 let request_id = info.request_count;
                 let executable_at = math::add_u64(ctx.block, v.window)?;
                 self.operator_sets.insert(set, info);
@@ -380,13 +385,18 @@ impl State {
             let slashed = math::to_u64(math::mul_wad_up(math::u(a.current), *wad)?)?;
             let m_prev = self.max_magnitude(op, *s);
             wad_slashed.push(math::div_wad(math::u(slashed), math::u(m_prev))?);
-            a.current = a.current.saturating_sub(slashed);
-            let m_new = m_prev.saturating_sub(slashed);
-            let enc = enc.saturating_sub(slashed);
+            // slashed ≤ current ≤ encumbered ≤ max: a broken invariant refuses, never clamps.
+            a.current = math::sub_u64(a.current, slashed)?;
+            let m_new = math::sub_u64(m_prev, slashed)?;
+            let enc = math::sub_u64(enc, slashed)?;
             if a.pending < 0 {
                 // A pending decrease shrinks in proportion (rounded up), so less is freed later.
                 let cut = math::to_u64(math::mul_wad_up(math::u(a.pending_decrease()), *wad)?)?;
-                a.pending = a.pending.saturating_add(i128::from(cut));
+                a.pending = a.pending.checked_add(i128::from(cut)).ok_or(cairn_primitives::MathError::Overflow {
+                    op: "pending",
+                    a: U256::from(cut),
+                    b: U256::ZERO,
+                })?;
             }
             self.allocations.insert((op, set, *s), a);
             self.set_encumbered(op, *s, enc, ev);

@@ -6,7 +6,7 @@
 use std::{collections::BTreeMap, collections::HashMap, hash::Hash};
 
 use cairn_primitives::Block;
-use rustc_hash::FxBuildHasher;
+use foldhash::fast::RandomState;
 use serde::{Serialize, Serializer, ser::SerializeMap};
 
 /// Journals longer than this are freed, not just cleared, on commit (genesis and bulk loads).
@@ -26,7 +26,7 @@ impl<K: Ord, V> Restore<K, V> for BTreeMap<K, V> {
     }
 }
 
-impl<K: Hash + Eq, V> Restore<K, V> for HashMap<K, V, FxBuildHasher> {
+impl<K: Hash + Eq, V> Restore<K, V> for HashMap<K, V, RandomState> {
     fn restore(&mut self, k: K, old: Option<V>) {
         match old {
             Some(v) => self.insert(k, v),
@@ -131,11 +131,12 @@ impl<K: Ord + Clone, V: Clone> Journaled for Table<K, V> {
 }
 
 /// A hashed map with an undo journal, for the large point-lookup tables (accounts' balances,
-/// stakers). Its order is never observable: iteration goes through `sorted`, and it serializes in
-/// key order, so the state hash stays deterministic. The hasher is fixed (FxHash, no seed).
-#[derive(Debug, Clone)]
+/// stakers). Its order is never observable: iteration, `Debug` and serialization go through
+/// `sorted`, so the state hash stays deterministic. The hasher is seeded per process (foldhash),
+/// so callers who choose keys (addresses) cannot aim for collisions.
+#[derive(Clone)]
 pub struct HashTable<K, V> {
-    map: HashMap<K, V, FxBuildHasher>,
+    map: HashMap<K, V, RandomState>,
     journal: Vec<(K, Option<V>)>,
 }
 
@@ -213,6 +214,12 @@ impl<K: Hash + Ord + Clone, V: Clone> HashTable<K, V> {
     /// Whether the table is empty.
     pub fn is_empty(&self) -> bool {
         self.map.is_empty()
+    }
+}
+
+impl<K: Hash + Ord + Clone + std::fmt::Debug, V: Clone + std::fmt::Debug> std::fmt::Debug for HashTable<K, V> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_map().entries(self.sorted()).finish()
     }
 }
 

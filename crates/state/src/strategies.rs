@@ -89,7 +89,10 @@ impl State {
         if let Some((id, _)) = self.strategies.iter().find(|(_, s)| s.asset == asset) {
             return Err(StrategyError::StrategyExists { asset, strategy: *id }.into());
         }
-        let id = StrategyId(u32::try_from(self.strategies.len()).unwrap_or(u32::MAX));
+        let id = StrategyId(
+            u32::try_from(self.strategies.len())
+                .map_err(|_| crate::ledger::math_overflow("strategy id", self.strategies.len()))?,
+        );
         let address = named_address(&format!("cairn/strategy/{}", id.0));
         self.strategies.insert(id, Strategy { asset, address, total_shares: U256::ZERO, deposit_cap: None });
         ev.push(Event::StrategyCreated { strategy: id, asset, address });

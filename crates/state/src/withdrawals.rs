@@ -56,8 +56,10 @@ pub enum WithdrawalError {
         block: Block,
     },
     /// An open slash request covers it.
-    #[error("withdrawal {nonce} is held by open slash request {request_id} of {set}")]
+    #[error("withdrawal {nonce} of {staker} is held by open slash request {request_id} of {set}")]
     HeldBySlashRequest {
+        /// Staker.
+        staker: Address,
         /// Nonce.
         nonce: u64,
         /// The set.
@@ -113,6 +115,8 @@ impl State {
         if strategies.is_empty() {
             return Err(WithdrawalError::InputArrayLengthZero.into());
         }
+        // The withdrawal must be completable: start + delay + 1 must exist.
+        math::add_u64(ctx.block, math::add_u64(self.g.params.withdrawal_delay_blocks, 1)?)?;
         let mut scaled = Vec::with_capacity(strategies.len());
         let mut withdrawable = Vec::with_capacity(strategies.len());
         for (s, x) in strategies.iter().zip(shares) {
@@ -214,8 +218,7 @@ impl State {
             };
             let overlaps = req.params.strategies.iter().any(|s| w.strategies.contains(s));
             if overlaps && req.requested_at <= end {
-                let _ = staker;
-                return Err(WithdrawalError::HeldBySlashRequest { nonce, set, request_id }.into());
+                return Err(WithdrawalError::HeldBySlashRequest { staker, nonce, set, request_id }.into());
             }
         }
         Ok(())

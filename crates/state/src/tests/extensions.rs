@@ -311,3 +311,60 @@ fn a_slash_in_the_block_a_hold_resolves_charges_the_held_withdrawal() {
     let ev = w.ok("alice", Tx::CompleteWithdrawal { nonce: 0, receive_as_tokens: true });
     assert!(ev.iter().any(|e| matches!(e, Event::WithdrawalCompleted { shares, .. } if shares == &vec![u(10 * E18)])));
 }
+
+#[test]
+fn remaining_refusals_each_name_their_values_and_change_nothing() {
+    let mut w = World::new();
+    // Strategy-list limit, lowered by governance to 1.
+    w.ok("gov", Tx::Propose { action: GovernanceAction::SetParam { name: ParamName::MaxStakerStrategies, value: 1 } });
+    w.to(20);
+    w.ok("gov", Tx::ExecuteProposal { id: 1 });
+    w.deposit("alice", ST, E18);
+    let e = w.err("alice", Tx::Deposit { strategy: RE, amount: u(E18) });
+    assert_eq!(
+        e,
+        TxError::Delegation(crate::delegation::DelegationError::MaxStrategiesExceeded { staker: a("alice"), max: 1 })
+    );
+    // Permissions.
+    w.operator("op1", 0);
+    w.ok("op1", Tx::AddPendingAdmin { account: a("op1"), admin: a("adm") });
+    w.ok("adm", Tx::AcceptAdmin { account: a("op1") });
+    assert_eq!(w.err("adm", Tx::AddPendingAdmin { account: a("op1"), admin: a("adm") }).name(), "AdminAlreadySet");
+    assert_eq!(w.err("adm", Tx::RemoveAdmin { account: a("op1"), admin: a("nobody") }).name(), "AdminNotSet");
+    let appoint = Tx::SetAppointee { account: a("op1"), appointee: a("bot"), action: crate::TxKind::ModifyAllocations };
+    w.ok("adm", appoint.clone());
+    assert_eq!(w.err("adm", appoint).name(), "AppointeeAlreadySet");
+    // Allocation delays are EigenLayer's u32.
+    let e = w.err("adm", Tx::SetAllocationDelay { operator: a("op1"), delay: u64::from(u32::MAX) + 1 });
+    assert_eq!(e.name(), "AllocationDelayTooLarge");
+    // A withdrawal that could never complete (start + delay + 1 beyond u64) is refused up front.
+    w.to(u64::MAX - 10);
+    let q =
+        Tx::QueueWithdrawals { withdrawals: vec![QueueParams { strategies: vec![ST], deposit_shares: vec![u(1)] }] };
+    assert_eq!(w.err("alice", q).name(), "Overflow");
+}
+
+#[test]
+fn strategy_share_limit() {
+    let rich = a("whale");
+    let g = Genesis {
+        params: Params::profile(Profile::Devnet),
+        governor: a("gov"),
+        unpauser: a("unpauser"),
+        pausers: vec![],
+        assets: vec![GenesisAsset {
+            symbol: "BIG".into(),
+            decimals: 0,
+            strategy: true,
+            balances: [(rich, U256::from(10u8).pow(U256::from(39u8)))].into_iter().collect(),
+        }],
+    };
+    let mut s = State::genesis(&g).unwrap();
+    let before = s.canonical_bytes();
+    let max = crate::strategies::MAX_TOTAL_SHARES;
+    let ctx = Ctx { sender: rich, block: 1, time: 0 };
+    let e = s.apply(&ctx, &Tx::Deposit { strategy: ST, amount: max + u(1) }).unwrap_err();
+    assert_eq!(e.name(), "TotalSharesExceedsMax");
+    assert_eq!(before, s.canonical_bytes());
+    s.apply(&ctx, &Tx::Deposit { strategy: ST, amount: max }).unwrap();
+}

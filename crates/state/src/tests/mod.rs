@@ -53,7 +53,7 @@ impl World {
     }
 
     pub(crate) fn ctx(&self, sender: &str) -> Ctx {
-        Ctx { sender: a(sender), block: self.block, time: self.block * 2 }
+        Ctx { sender: a(sender), block: self.block, time: self.block.saturating_mul(2) }
     }
 
     pub(crate) fn ok(&mut self, sender: &str, tx: Tx) -> Vec<Event> {
