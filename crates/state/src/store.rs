@@ -6,7 +6,7 @@
 use std::{collections::BTreeMap, collections::HashMap, hash::Hash};
 
 use cairn_primitives::Block;
-use foldhash::fast::RandomState;
+use rustc_hash::FxBuildHasher;
 use serde::{Serialize, Serializer, ser::SerializeMap};
 
 /// Journals longer than this are freed, not just cleared, on commit (genesis and bulk loads).
@@ -26,7 +26,7 @@ impl<K: Ord, V> Restore<K, V> for BTreeMap<K, V> {
     }
 }
 
-impl<K: Hash + Eq, V> Restore<K, V> for HashMap<K, V, RandomState> {
+impl<K: Hash + Eq, V> Restore<K, V> for HashMap<K, V, FxBuildHasher> {
     fn restore(&mut self, k: K, old: Option<V>) {
         match old {
             Some(v) => self.insert(k, v),
@@ -132,11 +132,12 @@ impl<K: Ord + Clone, V: Clone> Journaled for Table<K, V> {
 
 /// A hashed map with an undo journal, for the large point-lookup tables (accounts' balances,
 /// stakers). Its order is never observable: iteration, `Debug` and serialization go through
-/// `sorted`, so the state hash stays deterministic. The hasher is seeded per process (foldhash),
-/// so callers who choose keys (addresses) cannot aim for collisions.
+/// `sorted`, so the state hash stays deterministic. The hasher is fixed (FxHash): no randomness
+/// in the state machine, at the price of keys an adversary could grind for collisions (see
+/// docs/protocol.md).
 #[derive(Clone)]
 pub struct HashTable<K, V> {
-    map: HashMap<K, V, RandomState>,
+    map: HashMap<K, V, FxBuildHasher>,
     journal: Vec<(K, Option<V>)>,
 }
 
