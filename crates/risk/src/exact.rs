@@ -16,7 +16,7 @@ use crate::{
 };
 
 /// Most validators the security check and γ* enumerate (2^n subsets).
-pub const SECURITY_LIMIT: usize = 22;
+pub const SECURITY_LIMIT: usize = 26;
 /// Most validators the worst-case loss enumerates (3^n shock/attack pairs).
 pub const LOSS_LIMIT: usize = 12;
 
@@ -123,38 +123,103 @@ fn check_size(g: &Graph, limit: usize) -> Result<(), GraphError> {
     Ok(())
 }
 
-/// The exact security check with witness and γ*, by enumerating every validator subset.
+/// Thresholds in stake units: B meets s iff σ_{B∩N(s)} ≥ ⌈α_s·σ_{N(s)}⌉ (exact, because the
+/// left side is an integer). Graph validation keeps every stake sum below 2^120, so u128 holds.
+fn stake_thresholds(g: &Graph) -> Vec<u128> {
+    (0..g.prize.len())
+        .map(|s| {
+            let t = g.threshold[s];
+            let need = U256::from(t.num).saturating_mul(g.service_stake(s));
+            let den = U256::from(t.den);
+            let (q, r) = need.div_rem(den);
+            let q = if r.is_zero() { q } else { q.saturating_add(U256::from(1u8)) };
+            u128::try_from(q).unwrap_or(u128::MAX)
+        })
+        .collect()
+}
+
+fn small(v: U256) -> u128 {
+    u128::try_from(v).unwrap_or(u128::MAX)
+}
+
+/// The exact security check with witness and γ*, by enumerating every validator subset in Gray
+/// code order (one validator toggled per step, sums updated incrementally).
 pub fn security(g: &Graph) -> Result<SecurityReport, GraphError> {
     check_size(g, SECURITY_LIMIT)?;
-    let t = thresholds(g, 0);
     let n = g.stake.len();
-    // (prize, cost, B, A) of the most profitable coalition and of the lowest σ_B/π_A.
-    let mut best: Option<(U256, U256, u32, Vec<usize>)> = None;
-    let mut tightest: Option<(U256, U256)> = None;
-    for b in 0..(1u32 << n) {
-        let (services, prize) = best_services(g, &t, b);
-        if services.is_empty() {
-            continue;
-        }
-        let cost = stake_of(g, b);
-        // prize − cost > best_prize − best_cost  ⇔  prize + best_cost > best_prize + cost
-        let better = best.as_ref().is_none_or(|(bp, bc, _, _)| prize.saturating_add(*bc) > bp.saturating_add(cost));
-        if better {
-            best = Some((prize, cost, b, services));
-        }
-        // cost/prize < tc/tp  ⇔  cost·tp < tc·prize
-        if tightest.is_none_or(|(tp, tc)| cost.saturating_mul(tp) < tc.saturating_mul(prize)) {
-            tightest = Some((prize, cost));
+    let need = stake_thresholds(g);
+    let stake: Vec<u128> = g.stake.iter().map(|s| small(*s)).collect();
+    let prize: Vec<u128> = g.prize.iter().map(|p| small(*p)).collect();
+    let masks: Vec<u32> = (0..n).map(bit).collect();
+    let mut in_b = vec![0u128; prize.len()];
+    // Services whose threshold B meets (A*(B)), kept incrementally: count and Σπ.
+    let mut met = vec![false; prize.len()];
+    let (mut met_count, mut total) = (0usize, 0u128);
+    for s in 0..prize.len() {
+        if need[s] == 0 {
+            // A service without stake is met by the empty set.
+            met[s] = true;
+            met_count = met_count.saturating_add(1);
+            total = total.saturating_add(prize[s]);
         }
     }
-    let secure = best.as_ref().is_none_or(|(p, c, _, _)| p <= c);
+    let mut cost = 0u128;
+    let mut b = 0u32;
+    // (prize, cost, B) of the most profitable coalition, and (prize, cost) of the lowest σ_B/π_A.
+    let mut best: Option<(u128, u128, u32)> = None;
+    let mut tightest: Option<(u128, u128)> = None;
+    let steps = 1u64.checked_shl(u32::try_from(n).unwrap_or(u32::MAX)).unwrap_or(0);
+    for i in 0..steps {
+        if i > 0 {
+            // Gray code: step i flips validator trailing_zeros(i); only its services change.
+            let v = i.trailing_zeros() as usize;
+            let on = b & masks[v] == 0;
+            b ^= masks[v];
+            cost = if on { cost.saturating_add(stake[v]) } else { cost.saturating_sub(stake[v]) };
+            for &s in &g.validator_edges[v] {
+                in_b[s] = if on { in_b[s].saturating_add(stake[v]) } else { in_b[s].saturating_sub(stake[v]) };
+                let now = in_b[s] >= need[s];
+                if now != met[s] {
+                    met[s] = now;
+                    if now {
+                        met_count = met_count.saturating_add(1);
+                        total = total.saturating_add(prize[s]);
+                    } else {
+                        met_count = met_count.saturating_sub(1);
+                        total = total.saturating_sub(prize[s]);
+                    }
+                }
+            }
+        }
+        if met_count == 0 {
+            continue;
+        }
+        // prize − cost > best_prize − best_cost  ⇔  prize + best_cost > best_prize + cost
+        if best.is_none_or(|(bp, bc, _)| total.saturating_add(bc) > bp.saturating_add(cost)) {
+            best = Some((total, cost, b));
+        }
+        // cost/prize < tc/tp  ⇔  cost·tp < tc·prize: in u128 when both products fit, else in
+        // 256 bits (exact either way).
+        let lower = |(tp, tc): (u128, u128)| match (cost.checked_mul(tp), tc.checked_mul(total)) {
+            (Some(l), Some(r)) => l < r,
+            _ => U256::from(cost).saturating_mul(U256::from(tp)) < U256::from(tc).saturating_mul(U256::from(total)),
+        };
+        if tightest.is_none_or(lower) {
+            tightest = Some((total, cost));
+        }
+    }
+    let secure = best.is_none_or(|(p, c, _)| p <= c);
     let slack = tightest.map(|(p, c)| {
         // Arbitrary precision: cannot overflow; p > 0 because every prize is positive.
         #[allow(clippy::arithmetic_side_effects)]
-        let r = BigRational::new(big(c), big(p)) - BigRational::from_integer(BigInt::from(1));
+        let r = BigRational::new(BigInt::from(c), BigInt::from(p)) - BigRational::from_integer(BigInt::from(1));
         Exact::from(&r)
     });
-    Ok(SecurityReport { secure, best_attack: best.map(|(p, c, b, a)| attack(g, &a, b, p, c)), slack })
+    let best_attack = best.map(|(p, c, b)| {
+        let (services, _) = best_services(g, &thresholds(g, 0), b);
+        attack(g, &services, b, U256::from(p), U256::from(c))
+    });
+    Ok(SecurityReport { secure, best_attack, slack })
 }
 
 /// The worst-case loss L_ψ: the largest σ_D + σ_B over shocks D with σ_D ≤ ψ·σ_V and valid

@@ -174,10 +174,10 @@ fn bad_graphs_are_refused_with_their_values() {
     let e = graph(&[("a", 1), ("a", 2)], &[("x", 1, "1")], Some(&[])).unwrap_err();
     assert_eq!(e, GraphError::DuplicateName { name: "a".into() });
     assert!(Graph::from_json(r#"{"validators":[{"name":"a","stake":"-5"}],"services":[],"edges":[]}"#).is_err());
-    let big: Vec<(String, u64)> = (0..23).map(|i| (format!("v{i}"), 1)).collect();
+    let big: Vec<(String, u64)> = (0..27).map(|i| (format!("v{i}"), 1)).collect();
     let refs: Vec<(&str, u64)> = big.iter().map(|(n, s)| (n.as_str(), *s)).collect();
     let g = graph(&refs, &[("x", 1, "1")], None).unwrap();
-    assert_eq!(security(&g).unwrap_err(), GraphError::TooLargeForExact { validators: 23, limit: 22 });
+    assert_eq!(security(&g).unwrap_err(), GraphError::TooLargeForExact { validators: 27, limit: 26 });
     assert!(matches!(worst_case_loss(&g, ratio(1, 2)), Err(GraphError::TooLargeForExact { limit: 12, .. })));
 }
 
@@ -211,7 +211,51 @@ mod properties {
         })
     }
 
+    /// A deliberately naive reference: every subset, every service, rationals.
+    fn naive(g: &Graph) -> (Option<num_rational::BigRational>, Option<num_rational::BigRational>) {
+        use num_rational::BigRational;
+        let n = g.stake.len();
+        let (mut best, mut tight): (Option<BigRational>, Option<BigRational>) = (None, None);
+        for b in 0u32..(1 << n) {
+            let cost: u128 = (0..n).filter(|v| b & (1 << v) != 0).map(|v| g.stake[v].to::<u128>()).sum();
+            let mut prize = 0u128;
+            let mut any = false;
+            for s in 0..g.prize.len() {
+                let total: u128 = g.service_edges[s].iter().map(|(v, _)| g.stake[*v].to::<u128>()).sum();
+                let inb: u128 = g.service_edges[s]
+                    .iter()
+                    .filter(|(v, _)| b & (1 << v) != 0)
+                    .map(|(v, _)| g.stake[*v].to::<u128>())
+                    .sum();
+                let t = g.threshold[s];
+                if BigRational::new(inb.into(), 1.into())
+                    >= BigRational::new((t.num as u128 * total).into(), t.den.into())
+                {
+                    prize += g.prize[s].to::<u128>();
+                    any = true;
+                }
+            }
+            if !any {
+                continue;
+            }
+            let profit = BigRational::from_integer(prize.into()) - BigRational::from_integer(cost.into());
+            let ratio = BigRational::new(cost.into(), prize.into()) - BigRational::from_integer(1.into());
+            best = Some(best.map_or(profit.clone(), |x| x.max(profit)));
+            tight = Some(tight.map_or(ratio.clone(), |x| x.min(ratio)));
+        }
+        (best, tight)
+    }
+
     proptest! {
+        /// The Gray-code enumeration agrees with the naive one on profit and γ*.
+        #[test]
+        fn fast_enumeration_matches_the_naive_reference(g in random_graph()) {
+            let sec = security(&g).unwrap();
+            let (best, tight) = naive(&g);
+            prop_assert_eq!(sec.best_attack.map(|a| parse_ratio(&a.profit)), best);
+            prop_assert_eq!(sec.slack.map(|s| parse_ratio(&s.exact)), tight);
+        }
+
         /// D&R Claim 1: the EigenLayer condition implies security, and γ_EL ≤ γ*.
         #[test]
         fn eigenlayer_condition_is_sufficient_and_its_slack_is_a_lower_bound(g in random_graph()) {
