@@ -45,6 +45,18 @@ enum RiskCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Run a scenario and check the graph of its final state: operators, the operator sets its
+    /// `[[risk]]` entries declare (prize and threshold), allocated stake (docs/risk.md).
+    Scenario {
+        /// The scenario file.
+        file: PathBuf,
+        /// Shock size ψ as a fraction of all stake, e.g. 1/10.
+        #[arg(long)]
+        psi: Option<String>,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -63,11 +75,12 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Scenario(ScenarioCommand::Run { file, quiet }) => run_scenario(&file, quiet),
-        Command::Risk(RiskCommand::Check { file, psi, json }) => run_risk(&file, psi.as_deref(), json),
+        Command::Risk(RiskCommand::Check { file, psi, json }) => run_risk(&file, psi.as_deref(), json, false),
+        Command::Risk(RiskCommand::Scenario { file, psi, json }) => run_risk(&file, psi.as_deref(), json, true),
     }
 }
 
-fn run_risk(file: &PathBuf, psi: Option<&str>, json: bool) -> ExitCode {
+fn run_risk(file: &PathBuf, psi: Option<&str>, json: bool, scenario: bool) -> ExitCode {
     let psi = match psi.map(|p| cairn_risk::Ratio::try_from(p.to_string())).transpose() {
         Ok(p) => p,
         Err(e) => {
@@ -79,7 +92,12 @@ fn run_risk(file: &PathBuf, psi: Option<&str>, json: bool) -> ExitCode {
         eprintln!("error: --psi {}/{} must be a fraction in [0, 1]", p.num, p.den);
         return ExitCode::from(2);
     }
-    let report = match std::fs::read_to_string(file).map_err(|e| e.to_string()).and_then(|t| risk::check(&t, psi)) {
+    let result = if scenario {
+        risk::check_scenario(file, psi)
+    } else {
+        std::fs::read_to_string(file).map_err(|e| e.to_string()).and_then(|t| risk::check(&t, psi))
+    };
+    let report = match result {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: {}: {e}", file.display());

@@ -30,15 +30,48 @@ pub struct RiskReport {
 
 /// Runs the checks on a JSON graph document.
 pub fn check(text: &str, psi: Option<Ratio>) -> Result<RiskReport, String> {
-    let g = Graph::from_json(text)?;
+    report(&Graph::from_json(text)?, psi)
+}
+
+/// Runs a scenario file, builds the graph of its final state from the services' `risk`
+/// declarations, and runs the checks. A scenario with a failed step is an error.
+pub fn check_scenario(path: &std::path::Path, psi: Option<Ratio>) -> Result<RiskReport, String> {
+    use crate::scenario::{Scenario, run_with_state};
+    use cairn_primitives::{Address, OperatorSetKey};
+    let scenario = Scenario::from_file(path).map_err(|e| format!("{e:#}"))?;
+    let (rep, state) = run_with_state(&scenario, "scenario").map_err(|e| format!("{e:#}"))?;
+    if !rep.ok() {
+        return Err(format!("the scenario failed: {}", rep.failure_lines().join("; ")));
+    }
+    let address = |who: &str| -> Result<Address, String> {
+        rep.accounts.get(who).copied().or_else(|| who.parse().ok()).ok_or_else(|| format!("unknown account {who:?}"))
+    };
+    let mut sets = Vec::new();
+    for r in &scenario.risk {
+        let threshold = Ratio::try_from(r.threshold.clone())?;
+        sets.push(cairn_risk::from_state::SetRisk {
+            set: OperatorSetKey { service: address(&r.service)?, id: r.set_id },
+            prize: r.prize.0,
+            threshold,
+        });
+    }
+    let by_address: std::collections::BTreeMap<Address, String> =
+        rep.accounts.iter().map(|(n, a)| (*a, n.clone())).collect();
+    let name = |a: Address| by_address.get(&a).cloned().unwrap_or_else(|| a.to_string());
+    let g =
+        cairn_risk::from_state::graph_from_state(&state, state.last_block(), &sets, name).map_err(|e| e.to_string())?;
+    report(&g, psi)
+}
+
+fn report(g: &Graph, psi: Option<Ratio>) -> Result<RiskReport, String> {
     let skipped = |e: GraphError| e.to_string();
     Ok(RiskReport {
         size: (g.stake.len(), g.prize.len()),
-        leverage: leverage::leverage(&g),
-        security: exact::security(&g).map_err(skipped),
-        loss: psi.map(|p| exact::worst_case_loss(&g, p).map_err(skipped)),
-        unique_stake: concentration::unique_stake(&g),
-        concentration: concentration::concentrations(&g),
+        leverage: leverage::leverage(g),
+        security: exact::security(g).map_err(skipped),
+        loss: psi.map(|p| exact::worst_case_loss(g, p).map_err(skipped)),
+        unique_stake: concentration::unique_stake(g),
+        concentration: concentration::concentrations(g),
     })
 }
 
@@ -126,6 +159,24 @@ mod tests {
         let text = human(&r);
         assert!(text.contains("INSECURE"), "{text}");
         assert!(text.contains("over-leveraged"), "{text}");
+    }
+
+    #[test]
+    fn the_graph_of_a_scenario_state() {
+        let path = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/risk_network.toml"));
+        let r = check_scenario(path, None).unwrap();
+        assert_eq!(r.size, (3, 2));
+        let sec = r.security.as_ref().unwrap();
+        assert!(!sec.secure);
+        let w = sec.best_attack.as_ref().unwrap();
+        assert_eq!(
+            (w.validators.clone(), w.profit.as_str()),
+            (vec!["op1".to_string(), "op2".to_string()], "60000000000000000000")
+        );
+        // Unique stake: each set holds 50 stETH; α·W = 25 < 50 (oracle), 100/3 < 80 (bridge).
+        assert_eq!(r.unique_stake[0].allocated, "50000000000000000000");
+        assert!(r.unique_stake.iter().all(|u| !u.secure));
+        assert!(check_scenario(std::path::Path::new("/nonexistent.toml"), None).is_err());
     }
 
     #[test]

@@ -9,6 +9,7 @@
 
 pub mod concentration;
 pub mod exact;
+pub mod from_state;
 pub mod graph;
 pub mod leverage;
 

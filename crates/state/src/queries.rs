@@ -162,6 +162,11 @@ impl State {
         Ok(self.strategy(strategy)?.total_shares)
     }
 
+    /// Every strategy id, ascending.
+    pub fn strategy_ids(&self) -> Vec<StrategyId> {
+        self.strategies.iter().map(|(id, _)| *id).collect()
+    }
+
     /// Every operator address.
     pub fn operator_addresses(&self) -> Vec<Address> {
         self.operators.iter().map(|(a, _)| *a).collect()

@@ -17,7 +17,7 @@ use cairn_primitives::{Block, Profile, Timestamp, U256, serde_dec};
 use serde::Deserialize;
 use serde_json::Value;
 
-pub use run::{AssetInfo, Expectation, Report, StepKind, StepReport, run, run_file, run_str};
+pub use run::{AssetInfo, Expectation, Report, StepKind, StepReport, run, run_file, run_str, run_with_state};
 
 /// The syntax of a scenario file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,6 +69,24 @@ pub struct Scenario {
     /// The steps, run in order.
     #[serde(default)]
     pub steps: Vec<Step>,
+    /// What each service declares for its operator sets, for `cairn risk scenario` (ignored by
+    /// `cairn scenario run`).
+    #[serde(default)]
+    pub risk: Vec<RiskSpec>,
+}
+
+/// A service's declaration for one operator set: profit from corruption and threshold.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RiskSpec {
+    /// The service (name or address).
+    pub service: String,
+    /// The set's number.
+    pub set_id: u32,
+    /// Profit from corrupting the set, in underlying tokens.
+    pub prize: Amount,
+    /// Fraction of the set's allocated stake needed to corrupt it, `"p/q"`.
+    pub threshold: String,
 }
 
 fn default_profile() -> Profile {

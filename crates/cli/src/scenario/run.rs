@@ -220,9 +220,15 @@ pub fn run_str(text: &str, format: Format) -> Result<Report> {
 
 /// Runs a parsed scenario; `default_name` names it when the file has no `name`.
 pub fn run(scenario: &Scenario, default_name: &str) -> Result<Report> {
+    run_with_state(scenario, default_name).map(|(report, _)| report)
+}
+
+/// Runs a parsed scenario and also returns its final state (for tools built on a scenario).
+pub fn run_with_state(scenario: &Scenario, default_name: &str) -> Result<(Report, State)> {
     let mut runner = Runner::new(scenario)?;
     let steps: Vec<StepReport> = scenario.steps.iter().enumerate().map(|(i, s)| runner.step(i, s)).collect();
-    Ok(runner.report(scenario, default_name, steps))
+    let report = runner.report(scenario, default_name, steps);
+    Ok((report, runner.state))
 }
 
 /// The state being driven and the names seen so far.
