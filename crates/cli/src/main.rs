@@ -115,7 +115,7 @@ fn run_risk(file: &PathBuf, psi: Option<&str>, json: bool, scenario: bool) -> Ex
     } else {
         print!("{}", risk::human(&report));
     }
-    let insecure = report.security.as_ref().is_ok_and(|s| !s.secure);
+    let insecure = report.security.as_ref().is_ok_and(|s| !s.secure) || report.bounds.verdict == "insecure";
     if insecure { ExitCode::from(1) } else { ExitCode::SUCCESS }
 }
 

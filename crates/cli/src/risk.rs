@@ -4,6 +4,7 @@ use std::fmt::Write as _;
 
 use cairn_risk::{
     Graph, LeverageReport, LossReport, Ratio, SecurityReport,
+    bounds::{self, BoundsReport},
     concentration::{self, Concentration, UniqueStakeCheck},
     exact,
     graph::GraphError,
@@ -20,6 +21,8 @@ pub struct RiskReport {
     pub leverage: LeverageReport,
     /// The exact check (pooled model), or why it was skipped.
     pub security: Result<SecurityReport, String>,
+    /// Polynomial bounds: [best attack found, certified upper bound] (any size).
+    pub bounds: BoundsReport,
     /// The worst-case loss after a shock, when ψ was given.
     pub loss: Option<Result<LossReport, String>>,
     /// Unique-stake (M3) verdict per service, from the edges' allocations.
@@ -69,6 +72,7 @@ fn report(g: &Graph, psi: Option<Ratio>) -> Result<RiskReport, String> {
         size: (g.stake.len(), g.prize.len()),
         leverage: leverage::leverage(g),
         security: exact::security(g).map_err(skipped),
+        bounds: bounds::bounds(g),
         loss: psi.map(|p| exact::worst_case_loss(g, p).map_err(skipped)),
         unique_stake: concentration::unique_stake(g),
         concentration: concentration::concentrations(g),
@@ -100,6 +104,13 @@ pub fn human(r: &RiskReport) -> String {
             let _ = writeln!(out, "exact check skipped: {e}");
         }
     }
+    let b = &r.bounds;
+    let found = b.best_found.as_ref().map_or("none".to_string(), |a| a.profit.clone());
+    let _ = writeln!(
+        out,
+        "bounds (any size): {}: best attack found {found}, certified profit bound {} (≈ {})",
+        b.verdict, b.upper_bound.exact, b.upper_bound.approx
+    );
     let lev = &r.leverage;
     let holds = if lev.condition_holds { "holds (secure)" } else { "fails" };
     let _ = writeln!(out, "EigenLayer condition (ρ_v ≤ 1 for all v): {holds}");

@@ -116,6 +116,19 @@ fn attack(g: &Graph, services: &[usize], b: u32, prize: U256, cost: U256) -> Att
     }
 }
 
+/// An attack given by validator indices (for searches that do not use bitmasks).
+pub(crate) fn attack_of(g: &Graph, services: &[usize], validators: &[usize], prize: U256, cost: U256) -> Attack {
+    let profit =
+        if prize >= cost { prize.saturating_sub(cost).to_string() } else { format!("-{}", cost.saturating_sub(prize)) };
+    Attack {
+        services: services.iter().map(|s| g.service_names[*s].clone()).collect(),
+        validators: validators.iter().map(|v| g.validator_names[*v].clone()).collect(),
+        prize: prize.to_string(),
+        cost: cost.to_string(),
+        profit,
+    }
+}
+
 fn check_size(g: &Graph, limit: usize) -> Result<(), GraphError> {
     if g.stake.len() > limit {
         return Err(GraphError::TooLargeForExact { validators: g.stake.len(), limit });

@@ -7,6 +7,7 @@
 #![forbid(unsafe_code)]
 #![deny(clippy::arithmetic_side_effects)]
 
+pub mod bounds;
 pub mod concentration;
 pub mod exact;
 pub mod from_state;

@@ -117,6 +117,20 @@ fn eg2_unique_stake_of_an_operator_set() {
 }
 
 #[test]
+fn bounds_on_the_whitepaper_examples() {
+    let ops = [("o1", 2), ("o2", 2), ("o3", 2), ("o4", 2)];
+    let names: Vec<String> = (0..10).map(|i| format!("avs{i}")).collect();
+    let services: Vec<(&str, u64, &str)> = names.iter().map(|n| (n.as_str(), 2, "1/2")).collect();
+    let b = crate::bounds::bounds(&graph(&ops, &services, None).unwrap());
+    assert_eq!(b.verdict, "insecure");
+    assert_eq!(b.best_found.unwrap().profit, "16");
+    // Σ σ_v (ρ_v − 1) = 4 · 2 · 4 = 32, capped by π_S = 20.
+    assert_eq!(b.upper_bound.exact, "20");
+    let b = crate::bounds::bounds(&graph(&ops, &[("avs", 2, "1/2")], None).unwrap());
+    assert_eq!((b.verdict, b.upper_bound.exact.as_str()), ("secure", "0"));
+}
+
+#[test]
 fn a_service_without_stake_is_free_to_corrupt() {
     let g = graph(&[("a", 5)], &[("x", 1, "1"), ("orphan", 1, "1")], Some(&[("x", "a")])).unwrap();
     let sec = security(&g).unwrap();
@@ -254,6 +268,27 @@ mod properties {
             let (best, tight) = naive(&g);
             prop_assert_eq!(sec.best_attack.map(|a| parse_ratio(&a.profit)), best);
             prop_assert_eq!(sec.slack.map(|s| parse_ratio(&s.exact)), tight);
+        }
+
+        /// The bounds bracket the exact answer: best found ≤ exact best ≤ certified upper bound.
+        #[test]
+        fn bounds_bracket_the_exact_answer(g in random_graph()) {
+            let sec = security(&g).unwrap();
+            let b = crate::bounds::bounds(&g);
+            let upper = parse_ratio(&b.upper_bound.exact);
+            if let Some(exact) = &sec.best_attack {
+                // Certified: no attack beats the upper bound.
+                prop_assert!(parse_ratio(&exact.profit) <= upper);
+                if let Some(found) = &b.best_found {
+                    // The search never reports more than the optimum.
+                    prop_assert!(parse_ratio(&found.profit) <= parse_ratio(&exact.profit));
+                }
+            }
+            match b.verdict {
+                "secure" => prop_assert!(sec.secure),
+                "insecure" => prop_assert!(!sec.secure),
+                _ => {}
+            }
         }
 
         /// D&R Claim 1: the EigenLayer condition implies security, and γ_EL ≤ γ*.
