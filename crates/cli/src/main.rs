@@ -45,6 +45,34 @@ enum RiskCommand {
         #[arg(long)]
         json: bool,
     },
+    /// The elastic model's symmetric closed form: n validators of stake σ, S services of prize π
+    /// and threshold θ, degree d (docs/risk.md). Numbers are integers or `p/q`.
+    Symmetric {
+        /// n.
+        #[arg(long)]
+        validators: u64,
+        /// S.
+        #[arg(long)]
+        services: u64,
+        /// σ per validator.
+        #[arg(long)]
+        stake: String,
+        /// π per service.
+        #[arg(long)]
+        prize: String,
+        /// θ, e.g. 1/3.
+        #[arg(long)]
+        threshold: String,
+        /// Restaking degree d (with a base, d − 1 is spread over the services).
+        #[arg(long)]
+        degree: String,
+        /// Prize π_0 of a base service every validator backs in full (same θ).
+        #[arg(long)]
+        base_prize: Option<String>,
+        /// What the attacker is willing to lose, L.
+        #[arg(long, default_value = "0")]
+        budget: String,
+    },
     /// Run a scenario and check the graph of its final state: operators, the operator sets its
     /// `[[risk]]` entries declare (prize and threshold), allocated stake (docs/risk.md).
     Scenario {
@@ -77,6 +105,39 @@ fn main() -> ExitCode {
         Command::Scenario(ScenarioCommand::Run { file, quiet }) => run_scenario(&file, quiet),
         Command::Risk(RiskCommand::Check { file, psi, json }) => run_risk(&file, psi.as_deref(), json, false),
         Command::Risk(RiskCommand::Scenario { file, psi, json }) => run_risk(&file, psi.as_deref(), json, true),
+        Command::Risk(RiskCommand::Symmetric {
+            validators,
+            services,
+            stake,
+            prize,
+            threshold,
+            degree,
+            base_prize,
+            budget,
+        }) => {
+            let parsed = (|| -> Result<cairn_risk::elastic::Symmetric, String> {
+                Ok(cairn_risk::elastic::Symmetric {
+                    validators,
+                    services,
+                    stake: risk::rational(&stake)?,
+                    prize: risk::rational(&prize)?,
+                    threshold: cairn_risk::Ratio::try_from(threshold.clone())?,
+                    degree: risk::rational(&degree)?,
+                    base_prize: base_prize.as_deref().map(risk::rational).transpose()?,
+                    budget: risk::rational(&budget)?,
+                })
+            })();
+            match parsed.and_then(|net| risk::symmetric(&net).map(|text| (net, text))) {
+                Ok((net, text)) => {
+                    print!("{text}");
+                    if net.secure(0) { ExitCode::SUCCESS } else { ExitCode::from(1) }
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::from(2)
+                }
+            }
+        }
     }
 }
 

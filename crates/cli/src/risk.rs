@@ -79,6 +79,61 @@ fn report(g: &Graph, psi: Option<Ratio>) -> Result<RiskReport, String> {
     })
 }
 
+/// Parses a non-negative rational written `p/q`, `p` or a decimal amount (`32e18`).
+pub fn rational(text: &str) -> Result<num_rational::BigRational, String> {
+    use num_bigint::BigInt;
+    let (n, d) = text.split_once('/').unwrap_or((text, "1"));
+    let int = |t: &str| -> Result<BigInt, String> {
+        let v = cairn_primitives::parse_amount(t).ok_or_else(|| format!("not a number: {t:?}"))?;
+        Ok(BigInt::from_bytes_be(num_bigint::Sign::Plus, &v.to_be_bytes::<32>()))
+    };
+    let (n, d) = (int(n)?, int(d)?);
+    if d == BigInt::from(0) {
+        return Err(format!("zero denominator in {text:?}"));
+    }
+    Ok(num_rational::BigRational::new(n, d))
+}
+
+/// `cairn risk symmetric`: the elastic model's closed form (docs/risk.md).
+pub fn symmetric(net: &cairn_risk::elastic::Symmetric) -> Result<String, String> {
+    net.validate().map_err(|e| e.to_string())?;
+    let show = |r: &num_rational::BigRational| cairn_risk::leverage::Exact::from(r);
+    let mut out = String::new();
+    match net.best_profit(0) {
+        Some(p) => {
+            let verdict = if net.secure(0) { "SECURE" } else { "INSECURE" };
+            let e = show(&p);
+            let _ = writeln!(
+                out,
+                "{verdict}: best attack profit {} (≈ {}), budget {}",
+                e.exact,
+                e.approx,
+                show(&net.budget).exact
+            );
+        }
+        None => {
+            let _ = writeln!(out, "SECURE: nothing to attack");
+        }
+    }
+    match net.robustness() {
+        Some(h) => {
+            let _ = writeln!(out, "robustness: insecure once {h} of {} services are Byzantine", net.services);
+        }
+        None => {
+            let _ = writeln!(out, "robustness: secure even with every service Byzantine");
+        }
+    }
+    if let Some(s) = net.min_secure_stake() {
+        let e = show(&s);
+        let _ = writeln!(
+            out,
+            "minimum secure stake per validator (no Byzantine service, L = 0): {} (≈ {})",
+            e.exact, e.approx
+        );
+    }
+    Ok(out)
+}
+
 /// The report for people: verdict first, then the evidence.
 pub fn human(r: &RiskReport) -> String {
     let mut out = String::new();
@@ -188,6 +243,26 @@ mod tests {
         assert_eq!(r.unique_stake[0].allocated, "50000000000000000000");
         assert!(r.unique_stake.iter().all(|u| !u.secure));
         assert!(check_scenario(std::path::Path::new("/nonexistent.toml"), None).is_err());
+    }
+
+    #[test]
+    fn symmetric_closed_form_from_the_cli_helpers() {
+        let net = cairn_risk::elastic::Symmetric {
+            validators: 3,
+            services: 3,
+            stake: rational("2").unwrap(),
+            prize: rational("1").unwrap(),
+            threshold: Ratio { num: 1, den: 2 },
+            degree: rational("3").unwrap(),
+            base_prize: None,
+            budget: rational("0").unwrap(),
+        };
+        let text = symmetric(&net).unwrap();
+        assert!(text.starts_with("SECURE: best attack profit -1 "), "{text}");
+        assert!(text.contains("insecure once 1 of 3"), "{text}");
+        assert_eq!(rational("3/2").unwrap(), rational("6/4").unwrap());
+        assert!(rational("1/0").is_err() && rational("x").is_err());
+        assert!(symmetric(&cairn_risk::elastic::Symmetric { validators: 0, ..net }).is_err());
     }
 
     #[test]

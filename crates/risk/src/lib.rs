@@ -9,6 +9,7 @@
 
 pub mod bounds;
 pub mod concentration;
+pub mod elastic;
 pub mod exact;
 pub mod from_state;
 pub mod graph;
