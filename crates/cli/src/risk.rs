@@ -29,6 +29,8 @@ pub struct RiskReport {
     pub unique_stake: Vec<UniqueStakeCheck>,
     /// HHI and Nakamoto coefficients per service and for the network.
     pub concentration: Vec<Concentration>,
+    /// Per operator and staker, losses if services slash in full (scenario states only).
+    pub exposures: Vec<cairn_risk::exposure::Exposure>,
 }
 
 /// Runs the checks on a JSON graph document.
@@ -61,9 +63,17 @@ pub fn check_scenario(path: &std::path::Path, psi: Option<Ratio>) -> Result<Risk
     let by_address: std::collections::BTreeMap<Address, String> =
         rep.accounts.iter().map(|(n, a)| (*a, n.clone())).collect();
     let name = |a: Address| by_address.get(&a).cloned().unwrap_or_else(|| a.to_string());
-    let g =
-        cairn_risk::from_state::graph_from_state(&state, state.last_block(), &sets, name).map_err(|e| e.to_string())?;
-    report(&g, psi)
+    let block = state.last_block();
+    let g = cairn_risk::from_state::graph_from_state(&state, block, &sets, name).map_err(|e| e.to_string())?;
+    let mut r = report(&g, psi)?;
+    use cairn_risk::exposure::{operator_exposure, staker_exposure};
+    r.exposures =
+        state.operator_addresses().into_iter().map(|op| operator_exposure(&state, op, block, &name)).collect();
+    let stakers: std::collections::BTreeSet<Address> = state.all_positions().map(|(a, ..)| a).collect();
+    r.exposures.extend(
+        stakers.into_iter().filter(|a| !state.is_operator(*a)).map(|a| staker_exposure(&state, a, block, &name)),
+    );
+    Ok(r)
 }
 
 fn report(g: &Graph, psi: Option<Ratio>) -> Result<RiskReport, String> {
@@ -76,6 +86,7 @@ fn report(g: &Graph, psi: Option<Ratio>) -> Result<RiskReport, String> {
         loss: psi.map(|p| exact::worst_case_loss(g, p).map_err(skipped)),
         unique_stake: concentration::unique_stake(g),
         concentration: concentration::concentrations(g),
+        exposures: Vec::new(),
     })
 }
 
@@ -199,6 +210,15 @@ pub fn human(r: &RiskReport) -> String {
             u.service, u.cost_of_corruption.exact, u.profit_from_corruption, u.allocated
         );
     }
+    for e in &r.exposures {
+        let one = e.per_service.first().map_or("nothing".to_string(), |(s, l)| format!("{l} ({s})"));
+        let all = e.worst_k.last().map_or("0", String::as_str);
+        let _ = writeln!(
+            out,
+            "exposure {} ({}): stake {}, one service slashing in full: {one}, all: {all}",
+            e.account, e.role, e.stake
+        );
+    }
     for c in &r.concentration {
         let _ = writeln!(
             out,
@@ -242,6 +262,12 @@ mod tests {
         // Unique stake: each set holds 50 stETH; α·W = 25 < 50 (oracle), 100/3 < 80 (bridge).
         assert_eq!(r.unique_stake[0].allocated, "50000000000000000000");
         assert!(r.unique_stake.iter().all(|u| !u.secure));
+        // op1 (40 stETH) has 20 behind each service; alice (op1's only staker) the same.
+        let op1 = r.exposures.iter().find(|e| e.account == "op1").unwrap();
+        assert_eq!(op1.per_service[0].1, "20000000000000000000");
+        assert_eq!(op1.worst_k, vec!["20000000000000000000".to_string(), "40000000000000000000".to_string()]);
+        let alice = r.exposures.iter().find(|e| e.account == "alice").unwrap();
+        assert_eq!((alice.role, alice.worst_k.last().unwrap().as_str()), ("staker", "40000000000000000000"));
         assert!(check_scenario(std::path::Path::new("/nonexistent.toml"), None).is_err());
     }
 

@@ -11,6 +11,7 @@ pub mod bounds;
 pub mod concentration;
 pub mod elastic;
 pub mod exact;
+pub mod exposure;
 pub mod from_state;
 pub mod graph;
 pub mod leverage;
