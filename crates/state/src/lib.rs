@@ -127,35 +127,67 @@ pub struct State {
     pub(crate) proposals: Table<u64, governance::Proposal>,
 }
 
+/// Calls `$method` on every table. The exhaustive destructuring makes a table added to `State`
+/// but forgotten here a compile error, so no table can escape commit or rollback.
 macro_rules! each_table {
     ($self:ident, $method:ident) => {{
-        $self.assets.$method();
-        $self.balances.$method();
-        $self.strategies.$method();
-        $self.stakers.$method();
-        $self.operators.$method();
-        $self.operator_shares.$method();
-        $self.approvals.$method();
-        $self.max_magnitude.$method();
-        $self.encumbered.$method();
-        $self.cumulative_scaled.$method();
-        $self.allocations.$method();
-        $self.dealloc_queue.$method();
-        $self.services.$method();
-        $self.operator_sets.$method();
-        $self.registrations.$method();
-        $self.allow_list.$method();
-        $self.incompatible.$method();
-        $self.slash_requests.$method();
-        $self.open_requests.$method();
-        $self.resolved_requests.$method();
-        $self.burnable.$method();
-        $self.withdrawals.$method();
-        $self.admins.$method();
-        $self.pending_admins.$method();
-        $self.appointees.$method();
-        $self.pausers.$method();
-        $self.proposals.$method();
+        let State {
+            g: _,
+            assets,
+            balances,
+            strategies,
+            stakers,
+            operators,
+            operator_shares,
+            approvals,
+            max_magnitude,
+            encumbered,
+            cumulative_scaled,
+            allocations,
+            dealloc_queue,
+            services,
+            operator_sets,
+            registrations,
+            allow_list,
+            incompatible,
+            slash_requests,
+            open_requests,
+            resolved_requests,
+            burnable,
+            withdrawals,
+            admins,
+            pending_admins,
+            appointees,
+            pausers,
+            proposals,
+        } = $self;
+        assets.$method();
+        balances.$method();
+        strategies.$method();
+        stakers.$method();
+        operators.$method();
+        operator_shares.$method();
+        approvals.$method();
+        max_magnitude.$method();
+        encumbered.$method();
+        cumulative_scaled.$method();
+        allocations.$method();
+        dealloc_queue.$method();
+        services.$method();
+        operator_sets.$method();
+        registrations.$method();
+        allow_list.$method();
+        incompatible.$method();
+        slash_requests.$method();
+        open_requests.$method();
+        resolved_requests.$method();
+        burnable.$method();
+        withdrawals.$method();
+        admins.$method();
+        pending_admins.$method();
+        appointees.$method();
+        pausers.$method();
+        proposals.$method();
     }};
 }
 
