@@ -44,6 +44,9 @@ enum RiskCommand {
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
+        /// Beyond 26 validators, also solve the exact MILP, for at most this many seconds.
+        #[arg(long, value_name = "SECONDS", num_args = 0..=1, default_missing_value = "60")]
+        deep: Option<u64>,
     },
     /// The elastic model's symmetric closed form: n validators of stake σ, S services of prize π
     /// and threshold θ, degree d (docs/risk.md). Numbers are integers or `p/q`.
@@ -84,6 +87,9 @@ enum RiskCommand {
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
+        /// Beyond 26 validators, also solve the exact MILP, for at most this many seconds.
+        #[arg(long, value_name = "SECONDS", num_args = 0..=1, default_missing_value = "60")]
+        deep: Option<u64>,
     },
 }
 
@@ -103,8 +109,12 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Scenario(ScenarioCommand::Run { file, quiet }) => run_scenario(&file, quiet),
-        Command::Risk(RiskCommand::Check { file, psi, json }) => run_risk(&file, psi.as_deref(), json, false),
-        Command::Risk(RiskCommand::Scenario { file, psi, json }) => run_risk(&file, psi.as_deref(), json, true),
+        Command::Risk(RiskCommand::Check { file, psi, json, deep }) => {
+            run_risk(&file, psi.as_deref(), json, deep, false)
+        }
+        Command::Risk(RiskCommand::Scenario { file, psi, json, deep }) => {
+            run_risk(&file, psi.as_deref(), json, deep, true)
+        }
         Command::Risk(RiskCommand::Symmetric {
             validators,
             services,
@@ -141,7 +151,8 @@ fn main() -> ExitCode {
     }
 }
 
-fn run_risk(file: &PathBuf, psi: Option<&str>, json: bool, scenario: bool) -> ExitCode {
+fn run_risk(file: &PathBuf, psi: Option<&str>, json: bool, deep: Option<u64>, scenario: bool) -> ExitCode {
+    let deep = deep.map(std::time::Duration::from_secs);
     let psi = match psi.map(|p| cairn_risk::Ratio::try_from(p.to_string())).transpose() {
         Ok(p) => p,
         Err(e) => {
@@ -154,9 +165,9 @@ fn run_risk(file: &PathBuf, psi: Option<&str>, json: bool, scenario: bool) -> Ex
         return ExitCode::from(2);
     }
     let result = if scenario {
-        risk::check_scenario(file, psi)
+        risk::check_scenario(file, psi, deep)
     } else {
-        std::fs::read_to_string(file).map_err(|e| e.to_string()).and_then(|t| risk::check(&t, psi))
+        std::fs::read_to_string(file).map_err(|e| e.to_string()).and_then(|t| risk::check(&t, psi, deep))
     };
     let report = match result {
         Ok(r) => r,
@@ -176,7 +187,9 @@ fn run_risk(file: &PathBuf, psi: Option<&str>, json: bool, scenario: bool) -> Ex
     } else {
         print!("{}", risk::human(&report));
     }
-    let insecure = report.security.as_ref().is_ok_and(|s| !s.secure) || report.bounds.verdict == "insecure";
+    let insecure = report.security.as_ref().is_ok_and(|s| !s.secure)
+        || report.bounds.verdict == "insecure"
+        || report.milp.as_ref().is_some_and(|m| m.as_ref().is_ok_and(|m| !m.secure));
     if insecure { ExitCode::from(1) } else { ExitCode::SUCCESS }
 }
 

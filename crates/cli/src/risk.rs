@@ -1,6 +1,6 @@
 //! `cairn risk check FILE`: the risk engine over a restaking graph document (docs/risk.md).
 
-use std::fmt::Write as _;
+use std::{fmt::Write as _, time::Duration};
 
 use cairn_risk::{
     Graph, LeverageReport, LossReport, Ratio, SecurityReport,
@@ -9,6 +9,7 @@ use cairn_risk::{
     exact,
     graph::GraphError,
     leverage,
+    milp::{self, MilpReport},
 };
 use serde::Serialize;
 
@@ -21,6 +22,8 @@ pub struct RiskReport {
     pub leverage: LeverageReport,
     /// The exact check (pooled model), or why it was skipped.
     pub security: Result<SecurityReport, String>,
+    /// The MILP's answer (`--deep`, graphs beyond enumeration), or why it has none.
+    pub milp: Option<Result<MilpReport, String>>,
     /// Polynomial bounds: [best attack found, certified upper bound] (any size).
     pub bounds: BoundsReport,
     /// The worst-case loss after a shock, when ψ was given.
@@ -34,13 +37,17 @@ pub struct RiskReport {
 }
 
 /// Runs the checks on a JSON graph document.
-pub fn check(text: &str, psi: Option<Ratio>) -> Result<RiskReport, String> {
-    report(&Graph::from_json(text)?, psi)
+pub fn check(text: &str, psi: Option<Ratio>, deep: Option<Duration>) -> Result<RiskReport, String> {
+    report(&Graph::from_json(text)?, psi, deep)
 }
 
 /// Runs a scenario file, builds the graph of its final state from the services' `risk`
 /// declarations, and runs the checks. A scenario with a failed step is an error.
-pub fn check_scenario(path: &std::path::Path, psi: Option<Ratio>) -> Result<RiskReport, String> {
+pub fn check_scenario(
+    path: &std::path::Path,
+    psi: Option<Ratio>,
+    deep: Option<Duration>,
+) -> Result<RiskReport, String> {
     use crate::scenario::{Scenario, run_with_state};
     use cairn_primitives::{Address, OperatorSetKey};
     let scenario = Scenario::from_file(path).map_err(|e| format!("{e:#}"))?;
@@ -65,7 +72,7 @@ pub fn check_scenario(path: &std::path::Path, psi: Option<Ratio>) -> Result<Risk
     let name = |a: Address| by_address.get(&a).cloned().unwrap_or_else(|| a.to_string());
     let block = state.last_block();
     let g = cairn_risk::from_state::graph_from_state(&state, block, &sets, name).map_err(|e| e.to_string())?;
-    let mut r = report(&g, psi)?;
+    let mut r = report(&g, psi, deep)?;
     use cairn_risk::exposure::{operator_exposure, staker_exposure};
     r.exposures =
         state.operator_addresses().into_iter().map(|op| operator_exposure(&state, op, block, &name)).collect();
@@ -76,12 +83,27 @@ pub fn check_scenario(path: &std::path::Path, psi: Option<Ratio>) -> Result<Risk
     Ok(r)
 }
 
-fn report(g: &Graph, psi: Option<Ratio>) -> Result<RiskReport, String> {
+/// The MILP in a worker thread, abandoned after `limit` (the process exits without it).
+fn milp_with_limit(g: &Graph, limit: Duration) -> Result<MilpReport, String> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let graph = g.clone();
+    std::thread::spawn(move || {
+        let _ = tx.send(milp::security_milp(&graph));
+    });
+    rx.recv_timeout(limit)
+        .map_err(|_| format!("the MILP did not finish within {} s; the bounds stand", limit.as_secs()))?
+}
+
+fn report(g: &Graph, psi: Option<Ratio>, deep: Option<Duration>) -> Result<RiskReport, String> {
     let skipped = |e: GraphError| e.to_string();
     Ok(RiskReport {
         size: (g.stake.len(), g.prize.len()),
         leverage: leverage::leverage(g),
-        security: exact::security(g).map_err(skipped),
+        security: exact::security(g).map_err(|e| match e {
+            GraphError::TooLargeForExact { .. } if deep.is_none() => format!("{e}; use --deep for the MILP"),
+            other => other.to_string(),
+        }),
+        milp: deep.filter(|_| g.stake.len() > exact::SECURITY_LIMIT).map(|limit| milp_with_limit(g, limit)),
         bounds: bounds::bounds(g),
         loss: psi.map(|p| exact::worst_case_loss(g, p).map_err(skipped)),
         unique_stake: concentration::unique_stake(g),
@@ -170,6 +192,20 @@ pub fn human(r: &RiskReport) -> String {
             let _ = writeln!(out, "exact check skipped: {e}");
         }
     }
+    match &r.milp {
+        Some(Ok(m)) => {
+            let verdict = if m.secure { "SECURE (solver optimum)" } else { "INSECURE" };
+            let w = m
+                .witness
+                .as_ref()
+                .map_or("none".to_string(), |a| format!("{:?} → {:?}, profit {}", a.validators, a.services, a.profit));
+            let _ = writeln!(out, "MILP (--deep): {verdict}: optimum {:.6} (× largest amount); witness {w}", m.optimum);
+        }
+        Some(Err(e)) => {
+            let _ = writeln!(out, "MILP (--deep): {e}");
+        }
+        None => {}
+    }
     let b = &r.bounds;
     let found = b.best_found.as_ref().map_or("none".to_string(), |a| a.profit.clone());
     let _ = writeln!(
@@ -237,7 +273,7 @@ mod tests {
     fn example_graphs_give_their_documented_verdicts() {
         let text =
             std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/risk/dr5b.json")).unwrap();
-        let r = check(&text, Some(Ratio { num: 1, den: 4 })).unwrap();
+        let r = check(&text, Some(Ratio { num: 1, den: 4 }), None).unwrap();
         let sec = r.security.as_ref().unwrap();
         assert!(!sec.secure);
         assert_eq!(sec.best_attack.as_ref().unwrap().profit, "16");
@@ -250,7 +286,7 @@ mod tests {
     #[test]
     fn the_graph_of_a_scenario_state() {
         let path = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/risk_network.toml"));
-        let r = check_scenario(path, None).unwrap();
+        let r = check_scenario(path, None, None).unwrap();
         assert_eq!(r.size, (3, 2));
         let sec = r.security.as_ref().unwrap();
         assert!(!sec.secure);
@@ -268,7 +304,7 @@ mod tests {
         assert_eq!(op1.worst_k, vec!["20000000000000000000".to_string(), "40000000000000000000".to_string()]);
         let alice = r.exposures.iter().find(|e| e.account == "alice").unwrap();
         assert_eq!((alice.role, alice.worst_k.last().unwrap().as_str()), ("staker", "40000000000000000000"));
-        assert!(check_scenario(std::path::Path::new("/nonexistent.toml"), None).is_err());
+        assert!(check_scenario(std::path::Path::new("/nonexistent.toml"), None, None).is_err());
     }
 
     #[test]
@@ -292,11 +328,34 @@ mod tests {
     }
 
     #[test]
+    fn deep_mode_solves_beyond_enumeration_and_its_witness_is_exact() {
+        let text =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/risk/forty_operators.json"))
+                .unwrap();
+        let plain = check(&text, None, None).unwrap();
+        assert!(plain.security.as_ref().unwrap_err().contains("use --deep"));
+        assert!(plain.milp.is_none());
+        let deep = check(&text, None, Some(Duration::from_secs(60))).unwrap();
+        let m = deep.milp.unwrap().unwrap();
+        let w = m.witness.unwrap();
+        assert!(!m.secure);
+        // The MILP's witness is at least as good as the greedy one and within the certified bound.
+        let found: i64 = deep.bounds.best_found.unwrap().profit.parse().unwrap();
+        let bound: i64 = deep.bounds.upper_bound.exact.parse().unwrap();
+        let profit: i64 = w.profit.parse().unwrap();
+        assert!(found <= profit && profit <= bound, "{found} ≤ {profit} ≤ {bound}");
+    }
+
+    #[test]
     fn malformed_graphs_are_errors() {
-        assert!(check("{}", None).is_err());
+        assert!(check("{}", None, None).is_err());
         assert!(
-            check(r#"{"validators":[],"services":[{"name":"x","prize":"1","threshold":"2/1"}],"edges":[]}"#, None)
-                .is_err()
+            check(
+                r#"{"validators":[],"services":[{"name":"x","prize":"1","threshold":"2/1"}],"edges":[]}"#,
+                None,
+                None
+            )
+            .is_err()
         );
     }
 }

@@ -30,7 +30,7 @@ pub struct BoundsReport {
 }
 
 /// Exact evaluation of B: (A*(B), π_A, σ_B).
-fn evaluate(g: &Graph, in_b: &[bool]) -> (Vec<usize>, U256, U256) {
+pub(crate) fn evaluate(g: &Graph, in_b: &[bool]) -> (Vec<usize>, U256, U256) {
     let cost = g.stake.iter().zip(in_b).filter(|(_, b)| **b).fold(U256::ZERO, |a, (s, _)| a.saturating_add(*s));
     let mut services = Vec::new();
     let mut prize = U256::ZERO;

@@ -15,6 +15,7 @@ pub mod exposure;
 pub mod from_state;
 pub mod graph;
 pub mod leverage;
+pub mod milp;
 
 pub use exact::{Attack, LossReport, SecurityReport};
 pub use graph::{Graph, GraphError, GraphSpec, Ratio};

@@ -1,0 +1,75 @@
+//! The exact security check as a mixed-integer program (reference §7.1), for graphs beyond
+//! enumeration: max Σ π_s x_s − Σ σ_v y_v s.t. Σ_{v∈N(s)} σ_v y_v ≥ α_s σ_{N(s)} x_s, Σ x ≥ 1,
+//! x, y binary. Solved in floating point by microlp (pure Rust, through good_lp); the solution's
+//! validator set is then re-evaluated exactly, so a reported witness is always exact. A "secure"
+//! answer rests on the solver's optimum (reported with it), not on exact arithmetic.
+
+// Floating-point model building (good_lp expressions): no integer arithmetic to overflow here.
+#![allow(clippy::arithmetic_side_effects)]
+
+use cairn_primitives::U256;
+use good_lp::{Expression, Solution, SolverModel, constraint, microlp, variable, variables};
+use serde::Serialize;
+
+use crate::{exact::Attack, graph::Graph};
+
+/// The MILP's answer.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MilpReport {
+    /// The solver's optimum, in units of the largest stake (floating point).
+    pub optimum: f64,
+    /// The optimal coalition re-evaluated exactly (A = every service its validators corrupt).
+    pub witness: Option<Attack>,
+    /// Exactly profitable witness ⇒ insecure; otherwise secure according to the solver.
+    pub secure: bool,
+}
+
+#[allow(clippy::cast_precision_loss)] // floats only inside the solver; the witness is re-checked exactly
+fn f(v: U256, scale: f64) -> f64 {
+    let x: f64 = v.to_string().parse().unwrap_or(f64::MAX);
+    x / scale
+}
+
+/// Solves the security MILP.
+pub fn security_milp(g: &Graph) -> Result<MilpReport, String> {
+    if g.prize.is_empty() {
+        return Ok(MilpReport { optimum: f64::NEG_INFINITY, witness: None, secure: true });
+    }
+    let scale = g.stake.iter().chain(&g.prize).map(|v| f(*v, 1.0)).fold(1.0, f64::max);
+    let mut vars = variables!();
+    let x: Vec<_> = g.prize.iter().map(|_| vars.add(variable().binary())).collect();
+    let y: Vec<_> = g.stake.iter().map(|_| vars.add(variable().binary())).collect();
+    let mut objective = Expression::from(0.0);
+    for (s, p) in g.prize.iter().enumerate() {
+        objective += f(*p, scale) * x[s];
+    }
+    for (v, st) in g.stake.iter().enumerate() {
+        objective -= f(*st, scale) * y[v];
+    }
+    let mut model = vars.maximise(objective.clone()).using(microlp);
+    let mut any = Expression::from(0.0);
+    for (s, edges) in g.service_edges.iter().enumerate() {
+        let t = g.threshold[s];
+        #[allow(clippy::cast_precision_loss)]
+        let alpha = t.num as f64 / t.den as f64;
+        let mut lhs = Expression::from(0.0);
+        for (v, _) in edges {
+            lhs += f(g.stake[*v], scale) * y[*v];
+        }
+        let need = alpha * f(g.service_stake(s), scale);
+        model = model.with(constraint!(lhs - need * x[s] >= 0.0));
+        any += x[s];
+    }
+    model = model.with(constraint!(any >= 1.0));
+    let sol = model.solve().map_err(|e| format!("MILP solver: {e}"))?;
+    let optimum = sol.eval(&objective);
+    let b: Vec<usize> = (0..g.stake.len()).filter(|v| sol.value(y[*v]) > 0.5).collect();
+    let mut in_b = vec![false; g.stake.len()];
+    for v in &b {
+        in_b[*v] = true;
+    }
+    let (services, prize, cost) = crate::bounds::evaluate(g, &in_b);
+    let witness = (!services.is_empty()).then(|| crate::exact::attack_of(g, &services, &b, prize, cost));
+    let secure = prize <= cost || services.is_empty();
+    Ok(MilpReport { optimum, witness, secure })
+}
