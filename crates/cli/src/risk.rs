@@ -200,6 +200,9 @@ pub fn human(r: &RiskReport) -> String {
                 .as_ref()
                 .map_or("none".to_string(), |a| format!("{:?} → {:?}, profit {}", a.validators, a.services, a.profit));
             let _ = writeln!(out, "MILP (--deep): {verdict}: optimum {:.6} (× largest amount); witness {w}", m.optimum);
+            if let Some(g) = &m.slack {
+                let _ = writeln!(out, "  slack γ* (Dinkelbach) = {} (≈ {})", g.exact, g.approx);
+            }
         }
         Some(Err(e)) => {
             let _ = writeln!(out, "MILP (--deep): {e}");

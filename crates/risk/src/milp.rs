@@ -11,7 +11,14 @@ use cairn_primitives::U256;
 use good_lp::{Expression, Solution, SolverModel, constraint, microlp, variable, variables};
 use serde::Serialize;
 
-use crate::{exact::Attack, graph::Graph};
+use num_bigint::BigInt;
+use num_rational::BigRational;
+
+use crate::{
+    exact::Attack,
+    graph::Graph,
+    leverage::{Exact, big},
+};
 
 /// The MILP's answer.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -22,6 +29,8 @@ pub struct MilpReport {
     pub witness: Option<Attack>,
     /// Exactly profitable witness ⇒ insecure; otherwise secure according to the solver.
     pub secure: bool,
+    /// γ* by Dinkelbach iterations (exact ratio of the best coalition found).
+    pub slack: Option<Exact>,
 }
 
 #[allow(clippy::cast_precision_loss)] // floats only inside the solver; the witness is re-checked exactly
@@ -30,18 +39,15 @@ fn f(v: U256, scale: f64) -> f64 {
     x / scale
 }
 
-/// Solves the security MILP.
-pub fn security_milp(g: &Graph) -> Result<MilpReport, String> {
-    if g.prize.is_empty() {
-        return Ok(MilpReport { optimum: f64::NEG_INFINITY, witness: None, secure: true });
-    }
-    let scale = g.stake.iter().chain(&g.prize).map(|v| f(*v, 1.0)).fold(1.0, f64::max);
+/// One solve of max λ·Σ π_s x_s − Σ σ_v y_v under the thresholds and Σ x ≥ 1; returns the
+/// solver's optimum (in units of `scale`) and the validator set it chose.
+fn solve(g: &Graph, lambda: f64, scale: f64) -> Result<(f64, Vec<usize>), String> {
     let mut vars = variables!();
     let x: Vec<_> = g.prize.iter().map(|_| vars.add(variable().binary())).collect();
     let y: Vec<_> = g.stake.iter().map(|_| vars.add(variable().binary())).collect();
     let mut objective = Expression::from(0.0);
     for (s, p) in g.prize.iter().enumerate() {
-        objective += f(*p, scale) * x[s];
+        objective += lambda * f(*p, scale) * x[s];
     }
     for (v, st) in g.stake.iter().enumerate() {
         objective -= f(*st, scale) * y[v];
@@ -62,14 +68,53 @@ pub fn security_milp(g: &Graph) -> Result<MilpReport, String> {
     }
     model = model.with(constraint!(any >= 1.0));
     let sol = model.solve().map_err(|e| format!("MILP solver: {e}"))?;
-    let optimum = sol.eval(&objective);
-    let b: Vec<usize> = (0..g.stake.len()).filter(|v| sol.value(y[*v]) > 0.5).collect();
+    Ok((sol.eval(&objective), (0..g.stake.len()).filter(|v| sol.value(y[*v]) > 0.5).collect()))
+}
+
+/// The exact coalition of a validator set: (A*(B), π_A, σ_B).
+fn coalition(g: &Graph, b: &[usize]) -> (Vec<usize>, U256, U256) {
     let mut in_b = vec![false; g.stake.len()];
-    for v in &b {
+    for v in b {
         in_b[*v] = true;
     }
-    let (services, prize, cost) = crate::bounds::evaluate(g, &in_b);
+    crate::bounds::evaluate(g, &in_b)
+}
+
+/// γ* by Dinkelbach iterations (reference §7.2): start from the all-in coalition's σ_V/π_S and
+/// move λ to the exact ratio of each solution's coalition until the program finds none lower.
+/// The reported value is the exact ratio of a real coalition, so it is an upper bound on γ*
+/// (equal to it when the solver is optimal).
+fn slack(g: &Graph, scale: f64) -> Result<Option<Exact>, String> {
+    let all: Vec<usize> = (0..g.stake.len()).collect();
+    let (services, prize, cost) = coalition(g, &all);
+    if services.is_empty() {
+        return Ok(None);
+    }
+    let (mut best_p, mut best_c) = (prize, cost);
+    for _ in 0..32 {
+        let lambda = f(best_c, 1.0) / f(best_p, 1.0);
+        let (_, b) = solve(g, lambda, scale)?;
+        let (services, p, c) = coalition(g, &b);
+        // Strictly lower ratio c/p < best_c/best_p (exact, cross-multiplied)?
+        if services.is_empty() || c.saturating_mul(best_p) >= best_c.saturating_mul(p) {
+            break;
+        }
+        (best_p, best_c) = (p, c);
+    }
+    let r = BigRational::new(big(best_c), big(best_p)) - BigRational::from_integer(BigInt::from(1));
+    Ok(Some(Exact::from(&r)))
+}
+
+/// Solves the security MILP./// Solves the security MILP.
+pub fn security_milp(g: &Graph) -> Result<MilpReport, String> {
+    if g.prize.is_empty() {
+        return Ok(MilpReport { optimum: f64::NEG_INFINITY, witness: None, secure: true, slack: None });
+    }
+    let scale = g.stake.iter().chain(&g.prize).map(|v| f(*v, 1.0)).fold(1.0, f64::max);
+    let (optimum, b) = solve(g, 1.0, scale)?;
+    let (services, prize, cost) = coalition(g, &b);
     let witness = (!services.is_empty()).then(|| crate::exact::attack_of(g, &services, &b, prize, cost));
     let secure = prize <= cost || services.is_empty();
-    Ok(MilpReport { optimum, witness, secure })
+    let slack = slack(g, scale)?;
+    Ok(MilpReport { optimum, witness, secure, slack })
 }

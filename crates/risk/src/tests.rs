@@ -284,6 +284,7 @@ mod properties {
             if let (Some(e), Some(w)) = (&sec.best_attack, &m.witness) {
                 prop_assert_eq!(parse_ratio(&w.profit), parse_ratio(&e.profit));
             }
+            prop_assert_eq!(m.slack.map(|s| parse_ratio(&s.exact)), sec.slack.map(|s| parse_ratio(&s.exact)));
         }
     }
 
