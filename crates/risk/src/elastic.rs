@@ -210,6 +210,49 @@ mod tests {
         }
     }
 
+    /// The explicit network of a symmetric one: every validator allocates a = dσ/S to each service.
+    fn explicit(n: u64, s: u64, stake: u64, prize: u64, theta: &str, degree_num: u64) -> crate::graph::Graph {
+        let a = degree_num * stake / s;
+        let v: Vec<String> = (0..n).map(|i| format!(r#"{{"name":"v{i}","stake":"{stake}"}}"#)).collect();
+        let sv: Vec<String> =
+            (0..s).map(|j| format!(r#"{{"name":"s{j}","prize":"{prize}","threshold":"{theta}"}}"#)).collect();
+        let e: Vec<String> = (0..s)
+            .flat_map(|j| (0..n).map(move |i| format!(r#"{{"service":"s{j}","validator":"v{i}","allocation":"{a}"}}"#)))
+            .collect();
+        crate::graph::Graph::from_json(&format!(
+            r#"{{"validators":[{}],"services":[{}],"edges":[{}]}}"#,
+            v.join(","),
+            sv.join(","),
+            e.join(",")
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn explicit_elastic_milp_matches_the_closed_form() {
+        // n = S = 3, θ ∈ {1/3, 1/2}, σ = 6, π = 4, d ∈ {1, 2, 3}: the MILP on the explicit network
+        // and the closed form agree (the reference's own cross-check, §4.4).
+        for (theta, (tn, td)) in [("1/3", (1, 3)), ("1/2", (1, 2))] {
+            for d in 1..=3u64 {
+                let sym = Symmetric {
+                    validators: 3,
+                    services: 3,
+                    stake: q(6, 1),
+                    prize: q(4, 1),
+                    threshold: Ratio { num: tn, den: td },
+                    degree: q(d as i64, 1),
+                    base_prize: None,
+                    budget: q(0, 1),
+                };
+                let closed = sym.best_profit(0).unwrap();
+                let milp = crate::milp::elastic_best_profit(&explicit(3, 3, 6, 4, theta, d)).unwrap();
+                let closed_f: f64 = closed.numer().to_string().parse::<f64>().unwrap()
+                    / closed.denom().to_string().parse::<f64>().unwrap();
+                assert!((milp - closed_f).abs() < 1e-6, "θ = {theta}, d = {d}: MILP {milp} vs closed form {closed}");
+            }
+        }
+    }
+
     #[test]
     fn budget_and_refusals() {
         let g = net(3, 3, q(2, 1), (1, 2), q(3, 1));

@@ -118,3 +118,61 @@ pub fn security_milp(g: &Graph) -> Result<MilpReport, String> {
     let slack = slack(g, scale)?;
     Ok(MilpReport { optimum, witness, secure, slack })
 }
+
+/// The elastic model's security program for an explicit graph (reference §4.3, Bar-Zur & Eyal):
+/// validators commit a(v, s) ≤ w(v, s) to attacking services; a service falls when the committed
+/// stake reaches θ_s·W_s; a validator forfeits c_v = min(σ_v, Σ_s a(v, s)) (stake is lost once).
+/// Returns the solver's best profit, in the graph's units (floating point: the elastic attack is
+/// continuous, so there is no finite witness to re-check exactly).
+pub fn elastic_best_profit(g: &Graph) -> Result<f64, String> {
+    if g.prize.is_empty() {
+        return Ok(f64::NEG_INFINITY);
+    }
+    let scale = g.stake.iter().chain(&g.prize).map(|v| f(*v, 1.0)).fold(1.0, f64::max);
+    let mut vars = variables!();
+    let x: Vec<_> = g.prize.iter().map(|_| vars.add(variable().binary())).collect();
+    let c: Vec<_> = g.stake.iter().map(|s| vars.add(variable().min(0.0).max(f(*s, scale)))).collect();
+    let z: Vec<_> = g.stake.iter().map(|_| vars.add(variable().binary())).collect();
+    // a(v, s) per edge.
+    let mut per_validator: Vec<Vec<good_lp::Variable>> = vec![Vec::new(); g.stake.len()];
+    let mut per_service: Vec<Vec<good_lp::Variable>> = vec![Vec::new(); g.prize.len()];
+    for (s, edges) in g.service_edges.iter().enumerate() {
+        for (v, w) in edges {
+            let a = vars.add(variable().min(0.0).max(f(*w, scale)));
+            per_validator[*v].push(a);
+            per_service[s].push(a);
+        }
+    }
+    let mut objective = Expression::from(0.0);
+    for (s, p) in g.prize.iter().enumerate() {
+        objective += f(*p, scale) * x[s];
+    }
+    for cv in &c {
+        objective -= *cv;
+    }
+    let mut model = vars.maximise(objective.clone()).using(microlp);
+    let total_w = |s: usize| g.service_edges[s].iter().fold(0.0, |acc, (_, w)| acc + f(*w, scale));
+    #[allow(clippy::cast_precision_loss)]
+    let theta = |s: usize| g.threshold[s].num as f64 / g.threshold[s].den as f64;
+    let big_f = (0..g.prize.len()).map(|s| theta(s) * total_w(s)).fold(0.0, f64::max);
+    let big_c = (0..g.stake.len())
+        .map(|v| f(g.stake[v], scale).max(per_validator[v].len() as f64 * f(g.stake[v], scale)))
+        .fold(0.0, f64::max)
+        + 1.0;
+    let mut any = Expression::from(0.0);
+    for s in 0..g.prize.len() {
+        let committed: Expression = per_service[s].iter().fold(Expression::from(0.0), |e, a| e + *a);
+        model = model.with(constraint!(committed + big_f * (1.0 - x[s]) >= theta(s) * total_w(s)));
+        any += x[s];
+    }
+    model = model.with(constraint!(any >= 1.0));
+    for v in 0..g.stake.len() {
+        let spent: Expression = per_validator[v].iter().fold(Expression::from(0.0), |e, a| e + *a);
+        let sigma = f(g.stake[v], scale);
+        model = model.with(constraint!(c[v] <= spent.clone()));
+        model = model.with(constraint!(c[v] >= sigma - big_c * z[v]));
+        model = model.with(constraint!(c[v] >= spent - big_c * (1.0 - z[v])));
+    }
+    let sol = model.solve().map_err(|e| format!("MILP solver: {e}"))?;
+    Ok(sol.eval(&objective) * scale)
+}

@@ -285,6 +285,12 @@ mod properties {
                 prop_assert_eq!(parse_ratio(&w.profit), parse_ratio(&e.profit));
             }
             prop_assert_eq!(m.slack.map(|s| parse_ratio(&s.exact)), sec.slack.map(|s| parse_ratio(&s.exact)));
+            // Reference §1: atomic ≤ elastic (w = σ): divisible participation can only help the attacker.
+            if let Some(e) = &sec.best_attack {
+                let atomic: f64 = e.profit.parse().unwrap();
+                let elastic = crate::milp::elastic_best_profit(&g).unwrap();
+                prop_assert!(elastic >= atomic - 1e-6, "elastic {} < atomic {}", elastic, atomic);
+            }
         }
     }
 
