@@ -6,27 +6,44 @@ use std::hint::black_box;
 use cairn_risk::{Graph, bounds, exact, leverage};
 use criterion::{Criterion, criterion_group, criterion_main};
 
-/// 25 operators with uneven stakes; 10 services, each secured by 12 of them (a fixed
-/// pseudo-random pattern), thresholds between 1/3 and 2/3, prizes around the stake they rent.
-fn graph_25x10() -> Graph {
-    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
-    let mut next = || {
+/// The shape of a generated graph.
+struct Shape {
+    operators: u64,
+    services: u64,
+    per_service: usize,
+    /// Stakes are `unit · [stake_lo, stake_lo + stake_span)`, prizes `unit · [prize_lo, prize_lo + prize_span)`.
+    stake: (u64, u64),
+    prize: (u64, u64),
+    unit: u128,
+    seed: u64,
+}
+
+/// A pseudo-random (xorshift, fixed seed) graph: uneven stakes, each service on `per_service`
+/// operators, thresholds 1/3, 1/2 or 2/3.
+fn generate(sh: &Shape) -> Graph {
+    let mut x = sh.seed;
+    let mut next = move || {
         x ^= x << 13;
         x ^= x >> 7;
         x ^= x << 17;
         x
     };
-    let validators: Vec<String> =
-        (0..25).map(|i| format!(r#"{{"name":"op{i}","stake":"{}"}}"#, 1_000 + next() % 9_000)).collect();
+    let amount = |lo: u64, span: u64, r: u64| u128::from(lo + r % span) * sh.unit;
+    let validators: Vec<String> = (0..sh.operators)
+        .map(|i| format!(r#"{{"name":"op{i}","stake":"{}"}}"#, amount(sh.stake.0, sh.stake.1, next())))
+        .collect();
     let thresholds = ["1/3", "1/2", "2/3"];
     let mut services = Vec::new();
     let mut edges = Vec::new();
-    for s in 0..10 {
+    for s in 0..sh.services {
         let t = thresholds[(next() % 3) as usize];
-        services.push(format!(r#"{{"name":"svc{s}","prize":"{}","threshold":"{t}"}}"#, 20_000 + next() % 40_000));
+        services.push(format!(
+            r#"{{"name":"svc{s}","prize":"{}","threshold":"{t}"}}"#,
+            amount(sh.prize.0, sh.prize.1, next())
+        ));
         let mut chosen = std::collections::BTreeSet::new();
-        while chosen.len() < 12 {
-            chosen.insert(next() % 25);
+        while chosen.len() < sh.per_service {
+            chosen.insert(next() % sh.operators);
         }
         for v in chosen {
             edges.push(format!(r#"{{"service":"svc{s}","validator":"op{v}"}}"#));
@@ -41,45 +58,32 @@ fn graph_25x10() -> Graph {
     Graph::from_json(&doc).expect("valid graph")
 }
 
-/// 2,000 operators, 100 services, each service on 200 operators (20,000 edges), thresholds
-/// 1/3..2/3, prizes of the order of the stake they rent.
-fn graph_2000x100() -> Graph {
-    let mut x: u64 = 0x2545_f491_4f6c_dd1d;
-    let mut next = move || {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        x
+/// 25 operators, 10 services each secured by 12 of them, prizes around the stake they rent.
+fn graph_25x10() -> Graph {
+    let shape = Shape {
+        operators: 25,
+        services: 10,
+        per_service: 12,
+        stake: (1_000, 9_000),
+        prize: (20_000, 40_000),
+        unit: 1,
+        seed: 0x9e37_79b9_7f4a_7c15,
     };
-    let validators: Vec<String> = (0..2000)
-        .map(|i| {
-            format!(r#"{{"name":"op{i}","stake":"{}"}}"#, u128::from(1 + next() % 1000) * 1_000_000_000_000_000_000u128)
-        })
-        .collect();
-    let thresholds = ["1/3", "1/2", "2/3"];
-    let mut services = Vec::new();
-    let mut edges = Vec::new();
-    for s in 0..100 {
-        let t = thresholds[(next() % 3) as usize];
-        services.push(format!(
-            r#"{{"name":"svc{s}","prize":"{}","threshold":"{t}"}}"#,
-            u128::from(10_000 + next() % 90_000) * 1_000_000_000_000_000_000u128
-        ));
-        let mut chosen = std::collections::BTreeSet::new();
-        while chosen.len() < 200 {
-            chosen.insert(next() % 2000);
-        }
-        for v in chosen {
-            edges.push(format!(r#"{{"service":"svc{s}","validator":"op{v}"}}"#));
-        }
-    }
-    let doc = format!(
-        r#"{{"validators":[{}],"services":[{}],"edges":[{}]}}"#,
-        validators.join(","),
-        services.join(","),
-        edges.join(",")
-    );
-    Graph::from_json(&doc).expect("valid graph")
+    generate(&shape)
+}
+
+/// 2,000 operators, 100 services each on 200 operators (20,000 edges), amounts in wei.
+fn graph_2000x100() -> Graph {
+    let shape = Shape {
+        operators: 2000,
+        services: 100,
+        per_service: 200,
+        stake: (1, 1_000),
+        prize: (10_000, 90_000),
+        unit: 1_000_000_000_000_000_000,
+        seed: 0x2545_f491_4f6c_dd1d,
+    };
+    generate(&shape)
 }
 
 fn large_bounds(c: &mut Criterion) {
