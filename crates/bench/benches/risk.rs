@@ -3,8 +3,10 @@
 
 use std::hint::black_box;
 
-use cairn_risk::{Graph, bounds, exact, leverage};
+use cairn_risk::{Graph, Ratio, bounds, elastic::Symmetric, exact, leverage};
 use criterion::{Criterion, criterion_group, criterion_main};
+use num_bigint::BigInt;
+use num_rational::BigRational;
 
 /// The shape of a generated graph.
 struct Shape {
@@ -86,6 +88,34 @@ fn graph_2000x100() -> Graph {
     generate(&shape)
 }
 
+/// The reference's Figure 4 sweep on the 15 × 15 symmetric instance (π = 1, θ = 1/3): the minimum
+/// secure stake and the robustness for every degree d in [1, 15) by steps of 0.01 (1,400 points).
+fn elastic_sweep(c: &mut Criterion) {
+    let q = |n: i64, d: i64| BigRational::new(BigInt::from(n), BigInt::from(d));
+    let mut group = c.benchmark_group("risk_elastic_15x15_sweep");
+    group.sample_size(10);
+    group.bench_function("min_stake_and_robustness_1400_degrees", |b| {
+        b.iter(|| {
+            (100..1500i64)
+                .map(|hundredths| {
+                    let net = Symmetric {
+                        validators: 15,
+                        services: 15,
+                        stake: q(3, 1),
+                        prize: q(1, 1),
+                        threshold: Ratio { num: 1, den: 3 },
+                        degree: q(hundredths, 100),
+                        base_prize: None,
+                        budget: q(0, 1),
+                    };
+                    black_box((net.min_secure_stake(), net.robustness()))
+                })
+                .count()
+        })
+    });
+    group.finish();
+}
+
 fn large_bounds(c: &mut Criterion) {
     let g = graph_2000x100();
     let mut group = c.benchmark_group("risk_bounds_2000x100x20000");
@@ -106,5 +136,5 @@ fn exact_security(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, exact_security, large_bounds);
+criterion_group!(benches, exact_security, large_bounds, elastic_sweep);
 criterion_main!(benches);
