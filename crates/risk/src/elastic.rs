@@ -254,6 +254,17 @@ mod tests {
     }
 
     #[test]
+    fn explicit_robustness_matches_el1() {
+        // EL-1 explicit: 3 validators σ = 2, every edge w = 2, 3 services π = 1, θ = 1/2. Secure
+        // (best −1); one Byzantine service zeroes every stake, so robustness is 1/3.
+        let g = explicit(3, 3, 2, 1, "1/2", 3);
+        assert!((crate::milp::elastic_best_profit(&g).unwrap() - (-1.0)).abs() < 1e-6);
+        let (fraction, byzantine) = crate::milp::elastic_robustness(&g, 0.0).unwrap().unwrap();
+        assert_eq!(fraction.exact, "1/3");
+        assert_eq!(byzantine.len(), 1);
+    }
+
+    #[test]
     fn budget_and_refusals() {
         let g = net(3, 3, q(2, 1), (1, 2), q(3, 1));
         // Best profit −1: secure while −1 ≤ −L, i.e. for a budget up to 1 (ties are secure).

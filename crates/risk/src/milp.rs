@@ -176,3 +176,75 @@ pub fn elastic_best_profit(g: &Graph) -> Result<f64, String> {
     let sol = model.solve().map_err(|e| format!("MILP solver: {e}"))?;
     Ok(sol.eval(&objective) * scale)
 }
+
+/// Most services `elastic_robustness` enumerates Byzantine sets over (2^S security programs).
+pub const ROBUSTNESS_LIMIT: usize = 12;
+
+/// The network after the services in `byzantine` slash everything allocated to them: remaining
+/// stake σ′_v = max(0, σ_v − Σ_{s∈Y} w(v, s)), remaining allocations w′ = min(w, σ′), Y removed
+/// (validators left with nothing drop out).
+pub fn after_byzantine(g: &Graph, byzantine: &[usize]) -> Result<Graph, crate::graph::GraphError> {
+    use crate::graph::{EdgeSpec, GraphSpec, ServiceSpec, ValidatorSpec};
+    let mut left = g.stake.clone();
+    for s in byzantine {
+        for (v, w) in &g.service_edges[*s] {
+            left[*v] = left[*v].saturating_sub(*w);
+        }
+    }
+    let validators = (0..g.stake.len())
+        .filter(|v| !left[*v].is_zero())
+        .map(|v| ValidatorSpec { name: g.validator_names[v].clone(), stake: left[v].to_string() })
+        .collect();
+    let kept: Vec<usize> = (0..g.prize.len()).filter(|s| !byzantine.contains(s)).collect();
+    let services = kept
+        .iter()
+        .map(|s| ServiceSpec {
+            name: g.service_names[*s].clone(),
+            prize: g.prize[*s].to_string(),
+            threshold: g.threshold[*s],
+        })
+        .collect();
+    let edges = kept
+        .iter()
+        .flat_map(|s| g.service_edges[*s].iter().map(move |(v, w)| (*s, *v, *w)))
+        .filter(|(_, v, _)| !left[*v].is_zero())
+        .map(|(s, v, w)| EdgeSpec {
+            service: g.service_names[s].clone(),
+            validator: g.validator_names[v].clone(),
+            allocation: Some(w.min(left[v]).to_string()),
+        })
+        .collect();
+    Graph::from_spec(&GraphSpec { validators, services, edges })
+}
+
+/// Elastic robustness (reference §4.2): the smallest weight fraction of Byzantine services
+/// (weights π_s/θ_s, exact) after which some attack loses less than the budget L (profit > −L),
+/// found by enumerating Byzantine sets (≤ 12 services) with the elastic security program for each.
+/// None when the network stays secure whatever turns Byzantine short of everything.
+pub fn elastic_robustness(g: &Graph, budget: f64) -> Result<Option<(Exact, Vec<String>)>, String> {
+    let n = g.prize.len();
+    if n > ROBUSTNESS_LIMIT {
+        return Err(format!("{n} services exceed the robustness enumeration limit of {ROBUSTNESS_LIMIT}"));
+    }
+    let weight = |s: usize| {
+        BigRational::new(big(g.prize[s]) * BigInt::from(g.threshold[s].den), BigInt::from(g.threshold[s].num))
+    };
+    let total: BigRational = (0..n).map(weight).sum();
+    let mut best: Option<(BigRational, Vec<usize>)> = None;
+    for mask in 0u32..(1u32 << n) {
+        let ys: Vec<usize> = (0..n).filter(|s| mask & (1 << s) != 0).collect();
+        if ys.len() == n {
+            continue; // nothing left to attack
+        }
+        let w: BigRational = ys.iter().map(|s| weight(*s)).sum();
+        if best.as_ref().is_some_and(|(b, _)| *b <= w) {
+            continue;
+        }
+        let after = after_byzantine(g, &ys).map_err(|e| e.to_string())?;
+        if elastic_best_profit(&after)? > -budget + 1e-9 {
+            best = Some((w, ys));
+        }
+    }
+    Ok(best
+        .map(|(w, ys)| (Exact::from(&(w / total.clone())), ys.iter().map(|s| g.service_names[*s].clone()).collect())))
+}
