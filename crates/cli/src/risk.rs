@@ -24,6 +24,9 @@ pub struct RiskReport {
     pub security: Result<SecurityReport, String>,
     /// The MILP's answer (`--deep`, graphs beyond enumeration), or why it has none.
     pub milp: Option<Result<MilpReport, String>>,
+    /// The elastic model (`--deep`): best attack profit with divisible participation, and the
+    /// robustness (smallest Byzantine weight fraction that breaks it, with the set).
+    pub elastic: Option<Result<ElasticReport, String>>,
     /// Polynomial bounds: [best attack found, certified upper bound] (any size).
     pub bounds: BoundsReport,
     /// The worst-case loss after a shock, when ψ was given.
@@ -83,6 +86,38 @@ pub fn check_scenario(
     Ok(r)
 }
 
+/// The elastic model's answers for the same graph (allocations as written on the edges).
+#[derive(Debug, Clone, Serialize)]
+pub struct ElasticReport {
+    /// Best attack profit (solver, floating point, graph units).
+    pub best_profit: f64,
+    /// Smallest Byzantine weight fraction that makes some attack profitable, with the set.
+    pub robustness: Option<(cairn_risk::leverage::Exact, Vec<String>)>,
+}
+
+/// Largest graph the elastic programs run on from the CLI (their MILPs grow with every edge and
+/// robustness solves one per Byzantine set).
+const ELASTIC_LIMIT: (usize, usize) = (12, 8);
+
+fn elastic_report(g: &Graph, limit: Duration) -> Result<ElasticReport, String> {
+    let (v, s) = (g.stake.len(), g.prize.len());
+    if v > ELASTIC_LIMIT.0 || s > ELASTIC_LIMIT.1 {
+        return Err(format!(
+            "{v} validators and {s} services exceed the elastic programs' limit of {} and {}",
+            ELASTIC_LIMIT.0, ELASTIC_LIMIT.1
+        ));
+    }
+    let (tx, rx) = std::sync::mpsc::channel();
+    let graph = g.clone();
+    std::thread::spawn(move || {
+        let r = milp::elastic_best_profit(&graph).and_then(|best_profit| {
+            Ok(ElasticReport { best_profit, robustness: milp::elastic_robustness(&graph, 0.0)? })
+        });
+        let _ = tx.send(r);
+    });
+    rx.recv_timeout(limit).map_err(|_| format!("the elastic programs did not finish within {} s", limit.as_secs()))?
+}
+
 /// The MILP in a worker thread, abandoned after `limit` (the process exits without it).
 fn milp_with_limit(g: &Graph, limit: Duration) -> Result<MilpReport, String> {
     let (tx, rx) = std::sync::mpsc::channel();
@@ -104,6 +139,7 @@ fn report(g: &Graph, psi: Option<Ratio>, deep: Option<Duration>) -> Result<RiskR
             other => other.to_string(),
         }),
         milp: deep.filter(|_| g.stake.len() > exact::SECURITY_LIMIT).map(|limit| milp_with_limit(g, limit)),
+        elastic: deep.map(|limit| elastic_report(g, limit)),
         bounds: bounds::bounds(g),
         loss: psi.map(|p| exact::worst_case_loss(g, p).map_err(skipped)),
         unique_stake: concentration::unique_stake(g),
@@ -206,6 +242,18 @@ pub fn human(r: &RiskReport) -> String {
         }
         Some(Err(e)) => {
             let _ = writeln!(out, "MILP (--deep): {e}");
+        }
+        None => {}
+    }
+    match &r.elastic {
+        Some(Ok(e)) => {
+            let rob = e.robustness.as_ref().map_or("survives any Byzantine set short of all".to_string(), |(f, ys)| {
+                format!("breaks once {} of the weight is Byzantine ({ys:?})", f.exact)
+            });
+            let _ = writeln!(out, "elastic model (--deep): best attack profit {:.6}; robustness: {rob}", e.best_profit);
+        }
+        Some(Err(e)) => {
+            let _ = writeln!(out, "elastic model (--deep): {e}");
         }
         None => {}
     }
@@ -347,6 +395,13 @@ mod tests {
         let bound: i64 = deep.bounds.upper_bound.exact.parse().unwrap();
         let profit: i64 = w.profit.parse().unwrap();
         assert!(found <= profit && profit <= bound, "{found} ≤ {profit} ≤ {bound}");
+        // Too large for the elastic programs: refused with the limits named, not run.
+        assert!(deep.elastic.unwrap().unwrap_err().contains("exceed the elastic programs' limit"));
+        let small =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/risk/dr5.json")).unwrap();
+        let e = check(&small, None, Some(Duration::from_secs(60))).unwrap().elastic.unwrap().unwrap();
+        assert!((e.best_profit + 2.0).abs() < 1e-6);
+        assert!(e.robustness.is_none());
     }
 
     #[test]
