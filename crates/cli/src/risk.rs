@@ -107,26 +107,30 @@ fn elastic_report(g: &Graph, limit: Duration) -> Result<ElasticReport, String> {
             ELASTIC_LIMIT.0, ELASTIC_LIMIT.1
         ));
     }
-    let (tx, rx) = std::sync::mpsc::channel();
-    let graph = g.clone();
-    std::thread::spawn(move || {
-        let r = milp::elastic_best_profit(&graph).and_then(|best_profit| {
-            Ok(ElasticReport { best_profit, robustness: milp::elastic_robustness(&graph, 0.0)? })
-        });
-        let _ = tx.send(r);
-    });
-    rx.recv_timeout(limit).map_err(|_| format!("the elastic programs did not finish within {} s", limit.as_secs()))?
+    with_limit(g, limit, "the elastic programs did not finish", |graph| {
+        let best_profit = milp::elastic_best_profit(graph)?;
+        Ok(ElasticReport { best_profit, robustness: milp::elastic_robustness(graph, 0.0)? })
+    })
 }
 
 /// The MILP in a worker thread, abandoned after `limit` (the process exits without it).
 fn milp_with_limit(g: &Graph, limit: Duration) -> Result<MilpReport, String> {
+    with_limit(g, limit, "the MILP did not finish (the bounds stand)", milp::security_milp)
+}
+
+/// Runs `work` on a copy of the graph in a worker thread, abandoned after `limit`.
+fn with_limit<T: Send + 'static>(
+    g: &Graph,
+    limit: Duration,
+    what: &str,
+    work: impl FnOnce(&Graph) -> Result<T, String> + Send + 'static,
+) -> Result<T, String> {
     let (tx, rx) = std::sync::mpsc::channel();
     let graph = g.clone();
     std::thread::spawn(move || {
-        let _ = tx.send(milp::security_milp(&graph));
+        let _ = tx.send(work(&graph));
     });
-    rx.recv_timeout(limit)
-        .map_err(|_| format!("the MILP did not finish within {} s; the bounds stand", limit.as_secs()))?
+    rx.recv_timeout(limit).map_err(|_| format!("{what} within {} s", limit.as_secs()))?
 }
 
 fn report(g: &Graph, psi: Option<Ratio>, deep: Option<Duration>) -> Result<RiskReport, String> {
