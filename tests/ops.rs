@@ -15,13 +15,16 @@
 use cairn_primitives::{Address, AssetId, OperatorSetKey, StrategyId, U256};
 use cairn_state::{
     Tx,
+    oracle::{BeaconWithdrawal, ValidatorRecord},
     pause::Module,
+    pods::pod_address,
     slashing::RequestStatus,
     tx::{AllocateParams, QueueParams},
 };
 
 use crate::world::{
-    APPROVER, COMMITTEE, GOVERNOR, N_ACTORS, OPERATOR_BASE, PAUSER, SERVICE_BASE, STRANGER, UNPAUSER, WAD_U64, World,
+    APPROVER, COMMITTEE, GOVERNOR, N_ACTORS, N_VALIDATORS, OPERATOR_BASE, ORACLE, PAUSER, SERVICE_BASE, STRANGER,
+    UNPAUSER, WAD_U64, World, validator_owner,
 };
 
 /// Bytes per encoded step.
@@ -174,6 +177,12 @@ pub enum Op {
     SetIncompatible { a: u8, b: u8, on: bool },
     Pause { module: u8 },
     Unpause { module: u8 },
+    BeaconReport { slot: u8, changes: [(u8, u8); 2], withdrawal: Option<(u8, u8)> },
+    CreatePod { who: u8 },
+    VerifyCredentials { who: u8, validators: u8, slot: u8 },
+    StartCheckpoint { who: u8, revert: bool },
+    CheckpointProofs { owner: u8, validators: u8 },
+    StaleBalance { owner: u8, validator: u8 },
 }
 
 /// One step: who, when, what.
@@ -188,33 +197,39 @@ pub struct Step {
 }
 
 /// Operation kinds with their weights out of 256 (byte 0 of a step).
-pub const KINDS: [(&str, u8); 26] = [
-    ("deposit", 36),
-    ("transfer", 8),
-    ("donate", 8),
+pub const KINDS: [(&str, u8); 32] = [
+    ("deposit", 28),
+    ("transfer", 6),
+    ("donate", 6),
     ("mint", 4),
     ("create_strategy", 2),
     ("register_operator", 4),
     ("set_allocation_delay", 3),
     ("approve_delegation", 5),
-    ("delegate", 14),
+    ("delegate", 12),
     ("undelegate", 9),
     ("redelegate", 7),
-    ("register_for_set", 8),
+    ("register_for_set", 6),
     ("deregister_from_set", 6),
-    ("modify_allocations", 26),
-    ("clear_deallocation_queue", 8),
-    ("slash", 22),
+    ("modify_allocations", 20),
+    ("clear_deallocation_queue", 6),
+    ("slash", 20),
     ("veto_slash", 7),
     ("execute_slash", 10),
-    ("clear_burnable", 8),
-    ("queue_withdrawals", 24),
-    ("complete_withdrawal", 20),
+    ("clear_burnable", 6),
+    ("queue_withdrawals", 20),
+    ("complete_withdrawal", 17),
     ("add_strategy_to_set", 3),
     ("remove_strategy_from_set", 3),
     ("set_incompatible", 3),
     ("pause", 2),
     ("unpause", 6),
+    ("beacon_report", 10),
+    ("create_pod", 3),
+    ("verify_credentials", 6),
+    ("start_checkpoint", 6),
+    ("checkpoint_proofs", 8),
+    ("stale_balance", 2),
 ];
 
 /// The first byte-0 value that selects the kind named `name` in [`KINDS`].
@@ -359,7 +374,17 @@ pub fn decode_step(chunk: &[u8]) -> Step {
         22 => Op::RemoveStrategyFromSet { set: p[0], strategy: p[1] },
         23 => Op::SetIncompatible { a: p[0], b: p[1], on: p[2] & 1 == 0 },
         24 => Op::Pause { module: p[0] },
-        _ => Op::Unpause { module: p[0] },
+        25 => Op::Unpause { module: p[0] },
+        26 => Op::BeaconReport {
+            slot: p[0],
+            changes: [(p[1], p[2]), (p[3], p[4])],
+            withdrawal: (p[5] >= 128).then_some((p[6], p[7])),
+        },
+        27 => Op::CreatePod { who: p[0] },
+        28 => Op::VerifyCredentials { who: p[0], validators: p[1], slot: p[2] },
+        29 => Op::StartCheckpoint { who: p[0], revert: p[1] >= 224 },
+        30 => Op::CheckpointProofs { owner: p[0], validators: p[1] },
+        _ => Op::StaleBalance { owner: p[0], validator: p[1] },
     };
     Step { sender, advance, op }
 }
@@ -395,7 +420,7 @@ impl XorShift {
     }
 }
 
-const MODULES: [Module; 9] = [
+const MODULES: [Module; 10] = [
     Module::Transfers,
     Module::Deposits,
     Module::Delegation,
@@ -405,6 +430,7 @@ const MODULES: [Module; 9] = [
     Module::Slashing,
     Module::Registration,
     Module::SlashClearing,
+    Module::Pods,
 ];
 
 fn frac(v: U256, n: u8) -> U256 {
@@ -816,6 +842,155 @@ impl World {
                     if module >= 64 { MODULES.to_vec() } else { vec![MODULES[usize::from(module) % MODULES.len()]] };
                 (self.actor(UNPAUSER), Tx::Unpause { modules })
             }
+            Op::BeaconReport { slot, changes, withdrawal } => self.beacon_report(slot, changes, withdrawal),
+            Op::CreatePod { who } => (self.staker_sel(who), Tx::CreatePod {}),
+            Op::VerifyCredentials { who, validators, slot } => {
+                let latest = self.latest_slot();
+                let slot = match slot {
+                    0..=239 => latest,
+                    240..=247 => latest.saturating_sub(1),
+                    _ => latest + 1,
+                };
+                // Mostly: an owner of unverified validators proves some of its own.
+                let unverified: Vec<u64> =
+                    (0..N_VALIDATORS).filter(|v| self.state.pod_validator(*v).is_none()).collect();
+                let (sender, validators) = match unverified.get(usize::from(who) % unverified.len().max(1)) {
+                    Some(v) if who < 176 && validators < 192 => {
+                        let owner = self.actor(validator_owner(*v));
+                        let own: Vec<u64> =
+                            unverified.iter().copied().filter(|u| self.actor(validator_owner(*u)) == owner).collect();
+                        let n = 1 + usize::from(validators) % own.len();
+                        (owner, own[..n].to_vec())
+                    }
+                    _ => (self.staker_sel(who), validator_set(validators)),
+                };
+                (sender, Tx::VerifyWithdrawalCredentials { slot, validators })
+            }
+            Op::StartCheckpoint { who, revert } => {
+                (self.pod_owner_sel(who), Tx::StartCheckpoint { revert_if_no_balance: revert })
+            }
+            Op::CheckpointProofs { owner, validators } => {
+                let open: Vec<Address> =
+                    self.state.pods().into_iter().filter(|(_, p)| p.checkpoint.is_some()).map(|(o, _)| o).collect();
+                let owner = match open.get(usize::from(owner) % open.len().max(1)) {
+                    Some(o) if owner < 192 => *o,
+                    _ => self.pod_owner_sel(owner),
+                };
+                let validators = if validators < 160 {
+                    self.active_validators(owner, validators)
+                } else {
+                    validator_set(validators)
+                };
+                (self.actor(STRANGER), Tx::VerifyCheckpointProofs { pod_owner: owner, validators })
+            }
+            Op::StaleBalance { owner, validator } => {
+                let owner = self.pod_owner_sel(owner);
+                let active = self.active_validators(owner, 0xff);
+                let validator = match active.get(usize::from(validator) % active.len().max(1)) {
+                    Some(v) if validator < 200 => *v,
+                    _ => u64::from(validator % 8),
+                };
+                (self.actor(STRANGER), Tx::VerifyStaleBalance { pod_owner: owner, validator })
+            }
         }
     }
+
+    /// The owner's active verified validators: all of them, or a prefix chosen by `b`.
+    fn active_validators(&self, owner: Address, b: u8) -> Vec<u64> {
+        let mine: Vec<u64> = self
+            .state
+            .pod_validators()
+            .into_iter()
+            .filter(|(_, v)| v.owner == owner && v.status == cairn_state::pods::ValidatorStatus::Active)
+            .map(|(i, _)| i)
+            .collect();
+        if b >= 128 || mine.is_empty() {
+            return if mine.is_empty() { validator_set(b) } else { mine };
+        }
+        let n = 1 + usize::from(b) % mine.len();
+        mine[..n].to_vec()
+    }
+
+    fn latest_slot(&self) -> u64 {
+        self.state.latest_beacon_report().map_or(0, |(s, _)| s)
+    }
+
+    /// An account with a pod (mostly), else any staker-like actor.
+    fn pod_owner_sel(&self, b: u8) -> Address {
+        let owners: Vec<Address> = self.state.pods().into_iter().map(|(o, _)| o).collect();
+        if b < 224 && !owners.is_empty() { owners[usize::from(b) % owners.len()] } else { self.staker_sel(b) }
+    }
+
+    /// A report one or a few slots after the latest (sometimes stale) changing up to two
+    /// validators: rewards, small and large losses, a beacon slash, an exit with its withdrawal.
+    fn beacon_report(&self, slot: u8, changes: [(u8, u8); 2], withdrawal: Option<(u8, u8)>) -> (Address, Tx) {
+        let latest = self.latest_slot();
+        let slot = if slot >= 240 { latest } else { latest + 1 + u64::from(slot % 4) };
+        let mut records: Vec<ValidatorRecord> = Vec::new();
+        let mut withdrawals = Vec::new();
+        for (v, class) in changes {
+            let index = u64::from(v) % N_VALIDATORS;
+            if records.iter().any(|r| r.index == index) {
+                continue;
+            }
+            let Some(cur) = self.state.validator_record(index, latest) else { continue };
+            let mut r = ValidatorRecord {
+                index,
+                withdrawal_credentials: cur.withdrawal_credentials,
+                effective_balance_gwei: cur.effective_balance_gwei,
+                balance_gwei: cur.balance_gwei,
+                slashed: cur.slashed,
+                exited: cur.exited,
+            };
+            let gwei = 1_000_000_000u64;
+            match class {
+                0..=79 => r.balance_gwei += u64::from(class) * 1_000_003,
+                80..=139 => r.balance_gwei = r.balance_gwei.saturating_sub(u64::from(class - 79) * 7_000_001),
+                140..=179 => r.balance_gwei = r.balance_gwei.saturating_sub(u64::from(class - 139) * gwei / 4),
+                180..=199 => {
+                    r.slashed = true;
+                    r.balance_gwei = r.balance_gwei.saturating_sub(gwei);
+                }
+                200..=229 => {
+                    // Exit: the whole balance is withdrawn to the credentials' address.
+                    if r.balance_gwei > 0 {
+                        withdrawals.push(BeaconWithdrawal {
+                            validator_index: index,
+                            address: pod_address(self.actor(validator_owner(index))),
+                            amount_gwei: r.balance_gwei,
+                        });
+                    }
+                    r.balance_gwei = 0;
+                    r.exited = true;
+                }
+                _ => r.balance_gwei = 0,
+            }
+            r.effective_balance_gwei = r.balance_gwei.min(32 * gwei) / gwei * gwei;
+            records.push(r);
+        }
+        records.sort_by_key(|r| r.index);
+        if let Some((v, amount)) = withdrawal {
+            let index = u64::from(v) % N_VALIDATORS;
+            withdrawals.push(BeaconWithdrawal {
+                validator_index: index,
+                address: pod_address(self.actor(validator_owner(index))),
+                amount_gwei: u64::from(amount) * 3_000_017,
+            });
+        }
+        (self.actor(ORACLE), Tx::PostBeaconReport { slot, validators: records, withdrawals })
+    }
+}
+
+/// Validators named by a bit mask (bits 0–5; bit 6 adds an unknown index, bit 7 repeats the first).
+fn validator_set(mask: u8) -> Vec<u64> {
+    let mut v: Vec<u64> = (0..N_VALIDATORS).filter(|i| mask & (1 << i) != 0).collect();
+    if mask & 0x40 != 0 {
+        v.push(40);
+    }
+    if mask & 0x80 != 0
+        && let Some(first) = v.first().copied()
+    {
+        v.push(first);
+    }
+    v
 }

@@ -1,8 +1,9 @@
 //! The fixed world random sequences start from, and the checked step runner.
 //!
 //! Genesis (devnet parameters): four assets (`AAA`, `BBB`, `CCC` with strategies 0–2, `DDD`
-//! without one), six funded stakers (staker 5 holds 2^200 `AAA`), three operators, two services
-//! and three operator sets:
+//! without one) and native `ETH` (asset 4, whose beacon-chain strategy is strategy 3), a
+//! one-member beacon oracle, six funded stakers (staker 5 holds 2^200 `AAA`), three operators,
+//! two services and three operator sets (sets 0 and 2 also take the beacon strategy after setup):
 //!
 //! | set | service | strategies | slasher | extras |
 //! |-----|---------|------------|---------|--------|
@@ -12,11 +13,16 @@
 //!
 //! The setup (block 1) registers the operators (allocation delays 0, 2 and 8; operator 2 has a
 //! delegation approver), registers them for sets, makes deposits, delegates stakers 0–3 and
-//! allocates some magnitude, so random sequences start from an interesting state.
+//! allocates some magnitude, so random sequences start from an interesting state. Native
+//! restaking: the oracle reports six 32 ETH validators (validator `v` points at the pod of
+//! staker `v mod 3`, validator 5 at the stranger's pod); stakers 0 and 1 restake validators 0, 3
+//! and 1, and operator 0 allocates half its beacon magnitude to set 0.
 
 use cairn_primitives::{Address, AssetId, Block, OperatorSetKey, Params, Profile, StrategyId, U256, named_address};
 use cairn_state::{
     BURN_ADDRESS, Ctx, Event, Genesis, GenesisAsset, State, Tx, TxError,
+    oracle::{OracleCommittee, ValidatorRecord},
+    pods::{pod_address, pod_credentials},
     services::Consent,
     tx::{AllocateParams, VetoConfig},
 };
@@ -56,11 +62,21 @@ pub const STRATEGY0: usize = 21;
 pub const ZERO: usize = 22;
 /// The burn address (reserved).
 pub const BURN: usize = 23;
+/// The beacon oracle (sole member, quorum 1).
+pub const ORACLE: usize = 24;
 /// Number of actors.
-pub const N_ACTORS: usize = 24;
+pub const N_ACTORS: usize = 25;
 
-/// Number of assets at genesis (the last one has no strategy).
-pub const N_ASSETS: u32 = 4;
+/// Number of assets at genesis (`DDD`, asset 3, has no strategy; `ETH`, asset 4, is native).
+pub const N_ASSETS: u32 = 5;
+/// The native asset.
+pub const ETH: AssetId = AssetId(4);
+/// The beacon-chain strategy of `ETH`.
+pub const BEACON: StrategyId = StrategyId(3);
+/// Validators the oracle knows (indices 0..N_VALIDATORS).
+pub const N_VALIDATORS: u64 = 6;
+/// One validator's starting balance, in gwei.
+pub const VALIDATOR_GWEI: u64 = 32_000_000_000;
 /// Veto window of set 2.
 pub const VETO_WINDOW: Block = 5;
 /// The block the setup runs in.
@@ -87,7 +103,25 @@ pub fn actors() -> Vec<Address> {
     v.push(named_address("cairn/strategy/0"));
     v.push(Address::ZERO);
     v.push(BURN_ADDRESS);
+    v.push(named_address("oracle"));
     v
+}
+
+/// The owner whose pod validator `v` points at.
+pub fn validator_owner(v: u64) -> usize {
+    if v == 5 { STRANGER } else { (v % 3) as usize }
+}
+
+/// The oracle's record of validator `v` at genesis balance.
+pub fn validator_record(v: u64, balance_gwei: u64) -> ValidatorRecord {
+    ValidatorRecord {
+        index: v,
+        withdrawal_credentials: pod_credentials(pod_address(actors()[validator_owner(v)])),
+        effective_balance_gwei: balance_gwei.min(VALIDATOR_GWEI) / 1_000_000_000 * 1_000_000_000,
+        balance_gwei,
+        slashed: false,
+        exited: false,
+    }
 }
 
 /// The three operator sets (see the module table).
@@ -121,14 +155,26 @@ pub fn genesis() -> Genesis {
             balances.insert(a[OPERATOR_BASE + o], tokens(10_000));
         }
         balances.insert(a[STRANGER], tokens(100));
-        assets.push(GenesisAsset { symbol: symbol.to_string(), decimals: 18, strategy: i < 3, balances });
+        assets.push(GenesisAsset {
+            symbol: symbol.to_string(),
+            decimals: 18,
+            strategy: i < 3,
+            balances,
+            native: false,
+        });
     }
+    let mut eth = std::collections::BTreeMap::new();
+    for staker in &a[..N_STAKERS] {
+        eth.insert(*staker, tokens(1_000));
+    }
+    assets.push(GenesisAsset { symbol: "ETH".into(), decimals: 18, strategy: false, balances: eth, native: true });
     Genesis {
         params: Params::profile(Profile::Devnet),
         governor: a[GOVERNOR],
         unpauser: a[UNPAUSER],
         pausers: vec![a[PAUSER]],
         assets,
+        oracle: OracleCommittee { members: vec![a[ORACLE]], quorum: 1 },
     }
 }
 
@@ -220,6 +266,24 @@ pub fn setup() -> Vec<(Ctx, Tx)> {
         },
     );
     push(op(2), Tx::ModifyAllocations { operator: op(2), allocations: vec![alloc(0, &[0], &[WAD_U64 / 10 * 6])] });
+    // Native restaking.
+    for set in [0, 2] {
+        push(
+            sets[set].service,
+            Tx::AddStrategiesToOperatorSet {
+                service: sets[set].service,
+                set_id: sets[set].id,
+                strategies: vec![BEACON],
+            },
+        );
+    }
+    let validators = (0..N_VALIDATORS).map(|v| validator_record(v, VALIDATOR_GWEI)).collect();
+    push(a[ORACLE], Tx::PostBeaconReport { slot: 1, validators, withdrawals: vec![] });
+    for (staker, vs) in [(0, vec![0, 3]), (1, vec![1])] {
+        push(a[staker], Tx::CreatePod {});
+        push(a[staker], Tx::VerifyWithdrawalCredentials { slot: 1, validators: vs });
+    }
+    push(op(0), Tx::ModifyAllocations { operator: op(0), allocations: vec![alloc(0, &[3], &[WAD_U64 / 2])] });
     out
 }
 
@@ -339,7 +403,8 @@ impl World {
                 *delegated.entry((op, s)).or_default() += w;
             }
         }
-        for ((op, s), sum) in delegated {
+        // The beacon strategy is held to a bounded allowance (spec 7.3(1)) by `check_invariants`.
+        for ((op, s), sum) in delegated.into_iter().filter(|((_, s), _)| *s != BEACON) {
             if st.operator_shares(op, s) < sum {
                 return Err(format!(
                     "operator {op} in {s}: shares {} < Σ withdrawable {sum}",
@@ -349,7 +414,7 @@ impl World {
         }
         for a in &self.actors {
             for (_, w) in st.withdrawals_of(*a) {
-                for (s, x) in w.strategies.iter().zip(st.withdrawal_payout(&w, block).map_err(err)?) {
+                for (s, x) in w.strategies.iter().zip(st.withdrawal_payout(*a, &w, block).map_err(err)?) {
                     *claims.entry(*s).or_default() += x;
                 }
             }

@@ -325,9 +325,11 @@ fn the_scenario_docs_name_every_transaction_error_and_event() {
         ("withdrawals.rs", "WithdrawalError"),
         ("permissions.rs", "PermissionError"),
         ("governance.rs", "GovernanceError"),
+        ("oracle.rs", "OracleError"),
+        ("pods.rs", "PodError"),
     ];
     let wrappers = ["Ledger", "Strategy", "Operator", "Delegation", "Service", "Allocation", "Slashing"];
-    let wrappers = [&wrappers[..], &["Withdrawal", "Permission", "Governance", "Math"]].concat();
+    let wrappers = [&wrappers[..], &["Withdrawal", "Permission", "Governance", "Oracle", "Pod", "Math"]].concat();
     let mut error_count = 0;
     for (file, name) in errors {
         let variants = enum_variants(&src(file), name);

@@ -105,6 +105,7 @@ fn layout(stakers: usize, strategies: usize) {
             decimals: 18,
             strategy: true,
             balances: funded.clone(),
+            native: false,
         });
     }
     drop(funded);

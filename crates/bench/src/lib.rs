@@ -94,7 +94,8 @@ pub fn genesis(accounts: impl IntoIterator<Item = Address>, balance: U256) -> Ge
         governor: governor(),
         unpauser: governor(),
         pausers: vec![governor()],
-        assets: vec![GenesisAsset { symbol: "BENCH".into(), decimals: 18, strategy: true, balances }],
+        assets: vec![GenesisAsset { symbol: "BENCH".into(), decimals: 18, strategy: true, balances, native: false }],
+        oracle: Default::default(),
     }
 }
 

@@ -112,6 +112,25 @@ pub fn sub_u64(a: u64, b: u64) -> MathResult<u64> {
     a.checked_sub(b).ok_or(MathError::Underflow { a: U256::from(a), b: U256::from(b) })
 }
 
+/// `a + b` for counters, or an overflow error.
+pub fn add_u32(a: u32, b: u32) -> MathResult<u32> {
+    a.checked_add(b).ok_or(MathError::Overflow { op: "add", a: U256::from(a), b: U256::from(b) })
+}
+
+/// `a - b` for counters, or an underflow error.
+pub fn sub_u32(a: u32, b: u32) -> MathResult<u32> {
+    a.checked_sub(b).ok_or(MathError::Underflow { a: U256::from(a), b: U256::from(b) })
+}
+
+/// `a + b` for signed balance changes, or an overflow error (operands shown by magnitude).
+pub fn add_i128(a: i128, b: i128) -> MathResult<i128> {
+    a.checked_add(b).ok_or(MathError::Overflow {
+        op: "add_i128",
+        a: U256::from(a.unsigned_abs()),
+        b: U256::from(b.unsigned_abs()),
+    })
+}
+
 /// A `u64` as a U256.
 pub fn u(v: u64) -> U256 {
     U256::from(v)

@@ -223,8 +223,10 @@ impl State {
                 return Err(DelegationError::FullySlashed { operator, strategy }.into());
             }
             let p = self.position(staker, strategy);
-            // Undelegated, the slashing factor is WAD: withdrawable = floor(s · k / WAD).
-            let added = calc_withdrawable(p.deposit_shares, p.dsf, cairn_primitives::WAD)?;
+            // Undelegated, the slashing factor is WAD (beacon: the pod's factor `l`, which is
+            // baked into the delegated amount): added = floor(floor(s · k / WAD) · sf / WAD).
+            let sf = self.staker_slashing_factor(staker, None, strategy)?;
+            let added = calc_withdrawable(p.deposit_shares, p.dsf, sf)?;
             moves.push((strategy, added, U256::from(m)));
         }
         self.update_staker(staker, |r| r.delegated_to = Some(operator));

@@ -5,8 +5,9 @@ use serde::Serialize;
 
 use crate::{
     allocations::AllocationError, delegation::DelegationError, governance::GovernanceError, ledger::LedgerError,
-    operators::OperatorError, pause::Module, permissions::PermissionError, services::ServiceError,
-    slashing::SlashingError, strategies::StrategyError, tx::TxKind, withdrawals::WithdrawalError,
+    operators::OperatorError, oracle::OracleError, pause::Module, permissions::PermissionError, pods::PodError,
+    services::ServiceError, slashing::SlashingError, strategies::StrategyError, tx::TxKind,
+    withdrawals::WithdrawalError,
 };
 
 /// Why a transaction was refused. The state is unchanged whenever this is returned.
@@ -67,6 +68,12 @@ pub enum TxError {
     /// Governance.
     #[error(transparent)]
     Governance(#[from] GovernanceError),
+    /// The beacon-chain oracle.
+    #[error(transparent)]
+    Oracle(#[from] OracleError),
+    /// Pods and native restaking.
+    #[error(transparent)]
+    Pod(#[from] PodError),
     /// Checked arithmetic failed (an overflow is an error, never a wrap).
     #[error(transparent)]
     Math(#[from] MathError),
@@ -86,6 +93,8 @@ impl TxError {
             TxError::Withdrawal(e) => e.into(),
             TxError::Permission(e) => e.into(),
             TxError::Governance(e) => e.into(),
+            TxError::Oracle(e) => e.into(),
+            TxError::Pod(e) => e.into(),
             TxError::Math(e) => match e {
                 MathError::Overflow { .. } => "Overflow",
                 MathError::Underflow { .. } => "Underflow",

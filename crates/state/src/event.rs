@@ -211,4 +211,32 @@ pub enum Event {
     ProposalExecuted { id: u64, action: GovernanceAction },
     /// A proposal was cancelled.
     ProposalCancelled { id: u64 },
+    /// An oracle member reported a slot (`votes` of `quorum` for this root so far).
+    BeaconReportVoted { member: Address, slot: u64, root: B256, votes: u32, quorum: u32 },
+    /// A report reached quorum and took effect.
+    BeaconReportAccepted { slot: u64, root: B256, validators: usize, withdrawals: usize },
+    /// A beacon-chain withdrawal was paid to its address.
+    BeaconWithdrawalPaid { validator_index: u64, address: Address, amount_gwei: u64 },
+    /// A pod was created.
+    PodDeployed { owner: Address, pod: Address },
+    /// A validator was verified into a pod.
+    ValidatorRestaked { owner: Address, validator_index: u64, effective_balance_gwei: u64 },
+    /// A pod owner's beacon shares grew (credential proof or checkpoint gain).
+    PodSharesUpdated {
+        owner: Address,
+        #[serde(with = "serde_dec")]
+        shares: U256,
+    },
+    /// A checkpoint started.
+    CheckpointCreated { owner: Address, number: u64, slot: u64, pod_balance_gwei: u64, proofs_remaining: u32 },
+    /// A validator's balance was proven in the open checkpoint.
+    ValidatorCheckpointed { owner: Address, validator_index: u64, balance_gwei: u64 },
+    /// A proof was skipped (not in the pod, not active, already proven, no record).
+    CheckpointProofSkipped { owner: Address, validator_index: u64, reason: &'static str },
+    /// A validator proved a zero balance and left the pod's active set.
+    ValidatorWithdrawn { owner: Address, validator_index: u64 },
+    /// A checkpoint completed with the pod's total balance change.
+    CheckpointFinalized { owner: Address, number: u64, slot: u64, prev_restaked_gwei: u64, delta_gwei: i128 },
+    /// A checkpoint loss lowered the pod's beacon-chain slashing factor.
+    BeaconChainSlashingFactorDecreased { staker: Address, prev_factor: u64, new_factor: u64 },
 }

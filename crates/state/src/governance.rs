@@ -116,6 +116,12 @@ impl State {
                     return Err(GovernanceError::ZeroAccount.into());
                 }
             }
+            GovernanceAction::SetBeaconOracle { members, quorum } => {
+                if members.contains(&Address::ZERO) {
+                    return Err(GovernanceError::ZeroAccount.into());
+                }
+                self.validate_committee(members, *quorum)?;
+            }
         }
         Ok(())
     }
@@ -197,6 +203,7 @@ impl State {
             }
             GovernanceAction::SetUnpauser { account } => self.g.unpauser = *account,
             GovernanceAction::SetGovernor { account } => self.g.governor = *account,
+            GovernanceAction::SetBeaconOracle { members, quorum } => self.set_oracle_committee(members, *quorum)?,
         }
         Ok(())
     }

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use cairn_primitives::{Address, Block, StrategyId, U256};
+use cairn_primitives::{Address, Block, StrategyId, U256, WAD, math};
 
 use crate::{State, TxError};
 
@@ -54,6 +54,7 @@ impl State {
         self.check_shares(block)?;
         self.check_magnitudes(block)?;
         self.check_incompatibility()?;
+        self.check_pods()?;
         Ok(())
     }
 
@@ -77,6 +78,7 @@ impl State {
         let mut delegated: BTreeMap<(Address, StrategyId), U256> = BTreeMap::new();
         let mut claims: BTreeMap<StrategyId, U256> = BTreeMap::new();
         let mut per_staker: BTreeMap<Address, u32> = BTreeMap::new();
+        let mut allowances: BTreeMap<(Address, StrategyId), U256> = BTreeMap::new();
         for (staker, s, shares, dsf) in self.all_positions() {
             if shares.is_zero() {
                 return fail(format!("{staker} keeps an empty position in {s}"));
@@ -92,6 +94,9 @@ impl State {
             add_to(claims.entry(s).or_default(), w);
             if let Some(op) = self.delegated_to(staker) {
                 add_to(delegated.entry((op, s)).or_default(), w);
+                if self.is_beacon(s) {
+                    add_to(allowances.entry((op, s)).or_default(), ok(self.beacon_allowance(staker, op, s))?);
+                }
             }
         }
         for (staker, n) in per_staker {
@@ -101,13 +106,13 @@ impl State {
         }
         for ((op, s), sum) in &delegated {
             let op_shares = self.operator_shares(*op, *s);
-            if op_shares < *sum {
+            let allowance = allowances.get(&(*op, *s)).copied().unwrap_or_default();
+            if op_shares.saturating_add(allowance) < *sum {
                 return fail(format!("operator {op} in {s}: shares {op_shares} < Σ withdrawable {sum}"));
             }
         }
-        for (staker, w) in self.withdrawals.iter() {
-            for (s, x) in w.strategies.iter().zip(ok(self.withdrawal_payout(w, block))?) {
-                let _ = staker;
+        for ((staker, _), w) in self.withdrawals.iter() {
+            for (s, x) in w.strategies.iter().zip(ok(self.withdrawal_payout(*staker, w, block))?) {
                 add_to(claims.entry(*s).or_default(), x);
             }
         }
@@ -123,6 +128,61 @@ impl State {
         for (key, hist) in self.cumulative_scaled.iter() {
             if hist.windows(2).any(|p| p[0].0 >= p[1].0 || p[0].1 > p[1].1) {
                 return fail(format!("cumulative scaled shares of {key:?} not increasing"));
+            }
+        }
+        Ok(())
+    }
+
+    /// How far a beacon staker's withdrawable may drift above its part of the operator's shares:
+    /// each operator slash can leave `floor(m · l)` up to one unit above the proportional factor
+    /// (at most `floor(s · k / WAD) / WAD + 1` wei), each pod loss up to one wei (reference 7.3(1)).
+    fn beacon_allowance(&self, staker: Address, op: Address, s: StrategyId) -> Result<U256, TxError> {
+        let p = self.position(staker, s);
+        let per_event = math::add(
+            math::mul_div_down(p.deposit_shares, p.dsf, WAD)?.checked_div(WAD).unwrap_or_default(),
+            U256::from(2u8),
+        )?;
+        let slashes = self.max_magnitude.len_of(&(op, s));
+        let losses = self.pods.get(&staker).map_or(0, |p| p.losses);
+        let events = U256::from(slashes).saturating_add(U256::from(losses)).saturating_add(U256::from(1u8));
+        Ok(math::mul(per_event, events)?)
+    }
+
+    /// Pods: checkpointed ETH is in the pod, factors within [0, WAD], validator counts agree.
+    fn check_pods(&self) -> Result<(), Violation> {
+        let Some(native) = self.g.native else {
+            return Ok(());
+        };
+        let mut active: BTreeMap<Address, u32> = BTreeMap::new();
+        for (index, v) in self.pod_validators.iter() {
+            if !self.pods.contains(&v.owner) {
+                return fail(format!("validator {index} belongs to {} which has no pod", v.owner));
+            }
+            if v.status == crate::pods::ValidatorStatus::Active {
+                add_to(active.entry(v.owner).or_default(), 1);
+            }
+        }
+        for (owner, pod) in self.pods.iter() {
+            let held = self.balance(pod.address, native.asset);
+            let restaked = U256::from(pod.restaked_gwei).saturating_mul(crate::oracle::GWEI);
+            if restaked > held {
+                return fail(format!("pod of {owner}: restaked {restaked} wei > ETH held {held}"));
+            }
+            if pod.bcsf > crate::stakers::WAD_U64 {
+                return fail(format!("pod of {owner}: beacon factor {} above WAD", pod.bcsf));
+            }
+            let n = active.get(owner).copied().unwrap_or(0);
+            if n != pod.active_validators {
+                return fail(format!(
+                    "pod of {owner}: {} active validators recorded, {n} found",
+                    pod.active_validators
+                ));
+            }
+            if pod.checkpoint.is_some_and(|c| c.proofs_remaining > n) {
+                return fail(format!("pod of {owner}: checkpoint expects more proofs than validators"));
+            }
+            if self.pod_accounts.get(&pod.address) != Some(owner) {
+                return fail(format!("pod of {owner}: address {} not registered to it", pod.address));
             }
         }
         Ok(())

@@ -134,9 +134,12 @@ impl State {
         self.credit(to, asset, amount)
     }
 
-    /// Whether `a` is owned by the protocol (zero, burn address, a strategy vault): never a sender.
+    /// Whether `a` is owned by the protocol (zero, burn address, a strategy vault, a pod): never a sender.
     pub fn is_reserved_account(&self, a: Address) -> bool {
-        a == Address::ZERO || a == BURN_ADDRESS || self.strategies.iter().any(|(_, s)| s.address == a)
+        a == Address::ZERO
+            || a == BURN_ADDRESS
+            || self.pod_accounts.contains(&a)
+            || self.strategies.iter().any(|(_, s)| s.address == a)
     }
 
     pub(crate) fn tx_transfer(

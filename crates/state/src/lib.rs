@@ -16,8 +16,10 @@ pub mod governance;
 pub mod invariants;
 pub mod ledger;
 pub mod operators;
+pub mod oracle;
 pub mod pause;
 pub mod permissions;
+pub mod pods;
 pub mod queries;
 pub mod services;
 pub mod slashing;
@@ -34,6 +36,7 @@ use serde::{Deserialize, Serialize};
 
 pub use error::TxError;
 pub use event::Event;
+pub use pods::NativeConfig;
 pub use store::{HashTable, History, Table};
 pub use tx::{Tx, TxKind};
 
@@ -64,6 +67,10 @@ pub struct GenesisAsset {
     pub strategy: bool,
     /// Initial balances: the only tokens that exist besides the devnet faucet.
     pub balances: BTreeMap<Address, U256>,
+    /// Whether this is the chain's native ETH: it gets the beacon-chain strategy (pods) instead
+    /// of a token strategy, and beacon-chain withdrawals are paid in it.
+    #[serde(default)]
+    pub native: bool,
 }
 
 /// The initial state.
@@ -79,6 +86,9 @@ pub struct Genesis {
     pub pausers: Vec<Address>,
     /// Assets with their initial balances, numbered in order.
     pub assets: Vec<GenesisAsset>,
+    /// The beacon-chain oracle committee (empty: none until governance names one).
+    #[serde(default)]
+    pub oracle: oracle::OracleCommittee,
 }
 
 /// Scalar state, small enough to copy at the start of each transaction.
@@ -90,6 +100,9 @@ pub(crate) struct Globals {
     pub(crate) paused: u32,
     pub(crate) next_proposal: u64,
     pub(crate) last_block: Block,
+    pub(crate) native: Option<NativeConfig>,
+    pub(crate) oracle_quorum: u32,
+    pub(crate) latest_report: Option<(u64, B256)>,
 }
 
 /// The whole protocol state. Maps are ordered (`Table`, `History`) or hashed with their order
@@ -125,6 +138,12 @@ pub struct State {
     pub(crate) appointees: Table<(Address, Address, TxKind), ()>,
     pub(crate) pausers: Table<Address, ()>,
     pub(crate) proposals: Table<u64, governance::Proposal>,
+    pub(crate) oracle_members: Table<Address, ()>,
+    pub(crate) report_votes: Table<(u64, Address), B256>,
+    pub(crate) beacon_records: History<u64, oracle::ValidatorState>,
+    pub(crate) pods: Table<Address, pods::Pod>,
+    pub(crate) pod_accounts: Table<Address, Address>,
+    pub(crate) pod_validators: Table<u64, pods::PodValidator>,
 }
 
 /// Calls `$method` on every table. The exhaustive destructuring makes a table added to `State`
@@ -160,6 +179,12 @@ macro_rules! each_table {
             appointees,
             pausers,
             proposals,
+            oracle_members,
+            report_votes,
+            beacon_records,
+            pods,
+            pod_accounts,
+            pod_validators,
         } = $self;
         assets.$method();
         balances.$method();
@@ -188,6 +213,12 @@ macro_rules! each_table {
         appointees.$method();
         pausers.$method();
         proposals.$method();
+        oracle_members.$method();
+        report_votes.$method();
+        beacon_records.$method();
+        pods.$method();
+        pod_accounts.$method();
+        pod_validators.$method();
     }};
 }
 
@@ -202,6 +233,9 @@ impl State {
                 paused: 0,
                 next_proposal: 1,
                 last_block: 0,
+                native: None,
+                oracle_quorum: 0,
+                latest_report: None,
             },
             assets: Table::default(),
             balances: HashTable::default(),
@@ -230,6 +264,12 @@ impl State {
             appointees: Table::default(),
             pausers: Table::default(),
             proposals: Table::default(),
+            oracle_members: Table::default(),
+            report_votes: Table::default(),
+            beacon_records: History::default(),
+            pods: Table::default(),
+            pod_accounts: Table::default(),
+            pod_validators: Table::default(),
         };
         for p in &genesis.pausers {
             s.pausers.insert(*p, ());
@@ -240,9 +280,14 @@ impl State {
             for (who, amount) in &a.balances {
                 s.mint_tokens(id, *who, *amount)?;
             }
-            if a.strategy {
+            if a.native {
+                s.create_native_strategy(id, &mut events)?;
+            } else if a.strategy {
                 s.create_strategy(id, &mut events)?;
             }
+        }
+        if !genesis.oracle.members.is_empty() {
+            s.set_oracle_committee(&genesis.oracle.members, genesis.oracle.quorum)?;
         }
         s.commit();
         Ok(s)
@@ -394,6 +439,23 @@ impl State {
             Propose { action } => self.tx_propose(ctx, action, ev)?,
             ExecuteProposal { id } => self.tx_execute_proposal(ctx, *id, ev)?,
             CancelProposal { id } => self.tx_cancel_proposal(ctx, *id, ev)?,
+            PostBeaconReport { slot, validators, withdrawals } => {
+                let report = oracle::BeaconReport {
+                    slot: *slot,
+                    validators: validators.clone(),
+                    withdrawals: withdrawals.clone(),
+                };
+                self.tx_post_beacon_report(ctx, &report, ev)?
+            }
+            CreatePod {} => self.tx_create_pod(ctx, ev)?,
+            VerifyWithdrawalCredentials { slot, validators } => {
+                self.tx_verify_credentials(ctx, *slot, validators, ev)?
+            }
+            StartCheckpoint { revert_if_no_balance } => self.tx_start_checkpoint(ctx, *revert_if_no_balance, ev)?,
+            VerifyCheckpointProofs { pod_owner, validators } => {
+                self.tx_verify_checkpoint_proofs(*pod_owner, validators, ev)?
+            }
+            VerifyStaleBalance { pod_owner, validator } => self.tx_verify_stale_balance(*pod_owner, *validator, ev)?,
         }
         Ok(())
     }

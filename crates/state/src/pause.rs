@@ -26,6 +26,8 @@ pub enum Module {
     Registration,
     /// Burning or redistributing slashed shares.
     SlashClearing,
+    /// Pods: creation, credential proofs and checkpoints.
+    Pods,
 }
 
 impl Module {
@@ -47,6 +49,9 @@ pub fn module_of(kind: TxKind) -> Option<Module> {
         SlashOperator | ExecuteSlash => Module::Slashing,
         RegisterForOperatorSets | DeregisterFromOperatorSets => Module::Registration,
         ClearBurnOrRedistributableShares => Module::SlashClearing,
+        CreatePod | VerifyWithdrawalCredentials | StartCheckpoint | VerifyCheckpointProofs | VerifyStaleBalance => {
+            Module::Pods
+        }
         _ => return None,
     })
 }

@@ -139,6 +139,10 @@ pub struct Summary {
     pub open_slash_requests: Vec<(OperatorSetKey, u32, Address)>,
     /// Shares set aside by slashes and not yet cleared: (set, slash id, strategy, shares).
     pub burnable: Vec<(OperatorSetKey, u32, StrategyId, String)>,
+    /// Pods by owner.
+    pub pods: BTreeMap<Address, crate::pods::Pod>,
+    /// The latest accepted beacon report: (slot, root).
+    pub latest_beacon_report: Option<(u64, B256)>,
 }
 
 impl State {
@@ -256,7 +260,7 @@ impl State {
                 start_block: w.start_block,
                 completable_at: w.start_block.saturating_add(self.g.params.withdrawal_delay_blocks).saturating_add(1),
                 strategies: w.strategies.clone(),
-                expected_shares: self.withdrawal_payout(w, block)?,
+                expected_shares: self.withdrawal_payout(*staker, w, block)?,
             });
         }
         let open_slash_requests = self.open_requests.iter().map(|((op, set, id), _)| (*set, *id, *op)).collect();
@@ -272,6 +276,8 @@ impl State {
             withdrawals,
             open_slash_requests,
             burnable,
+            pods: self.pods.iter().map(|(k, v)| (*k, *v)).collect(),
+            latest_beacon_report: self.g.latest_report,
         })
     }
 }

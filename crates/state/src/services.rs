@@ -109,6 +109,14 @@ pub enum ServiceError {
         /// Which field.
         field: &'static str,
     },
+    /// Redistributing sets cannot hold the beacon strategy (slashed native ETH cannot move).
+    #[error("redistributing set {set} cannot hold the beacon-chain strategy {strategy}")]
+    NativeStrategyNotRedistributable {
+        /// The set.
+        set: OperatorSetKey,
+        /// The beacon strategy.
+        strategy: StrategyId,
+    },
     /// Bad redistribution recipient.
     #[error("redistribution recipient {recipient} is invalid (zero or the burn address)")]
     InvalidRedistributionRecipient {
@@ -254,6 +262,9 @@ impl State {
         let mut strategies = BTreeSet::new();
         for s in p.strategies {
             self.strategy(*s)?;
+            if p.recipient.is_some() && self.is_beacon(*s) {
+                return Err(ServiceError::NativeStrategyNotRedistributable { set, strategy: *s }.into());
+            }
             if !strategies.insert(*s) {
                 return Err(ServiceError::StrategyAlreadyInOperatorSet { set, strategy: *s }.into());
             }
@@ -288,6 +299,9 @@ impl State {
         let mut info = self.operator_set(set)?.clone();
         for s in strategies {
             self.strategy(*s)?;
+            if info.redistribution_recipient.is_some() && self.is_beacon(*s) {
+                return Err(ServiceError::NativeStrategyNotRedistributable { set, strategy: *s }.into());
+            }
             if !info.strategies.insert(*s) {
                 return Err(ServiceError::StrategyAlreadyInOperatorSet { set, strategy: *s }.into());
             }

@@ -525,8 +525,16 @@ impl State {
                 .into());
             }
             self.burnable.remove(&(set, slash_id, s));
-            let tokens =
-                if e.shares.is_zero() { U256::ZERO } else { self.strategy_withdraw(s, recipient, e.shares, ev)? };
+            // Slashed beacon ETH has no burn path: the shares are destroyed and the ETH stays
+            // locked in the delegators' pods, as in EigenLayer.
+            let tokens = if e.shares.is_zero() {
+                U256::ZERO
+            } else if self.is_beacon(s) {
+                self.adjust_strategy_shares(s, e.shares, false)?;
+                U256::ZERO
+            } else {
+                self.strategy_withdraw(s, recipient, e.shares, ev)?
+            };
             ev.push(Event::BurnOrRedistributableSharesDecreased {
                 set,
                 slash_id,

@@ -119,10 +119,26 @@ impl State {
         operator.map_or(WAD, |op| U256::from(self.max_magnitude(op, strategy)))
     }
 
+    /// A staker's slashing factor: the operator's magnitude, times the pod's beacon-chain
+    /// slashing factor for the beacon strategy (`floor(m · l / WAD)`).
+    pub fn staker_slashing_factor(
+        &self,
+        staker: Address,
+        operator: Option<Address>,
+        strategy: StrategyId,
+    ) -> Result<U256, TxError> {
+        let m = self.slashing_factor(operator, strategy);
+        if !self.is_beacon(strategy) {
+            return Ok(m);
+        }
+        Ok(math::mul_wad(m, U256::from(self.beacon_factor(staker)))?)
+    }
+
     /// Withdrawable shares of a staker in a strategy now.
     pub fn withdrawable_shares(&self, staker: Address, strategy: StrategyId) -> Result<U256, TxError> {
         let p = self.position(staker, strategy);
-        calc_withdrawable(p.deposit_shares, p.dsf, self.slashing_factor(self.delegated_to(staker), strategy))
+        let sf = self.staker_slashing_factor(staker, self.delegated_to(staker), strategy)?;
+        calc_withdrawable(p.deposit_shares, p.dsf, sf)
     }
 
     /// Credits `shares` new deposit shares (a deposit, or a withdrawal completed as shares):
@@ -145,7 +161,7 @@ impl State {
         if prev.is_zero() && rec.map_or(0, |r| r.positions.len()) >= max as usize {
             return Err(DelegationError::MaxStrategiesExceeded { staker, max }.into());
         }
-        let sf = self.slashing_factor(operator, strategy);
+        let sf = self.staker_slashing_factor(staker, operator, strategy)?;
         if sf.is_zero() {
             return Err(DelegationError::FullySlashed { operator: operator.unwrap_or_default(), strategy }.into());
         }

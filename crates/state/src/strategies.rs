@@ -24,6 +24,9 @@ pub struct Strategy {
     pub total_shares: U256,
     /// Most tokens it may hold after a deposit, if capped.
     pub deposit_cap: Option<U256>,
+    /// The beacon-chain strategy: shares are wei of restaked ETH held in pods, not tokens here.
+    #[serde(default)]
+    pub native: bool,
 }
 
 /// Why a strategy operation was refused.
@@ -67,6 +70,12 @@ pub enum StrategyError {
         /// Tokens held after the deposit.
         balance_after: U256,
     },
+    /// Deposits into the beacon-chain strategy come from validators, not tokens.
+    #[error("strategy {strategy} is the beacon-chain strategy: restake validators through a pod")]
+    NativeStrategyDeposit {
+        /// The strategy.
+        strategy: StrategyId,
+    },
     /// Withdrawing more shares than exist.
     #[error("withdrawing {shares} shares from strategy {strategy} holding {total}")]
     WithdrawalExceedsTotal {
@@ -94,9 +103,31 @@ impl State {
                 .map_err(|_| crate::ledger::math_overflow("strategy id", self.strategies.len()))?,
         );
         let address = named_address(&format!("cairn/strategy/{}", id.0));
-        self.strategies.insert(id, Strategy { asset, address, total_shares: U256::ZERO, deposit_cap: None });
+        self.strategies
+            .insert(id, Strategy { asset, address, total_shares: U256::ZERO, deposit_cap: None, native: false });
         ev.push(Event::StrategyCreated { strategy: id, asset, address });
         Ok(id)
+    }
+
+    /// Creates the beacon-chain strategy of the native asset (genesis only, at most one).
+    pub(crate) fn create_native_strategy(&mut self, asset: AssetId, ev: &mut Vec<Event>) -> Result<(), TxError> {
+        if let Some(n) = self.g.native {
+            return Err(StrategyError::StrategyExists { asset: n.asset, strategy: n.strategy }.into());
+        }
+        let id = self.create_strategy(asset, ev)?;
+        if let Some(s) = self.strategies.get(&id).cloned() {
+            self.strategies.insert(id, Strategy { native: true, ..s });
+        }
+        self.g.native = Some(crate::NativeConfig { asset, strategy: id });
+        Ok(())
+    }
+
+    /// Raises (or lowers) a strategy's total shares without moving tokens (beacon shares).
+    pub(crate) fn adjust_strategy_shares(&mut self, id: StrategyId, shares: U256, up: bool) -> Result<(), TxError> {
+        let s = self.strategy(id)?.clone();
+        let total = if up { math::add(s.total_shares, shares)? } else { math::sub(s.total_shares, shares)? };
+        self.strategies.insert(id, Strategy { total_shares: total, ..s });
+        Ok(())
     }
 
     /// Tokens held by a strategy (`B`).
@@ -104,17 +135,25 @@ impl State {
         self.balance(s.address, s.asset)
     }
 
-    /// Exchange rate `floor(1e18 · (B + 1e3) / (T + 1e3))`, tokens per share in WAD.
+    /// Exchange rate `floor(1e18 · (B + 1e3) / (T + 1e3))`, tokens per share in WAD (the beacon
+    /// strategy: exactly 1e18, one share is one wei).
     pub fn exchange_rate(&self, strategy: StrategyId) -> Result<U256, TxError> {
         let s = self.strategy(strategy)?;
+        if s.native {
+            return Ok(WAD);
+        }
         let b = math::add(self.strategy_balance(s), BALANCE_OFFSET)?;
         let t = math::add(s.total_shares, SHARES_OFFSET)?;
         Ok(math::mul_div_down(WAD, b, t)?)
     }
 
-    /// Tokens `shares` would redeem now: `floor((B + 1e3) · s / (T + 1e3))` (rounds down).
+    /// Tokens `shares` would redeem now: `floor((B + 1e3) · s / (T + 1e3))` (rounds down); beacon
+    /// shares are wei.
     pub fn shares_to_underlying(&self, strategy: StrategyId, shares: U256) -> Result<U256, TxError> {
         let s = self.strategy(strategy)?;
+        if s.native {
+            return Ok(shares);
+        }
         let b = math::add(self.strategy_balance(s), BALANCE_OFFSET)?;
         let t = math::add(s.total_shares, SHARES_OFFSET)?;
         Ok(math::mul_div_down(b, shares, t)?)
@@ -123,6 +162,9 @@ impl State {
     /// Shares `amount` tokens would mint now: `floor(a · (T + 1e3) / (B + 1e3))` (rounds down).
     pub fn underlying_to_shares(&self, strategy: StrategyId, amount: U256) -> Result<U256, TxError> {
         let s = self.strategy(strategy)?;
+        if s.native {
+            return Ok(amount);
+        }
         let b = math::add(self.strategy_balance(s), BALANCE_OFFSET)?;
         let t = math::add(s.total_shares, SHARES_OFFSET)?;
         Ok(math::mul_div_down(amount, t, b)?)
@@ -137,6 +179,9 @@ impl State {
         ev: &mut Vec<Event>,
     ) -> Result<U256, TxError> {
         let s = self.strategy(id)?.clone();
+        if s.native {
+            return Err(StrategyError::NativeStrategyDeposit { strategy: id }.into());
+        }
         self.move_tokens(s.asset, from, s.address, amount)?;
         let balance = self.strategy_balance(&s);
         if let Some(cap) = s.deposit_cap

@@ -3,7 +3,11 @@
 use cairn_primitives::{Address, AssetId, Block, StrategyId, U256, serde_dec};
 use serde::{Deserialize, Serialize};
 
-use crate::{pause::Module, services::Consent};
+use crate::{
+    oracle::{BeaconWithdrawal, ValidatorRecord},
+    pause::Module,
+    services::Consent,
+};
 
 /// A veto configuration for an operator set's slash requests (beyond EigenLayer).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -99,6 +103,13 @@ pub enum GovernanceAction {
     SetGovernor {
         /// The new governor.
         account: Address,
+    },
+    /// Name the beacon-chain oracle committee and its quorum (a strict majority).
+    SetBeaconOracle {
+        /// Members.
+        members: Vec<Address>,
+        /// Matching reports needed.
+        quorum: u32,
     },
 }
 
@@ -450,6 +461,47 @@ pub enum Tx {
     CancelProposal {
         /// Proposal id.
         id: u64,
+    },
+    // native restaking
+    /// Report validator records and withdrawals for a slot (an oracle committee member).
+    PostBeaconReport {
+        /// The beacon-chain slot.
+        slot: u64,
+        /// Changed validator records, strictly ascending by index.
+        #[serde(default)]
+        validators: Vec<ValidatorRecord>,
+        /// Beacon-chain withdrawals since the previous report.
+        #[serde(default)]
+        withdrawals: Vec<BeaconWithdrawal>,
+    },
+    /// Create the sender's pod.
+    CreatePod {},
+    /// Restake validators whose credentials point at the sender's pod, as of the latest report.
+    VerifyWithdrawalCredentials {
+        /// The latest accepted report's slot.
+        slot: u64,
+        /// Validator indices.
+        validators: Vec<u64>,
+    },
+    /// Start a checkpoint of the sender's pod.
+    StartCheckpoint {
+        /// Refuse when the pod holds no uncredited ETH.
+        #[serde(default)]
+        revert_if_no_balance: bool,
+    },
+    /// Prove validators' balances for a pod's open checkpoint (permissionless; bad proofs are skipped).
+    VerifyCheckpointProofs {
+        /// The pod's owner.
+        pod_owner: Address,
+        /// Validator indices.
+        validators: Vec<u64>,
+    },
+    /// Start a checkpoint of a pod whose validator was slashed on the beacon chain (permissionless).
+    VerifyStaleBalance {
+        /// The pod's owner.
+        pod_owner: Address,
+        /// The slashed validator.
+        validator: u64,
     },
 }
 

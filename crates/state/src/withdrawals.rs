@@ -134,7 +134,7 @@ impl State {
                 }
                 .into());
             }
-            let sf = self.slashing_factor(operator, *s);
+            let sf = self.staker_slashing_factor(staker, operator, *s)?;
             let w = calc_withdrawable(*x, p.dsf, sf)?;
             let q = math::mul_wad(*x, p.dsf)?;
             if let Some(op) = operator {
@@ -191,17 +191,21 @@ impl State {
         )
     }
 
-    /// Shares a withdrawal pays per strategy if completed at `block` (an estimate while slashable).
-    pub fn withdrawal_payout(&self, w: &Withdrawal, block: Block) -> Result<Vec<U256>, TxError> {
+    /// Shares `staker`'s withdrawal pays per strategy if completed at `block` (an estimate while
+    /// slashable). Beacon shares are also multiplied by the pod's current factor `l`.
+    pub fn withdrawal_payout(&self, staker: Address, w: &Withdrawal, block: Block) -> Result<Vec<U256>, TxError> {
         let mut out = Vec::with_capacity(w.strategies.len());
         for (s, q) in w.strategies.iter().zip(&w.scaled_shares) {
-            let sf = match w.delegated_to {
+            let mut sf = match w.delegated_to {
                 None => WAD,
                 Some(op) => match self.pricing_block(w, op, *s) {
                     Some(at) if at < block => U256::from(self.max_magnitude_at(op, *s, at)),
                     _ => U256::from(self.max_magnitude(op, *s)),
                 },
             };
+            if self.is_beacon(*s) {
+                sf = math::mul_wad(sf, U256::from(self.beacon_factor(staker)))?;
+            }
             out.push(math::mul_wad(*q, sf)?);
         }
         Ok(out)
@@ -244,7 +248,7 @@ impl State {
             .into());
         }
         self.check_not_held(staker, nonce, &w)?;
-        let shares = self.withdrawal_payout(&w, ctx.block)?;
+        let shares = self.withdrawal_payout(staker, &w, ctx.block)?;
         self.withdrawals.remove(&(staker, nonce));
         let mut tokens = Vec::with_capacity(shares.len());
         for (s, x) in w.strategies.iter().zip(&shares) {
@@ -252,7 +256,9 @@ impl State {
                 tokens.push(U256::ZERO);
                 continue;
             }
-            if as_tokens {
+            if as_tokens && self.is_beacon(*s) {
+                tokens.push(self.pay_beacon_withdrawal(staker, *x, ev)?);
+            } else if as_tokens {
                 tokens.push(self.strategy_withdraw(*s, staker, *x, ev)?);
             } else {
                 self.credit_deposit_shares(staker, *s, *x, ev)?;

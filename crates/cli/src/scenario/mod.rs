@@ -66,6 +66,9 @@ pub struct Scenario {
     /// Assets registered at genesis, numbered in this order.
     #[serde(default)]
     pub assets: Vec<AssetSpec>,
+    /// The beacon-chain oracle committee at genesis (default: none).
+    #[serde(default)]
+    pub oracle: Option<OracleSpec>,
     /// The steps, run in order.
     #[serde(default)]
     pub steps: Vec<Step>,
@@ -89,6 +92,16 @@ pub struct RiskSpec {
     pub threshold: String,
 }
 
+/// The beacon-chain oracle committee: member names and the quorum (a strict majority).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OracleSpec {
+    /// Members (names or addresses).
+    pub members: Vec<String>,
+    /// Matching reports needed for a report to take effect.
+    pub quorum: u32,
+}
+
 fn default_profile() -> Profile {
     Profile::Devnet
 }
@@ -108,6 +121,9 @@ pub struct AssetSpec {
     /// Initial balances by account name (or address).
     #[serde(default)]
     pub balances: BTreeMap<String, Amount>,
+    /// Native ETH: gets the beacon-chain strategy (pods) instead of a token strategy.
+    #[serde(default)]
+    pub native: bool,
 }
 
 fn default_decimals() -> u8 {

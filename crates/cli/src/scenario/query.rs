@@ -4,7 +4,9 @@
 //! addresses as `0x` strings, missing records as `null`.
 
 use cairn_primitives::{Address, AssetId, Block, OperatorSetKey, StrategyId, U256, serde_dec};
-use cairn_state::{State, TxError, pause::Module, slashing::RequestStatus, withdrawals::Withdrawal};
+use cairn_state::{
+    State, TxError, pause::Module, pods::pod_credentials, slashing::RequestStatus, withdrawals::Withdrawal,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -78,6 +80,16 @@ pub(crate) enum Query {
     Registration { operator: Address, service: Address, set_id: u32 },
     /// The whole state summary (the report's `final_state` format).
     Summary {},
+    /// A pod: address, credentials, validators, checkpointed ETH, beacon factor, open checkpoint
+    /// (null if the owner has none).
+    Pod { owner: Address },
+    /// A verified validator: its pod, status, restaked balance and the oracle's latest record
+    /// (null if never verified).
+    Validator { index: u64 },
+    /// The beacon oracle: members, quorum, latest accepted slot and root.
+    BeaconOracle {},
+    /// A staker's beacon-chain slashing factor `l` (WAD without a pod).
+    BeaconFactor { staker: Address },
 }
 
 fn set(service: Address, id: u32) -> OperatorSetKey {
@@ -143,6 +155,7 @@ pub(crate) fn evaluate(state: &State, q: &Query, block: Block) -> Result<Value, 
         BurnableShares {} => Ok(burnable(state)),
         Strategy { strategy } => strategy_info(state, *strategy, block),
         SharesToUnderlying { strategy, shares } => Ok(dec(state.shares_to_underlying(*strategy, *shares)?)),
+        Pod { .. } | Validator { .. } | BeaconOracle {} | BeaconFactor { .. } => native_query(state, q),
         _ => global_query(state, q, block),
     }
 }
@@ -211,11 +224,54 @@ fn global_query(state: &State, q: &Query, block: Block) -> Result<Value, QueryEr
     })
 }
 
+fn native_query(state: &State, q: &Query) -> Result<Value, QueryError> {
+    Ok(match q {
+        Query::Pod { owner } => match state.pod(*owner) {
+            None => Value::Null,
+            Some(p) => json!({
+                "address": p.address,
+                "withdrawal_credentials": pod_credentials(p.address),
+                "active_validators": p.active_validators,
+                "restaked_gwei": p.restaked_gwei,
+                "beacon_factor": p.bcsf,
+                "checkpoints": p.checkpoints,
+                "last_checkpoint_slot": p.last_checkpoint_slot,
+                "checkpoint": to_json(&p.checkpoint)?,
+            }),
+        },
+        Query::Validator { index } => match state.pod_validator(*index) {
+            None => Value::Null,
+            Some(v) => {
+                let record = state.latest_beacon_report().and_then(|(slot, _)| state.validator_record(*index, slot));
+                json!({
+                    "pod_owner": v.owner,
+                    "status": to_json(&v.status)?,
+                    "restaked_balance_gwei": v.restaked_balance_gwei,
+                    "last_checkpointed": v.last_checkpointed,
+                    "record": to_json(&record)?,
+                })
+            }
+        },
+        Query::BeaconOracle {} => {
+            let (members, quorum) = state.oracle_committee();
+            let latest = state.latest_beacon_report();
+            json!({
+                "members": members,
+                "quorum": quorum,
+                "latest_slot": latest.map(|l| l.0),
+                "latest_root": latest.map(|l| l.1),
+            })
+        }
+        Query::BeaconFactor { staker } => Value::from(state.beacon_factor(*staker)),
+        _ => return Err(QueryError::from(format!("not a native-restaking query: {q:?}"))),
+    })
+}
+
 fn withdrawal(state: &State, staker: Address, nonce: u64, block: Block) -> Result<Value, QueryError> {
     let Some(w) = state.withdrawal(staker, nonce) else {
         return Ok(Value::Null);
     };
-    let shares = state.withdrawal_payout(w, block)?;
+    let shares = state.withdrawal_payout(staker, w, block)?;
     let mut tokens = Vec::with_capacity(shares.len());
     for (s, x) in w.strategies.iter().zip(&shares) {
         tokens.push(state.shares_to_underlying(*s, *x)?);

@@ -5,12 +5,18 @@
 //!   `0x` + 40 hex digits is taken as is, anything else is a name hashed by `named_address`;
 //! - strings under `asset` become asset ids, strings under `strategy`/`strategies` become the id
 //!   of that asset's strategy (a number, or a string of digits, is taken as a raw id);
-//! - strings under `new_magnitudes` become integers (so `"5e17"` may be written).
+//! - strings under `new_magnitudes` and the gwei fields of beacon reports become integers (so
+//!   `"5e17"` or `"32e9"` may be written);
+//! - an account written `pod:NAME` is the pod of `NAME`, and `withdrawal_credentials = "pod:NAME"`
+//!   are that pod's 0x01 credentials.
 
 use std::collections::BTreeMap;
 
 use cairn_primitives::{Address, AssetId, StrategyId, U256, named_address, parse_amount};
-use cairn_state::State;
+use cairn_state::{
+    State,
+    pods::{pod_address, pod_credentials},
+};
 use serde_json::Value;
 
 /// Keys whose string values are accounts.
@@ -28,7 +34,14 @@ pub(crate) const ADDRESS_KEYS: &[&str] = &[
     "delegation_approver",
     "redistribution_recipient",
     "committee",
+    "owner",
+    "pod_owner",
+    "address",
+    "members",
 ];
+
+/// Keys whose string values are withdrawal credentials (`pod:NAME` or 32 bytes of hex).
+pub(crate) const CREDENTIAL_KEYS: &[&str] = &["withdrawal_credentials"];
 
 /// Keys whose string values are asset symbols, resolved to asset ids.
 pub(crate) const ASSET_KEYS: &[&str] = &["asset"];
@@ -37,7 +50,7 @@ pub(crate) const ASSET_KEYS: &[&str] = &["asset"];
 pub(crate) const STRATEGY_KEYS: &[&str] = &["strategy", "strategies"];
 
 /// Keys whose string values are amounts that must become plain integers (magnitudes).
-pub(crate) const INTEGER_KEYS: &[&str] = &["new_magnitudes"];
+pub(crate) const INTEGER_KEYS: &[&str] = &["new_magnitudes", "effective_balance_gwei", "balance_gwei", "amount_gwei"];
 
 /// Keys whose string values are amounts: a fractional form (`"11.2e18"`) becomes decimal digits.
 pub(crate) const AMOUNT_KEYS: &[&str] = &["amount", "deposit_shares", "wads_to_slash", "shares", "cap"];
@@ -56,6 +69,9 @@ impl Names {
         }
         if text.is_empty() {
             return Err("an account name must not be empty".to_string());
+        }
+        if let Some(owner) = text.strip_prefix("pod:") {
+            return Ok(pod_address(self.address(owner)?));
         }
         let a = named_address(text);
         self.map.insert(text.to_string(), a);
@@ -109,6 +125,11 @@ impl<'a> Resolver<'a> {
             self.resolve(v)
         } else if ADDRESS_KEYS.contains(k) {
             map_strings(v, |s| Ok(Value::String(self.names.address(s)?.to_string())))
+        } else if CREDENTIAL_KEYS.contains(k) {
+            map_strings(v, |s| match s.strip_prefix("pod:") {
+                Some(owner) => Ok(Value::String(pod_credentials(pod_address(self.names.address(owner)?)).to_string())),
+                None => Ok(Value::String(s.to_string())),
+            })
         } else if ASSET_KEYS.contains(k) {
             map_strings(v, |s| Ok(Value::from(self.asset(s)?.0)))
         } else if STRATEGY_KEYS.contains(k) {
@@ -206,6 +227,7 @@ mod tests {
             decimals: 18,
             strategy,
             balances: BTreeMap::new(),
+            native: false,
         };
         let genesis = Genesis {
             params: Params::profile(Profile::Devnet),
@@ -213,6 +235,7 @@ mod tests {
             unpauser: named_address("unpauser"),
             pausers: vec![],
             assets: vec![asset("stETH", true), asset("USDC", false), asset("rETH", true)],
+            oracle: Default::default(),
         };
         State::genesis(&genesis).expect("genesis")
     }
@@ -246,6 +269,23 @@ mod tests {
         assert!(r.resolve(&mut serde_json::json!({"asset": "DOGE"})).is_err());
         assert!(r.resolve(&mut serde_json::json!({"strategy": "USDC"})).is_err());
         assert!(r.resolve(&mut serde_json::json!({"new_magnitudes": ["1e30"]})).is_err());
+    }
+
+    #[test]
+    fn pods_and_credentials() {
+        let s = state();
+        let mut names = Names::default();
+        let mut v = serde_json::json!({"post_beacon_report": {"slot": 3, "validators": [
+            {"index": 1, "withdrawal_credentials": "pod:alice", "effective_balance_gwei": "32e9", "balance_gwei": 5}
+        ], "withdrawals": [{"validator_index": 1, "address": "pod:alice", "amount_gwei": "1e9"}]}});
+        Resolver::new(&s, &mut names).resolve(&mut v).expect("resolves");
+        let r = &v["post_beacon_report"];
+        let pod = pod_address(named_address("alice"));
+        assert_eq!(r["validators"][0]["withdrawal_credentials"], Value::String(pod_credentials(pod).to_string()));
+        assert_eq!(r["validators"][0]["effective_balance_gwei"], Value::from(32_000_000_000u64));
+        assert_eq!(r["withdrawals"][0]["address"], Value::String(pod.to_string()));
+        let tx: cairn_state::Tx = serde_json::from_value(v).expect("a transaction");
+        assert!(matches!(tx, cairn_state::Tx::PostBeaconReport { slot: 3, .. }));
     }
 
     #[test]

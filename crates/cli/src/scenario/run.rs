@@ -5,7 +5,7 @@ use std::{collections::BTreeMap, path::Path};
 
 use anyhow::{Context, Result, anyhow};
 use cairn_primitives::{Address, AssetId, Block, Params, Profile, Timestamp};
-use cairn_state::{Ctx, Genesis, GenesisAsset, State, Tx};
+use cairn_state::{Ctx, Genesis, GenesisAsset, State, Tx, oracle::OracleCommittee};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -410,9 +410,20 @@ fn genesis(s: &Scenario, names: &mut Names) -> Result<Genesis> {
         for (who, amount) in &a.balances {
             balances.insert(account(who).with_context(|| format!("balances of {}", a.symbol))?, amount.0);
         }
-        assets.push(GenesisAsset { symbol: a.symbol.clone(), decimals: a.decimals, strategy: a.strategy, balances });
+        assets.push(GenesisAsset {
+            symbol: a.symbol.clone(),
+            decimals: a.decimals,
+            strategy: a.strategy,
+            balances,
+            native: a.native,
+        });
     }
-    Ok(Genesis { params: params(s)?, governor, unpauser, pausers, assets })
+    let mut oracle = OracleCommittee::default();
+    if let Some(o) = &s.oracle {
+        oracle.members = o.members.iter().map(|m| account(m)).collect::<Result<_>>().context("oracle members")?;
+        oracle.quorum = o.quorum;
+    }
+    Ok(Genesis { params: params(s)?, governor, unpauser, pausers, assets, oracle })
 }
 
 /// The profile's parameters with the scenario's overrides applied.

@@ -185,7 +185,7 @@ fn queued_withdrawal_is_slashable_through_the_delay_inclusive() {
     w.to(200);
     w.ok("svc_slasher", World::slash_tx(set, "op1", ST, WAD / 2));
     let wd = w.s.withdrawal(a("alice"), 1).unwrap().clone();
-    assert_eq!(w.s.withdrawal_payout(&wd, w.block).unwrap(), vec![u(75 * E18 / 10)]);
+    assert_eq!(w.s.withdrawal_payout(a("alice"), &wd, w.block).unwrap(), vec![u(75 * E18 / 10)]);
 }
 
 #[test]

@@ -357,7 +357,9 @@ fn strategy_share_limit() {
             decimals: 0,
             strategy: true,
             balances: [(rich, U256::from(10u8).pow(U256::from(39u8)))].into_iter().collect(),
+            native: false,
         }],
+        oracle: Default::default(),
     };
     let mut s = State::genesis(&g).unwrap();
     let before = s.canonical_bytes();

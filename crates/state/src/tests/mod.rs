@@ -4,10 +4,11 @@ mod accounting;
 mod conformance;
 mod extensions;
 mod lifecycle;
+mod native;
 
 use cairn_primitives::{Address, AssetId, OperatorSetKey, Params, Profile, StrategyId, U256, named_address};
 
-use crate::{Ctx, Event, Genesis, GenesisAsset, State, Tx, TxError, tx::AllocateParams};
+use crate::{Ctx, Event, Genesis, GenesisAsset, State, Tx, TxError, oracle::OracleCommittee, tx::AllocateParams};
 
 pub(crate) const E18: u128 = 1_000_000_000_000_000_000;
 
@@ -28,26 +29,38 @@ pub(crate) struct World {
 pub(crate) const ST: StrategyId = StrategyId(0);
 pub(crate) const RE: StrategyId = StrategyId(1);
 pub(crate) const STETH: AssetId = AssetId(0);
+pub(crate) const BEACON: StrategyId = StrategyId(2);
+pub(crate) const ETH: AssetId = AssetId(2);
 
 impl World {
     pub(crate) fn new() -> Self {
         let funded = ["alice", "bob", "carol", "op1", "op2", "attacker"];
         let balances = funded.iter().map(|n| (a(n), u(1_000_000 * E18))).collect();
-        let assets = ["stETH", "rETH"]
+        let mut assets: Vec<_> = ["stETH", "rETH"]
             .iter()
             .map(|s| GenesisAsset {
                 symbol: s.to_string(),
                 decimals: 18,
                 strategy: true,
                 balances: Clone::clone(&balances),
+                native: false,
             })
             .collect();
+        // Native ETH: its beacon strategy is BEACON; pods are fed by the oracle below.
+        assets.push(GenesisAsset {
+            symbol: "ETH".into(),
+            decimals: 18,
+            strategy: false,
+            balances: Clone::clone(&balances),
+            native: true,
+        });
         let g = Genesis {
             params: Params::profile(Profile::Devnet),
             governor: a("gov"),
             unpauser: a("unpauser"),
             pausers: vec![a("pauser")],
             assets,
+            oracle: OracleCommittee { members: vec![a("oracle1"), a("oracle2"), a("oracle3")], quorum: 2 },
         };
         World { s: State::genesis(&g).expect("genesis"), block: 1 }
     }
@@ -90,13 +103,18 @@ impl World {
 
     /// Registers service `svc` with set 0 over both strategies, slashed by `<svc>_slasher`.
     pub(crate) fn service(&mut self, svc: &str) -> OperatorSetKey {
+        self.service_with(svc, &[ST, RE])
+    }
+
+    /// Registers service `svc` with set 0 over `strategies`, slashed by `<svc>_slasher`.
+    pub(crate) fn service_with(&mut self, svc: &str, strategies: &[StrategyId]) -> OperatorSetKey {
         self.ok(svc, Tx::RegisterService { metadata_uri: String::new() });
         self.ok(
             svc,
             Tx::CreateOperatorSet {
                 service: a(svc),
                 set_id: 0,
-                strategies: vec![ST, RE],
+                strategies: strategies.to_vec(),
                 slasher: a(&format!("{svc}_slasher")),
                 redistribution_recipient: None,
                 consent: Default::default(),
