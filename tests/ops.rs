@@ -941,6 +941,7 @@ impl World {
                 balance_gwei: cur.balance_gwei,
                 slashed: cur.slashed,
                 exited: cur.exited,
+                activation_epoch_set: cur.activation_epoch_set,
             };
             let gwei = 1_000_000_000u64;
             match class {

@@ -121,6 +121,7 @@ pub fn validator_record(v: u64, balance_gwei: u64) -> ValidatorRecord {
         balance_gwei,
         slashed: false,
         exited: false,
+        activation_epoch_set: true,
     }
 }
 
@@ -419,7 +420,8 @@ impl World {
                 }
             }
         }
-        for ((_, _, s), e) in st.burnable_shares() {
+        // Beacon burns are a record only (spec 1.4), not a claim on shares.
+        for ((_, _, s), e) in st.burnable_shares().into_iter().filter(|((_, _, s), _)| *s != BEACON) {
             *claims.entry(s).or_default() += e.shares;
         }
         for (s, c) in claims {

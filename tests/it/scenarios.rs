@@ -327,9 +327,11 @@ fn the_scenario_docs_name_every_transaction_error_and_event() {
         ("governance.rs", "GovernanceError"),
         ("oracle.rs", "OracleError"),
         ("pods.rs", "PodError"),
+        ("rewards.rs", "RewardsError"),
     ];
     let wrappers = ["Ledger", "Strategy", "Operator", "Delegation", "Service", "Allocation", "Slashing"];
-    let wrappers = [&wrappers[..], &["Withdrawal", "Permission", "Governance", "Oracle", "Pod", "Math"]].concat();
+    let wrappers =
+        [&wrappers[..], &["Withdrawal", "Permission", "Governance", "Oracle", "Pod", "Rewards", "Math"]].concat();
     let mut error_count = 0;
     for (file, name) in errors {
         let variants = enum_variants(&src(file), name);
@@ -350,4 +352,24 @@ fn the_scenario_docs_name_every_transaction_error_and_event() {
         }
     }
     assert!(missing.is_empty(), "docs/scenarios.md does not mention: {missing:?}");
+}
+
+/// `cairn rewards calculate`/`proof` over the rewards example: the root is the one the scenario
+/// posted, and the printed claim verifies against the final state's root 0.
+#[test]
+fn rewards_cli_root_and_proof_match_the_posted_root() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/rewards.toml");
+    let c = cairn_cli::rewards::calculate_file(&root, Some(259_200)).expect("calculates");
+    let posted = c.run.state.distribution_roots();
+    assert_eq!(posted.len(), 1);
+    assert_eq!(posted[0].root, c.tree.root());
+    let v = c.proof("bob", 0).expect("bob earned");
+    let claim: cairn_state::rewards::RewardsClaim = serde_json::from_value(v["claim"].clone()).expect("a claim");
+    let now = posted[0].activated_at;
+    c.run.state.check_claim(&claim, now).expect("the proof verifies");
+    let mut forged = claim.clone();
+    forged.token_leaves[0].cumulative_earnings += cairn_primitives::U256::from(1u8);
+    assert_eq!(c.run.state.check_claim(&forged, now).unwrap_err().name(), "InvalidTokenProof");
+    assert!(c.proof("nobody", 0).is_err());
+    assert!(cairn_cli::rewards::calculate_file(&root, Some(259_201)).is_err(), "end off a day boundary");
 }

@@ -4,5 +4,6 @@
 //! [`scenario::run_file`] and [`scenario::run_str`] return a [`scenario::Report`].
 #![forbid(unsafe_code)]
 
+pub mod rewards;
 pub mod risk;
 pub mod scenario;

@@ -6,11 +6,14 @@
 //!
 //! `cairn risk check FILE [--psi P/Q] [--json]` runs the risk engine on a restaking graph
 //! (docs/risk.md). Exit status: 0 secure, 1 insecure (a witness attack exists), 2 on bad input.
+//!
+//! `cairn rewards calculate FILE [--end T]` runs a scenario and prints its cumulative rewards and
+//! distribution root; `cairn rewards proof FILE EARNER` prints the earner's claim (docs/rewards.md).
 #![forbid(unsafe_code)]
 
 use std::{path::PathBuf, process::ExitCode};
 
-use cairn_cli::{risk, scenario};
+use cairn_cli::{rewards, risk, scenario};
 use clap::{Parser, Subcommand};
 
 /// Cairn: a restaking protocol. See README.md and docs/.
@@ -29,6 +32,36 @@ enum Command {
     /// The risk engine: is a restaking network secure, and what would a shock cost (docs/risk.md).
     #[command(subcommand)]
     Risk(RiskCommand),
+    /// The rewards calculator over a scenario's history (docs/rewards.md).
+    #[command(subcommand)]
+    Rewards(RewardsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum RewardsCommand {
+    /// Run a scenario, then print the cumulative earnings through `--end` and their merkle root
+    /// (JSON).
+    Calculate {
+        /// The scenario file.
+        file: PathBuf,
+        /// Last day counted (unix seconds, a day boundary); default: the last boundary before the
+        /// scenario's last step.
+        #[arg(long)]
+        end: Option<u64>,
+    },
+    /// Run a scenario, calculate, and print the claim (merkle proofs) of one earner (JSON).
+    Proof {
+        /// The scenario file.
+        file: PathBuf,
+        /// The earner: an account name or a 0x address.
+        earner: String,
+        /// Last day counted, as for `calculate`.
+        #[arg(long)]
+        end: Option<u64>,
+        /// The index the root has (or will have) on chain.
+        #[arg(long, default_value_t = 0)]
+        root_index: u32,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -109,6 +142,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Scenario(ScenarioCommand::Run { file, quiet }) => run_scenario(&file, quiet),
+        Command::Rewards(cmd) => run_rewards(cmd),
         Command::Risk(RiskCommand::Check { file, psi, json, deep }) => {
             run_risk(&file, psi.as_deref(), json, deep, false)
         }
@@ -147,6 +181,26 @@ fn main() -> ExitCode {
                     ExitCode::from(2)
                 }
             }
+        }
+    }
+}
+
+fn run_rewards(cmd: RewardsCommand) -> ExitCode {
+    let (file, end) = match &cmd {
+        RewardsCommand::Calculate { file, end } | RewardsCommand::Proof { file, end, .. } => (file, *end),
+    };
+    let result = rewards::calculate_file(file, end).and_then(|c| match &cmd {
+        RewardsCommand::Calculate { .. } => Ok(c.to_json()),
+        RewardsCommand::Proof { earner, root_index, .. } => c.proof(earner, *root_index),
+    });
+    match result.and_then(|v| serde_json::to_string_pretty(&v).map_err(Into::into)) {
+        Ok(text) => {
+            println!("{text}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
         }
     }
 }

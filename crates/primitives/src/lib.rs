@@ -5,10 +5,11 @@
 
 pub mod ids;
 pub mod math;
+pub mod merkle;
 pub mod params;
 pub mod serde_dec;
 
-pub use alloy_primitives::{Address, B256, U256, keccak256};
+pub use alloy_primitives::{Address, B256, Bytes, U256, keccak256};
 pub use ids::{AssetId, Block, Magnitude, OperatorSetKey, StrategyId, Timestamp};
 pub use math::{MathError, WAD};
 pub use params::{Params, Profile};

@@ -38,6 +38,22 @@ pub struct Params {
     pub faucet_enabled: bool,
     /// Nominal seconds per block (informational: used to show delays as durations).
     pub block_time_seconds: u64,
+    /// Rewards: submissions start and last whole multiples of this (`CALCULATION_INTERVAL_SECONDS`).
+    pub rewards_interval_seconds: u64,
+    /// Rewards: longest submission (`MAX_REWARDS_DURATION`).
+    pub max_rewards_duration_seconds: u64,
+    /// Rewards: how far back a submission may start (`MAX_RETROACTIVE_LENGTH`).
+    pub max_retroactive_length_seconds: u64,
+    /// Rewards: how far ahead a submission may start (`MAX_FUTURE_LENGTH`).
+    pub max_future_length_seconds: u64,
+    /// Rewards: no submission starts before this time (`GENESIS_REWARDS_TIMESTAMP`).
+    pub genesis_rewards_timestamp: u64,
+    /// Rewards: delay before a posted root becomes claimable and before a split change applies.
+    pub rewards_activation_delay_seconds: u64,
+    /// Rewards: operator commission when none is set (basis points, `defaultOperatorSplitBips`).
+    pub default_operator_split_bips: u16,
+    /// Rewards: the opt-in protocol fee (basis points, `PROTOCOL_FEE_BIPS`).
+    pub protocol_fee_bips: u16,
 }
 
 impl Params {
@@ -55,6 +71,14 @@ impl Params {
                 max_staker_strategies: 32,
                 faucet_enabled: false,
                 block_time_seconds: 12,
+                rewards_interval_seconds: 86_400,
+                max_rewards_duration_seconds: 63_072_000,
+                max_retroactive_length_seconds: 14_515_200,
+                max_future_length_seconds: 2_592_000,
+                genesis_rewards_timestamp: 1_710_979_200,
+                rewards_activation_delay_seconds: 604_800,
+                default_operator_split_bips: 1_000,
+                protocol_fee_bips: 2_000,
             },
             Profile::Devnet => Self {
                 withdrawal_delay_blocks: 50,
@@ -67,6 +91,14 @@ impl Params {
                 max_staker_strategies: 32,
                 faucet_enabled: true,
                 block_time_seconds: 2,
+                rewards_interval_seconds: 86_400,
+                max_rewards_duration_seconds: 63_072_000,
+                max_retroactive_length_seconds: 14_515_200,
+                max_future_length_seconds: 2_592_000,
+                genesis_rewards_timestamp: 0,
+                rewards_activation_delay_seconds: 7_200,
+                default_operator_split_bips: 1_000,
+                protocol_fee_bips: 2_000,
             },
         }
     }

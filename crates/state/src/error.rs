@@ -6,7 +6,7 @@ use serde::Serialize;
 use crate::{
     allocations::AllocationError, delegation::DelegationError, governance::GovernanceError, ledger::LedgerError,
     operators::OperatorError, oracle::OracleError, pause::Module, permissions::PermissionError, pods::PodError,
-    services::ServiceError, slashing::SlashingError, strategies::StrategyError, tx::TxKind,
+    rewards::RewardsError, services::ServiceError, slashing::SlashingError, strategies::StrategyError, tx::TxKind,
     withdrawals::WithdrawalError,
 };
 
@@ -74,6 +74,9 @@ pub enum TxError {
     /// Pods and native restaking.
     #[error(transparent)]
     Pod(#[from] PodError),
+    /// Rewards submissions, splits, roots and claims.
+    #[error(transparent)]
+    Rewards(#[from] RewardsError),
     /// Checked arithmetic failed (an overflow is an error, never a wrap).
     #[error(transparent)]
     Math(#[from] MathError),
@@ -95,6 +98,7 @@ impl TxError {
             TxError::Governance(e) => e.into(),
             TxError::Oracle(e) => e.into(),
             TxError::Pod(e) => e.into(),
+            TxError::Rewards(e) => e.into(),
             TxError::Math(e) => match e {
                 MathError::Overflow { .. } => "Overflow",
                 MathError::Underflow { .. } => "Underflow",

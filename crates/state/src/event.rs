@@ -239,4 +239,44 @@ pub enum Event {
     CheckpointFinalized { owner: Address, number: u64, slot: u64, prev_restaked_gwei: u64, delta_gwei: i128 },
     /// A checkpoint loss lowered the pod's beacon-chain slashing factor.
     BeaconChainSlashingFactorDecreased { staker: Address, prev_factor: u64, new_factor: u64 },
+    /// A rewards submission escrowed its tokens (`amount` net of the protocol `fee`).
+    RewardsSubmissionCreated {
+        service: Address,
+        nonce: u64,
+        hash: B256,
+        kind: crate::rewards::SubmissionKind,
+        token: AssetId,
+        #[serde(with = "serde_dec")]
+        amount: U256,
+        #[serde(with = "serde_dec")]
+        fee: U256,
+        start: u64,
+        duration: u64,
+    },
+    /// An operator's split changes to `new` at `activated_at`.
+    OperatorSplitSet {
+        operator: Address,
+        target: crate::rewards::SplitTarget,
+        old: Option<u16>,
+        new: u16,
+        activated_at: u64,
+    },
+    /// A submitter opted in or out of the protocol fee.
+    ProtocolFeeOptInSet { submitter: Address, opt_in: bool },
+    /// A distribution root was posted.
+    DistributionRootSubmitted { index: u32, root: B256, calculation_end: u64, activated_at: u64 },
+    /// A distribution root was disabled.
+    DistributionRootDisabled { index: u32 },
+    /// An earner's claimer changed.
+    ClaimerForSet { earner: Address, claimer: Option<Address> },
+    /// Rewards were claimed.
+    RewardsClaimed {
+        root: B256,
+        earner: Address,
+        claimer: Address,
+        recipient: Address,
+        token: AssetId,
+        #[serde(with = "serde_dec")]
+        amount: U256,
+    },
 }

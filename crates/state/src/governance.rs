@@ -111,7 +111,9 @@ impl State {
             }
             GovernanceAction::SetPauser { account, .. }
             | GovernanceAction::SetUnpauser { account }
-            | GovernanceAction::SetGovernor { account } => {
+            | GovernanceAction::SetGovernor { account }
+            | GovernanceAction::SetRewardsUpdater { account }
+            | GovernanceAction::SetProtocolFeeRecipient { account } => {
                 if *account == Address::ZERO {
                     return Err(GovernanceError::ZeroAccount.into());
                 }
@@ -203,6 +205,8 @@ impl State {
             }
             GovernanceAction::SetUnpauser { account } => self.g.unpauser = *account,
             GovernanceAction::SetGovernor { account } => self.g.governor = *account,
+            GovernanceAction::SetRewardsUpdater { account } => self.g.rewards_updater = *account,
+            GovernanceAction::SetProtocolFeeRecipient { account } => self.g.fee_recipient = *account,
             GovernanceAction::SetBeaconOracle { members, quorum } => self.set_oracle_committee(members, *quorum)?,
         }
         Ok(())

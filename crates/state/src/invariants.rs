@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use cairn_primitives::{Address, Block, StrategyId, U256, WAD, math};
+use cairn_primitives::{Address, AssetId, Block, StrategyId, U256, WAD, math};
 
 use crate::{State, TxError};
 
@@ -55,6 +55,7 @@ impl State {
         self.check_magnitudes(block)?;
         self.check_incompatibility()?;
         self.check_pods()?;
+        self.check_rewards_escrow()?;
         Ok(())
     }
 
@@ -90,7 +91,9 @@ impl State {
             if w > shares {
                 return fail(format!("{staker} in {s}: withdrawable {w} > deposit shares {shares}"));
             }
-            add_to(per_staker.entry(staker).or_default(), 1);
+            if !self.is_beacon(s) {
+                add_to(per_staker.entry(staker).or_default(), 1);
+            }
             add_to(claims.entry(s).or_default(), w);
             if let Some(op) = self.delegated_to(staker) {
                 add_to(delegated.entry((op, s)).or_default(), w);
@@ -116,7 +119,9 @@ impl State {
                 add_to(claims.entry(*s).or_default(), x);
             }
         }
-        for ((_, _, s), e) in self.burnable.iter() {
+        // Beacon burns are a record only (EigenLayer's burnableETHShares counter): the queued part
+        // is priced without the pods' factors, so it may overstate, and nothing is paid from it.
+        for ((_, _, s), e) in self.burnable.iter().filter(|((_, _, s), _)| !self.is_beacon(*s)) {
             add_to(claims.entry(*s).or_default(), e.shares);
         }
         for (s, c) in claims {
@@ -183,6 +188,29 @@ impl State {
             }
             if self.pod_accounts.get(&pod.address) != Some(owner) {
                 return fail(format!("pod of {owner}: address {} not registered to it", pod.address));
+            }
+        }
+        Ok(())
+    }
+
+    /// The rewards escrow holds exactly what submissions escrowed (net of fees) less what claims
+    /// paid out, per token: nothing else enters or leaves it.
+    fn check_rewards_escrow(&self) -> Result<(), Violation> {
+        let mut owed: BTreeMap<AssetId, U256> = BTreeMap::new();
+        for (_, s) in self.submissions.iter() {
+            add_to(owed.entry(s.token).or_default(), s.amount);
+        }
+        let mut paid: BTreeMap<AssetId, U256> = BTreeMap::new();
+        for ((_, token), c) in self.claimed.iter() {
+            add_to(paid.entry(*token).or_default(), *c);
+        }
+        let escrow = crate::rewards::escrow_address();
+        for (token, _) in self.assets.iter() {
+            let o = owed.get(token).copied().unwrap_or_default();
+            let p = paid.get(token).copied().unwrap_or_default();
+            let held = self.balance(escrow, *token);
+            if o.checked_sub(p) != Some(held) {
+                return fail(format!("rewards escrow of {token}: holds {held}, escrowed {o} − claimed {p}"));
             }
         }
         Ok(())

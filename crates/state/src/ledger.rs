@@ -16,6 +16,8 @@ pub struct Asset {
     pub decimals: u8,
     /// Total ever minted.
     pub minted: U256,
+    /// The token's address in reward leaves: `named_address("cairn/asset/<symbol>")`.
+    pub address: Address,
 }
 
 /// Why a ledger transaction was refused.
@@ -78,8 +80,24 @@ impl State {
             return Err(LedgerError::DuplicateSymbol { symbol: symbol.to_string() }.into());
         }
         let id = AssetId(u32::try_from(self.assets.len()).map_err(|_| math_overflow("asset id", self.assets.len()))?);
-        self.assets.insert(id, Asset { symbol: symbol.to_string(), decimals, minted: U256::ZERO });
+        let address = cairn_primitives::named_address(&format!("cairn/asset/{symbol}"));
+        self.assets.insert(id, Asset { symbol: symbol.to_string(), decimals, minted: U256::ZERO, address });
         Ok(id)
+    }
+
+    /// The asset whose reward-leaf address is `token`.
+    pub fn asset_by_address(&self, token: Address) -> Option<AssetId> {
+        self.assets.iter().find(|(_, a)| a.address == token).map(|(id, _)| *id)
+    }
+
+    /// The ticker of an asset.
+    pub fn asset_symbol(&self, asset: AssetId) -> Option<String> {
+        self.assets.get(&asset).map(|a| a.symbol.clone())
+    }
+
+    /// The reward-leaf address of an asset.
+    pub fn asset_address(&self, asset: AssetId) -> Option<Address> {
+        self.assets.get(&asset).map(|a| a.address)
     }
 
     pub(crate) fn asset(&self, asset: AssetId) -> Result<&Asset, LedgerError> {
@@ -138,6 +156,7 @@ impl State {
     pub fn is_reserved_account(&self, a: Address) -> bool {
         a == Address::ZERO
             || a == BURN_ADDRESS
+            || a == crate::rewards::escrow_address()
             || self.pod_accounts.contains(&a)
             || self.strategies.iter().any(|(_, s)| s.address == a)
     }
@@ -156,7 +175,8 @@ impl State {
         }
         // Donations to a strategy are allowed (they raise its share price, as in EigenLayer);
         // transfers to zero or the burn address are refused as mistakes.
-        if to == Address::ZERO || to == BURN_ADDRESS {
+        // The rewards escrow only takes submissions, so its balance is exactly what is owed.
+        if to == Address::ZERO || to == BURN_ADDRESS || to == crate::rewards::escrow_address() {
             return Err(LedgerError::ReservedRecipient { to }.into());
         }
         self.move_tokens(asset, ctx.sender, to, amount)?;

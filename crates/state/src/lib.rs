@@ -21,6 +21,7 @@ pub mod pause;
 pub mod permissions;
 pub mod pods;
 pub mod queries;
+pub mod rewards;
 pub mod services;
 pub mod slashing;
 pub mod stakers;
@@ -103,6 +104,9 @@ pub(crate) struct Globals {
     pub(crate) native: Option<NativeConfig>,
     pub(crate) oracle_quorum: u32,
     pub(crate) latest_report: Option<(u64, B256)>,
+    pub(crate) rewards_updater: Address,
+    pub(crate) fee_recipient: Address,
+    pub(crate) rewards_calculation_end: Timestamp,
 }
 
 /// The whole protocol state. Maps are ordered (`Table`, `History`) or hashed with their order
@@ -144,6 +148,13 @@ pub struct State {
     pub(crate) pods: Table<Address, pods::Pod>,
     pub(crate) pod_accounts: Table<Address, Address>,
     pub(crate) pod_validators: Table<u64, pods::PodValidator>,
+    pub(crate) submissions: Table<(Address, u64), rewards::Submission>,
+    pub(crate) submission_nonces: Table<Address, u64>,
+    pub(crate) splits: Table<(Address, rewards::SplitTarget), rewards::Split>,
+    pub(crate) fee_opt_in: Table<Address, ()>,
+    pub(crate) roots: Table<u32, rewards::DistributionRoot>,
+    pub(crate) claimed: Table<(Address, AssetId), U256>,
+    pub(crate) claimers: Table<Address, Address>,
 }
 
 /// Calls `$method` on every table. The exhaustive destructuring makes a table added to `State`
@@ -185,6 +196,13 @@ macro_rules! each_table {
             pods,
             pod_accounts,
             pod_validators,
+            submissions,
+            submission_nonces,
+            splits,
+            fee_opt_in,
+            roots,
+            claimed,
+            claimers,
         } = $self;
         assets.$method();
         balances.$method();
@@ -219,6 +237,13 @@ macro_rules! each_table {
         pods.$method();
         pod_accounts.$method();
         pod_validators.$method();
+        submissions.$method();
+        submission_nonces.$method();
+        splits.$method();
+        fee_opt_in.$method();
+        roots.$method();
+        claimed.$method();
+        claimers.$method();
     }};
 }
 
@@ -236,6 +261,9 @@ impl State {
                 native: None,
                 oracle_quorum: 0,
                 latest_report: None,
+                rewards_updater: genesis.governor,
+                fee_recipient: genesis.governor,
+                rewards_calculation_end: 0,
             },
             assets: Table::default(),
             balances: HashTable::default(),
@@ -270,6 +298,13 @@ impl State {
             pods: Table::default(),
             pod_accounts: Table::default(),
             pod_validators: Table::default(),
+            submissions: Table::default(),
+            submission_nonces: Table::default(),
+            splits: Table::default(),
+            fee_opt_in: Table::default(),
+            roots: Table::default(),
+            claimed: Table::default(),
+            claimers: Table::default(),
         };
         for p in &genesis.pausers {
             s.pausers.insert(*p, ());
@@ -456,6 +491,38 @@ impl State {
                 self.tx_verify_checkpoint_proofs(*pod_owner, validators, ev)?
             }
             VerifyStaleBalance { pod_owner, validator } => self.tx_verify_stale_balance(*pod_owner, *validator, ev)?,
+            CreateRewardsSubmission { service, submissions } => {
+                self.tx_create_submission(ctx, rewards::SubmissionKind::ServiceWide, *service, None, submissions, ev)?
+            }
+            CreateOperatorDirectedRewardsSubmission { service, submissions } => {
+                self.tx_create_operator_directed(ctx, *service, None, submissions, ev)?
+            }
+            CreateOperatorDirectedOperatorSetRewardsSubmission { service, set_id, submissions } => {
+                self.tx_create_operator_directed(ctx, *service, Some(*set_id), submissions, ev)?
+            }
+            CreateUniqueStakeRewardsSubmission { service, set_id, submissions } => {
+                let kind = rewards::SubmissionKind::UniqueStake;
+                self.tx_create_submission(ctx, kind, *service, Some(*set_id), submissions, ev)?
+            }
+            CreateTotalStakeRewardsSubmission { service, set_id, submissions } => {
+                let kind = rewards::SubmissionKind::TotalStake;
+                self.tx_create_submission(ctx, kind, *service, Some(*set_id), submissions, ev)?
+            }
+            SetOperatorServiceSplit { operator, service, split_bips } => {
+                self.tx_set_split(ctx, *operator, rewards::SplitTarget::Service(*service), *split_bips, ev)?
+            }
+            SetOperatorSetSplit { operator, service, set_id, split_bips } => {
+                let target = rewards::SplitTarget::Set(OperatorSetKey { service: *service, id: *set_id });
+                self.tx_set_split(ctx, *operator, target, *split_bips, ev)?
+            }
+            SetProtocolFeeOptIn { submitter, opt_in } => self.tx_set_fee_opt_in(ctx, *submitter, *opt_in, ev)?,
+            SubmitRoot { root, calculation_end } => self.tx_submit_root(ctx, *root, *calculation_end, ev)?,
+            DisableRoot { index } => self.tx_disable_root(ctx, *index, ev)?,
+            SetClaimerFor { earner, claimer } => self.tx_set_claimer(ctx, *earner, *claimer, ev)?,
+            ProcessClaim { claim, recipient } => {
+                self.tx_process_claims(ctx, std::slice::from_ref(claim), *recipient, ev)?
+            }
+            ProcessClaims { claims, recipient } => self.tx_process_claims(ctx, claims, *recipient, ev)?,
         }
         Ok(())
     }

@@ -30,6 +30,14 @@ pub struct ValidatorRecord {
     /// Whether it has exited (its exit epoch is set).
     #[serde(default)]
     pub exited: bool,
+    /// Whether its activation epoch is set (default true); credentials of a validator still
+    /// waiting to activate cannot be verified.
+    #[serde(default = "yes")]
+    pub activation_epoch_set: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// A beacon-chain withdrawal (EIP-4895): gwei paid to an execution-layer address.
@@ -78,6 +86,8 @@ pub struct ValidatorState {
     pub slashed: bool,
     /// Exited.
     pub exited: bool,
+    /// Activation epoch set.
+    pub activation_epoch_set: bool,
 }
 
 impl From<&ValidatorRecord> for ValidatorState {
@@ -88,6 +98,7 @@ impl From<&ValidatorRecord> for ValidatorState {
             balance_gwei: r.balance_gwei,
             slashed: r.slashed,
             exited: r.exited,
+            activation_epoch_set: r.activation_epoch_set,
         }
     }
 }

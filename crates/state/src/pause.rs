@@ -28,6 +28,12 @@ pub enum Module {
     SlashClearing,
     /// Pods: creation, credential proofs and checkpoints.
     Pods,
+    /// Rewards submissions and split changes.
+    RewardsSubmissions,
+    /// Posting and disabling distribution roots.
+    RewardsRoots,
+    /// Claims.
+    RewardsClaims,
 }
 
 impl Module {
@@ -52,6 +58,15 @@ pub fn module_of(kind: TxKind) -> Option<Module> {
         CreatePod | VerifyWithdrawalCredentials | StartCheckpoint | VerifyCheckpointProofs | VerifyStaleBalance => {
             Module::Pods
         }
+        CreateRewardsSubmission
+        | CreateOperatorDirectedRewardsSubmission
+        | CreateOperatorDirectedOperatorSetRewardsSubmission
+        | CreateUniqueStakeRewardsSubmission
+        | CreateTotalStakeRewardsSubmission
+        | SetOperatorServiceSplit
+        | SetOperatorSetSplit => Module::RewardsSubmissions,
+        SubmitRoot | DisableRoot => Module::RewardsRoots,
+        ProcessClaim | ProcessClaims => Module::RewardsClaims,
         _ => return None,
     })
 }

@@ -141,6 +141,12 @@ pub enum PodError {
         /// The validator.
         index: u64,
     },
+    /// The validator has no activation epoch yet.
+    #[error("validator {index} has no activation epoch yet")]
+    ValidatorNotActivated {
+        /// The validator.
+        index: u64,
+    },
     /// The validator is not an active validator of this pod.
     #[error("validator {index} is not active in the pod of {owner}")]
     ValidatorNotActive {
@@ -334,6 +340,9 @@ impl State {
             if rec.exited {
                 return Err(PodError::ValidatorExited { index }.into());
             }
+            if !rec.activation_epoch_set {
+                return Err(PodError::ValidatorNotActivated { index }.into());
+            }
             // Verified during an open checkpoint: not eligible to prove in it, but its balance
             // joins the checkpoint's base so a loss is measured against everything restaked.
             let last_checkpointed = match &mut pod.checkpoint {
@@ -400,7 +409,9 @@ impl State {
         }
         let (slot, _) = self.g.latest_report.ok_or(OracleError::NoAcceptedReport)?;
         let held_gwei = wei_to_gwei(self.balance(pod.address, native.asset));
-        let held_gwei = math::to_u64(held_gwei)?;
+        // As EigenLayer's uint64 cast: a pod can never hold that much, and a donation must not
+        // be able to make checkpoints revert.
+        let held_gwei = u64::try_from(held_gwei).unwrap_or(u64::MAX);
         let pod_balance_gwei = math::sub_u64(held_gwei, pod.restaked_gwei)?;
         if revert_if_no_balance && pod_balance_gwei == 0 {
             return Err(PodError::NoBalanceToCheckpoint { owner }.into());

@@ -184,6 +184,12 @@ impl State {
             .flat_map(|(a, r)| r.positions.iter().map(move |(s, p)| (*a, *s, p.deposit_shares, p.dsf)))
     }
 
+    /// Every staker record in no particular order (for order-free work such as the rewards
+    /// calculation, whose results are keyed and sorted afterwards).
+    pub fn stakers_unordered(&self) -> impl Iterator<Item = (&Address, &crate::stakers::Staker)> + '_ {
+        self.stakers.iter_unordered()
+    }
+
     /// Number of (staker, strategy) positions.
     pub fn position_count(&self) -> usize {
         self.stakers.values_unordered().map(|r| r.positions.len()).sum()

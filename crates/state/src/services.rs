@@ -205,13 +205,25 @@ impl State {
         self.operator_sets.get(&set).ok_or(ServiceError::UnknownOperatorSet { set })
     }
 
-    fn require_service(&self, service: Address) -> Result<(), ServiceError> {
+    pub(crate) fn require_service(&self, service: Address) -> Result<(), ServiceError> {
         if self.services.contains(&service) { Ok(()) } else { Err(ServiceError::ServiceNotRegistered { service }) }
     }
 
     /// The slasher of `set` in force at `block`.
     pub fn slasher(&self, set: OperatorSetKey, block: Block) -> Option<Address> {
         self.operator_sets.get(&set).map(|s| s.slasher.at(block))
+    }
+
+    /// The operator sets of a service, ascending by id.
+    pub fn operator_sets_of(&self, service: Address) -> Vec<OperatorSetKey> {
+        let lo = OperatorSetKey { service, id: 0 };
+        let hi = OperatorSetKey { service, id: u32::MAX };
+        self.operator_sets.range(lo..=hi).map(|(k, _)| *k).collect()
+    }
+
+    /// Whether `operator` is registered (not merely slashable) in `set`.
+    pub fn is_registered(&self, operator: Address, set: OperatorSetKey) -> bool {
+        self.registrations.get(&(operator, set)).is_some_and(|r| r.registered)
     }
 
     /// The registration record of an operator in a set.

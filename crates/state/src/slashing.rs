@@ -525,12 +525,9 @@ impl State {
                 .into());
             }
             self.burnable.remove(&(set, slash_id, s));
-            // Slashed beacon ETH has no burn path: the shares are destroyed and the ETH stays
-            // locked in the delegators' pods, as in EigenLayer.
-            let tokens = if e.shares.is_zero() {
-                U256::ZERO
-            } else if self.is_beacon(s) {
-                self.adjust_strategy_shares(s, e.shares, false)?;
+            // Slashed beacon ETH has no burn path: clearing only records it (EigenLayer's
+            // burnableETHShares counter); the ETH stays locked in the delegators' pods.
+            let tokens = if e.shares.is_zero() || self.is_beacon(s) {
                 U256::ZERO
             } else {
                 self.strategy_withdraw(s, recipient, e.shares, ev)?

@@ -158,7 +158,10 @@ impl State {
         let operator = rec.and_then(|r| r.delegated_to);
         let mut p = rec.and_then(|r| r.position(strategy)).copied().unwrap_or_default();
         let prev = p.deposit_shares;
-        if prev.is_zero() && rec.map_or(0, |r| r.positions.len()) >= max as usize {
+        // The limit is on token strategies (EigenLayer's StrategyManager list); beacon shares
+        // live beside them (EigenPodManager) and never count.
+        let held = rec.map_or(0, |r| r.positions.iter().filter(|(s, _)| !self.is_beacon(*s)).count());
+        if prev.is_zero() && !self.is_beacon(strategy) && held >= max as usize {
             return Err(DelegationError::MaxStrategiesExceeded { staker, max }.into());
         }
         let sf = self.staker_slashing_factor(staker, operator, strategy)?;

@@ -207,6 +207,11 @@ impl<K: Hash + Ord + Clone, V: Clone> HashTable<K, V> {
         self.map.values()
     }
 
+    /// Entries in no particular order: only for work whose result does not depend on it.
+    pub fn iter_unordered(&self) -> impl Iterator<Item = (&K, &V)> {
+        self.map.iter()
+    }
+
     /// Number of entries.
     pub fn len(&self) -> usize {
         self.map.len()

@@ -1,11 +1,12 @@
 //! Transactions: everything a signer can ask the state machine to do.
 
-use cairn_primitives::{Address, AssetId, Block, StrategyId, U256, serde_dec};
+use cairn_primitives::{Address, AssetId, B256, Block, StrategyId, Timestamp, U256, serde_dec};
 use serde::{Deserialize, Serialize};
 
 use crate::{
     oracle::{BeaconWithdrawal, ValidatorRecord},
     pause::Module,
+    rewards::{OperatorDirectedSubmission, RewardsClaim, RewardsSubmission},
     services::Consent,
 };
 
@@ -102,6 +103,16 @@ pub enum GovernanceAction {
     /// Hand governance to another account.
     SetGovernor {
         /// The new governor.
+        account: Address,
+    },
+    /// Name the rewards updater (posts and disables distribution roots).
+    SetRewardsUpdater {
+        /// The updater.
+        account: Address,
+    },
+    /// Name the receiver of the opt-in protocol fee on rewards submissions.
+    SetProtocolFeeRecipient {
+        /// The recipient.
         account: Address,
     },
     /// Name the beacon-chain oracle committee and its quorum (a strict majority).
@@ -502,6 +513,109 @@ pub enum Tx {
         pod_owner: Address,
         /// The slashed validator.
         validator: u64,
+    },
+    // rewards
+    /// Service-wide stake-weighted rewards (v1): every operator registered to the service.
+    CreateRewardsSubmission {
+        /// The paying service.
+        service: Address,
+        /// Submissions.
+        submissions: Vec<RewardsSubmission>,
+    },
+    /// Operator-directed rewards for a past period, service-wide (v2).
+    CreateOperatorDirectedRewardsSubmission {
+        /// The paying service.
+        service: Address,
+        /// Submissions.
+        submissions: Vec<OperatorDirectedSubmission>,
+    },
+    /// Operator-directed rewards for a past period, scoped to an operator set (v2.1).
+    CreateOperatorDirectedOperatorSetRewardsSubmission {
+        /// The paying service.
+        service: Address,
+        /// The set.
+        set_id: u32,
+        /// Submissions.
+        submissions: Vec<OperatorDirectedSubmission>,
+    },
+    /// Rewards weighted by unique (allocated) stake of a set's operators (v2.2).
+    CreateUniqueStakeRewardsSubmission {
+        /// The paying service.
+        service: Address,
+        /// The set.
+        set_id: u32,
+        /// Submissions.
+        submissions: Vec<RewardsSubmission>,
+    },
+    /// Rewards weighted by total delegated stake of a set's operators (v2.2).
+    CreateTotalStakeRewardsSubmission {
+        /// The paying service.
+        service: Address,
+        /// The set.
+        set_id: u32,
+        /// Submissions.
+        submissions: Vec<RewardsSubmission>,
+    },
+    /// An operator's commission on a service's service-wide and operator-directed rewards.
+    SetOperatorServiceSplit {
+        /// The operator.
+        operator: Address,
+        /// The service.
+        service: Address,
+        /// Basis points (≤ 10000), effective after the activation delay.
+        split_bips: u16,
+    },
+    /// An operator's commission on rewards scoped to one operator set.
+    SetOperatorSetSplit {
+        /// The operator.
+        operator: Address,
+        /// The service.
+        service: Address,
+        /// The set.
+        set_id: u32,
+        /// Basis points (≤ 10000), effective after the activation delay.
+        split_bips: u16,
+    },
+    /// Opt a submitter in or out of the protocol fee.
+    SetProtocolFeeOptIn {
+        /// The submitter.
+        submitter: Address,
+        /// Pays the fee from now on.
+        opt_in: bool,
+    },
+    /// Post a root of cumulative earnings (the rewards updater).
+    SubmitRoot {
+        /// The merkle root.
+        root: B256,
+        /// Earnings up to this time are included (before now, after the previous root's).
+        calculation_end: Timestamp,
+    },
+    /// Disable a root before it activates (the rewards updater).
+    DisableRoot {
+        /// Its index.
+        index: u32,
+    },
+    /// Let `claimer` claim for `earner` (none removes it).
+    SetClaimerFor {
+        /// The earner.
+        earner: Address,
+        /// The claimer.
+        #[serde(default)]
+        claimer: Option<Address>,
+    },
+    /// Claim rewards with a merkle proof.
+    ProcessClaim {
+        /// The claim.
+        claim: RewardsClaim,
+        /// Who receives the tokens.
+        recipient: Address,
+    },
+    /// Claim several earners' (or roots') rewards at once.
+    ProcessClaims {
+        /// The claims.
+        claims: Vec<RewardsClaim>,
+        /// Who receives the tokens.
+        recipient: Address,
     },
 }
 

@@ -141,7 +141,10 @@ impl State {
                 let key = (op, *s);
                 let cum = math::add(self.cumulative_scaled.latest(&key).unwrap_or_default(), q)?;
                 self.cumulative_scaled.push(key, ctx.block, cum);
-                self.sub_operator_shares(op, staker, *s, w, ev)?;
+                // Beacon shares: `floor(m·l)` can leave the operator a few wei below its
+                // delegators' sum (reference 7.3(1)); never let that drift block an exit.
+                let dec = if self.is_beacon(*s) { w.min(self.operator_shares(op, *s)) } else { w };
+                self.sub_operator_shares(op, staker, *s, dec, ev)?;
             }
             self.remove_deposit_shares(staker, *s, *x, ev)?;
             scaled.push(q);

@@ -17,7 +17,10 @@ use cairn_primitives::{Block, Profile, Timestamp, U256, serde_dec};
 use serde::Deserialize;
 use serde_json::Value;
 
-pub use run::{AssetInfo, Expectation, Report, StepKind, StepReport, run, run_file, run_str, run_with_state};
+pub use run::{
+    AssetInfo, Expectation, Report, Run, StepKind, StepReport, rewards_json, run, run_file, run_full, run_str,
+    run_with_state,
+};
 
 /// The syntax of a scenario file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -165,6 +168,14 @@ pub struct Step {
     /// A check; the only one is `"invariants"`.
     #[serde(default)]
     pub check: Option<String>,
+    /// Run the rewards calculation: `{ end = T }` (default end: the last day boundary before the
+    /// step's time).
+    #[serde(default)]
+    pub rewards: Option<Value>,
+    /// Claim from the latest calculation: `{ earner, root_index, tokens, recipient }`, sent by
+    /// `sender` like a transaction.
+    #[serde(default)]
+    pub claim: Option<Value>,
     /// Expected outcome (transactions) or result (queries).
     #[serde(default)]
     pub expect: Option<Value>,
@@ -207,26 +218,33 @@ impl Scenario {
 impl Step {
     /// What the step does.
     pub fn kind(&self) -> Option<StepKind> {
-        match (&self.tx, &self.query, &self.check) {
-            (Some(_), None, None) => Some(StepKind::Tx),
-            (None, Some(_), None) => Some(StepKind::Query),
-            (None, None, Some(_)) => Some(StepKind::Check),
-            _ => None,
+        let present = [
+            self.tx.is_some(),
+            self.query.is_some(),
+            self.check.is_some(),
+            self.rewards.is_some(),
+            self.claim.is_some(),
+        ];
+        if present.iter().filter(|p| **p).count() != 1 {
+            return None;
         }
+        let kinds = [StepKind::Tx, StepKind::Query, StepKind::Check, StepKind::Rewards, StepKind::Claim];
+        present.iter().zip(kinds).find(|(p, _)| **p).map(|(_, k)| k)
     }
 
     fn validate(&self) -> Result<()> {
         let Some(kind) = self.kind() else {
-            bail!("a step needs exactly one of `tx`, `query` or `check`");
+            bail!("a step needs exactly one of `tx`, `query`, `check`, `rewards` or `claim`");
         };
-        if kind == StepKind::Tx {
+        if kind == StepKind::Tx || kind == StepKind::Claim {
             if self.sender.is_none() {
                 bail!("a `tx` step needs a `sender`");
             }
             expect::TxExpect::parse(self.expect.as_ref()).map_err(anyhow::Error::msg)?;
         }
-        if kind != StepKind::Tx && (self.sender.is_some() || !self.expect_events.is_empty()) {
-            bail!("`sender` and `expect_events` belong to `tx` steps only");
+        let sends = kind == StepKind::Tx || kind == StepKind::Claim;
+        if !sends && (self.sender.is_some() || !self.expect_events.is_empty()) {
+            bail!("`sender` and `expect_events` belong to `tx` and `claim` steps only");
         }
         if kind == StepKind::Check {
             if self.check.as_deref() != Some("invariants") {

@@ -3,9 +3,10 @@
 //! Results are JSON: amounts (U256) as decimal strings, magnitudes and blocks as numbers,
 //! addresses as `0x` strings, missing records as `null`.
 
-use cairn_primitives::{Address, AssetId, Block, OperatorSetKey, StrategyId, U256, serde_dec};
+use cairn_primitives::{Address, AssetId, Block, OperatorSetKey, StrategyId, Timestamp, U256, serde_dec};
 use cairn_state::{
-    State, TxError, pause::Module, pods::pod_credentials, slashing::RequestStatus, withdrawals::Withdrawal,
+    State, TxError, pause::Module, pods::pod_credentials, rewards::SplitTarget, slashing::RequestStatus,
+    withdrawals::Withdrawal,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -90,6 +91,21 @@ pub(crate) enum Query {
     BeaconOracle {},
     /// A staker's beacon-chain slashing factor `l` (WAD without a pod).
     BeaconFactor { staker: Address },
+    /// A rewards submission (null if none).
+    Submission { service: Address, nonce: u64 },
+    /// Every posted distribution root, by index.
+    DistributionRoots {},
+    /// What an earner has claimed of a token so far.
+    CumulativeClaimed { earner: Address, asset: AssetId },
+    /// An earner's claimer (null if none).
+    ClaimerFor { earner: Address },
+    /// An operator's split in force at the step's time: for a set, or service-wide.
+    OperatorSplit {
+        operator: Address,
+        service: Address,
+        #[serde(default)]
+        set_id: Option<u32>,
+    },
 }
 
 fn set(service: Address, id: u32) -> OperatorSetKey {
@@ -130,9 +146,14 @@ impl From<String> for QueryError {
 }
 
 /// Answers `q` against `state` as of `block`.
-pub(crate) fn evaluate(state: &State, q: &Query, block: Block) -> Result<Value, QueryError> {
+pub(crate) fn evaluate(state: &State, q: &Query, block: Block, time: Timestamp) -> Result<Value, QueryError> {
     use Query::*;
     match q {
+        Submission { .. }
+        | DistributionRoots {}
+        | CumulativeClaimed { .. }
+        | ClaimerFor { .. }
+        | OperatorSplit { .. } => rewards_query(state, q, time),
         Balance { .. } | DepositShares { .. } | WithdrawableShares { .. } | DepositScalingFactor { .. } => {
             staker_query(state, q)
         }
@@ -221,6 +242,23 @@ fn global_query(state: &State, q: &Query, block: Block) -> Result<Value, QueryEr
         Query::IsPaused { module } => Value::Bool(state.is_paused(*module)),
         Query::Summary {} => to_json(&state.summary(block)?)?,
         _ => return Err(QueryError::from(format!("not a global query: {q:?}"))),
+    })
+}
+
+fn rewards_query(state: &State, q: &Query, time: Timestamp) -> Result<Value, QueryError> {
+    Ok(match q {
+        Query::Submission { service, nonce } => to_json(&state.submission(*service, *nonce))?,
+        Query::DistributionRoots {} => to_json(&state.distribution_roots())?,
+        Query::CumulativeClaimed { earner, asset } => dec(state.cumulative_claimed(*earner, *asset)),
+        Query::ClaimerFor { earner } => to_json(&state.claimer_for(*earner))?,
+        Query::OperatorSplit { operator, service, set_id } => {
+            let target = match set_id {
+                Some(id) => SplitTarget::Set(set(*service, *id)),
+                None => SplitTarget::Service(*service),
+            };
+            Value::from(state.operator_split(*operator, target, time))
+        }
+        _ => return Err(QueryError::from(format!("not a rewards query: {q:?}"))),
     })
 }
 

@@ -38,13 +38,17 @@ pub(crate) const ADDRESS_KEYS: &[&str] = &[
     "pod_owner",
     "address",
     "members",
+    "earner",
+    "claimer",
+    "submitter",
+    "recipient",
 ];
 
 /// Keys whose string values are withdrawal credentials (`pod:NAME` or 32 bytes of hex).
 pub(crate) const CREDENTIAL_KEYS: &[&str] = &["withdrawal_credentials"];
 
 /// Keys whose string values are asset symbols, resolved to asset ids.
-pub(crate) const ASSET_KEYS: &[&str] = &["asset"];
+pub(crate) const ASSET_KEYS: &[&str] = &["asset", "token", "tokens"];
 
 /// Keys whose string values are asset symbols, resolved to the id of the asset's strategy.
 pub(crate) const STRATEGY_KEYS: &[&str] = &["strategy", "strategies"];
@@ -53,7 +57,7 @@ pub(crate) const STRATEGY_KEYS: &[&str] = &["strategy", "strategies"];
 pub(crate) const INTEGER_KEYS: &[&str] = &["new_magnitudes", "effective_balance_gwei", "balance_gwei", "amount_gwei"];
 
 /// Keys whose string values are amounts: a fractional form (`"11.2e18"`) becomes decimal digits.
-pub(crate) const AMOUNT_KEYS: &[&str] = &["amount", "deposit_shares", "wads_to_slash", "shares", "cap"];
+pub(crate) const AMOUNT_KEYS: &[&str] = &["amount", "deposit_shares", "wads_to_slash", "shares", "cap", "multiplier"];
 
 /// The accounts a scenario has named so far, for the report.
 #[derive(Debug, Clone, Default)]
@@ -124,7 +128,7 @@ impl<'a> Resolver<'a> {
             // A nested record (a transaction variant, a query named like a key): walk into it.
             self.resolve(v)
         } else if ADDRESS_KEYS.contains(k) {
-            map_strings(v, |s| Ok(Value::String(self.names.address(s)?.to_string())))
+            map_strings(v, |s| Ok(Value::String(self.account(s)?.to_string())))
         } else if CREDENTIAL_KEYS.contains(k) {
             map_strings(v, |s| match s.strip_prefix("pod:") {
                 Some(owner) => Ok(Value::String(pod_credentials(pod_address(self.names.address(owner)?)).to_string())),
@@ -142,6 +146,18 @@ impl<'a> Resolver<'a> {
             self.resolve(v)
         }
         .map_err(|e| format!("{key}: {e}"))
+    }
+
+    /// An account: a name, a literal address, `pod:NAME`, or `strategy:SYMBOL` (the vault of that
+    /// asset's strategy).
+    pub(crate) fn account(&mut self, text: &str) -> Result<Address, String> {
+        match text.strip_prefix("strategy:") {
+            Some(symbol) => {
+                let s = self.strategy(symbol)?;
+                self.state.strategy_address(s).map_err(|e| e.to_string())
+            }
+            None => self.names.address(text),
+        }
     }
 
     /// The asset named by a symbol (or a raw id written as digits).

@@ -5,8 +5,9 @@ use std::{collections::BTreeMap, path::Path};
 
 use anyhow::{Context, Result, anyhow};
 use cairn_primitives::{Address, AssetId, Block, Params, Profile, Timestamp};
+use cairn_rewards::{Calculation, Recorder, RewardsTree, calculate};
 use cairn_state::{Ctx, Genesis, GenesisAsset, State, Tx, oracle::OracleCommittee};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::{
@@ -26,6 +27,10 @@ pub enum StepKind {
     Query,
     /// An explicit invariant check.
     Check,
+    /// A rewards calculation over the run so far.
+    Rewards,
+    /// A claim built from the latest rewards calculation, sent as a transaction.
+    Claim,
 }
 
 /// One checked expectation of a step.
@@ -73,6 +78,9 @@ pub struct StepReport {
     /// The check.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub check: Option<String>,
+    /// The rewards calculation or claim as written.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rewards: Option<Value>,
     /// `ok`, the error name of a refused transaction or failed query, `InvariantViolated`, or
     /// `invalid` when the step could not be resolved or decoded.
     pub outcome: String,
@@ -113,6 +121,7 @@ impl StepReport {
             tx: None,
             query: None,
             check: step.check.clone(),
+            rewards: step.rewards.clone().or_else(|| step.claim.clone()),
             outcome: "ok".to_string(),
             message: None,
             module: None,
@@ -225,16 +234,45 @@ pub fn run(scenario: &Scenario, default_name: &str) -> Result<Report> {
 
 /// Runs a parsed scenario and also returns its final state (for tools built on a scenario).
 pub fn run_with_state(scenario: &Scenario, default_name: &str) -> Result<(Report, State)> {
+    run_full(scenario, default_name).map(|r| (r.report, r.state))
+}
+
+/// Everything a run leaves: the report, the final state, the day snapshots the rewards
+/// calculator reads, and the names used.
+pub struct Run {
+    /// The report.
+    pub report: Report,
+    /// The final state.
+    pub state: State,
+    /// The state at the start of every day the run crossed.
+    pub snapshots: Recorder,
+    /// The time of the last step.
+    pub last_time: Timestamp,
+    /// Account names seen, name → address.
+    pub accounts: BTreeMap<String, Address>,
+}
+
+/// Runs a parsed scenario and keeps what rewards tools need.
+pub fn run_full(scenario: &Scenario, default_name: &str) -> Result<Run> {
     let mut runner = Runner::new(scenario)?;
     let steps: Vec<StepReport> = scenario.steps.iter().enumerate().map(|(i, s)| runner.step(i, s)).collect();
     let report = runner.report(scenario, default_name, steps);
-    Ok((report, runner.state))
+    let last_time = scenario.steps.last().map_or(0, |s| runner.time_of(s));
+    Ok(Run { report, state: runner.state, snapshots: runner.rec, last_time, accounts: runner.names.all().clone() })
 }
 
-/// The state being driven and the names seen so far.
+/// The latest rewards calculation of a run and its tree.
+struct Calculated {
+    calc: Calculation,
+    tree: RewardsTree,
+}
+
+/// The state being driven, the names seen so far, the day snapshots and the latest calculation.
 struct Runner {
     state: State,
     names: Names,
+    rec: Recorder,
+    calculated: Option<Calculated>,
 }
 
 impl Runner {
@@ -242,17 +280,22 @@ impl Runner {
         let mut names = Names::default();
         let genesis = genesis(scenario, &mut names)?;
         let state = State::genesis(&genesis).map_err(|e| anyhow!("genesis refused: {e} ({})", e.name()))?;
-        Ok(Self { state, names })
+        let rec = Recorder::new(state.params().rewards_interval_seconds, 0);
+        Ok(Self { state, names, rec, calculated: None })
+    }
+
+    fn time_of(&self, step: &Step) -> Timestamp {
+        step.time.unwrap_or_else(|| step.block.saturating_mul(self.state.params().block_time_seconds))
     }
 
     fn step(&mut self, index: usize, step: &Step) -> StepReport {
         let kind = step.kind().unwrap_or(StepKind::Check);
-        let bt = self.state.params().block_time_seconds;
-        let time = step.time.unwrap_or_else(|| step.block.saturating_mul(bt));
+        let time = self.time_of(step);
         let mut rep = StepReport::new(index, step, kind, time);
         match kind {
-            StepKind::Tx => self.tx_step(step, time, &mut rep),
+            StepKind::Tx | StepKind::Claim => self.tx_step(step, time, &mut rep),
             StepKind::Query => self.query_step(step, &mut rep),
+            StepKind::Rewards => self.rewards_step(step, time, &mut rep),
             StepKind::Check => {}
         }
         self.check_invariants(step.block, &mut rep);
@@ -265,12 +308,15 @@ impl Runner {
             Ok(e) => e,
             Err(e) => return rep.invalid(e),
         };
-        let (sender, tx) = match self.prepare_tx(step) {
+        let prepared = if step.claim.is_some() { self.prepare_claim(step) } else { self.prepare_tx(step) };
+        let (sender, tx) = match prepared {
             Ok(p) => p,
             Err(e) => return rep.invalid(e),
         };
         rep.sender_address = Some(sender);
         rep.tx = serde_json::to_value(&tx).ok();
+        // The state before this transaction is the snapshot of every day boundary up to now.
+        self.rec.advance(&self.state, time);
         let ctx = Ctx { sender, block: step.block, time };
         let before = self.state.state_hash();
         match self.state.apply(&ctx, &tx) {
@@ -301,9 +347,86 @@ impl Runner {
         let sender =
             self.names.address(step.sender.as_deref().unwrap_or_default()).map_err(|e| format!("sender: {e}"))?;
         let mut v = step.tx.clone().unwrap_or_default();
+        self.fill_calculated(&mut v)?;
         Resolver::new(&self.state, &mut self.names).resolve(&mut v)?;
         let tx = serde_json::from_value(v).map_err(|e| format!("not a transaction: {e}"))?;
         Ok((sender, tx))
+    }
+
+    /// `submit_root = { root = "calculated", calculation_end = "calculated" }` takes the latest
+    /// calculation's root and end.
+    fn fill_calculated(&self, v: &mut Value) -> Result<(), String> {
+        let Some(fields) = v.get_mut("submit_root").and_then(Value::as_object_mut) else {
+            return Ok(());
+        };
+        let wants =
+            |f: &serde_json::Map<String, Value>, k: &str| f.get(k).and_then(Value::as_str) == Some("calculated");
+        if !wants(fields, "root") && !wants(fields, "calculation_end") {
+            return Ok(());
+        }
+        let c = self.calculated.as_ref().ok_or("\"calculated\" needs an earlier `rewards` step")?;
+        if wants(fields, "root") {
+            fields.insert("root".into(), Value::String(c.tree.root().to_string()));
+        }
+        if wants(fields, "calculation_end") {
+            fields.insert("calculation_end".into(), Value::from(c.calc.end));
+        }
+        Ok(())
+    }
+
+    /// The `ProcessClaim` transaction a `claim` step describes, from the latest calculation.
+    fn prepare_claim(&mut self, step: &Step) -> Result<(Address, Tx), String> {
+        let sender =
+            self.names.address(step.sender.as_deref().unwrap_or_default()).map_err(|e| format!("sender: {e}"))?;
+        let mut v = step.claim.clone().unwrap_or_default();
+        Resolver::new(&self.state, &mut self.names).resolve(&mut v)?;
+        let spec: ClaimSpec = serde_json::from_value(v).map_err(|e| format!("not a claim: {e}"))?;
+        let c = self.calculated.as_ref().ok_or("a `claim` step needs an earlier `rewards` step")?;
+        let tokens: Option<Vec<Address>> = spec
+            .tokens
+            .map(|ts| ts.iter().map(|t| self.state.asset_address(*t).ok_or(format!("unknown asset {t}"))).collect())
+            .transpose()?;
+        let claim = c
+            .tree
+            .claim(spec.root_index, spec.earner, tokens.as_deref())
+            .ok_or(format!("{} earned nothing in the latest calculation", spec.earner))?;
+        Ok((sender, Tx::ProcessClaim { claim, recipient: spec.recipient.unwrap_or(sender) }))
+    }
+
+    fn rewards_step(&mut self, step: &Step, time: Timestamp, rep: &mut StepReport) {
+        let interval = self.state.params().rewards_interval_seconds.max(1);
+        let end = match step.rewards.as_ref().and_then(|v| v.get("end")) {
+            None => time.saturating_sub(1) / interval * interval,
+            Some(e) => match e.as_u64() {
+                Some(e) => e,
+                None => return rep.invalid(format!("rewards.end must be a timestamp, got {e}")),
+            },
+        };
+        // Every day up to the step's time has a snapshot: the state has not changed since.
+        self.rec.advance(&self.state, time);
+        let calc = match calculate(&self.state.submissions(), self.rec.snapshots(), interval, end) {
+            Ok(c) => c,
+            Err(e) => {
+                rep.outcome = "RewardsCalculationFailed".to_string();
+                rep.failures.push(format!("rewards calculation failed: {e}"));
+                rep.message = Some(e.to_string());
+                return;
+            }
+        };
+        let tree = calc.tree(&self.state);
+        let result = rewards_json(&self.state, &calc, &tree, self.names.all());
+        if let Some(want) = &step.expect {
+            let mut resolved = want.clone();
+            match Resolver::new(&self.state, &mut self.names).resolve(&mut resolved) {
+                Ok(()) => {
+                    let passed = matches(&resolved, &result);
+                    rep.expect("result", want.clone(), result.clone(), passed);
+                }
+                Err(e) => return rep.invalid(format!("expect: {e}")),
+            }
+        }
+        rep.result = Some(result);
+        self.calculated = Some(Calculated { calc, tree });
     }
 
     fn query_step(&mut self, step: &Step, rep: &mut StepReport) {
@@ -312,7 +435,7 @@ impl Runner {
             Err(e) => return rep.invalid(e),
         };
         rep.query = serde_json::to_value(&q).ok();
-        match evaluate(&self.state, &q, step.block) {
+        match evaluate(&self.state, &q, step.block, self.time_of(step)) {
             Ok(result) => {
                 if let (Some(written), Some(want)) = (&step.expect, want) {
                     let passed = matches(&want, &result);
@@ -382,6 +505,56 @@ impl Runner {
         });
         infos.collect()
     }
+}
+
+/// What a `claim` step names.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClaimSpec {
+    earner: Address,
+    #[serde(default)]
+    root_index: u32,
+    #[serde(default)]
+    tokens: Option<Vec<AssetId>>,
+    #[serde(default)]
+    recipient: Option<Address>,
+}
+
+/// A calculation as the report shows it: earnings by account name (or address) and symbol.
+pub fn rewards_json(state: &State, calc: &Calculation, tree: &RewardsTree, names: &BTreeMap<String, Address>) -> Value {
+    let by_address: BTreeMap<Address, &String> = names.iter().map(|(n, a)| (*a, n)).collect();
+    let name = |a: &Address| by_address.get(a).map_or_else(|| a.to_string(), |n| (*n).clone());
+    let symbol = |t: &AssetId| state.asset_symbol(*t).unwrap_or_else(|| t.to_string());
+    let mut earners: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+    for ((earner, token), amount) in &calc.earnings {
+        earners.entry(name(earner)).or_default().insert(symbol(token), amount.to_string());
+    }
+    let submissions: Vec<Value> = calc
+        .tallies
+        .iter()
+        .map(|t| {
+            let undistributed = t.escrowed.saturating_sub(t.distributed).saturating_sub(t.refunded);
+            serde_json::json!({
+                "service": name(&t.service),
+                "nonce": t.nonce,
+                "hash": t.hash,
+                "token": t.token.0,
+                "escrowed": t.escrowed.to_string(),
+                "distributed": t.distributed.to_string(),
+                "refunded": t.refunded.to_string(),
+                "undistributed": undistributed.to_string(),
+                "days_done": t.days_done,
+                "days": t.days,
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "calculation_end": calc.end,
+        "root": tree.root(),
+        "earner_count": tree.len(),
+        "earners": earners,
+        "submissions": submissions,
+    })
 }
 
 /// Checks that every expected event name appears among the step's events.

@@ -5,6 +5,7 @@ mod conformance;
 mod extensions;
 mod lifecycle;
 mod native;
+mod rewards;
 
 use cairn_primitives::{Address, AssetId, OperatorSetKey, Params, Profile, StrategyId, U256, named_address};
 
