@@ -12,7 +12,7 @@ use std::{collections::BTreeMap, hint::black_box, sync::Arc, time::Duration};
 
 use cairn_bench::{SplitMix64, account, ctx, governor, must_apply, staker_fixture, tokens};
 use cairn_primitives::{Address, U256, named_address};
-use cairn_rewards::{RewardsTree, Snapshots, calculate};
+use cairn_rewards::{RewardsTree, Snapshot, Snapshots, calculate};
 use cairn_state::{
     State, Tx,
     rewards::{OperatorDirectedSubmission, OperatorReward, RewardsSubmission, StrategyMultiplier},
@@ -131,7 +131,7 @@ fn bench_daily(c: &mut Criterion) {
     let (state, day) = daily_fixture();
     let submissions = state.submissions();
     let mut snapshots = Snapshots::new();
-    snapshots.insert(day, Arc::clone(&state));
+    snapshots.insert(day, Snapshot { state: Arc::clone(&state), block: state.last_block() });
     let mut g = c.benchmark_group("rewards_daily");
     g.sample_size(10).warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(30));
     g.bench_function("1m_stakers_200_operators_20_submissions", |b| {

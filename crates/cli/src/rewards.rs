@@ -36,7 +36,7 @@ pub fn calculate_file(file: &Path, end: Option<Timestamp>) -> Result<Calculated>
     if end > run.last_time {
         bail!("--end {end} is after the scenario's last step (time {})", run.last_time);
     }
-    run.snapshots.advance(&run.state, run.last_time);
+    run.snapshots.advance(&run.state, run.last_block, run.last_time);
     let calc = calculate(&run.state.submissions(), run.snapshots.snapshots(), interval, end)
         .map_err(|e| anyhow!("calculation failed: {e}"))?;
     let tree = calc.tree(&run.state);

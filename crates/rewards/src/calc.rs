@@ -8,7 +8,7 @@
 
 use std::{cell::RefCell, collections::BTreeMap, ops::Range, rc::Rc, sync::Arc};
 
-use cairn_primitives::{Address, AssetId, B256, MathError, OperatorSetKey, StrategyId, Timestamp, U256, math};
+use cairn_primitives::{Address, AssetId, B256, Block, MathError, OperatorSetKey, StrategyId, Timestamp, U256, math};
 use cairn_state::{
     State,
     rewards::{SplitTarget, Submission, SubmissionKind},
@@ -19,8 +19,18 @@ use serde::Serialize;
 
 use crate::tree::{Earnings, RewardsTree};
 
-/// The state at the start of each day (the latest state before that moment), by day timestamp.
-pub type Snapshots = BTreeMap<Timestamp, Arc<State>>;
+/// The state at the start of a day (the latest state before that moment) and the chain's height
+/// then (the last block dated before the day).
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    /// The state.
+    pub state: Arc<State>,
+    /// The block height at the start of the day.
+    pub block: Block,
+}
+
+/// Snapshots by day timestamp.
+pub type Snapshots = BTreeMap<Timestamp, Snapshot>;
 
 /// Precision of a staker's proportion: `floor(w · 1e15 / Σw)`, as EigenLayer's Sidecar.
 const PROPORTION: U256 = U256::from_limbs([1_000_000_000_000_000, 0, 0, 0]);
@@ -133,13 +143,15 @@ type Weights = Rc<Vec<U256>>;
 struct DayView<'a> {
     state: &'a State,
     day: Timestamp,
+    /// The chain's height at the start of the day (allocations are read as of it).
+    block: Block,
     stakers: Vec<(Address, &'a Staker)>,
     groups: FxHashMap<Address, Range<usize>>,
     weights: RefCell<FxHashMap<Vec<(StrategyId, U256)>, Weights>>,
 }
 
 impl<'a> DayView<'a> {
-    fn new(state: &'a State, day: Timestamp) -> Self {
+    fn new(state: &'a State, day: Timestamp, block: Block) -> Self {
         let mut by_op: FxHashMap<Address, Vec<(Address, &'a Staker)>> = FxHashMap::default();
         for (a, rec) in state.stakers_unordered() {
             if let Some(op) = rec.delegated_to {
@@ -153,7 +165,7 @@ impl<'a> DayView<'a> {
             stakers.extend(list);
             groups.insert(op, lo..stakers.len());
         }
-        Self { state, day, stakers, groups, weights: RefCell::default() }
+        Self { state, day, block, stakers, groups, weights: RefCell::default() }
     }
 
     /// The stakers of `op` as a range of staker indices.
@@ -218,38 +230,45 @@ impl DayPay {
         }
     }
 
-    /// Splits `amount` among the stakers `range` by `floor(floor(w·1e15/Σw) · amount / 1e15)`;
+    /// Splits `num/den` among the stakers `range` by `floor(floor(w·1e15/Σw) · num / (1e15·den))`;
     /// false when none of them has weight.
-    fn by_weight(&mut self, weights: &[U256], range: Range<usize>, amount: U256) -> Result<bool, CalcError> {
+    fn by_weight(
+        &mut self,
+        weights: &[U256],
+        range: Range<usize>,
+        (num, den): (U256, U256),
+    ) -> Result<bool, CalcError> {
         let total = weights[range.clone()].iter().try_fold(U256::ZERO, |a, w| math::add(a, *w))?;
         if total.is_zero() {
             return Ok(false);
         }
+        let scale = math::mul(PROPORTION, den)?;
         for i in range {
             if weights[i].is_zero() {
                 continue;
             }
             let p = math::mul_div_down(weights[i], PROPORTION, total)?;
-            self.pay(Payee::Staker(i), math::mul_div_down(p, amount, PROPORTION)?);
+            self.pay(Payee::Staker(i), math::mul_div_down(p, num, scale)?);
         }
         Ok(true)
     }
 
-    /// The operator keeps `floor(amount · split)`; its stakers share the rest by weight (refunded
-    /// when no staker has weight).
+    /// The operator keeps `floor(num/den · split)`; its stakers share the rest by weight (refunded,
+    /// rounded down, when no staker has weight). `num/den` is the operator's amount for the day,
+    /// kept as a fraction so no rounding happens before the split (Sidecar's decimal amounts).
     fn operator_and_stakers(
         &mut self,
         view: &DayView<'_>,
         op: Address,
-        amount: U256,
+        (num, den): (U256, U256),
         split: U256,
         weights: &[U256],
     ) -> Result<(), CalcError> {
-        let cut = math::mul_div_down(amount, split, BIPS)?;
+        let cut = math::mul_div_down(num, split, math::mul(BIPS, den)?)?;
         self.pay(Payee::Account(op), cut);
-        let rest = math::sub(amount, cut)?;
-        if !self.by_weight(weights, view.group(op), rest)? {
-            self.refund = math::add(self.refund, rest)?;
+        let rest = math::sub(num, math::mul(cut, den)?)?;
+        if !self.by_weight(weights, view.group(op), (rest, den))? {
+            self.refund = math::add(self.refund, math::mul_div_down(rest, U256::from(1u8), den)?)?;
         }
         Ok(())
     }
@@ -265,30 +284,41 @@ fn counted(view: &DayView<'_>, s: &Submission, set: Option<OperatorSetKey>) -> V
         .collect()
 }
 
+/// Strategies of a service-wide submission that count for `op`: those in a set of the service the
+/// operator is registered to ("restaked in the strategy" for the service).
+fn restaked(view: &DayView<'_>, s: &Submission, op: Address) -> Vec<(StrategyId, U256)> {
+    let st = view.state;
+    let sets: Vec<_> = st.operator_sets_of(s.service).into_iter().filter(|k| st.is_registered(op, *k)).collect();
+    s.strategies
+        .iter()
+        .filter(|sm| sets.iter().any(|k| st.operator_set(*k).is_ok_and(|o| o.strategies.contains(&sm.strategy))))
+        .map(|sm| (sm.strategy, sm.multiplier))
+        .collect()
+}
+
 /// One day of one submission.
 fn pay_day(view: &DayView<'_>, s: &Submission, days: u64) -> Result<DayPay, CalcError> {
     let mut out = DayPay::default();
     let set = s.set_id.map(|id| OperatorSetKey { service: s.service, id });
-    let strategies = counted(view, s, set);
-    let weights = view.weights(&strategies)?;
     let n = U256::from(days);
     match s.kind {
         SubmissionKind::ServiceWide => {
-            let budget = math::mul_div_down(s.amount, U256::from(1u8), n)?;
-            let ops: Vec<Address> = view
-                .state
-                .operator_addresses()
-                .into_iter()
-                .filter(|op| view.registered(*op, s.service, None))
-                .collect();
+            // Tokens per day stay the fraction amount / N: pair = floor(p · amount / (1e15 · N)).
+            let mut groups = Vec::new();
             let mut total = U256::ZERO;
-            for op in &ops {
-                for w in &weights[view.group(*op)] {
+            for op in view.state.operator_addresses() {
+                if !view.registered(op, s.service, None) {
+                    continue;
+                }
+                let weights = view.weights(&restaked(view, s, op))?;
+                for w in &weights[view.group(op)] {
                     total = math::add(total, *w)?;
                 }
+                groups.push((op, weights));
             }
             // v1 has no refunds: a day without stake stays in escrow.
-            for op in ops {
+            let scale = math::mul(PROPORTION, n)?;
+            for (op, weights) in groups {
                 let split = view.split(op, s.service, None);
                 let mut cut_total = U256::ZERO;
                 for i in view.group(op) {
@@ -296,7 +326,7 @@ fn pay_day(view: &DayView<'_>, s: &Submission, days: u64) -> Result<DayPay, Calc
                         continue;
                     }
                     let p = math::mul_div_down(weights[i], PROPORTION, total)?;
-                    let pair = math::mul_div_down(p, budget, PROPORTION)?;
+                    let pair = math::mul_div_down(p, s.amount, scale)?;
                     let cut = math::mul_div_down(pair, split, BIPS)?;
                     cut_total = math::add(cut_total, cut)?;
                     out.pay(Payee::Staker(i), math::sub(pair, cut)?);
@@ -305,19 +335,23 @@ fn pay_day(view: &DayView<'_>, s: &Submission, days: u64) -> Result<DayPay, Calc
             }
         }
         SubmissionKind::OperatorDirected | SubmissionKind::OperatorDirectedSet => {
+            let strategies = counted(view, s, set);
+            let weights = view.weights(&strategies)?;
             for r in &s.operator_rewards {
-                let amount = math::mul_div_down(r.amount, U256::from(1u8), n)?;
                 if !view.registered(r.operator, s.service, set) || strategies.is_empty() {
-                    out.refund = math::add(out.refund, amount)?;
+                    out.refund = math::add(out.refund, math::mul_div_down(r.amount, U256::from(1u8), n)?)?;
                     continue;
                 }
                 let split = view.split(r.operator, s.service, set);
-                out.operator_and_stakers(view, r.operator, amount, split, &weights)?;
+                out.operator_and_stakers(view, r.operator, (r.amount, n), split, &weights)?;
             }
         }
         SubmissionKind::UniqueStake | SubmissionKind::TotalStake => {
+            // v2.2 floors the tokens per day first, as the Sidecar does.
             let budget = math::mul_div_down(s.amount, U256::from(1u8), n)?;
             let set = set.ok_or_else(|| CalcError::State("set-scoped submission without a set".into()))?;
+            let strategies = counted(view, s, Some(set));
+            let weights = view.weights(&strategies)?;
             let mut op_weights = Vec::new();
             for op in view.state.operator_addresses() {
                 if !view.registered(op, s.service, Some(set)) {
@@ -326,7 +360,7 @@ fn pay_day(view: &DayView<'_>, s: &Submission, days: u64) -> Result<DayPay, Calc
                 let mut w = U256::ZERO;
                 for (st, mult) in &strategies {
                     let stake = if s.kind == SubmissionKind::UniqueStake {
-                        let block = view.state.last_block();
+                        let block = view.block;
                         view.state.allocated_stake(op, set, *st, block).map_err(|e| CalcError::State(e.to_string()))?
                     } else {
                         view.state.operator_shares(op, *st)
@@ -344,23 +378,25 @@ fn pay_day(view: &DayView<'_>, s: &Submission, days: u64) -> Result<DayPay, Calc
             for (op, w) in op_weights {
                 let amount = math::mul_div_down(budget, w, total)?;
                 let split = view.split(op, s.service, Some(set));
-                out.operator_and_stakers(view, op, amount, split, &weights)?;
+                out.operator_and_stakers(view, op, (amount, U256::from(1u8)), split, &weights)?;
             }
         }
     }
     Ok(out)
 }
 
-/// The tokens one day of `s` may pay at most.
-fn day_budget(s: &Submission, days: u64) -> Result<U256, MathError> {
+/// The tokens one day of `s` may pay at most, as a fraction `(num, den)`.
+fn day_budget(s: &Submission, days: u64) -> Result<(U256, U256), MathError> {
     let n = U256::from(days);
-    match s.kind {
-        SubmissionKind::OperatorDirected | SubmissionKind::OperatorDirectedSet => s
-            .operator_rewards
-            .iter()
-            .try_fold(U256::ZERO, |a, r| math::add(a, math::mul_div_down(r.amount, U256::from(1u8), n)?)),
-        _ => math::mul_div_down(s.amount, U256::from(1u8), n),
-    }
+    Ok(match s.kind {
+        SubmissionKind::OperatorDirected | SubmissionKind::OperatorDirectedSet => {
+            (s.operator_rewards.iter().try_fold(U256::ZERO, |a, r| math::add(a, r.amount))?, n)
+        }
+        SubmissionKind::ServiceWide => (s.amount, n),
+        SubmissionKind::UniqueStake | SubmissionKind::TotalStake => {
+            (math::mul_div_down(s.amount, U256::from(1u8), n)?, U256::from(1u8))
+        }
+    })
 }
 
 /// Calculates cumulative earnings through `end` (a day boundary) for `submissions`, reading each
@@ -404,8 +440,8 @@ pub fn calculate(
     }
     let mut earnings: FxHashMap<(Address, AssetId), U256> = FxHashMap::default();
     for (day, subs) in &by_day {
-        let state = snapshots.get(day).ok_or(CalcError::MissingSnapshot { day: *day })?;
-        let view = DayView::new(state, *day);
+        let snap = snapshots.get(day).ok_or(CalcError::MissingSnapshot { day: *day })?;
+        let view = DayView::new(&snap.state, *day, snap.block);
         // Stakers' payments of the day in one dense array per token, folded in once at the end.
         let mut dense: BTreeMap<AssetId, Vec<U256>> = BTreeMap::new();
         for &i in subs {
@@ -413,9 +449,9 @@ pub fn calculate(
             let t = &mut tallies[i];
             let pay = pay_day(&view, s, t.days)?;
             let paid = pay.paid.iter().try_fold(U256::ZERO, |a, (_, x)| math::add(a, *x))?;
-            let budget = day_budget(s, t.days)?;
-            if math::add(paid, pay.refund)? > budget {
-                let detail = format!("day {day} paid {paid} + refunded {} > budget {budget}", pay.refund);
+            let (num, den) = day_budget(s, t.days)?;
+            if math::mul(math::add(paid, pay.refund)?, den)? > num {
+                let detail = format!("day {day} paid {paid} + refunded {} > budget {num}/{den}", pay.refund);
                 return Err(CalcError::Conservation { hash: s.hash, detail });
             }
             t.distributed = math::add(t.distributed, paid)?;
@@ -450,12 +486,15 @@ pub fn calculate(
 }
 
 /// Records the state as of each day boundary while a chain of transactions is applied: call
-/// [`Recorder::advance`] before applying a transaction at `time` (and before calculating), so the
-/// snapshot of day `D` is the state after every transaction dated before `D`.
+/// [`Recorder::advance`] with the block and time of each transaction before applying it (and
+/// before calculating), so the snapshot of day `D` is the state after every transaction dated
+/// before `D`. The height at `D` is interpolated between the transactions around it (exact when
+/// blocks have a fixed duration): allocations whose effect block passed by then count.
 #[derive(Debug, Clone)]
 pub struct Recorder {
     interval: u64,
     next: Timestamp,
+    prev: Option<(Block, Timestamp)>,
     snapshots: Snapshots,
 }
 
@@ -464,18 +503,24 @@ impl Recorder {
     pub fn new(interval: u64, start: Timestamp) -> Self {
         let interval = interval.max(1);
         let next = start.checked_div(interval).unwrap_or(0).saturating_add(1).saturating_mul(interval);
-        Self { interval, next, snapshots: Snapshots::new() }
+        Self { interval, next, prev: None, snapshots: Snapshots::new() }
     }
 
-    /// Records `state` for every day boundary up to `time` not yet recorded.
-    pub fn advance(&mut self, state: &State, time: Timestamp) {
-        if self.next > time {
-            return;
+    /// Records `state` for every day boundary up to `time` not yet recorded; `block` and `time`
+    /// are those of the transaction about to be applied.
+    pub fn advance(&mut self, state: &State, block: Block, time: Timestamp) {
+        let (pb, pt) = self.prev.unwrap_or((state.last_block(), 0));
+        if self.next <= time {
+            let shared = Arc::new(state.clone());
+            while self.next <= time {
+                let day = self.next;
+                let height = height_at(day, (pb, pt), (block, time)).max(state.last_block());
+                self.snapshots.insert(day, Snapshot { state: Arc::clone(&shared), block: height });
+                self.next = self.next.saturating_add(self.interval);
+            }
         }
-        let shared = Arc::new(state.clone());
-        while self.next <= time {
-            self.snapshots.insert(self.next, Arc::clone(&shared));
-            self.next = self.next.saturating_add(self.interval);
+        if time >= pt {
+            self.prev = Some((block, time));
         }
     }
 
@@ -488,4 +533,19 @@ impl Recorder {
     pub fn interval(&self) -> u64 {
         self.interval
     }
+}
+
+/// The last block dated before `day`, interpolating linearly between two known (block, time)
+/// points around it; never the later block itself.
+fn height_at(day: Timestamp, (pb, pt): (Block, Timestamp), (b, t): (Block, Timestamp)) -> Block {
+    let before = b.saturating_sub(1).max(pb);
+    if t <= pt || b <= pb {
+        return before;
+    }
+    let elapsed = U256::from(day.saturating_sub(1).saturating_sub(pt));
+    let est = math::mul_div_down(elapsed, U256::from(b.saturating_sub(pb)), U256::from(t.saturating_sub(pt)))
+        .ok()
+        .and_then(|x| u64::try_from(x).ok())
+        .unwrap_or(0);
+    pb.saturating_add(est).min(before)
 }

@@ -49,9 +49,10 @@ impl Chain {
         Chain { s: State::genesis(&g).expect("genesis"), block: 0, rec: Recorder::new(DAY, 0) }
     }
 
+    /// Applies `tx` at `time`, in a block of a 12-second chain (at least one block per step).
     fn ok(&mut self, sender: &str, time: u64, tx: Tx) {
-        self.rec.advance(&self.s, time);
-        self.block += 1;
+        self.block = (self.block + 1).max(time / 12);
+        self.rec.advance(&self.s, self.block, time);
         let ctx = Ctx { sender: a(sender), block: self.block, time };
         self.s.apply(&ctx, &tx).unwrap_or_else(|e| panic!("{tx:?} refused: {e}"));
     }
@@ -95,7 +96,7 @@ impl Chain {
     }
 
     fn calc(&mut self, now: u64, end: u64) -> crate::Calculation {
-        self.rec.advance(&self.s, now);
+        self.rec.advance(&self.s, (self.block + 1).max(now / 12), now);
         calculate(&self.s.submissions(), self.rec.snapshots(), DAY, end).expect("calculation")
     }
 }
@@ -252,4 +253,57 @@ fn claims_of_a_calculated_root_pay_out_through_the_state_machine() {
     }
     // Everything distributed was claimed: the escrow is empty.
     assert_eq!(c.s.balance(cairn_state::rewards::escrow_address(), STETH), U256::ZERO);
+}
+
+#[test]
+fn tokens_per_day_stay_a_fraction_until_the_pair_is_floored() {
+    let mut c = Chain::standard();
+    // 7 wei over 2 days: 3.5 a day. bob's pair = floor(0.6 · 7 / 2) = 2 (flooring 3.5 first would
+    // give floor(0.6 · 3) = 1); alice's and carol's floor(0.2 · 3.5) = 0.
+    c.ok("avs", DAY, Tx::CreateRewardsSubmission { service: a("avs"), submissions: vec![paid(7, DAY, 2 * DAY)] });
+    let r = c.calc(4 * DAY, 3 * DAY);
+    assert_eq!(earned(&r, "bob"), u(4));
+    assert_eq!(earned(&r, "alice"), U256::ZERO);
+    assert_eq!(r.tallies[0].distributed, u(4));
+}
+
+#[test]
+fn service_wide_counts_only_strategies_the_operator_is_restaked_in() {
+    let mut c = Chain::standard();
+    // A second strategy-less set: the service's only set holds stETH; a submission naming a
+    // strategy no set holds pays nothing for it. Here: op2 leaves the set, so carol earns nothing.
+    c.ok("op2", 20, Tx::DeregisterFromOperatorSets { operator: a("op2"), service: a("avs"), set_ids: vec![0] });
+    c.ok("avs", DAY, Tx::CreateRewardsSubmission { service: a("avs"), submissions: vec![paid(400, DAY, DAY)] });
+    let r = c.calc(3 * DAY, 2 * DAY);
+    assert_eq!(earned(&r, "carol"), U256::ZERO);
+    // alice 100 : bob 300 share the day: 100 and 300, 10% to op1.
+    assert_eq!((earned(&r, "alice"), earned(&r, "bob"), earned(&r, "op1")), (u(90), u(270), u(40)));
+}
+
+#[test]
+fn allocations_that_take_effect_before_the_day_count_without_a_later_transaction() {
+    let mut c = Chain::standard();
+    // op2 raises its allocation from 0 with a 100-block delay, 100 s before day 1 ends: the effect
+    // block (~1200 s later) passes before day 2's snapshot although no transaction follows.
+    c.ok(
+        "op3",
+        DAY - 100,
+        Tx::RegisterAsOperator { delegation_approver: None, allocation_delay: 100, metadata_uri: String::new() },
+    );
+    c.ok("carol", DAY - 100, Tx::Undelegate { staker: a("carol") });
+    c.ok("op3", DAY - 100, Tx::RegisterForOperatorSets { operator: a("op3"), service: a("avs"), set_ids: vec![0] });
+    c.ok("carol", DAY - 100, Tx::Transfer { asset: STETH, to: a("op3"), amount: u(100 * E18) });
+    c.ok("op3", DAY - 100, Tx::Deposit { strategy: ST, amount: u(100 * E18) });
+    let p = AllocateParams { service: a("avs"), set_id: 0, strategies: vec![ST], new_magnitudes: vec![E18 as u64] };
+    c.ok("op3", DAY - 100, Tx::ModifyAllocations { operator: a("op3"), allocations: vec![p] });
+    let s = paid(3000, DAY, DAY);
+    c.ok(
+        "avs",
+        DAY - 100,
+        Tx::CreateUniqueStakeRewardsSubmission { service: a("avs"), set_id: 0, submissions: vec![s] },
+    );
+    let r = c.calc(3 * DAY, 2 * DAY);
+    // Allocated: op1 200, op2 0 (carol left), op3 100 → op3 gets a third: 1000, keeps it all
+    // (its only staker is itself: 10% commission + 90% as staker).
+    assert_eq!(earned(&r, "op3"), u(1000));
 }

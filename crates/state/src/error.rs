@@ -21,6 +21,12 @@ pub enum TxError {
         /// Last applied block.
         last_block: Block,
     },
+    /// The genesis is inconsistent (e.g. a split or fee above 100%).
+    #[error("invalid genesis: {reason}")]
+    InvalidGenesis {
+        /// What is wrong.
+        reason: String,
+    },
     /// Block 0 is the genesis; transactions start at block 1.
     #[error("transactions cannot be applied at the genesis block 0")]
     GenesisBlock,

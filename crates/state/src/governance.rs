@@ -34,6 +34,12 @@ pub struct Proposal {
 /// Why a governance transaction was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, strum::IntoStaticStr)]
 pub enum GovernanceError {
+    /// A role given to a protocol-owned account (it could never act, or would corrupt its books).
+    #[error("{account} is a reserved protocol account")]
+    ReservedAccount {
+        /// The account.
+        account: Address,
+    },
     /// Sender is not the governor.
     #[error("{sender} is not the governor {governor}")]
     NotGovernor {
@@ -116,6 +122,9 @@ impl State {
             | GovernanceAction::SetProtocolFeeRecipient { account } => {
                 if *account == Address::ZERO {
                     return Err(GovernanceError::ZeroAccount.into());
+                }
+                if self.is_reserved_account(*account) {
+                    return Err(GovernanceError::ReservedAccount { account: *account }.into());
                 }
             }
             GovernanceAction::SetBeaconOracle { members, quorum } => {

@@ -250,6 +250,17 @@ macro_rules! each_table {
 impl State {
     /// Builds the initial state. Fails if the genesis is inconsistent (duplicate symbols).
     pub fn genesis(genesis: &Genesis) -> Result<Self, TxError> {
+        let p = &genesis.params;
+        for (name, bips) in
+            [("default_operator_split_bips", p.default_operator_split_bips), ("protocol_fee_bips", p.protocol_fee_bips)]
+        {
+            if bips > rewards::MAX_SPLIT_BIPS {
+                return Err(TxError::InvalidGenesis { reason: format!("{name} = {bips} exceeds 10000") });
+            }
+        }
+        if p.rewards_interval_seconds == 0 {
+            return Err(TxError::InvalidGenesis { reason: "rewards_interval_seconds is 0".into() });
+        }
         let mut s = State {
             g: Globals {
                 params: genesis.params.clone(),

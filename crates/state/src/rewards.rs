@@ -572,7 +572,8 @@ impl State {
             return Err(RewardsError::StartTooSoon { start: n.start, earliest }.into());
         }
         let end = math::add_u64(n.start, n.duration)?;
-        let operator_directed = n.amounts.iter().any(|(op, _)| op.is_some());
+        let operator_directed =
+            matches!(n.kind, SubmissionKind::OperatorDirected | SubmissionKind::OperatorDirectedSet);
         if operator_directed {
             if end >= ctx.time {
                 return Err(RewardsError::SubmissionNotRetroactive { end, now: ctx.time }.into());
@@ -587,8 +588,10 @@ impl State {
     }
 
     /// Checks amounts (and operators), returning (gross total, net per entry, fee).
-    fn validate_amounts(&self, ctx: &Ctx, n: &NewSubmission<'_>) -> Result<(U256, NetAmounts, U256), TxError> {
-        let fee_bips = if self.fee_opt_in.contains(&ctx.sender) { self.g.params.protocol_fee_bips } else { 0 };
+    fn validate_amounts(&self, n: &NewSubmission<'_>) -> Result<(U256, NetAmounts, U256), TxError> {
+        // The service is the submitter (its appointees submit for it), as EigenLayer's
+        // operator-directed path checks the AVS.
+        let fee_bips = if self.fee_opt_in.contains(&n.service) { self.g.params.protocol_fee_bips } else { 0 };
         let is_directed = n.kind == SubmissionKind::OperatorDirected || n.kind == SubmissionKind::OperatorDirectedSet;
         if is_directed && n.amounts.is_empty() {
             return Err(RewardsError::NoOperatorRewards.into());
@@ -629,7 +632,7 @@ impl State {
         };
         self.check_submitter(ctx, &n, action)?;
         self.validate_schedule(ctx, &n)?;
-        let (gross, net, fee) = self.validate_amounts(ctx, &n)?;
+        let (gross, net, fee) = self.validate_amounts(&n)?;
         // Escrow everything, then pay the fee out of escrow: one debit of the submitter.
         let escrow = escrow_address();
         self.move_tokens(n.token, ctx.sender, escrow, gross)?;
@@ -775,7 +778,7 @@ impl State {
     ) -> Result<(), TxError> {
         // The earner itself; an operator or service earner may also delegate this to its admins
         // and appointees (EigenLayer's PermissionController rule).
-        let privileged = self.is_operator(earner) || self.services.contains(&earner);
+        let privileged = self.is_operator(earner) || !self.operator_sets_of(earner).is_empty();
         if ctx.sender != earner && !(privileged && self.can_call(earner, ctx.sender, TxKind::SetClaimerFor)) {
             return Err(crate::permissions::PermissionError::Unauthorized {
                 account: earner,
@@ -784,6 +787,8 @@ impl State {
             }
             .into());
         }
+        // The zero address means "no claimer" (the earner claims), as in EigenLayer.
+        let claimer = claimer.filter(|c| *c != Address::ZERO);
         match claimer {
             Some(c) => self.claimers.insert(earner, c),
             None => {
@@ -833,10 +838,13 @@ impl State {
         recipient: Address,
         ev: &mut Vec<Event>,
     ) -> Result<(), TxError> {
-        if recipient == Address::ZERO || recipient == crate::BURN_ADDRESS {
+        // Paying into the escrow would count a claim without moving tokens.
+        if recipient == Address::ZERO || recipient == crate::BURN_ADDRESS || recipient == escrow_address() {
             return Err(crate::ledger::LedgerError::ReservedRecipient { to: recipient }.into());
         }
         for c in claims {
+            // EigenLayer's order: the claim itself (root, lengths, proofs), then the caller.
+            self.check_claim(c, ctx.time)?;
             let claimer = self.claimer_for(c.earner);
             let allowed = match claimer {
                 Some(cl) => ctx.sender == cl,
@@ -845,7 +853,6 @@ impl State {
             if !allowed {
                 return Err(RewardsError::UnauthorizedClaimer { sender: ctx.sender, earner: c.earner, claimer }.into());
             }
-            self.check_claim(c, ctx.time)?;
             let root = self.claimable_root(c.root_index, ctx.time)?.root;
             for t in &c.token_leaves {
                 let asset = self.asset_by_address(t.token).ok_or(RewardsError::UnknownToken { token: t.token })?;

@@ -246,6 +246,8 @@ pub struct Run {
     pub state: State,
     /// The state at the start of every day the run crossed.
     pub snapshots: Recorder,
+    /// The block of the last step.
+    pub last_block: Block,
     /// The time of the last step.
     pub last_time: Timestamp,
     /// Account names seen, name → address.
@@ -257,8 +259,16 @@ pub fn run_full(scenario: &Scenario, default_name: &str) -> Result<Run> {
     let mut runner = Runner::new(scenario)?;
     let steps: Vec<StepReport> = scenario.steps.iter().enumerate().map(|(i, s)| runner.step(i, s)).collect();
     let report = runner.report(scenario, default_name, steps);
-    let last_time = scenario.steps.last().map_or(0, |s| runner.time_of(s));
-    Ok(Run { report, state: runner.state, snapshots: runner.rec, last_time, accounts: runner.names.all().clone() })
+    let last = scenario.steps.last();
+    let (last_block, last_time) = (last.map_or(0, |s| s.block), last.map_or(0, |s| runner.time_of(s)));
+    Ok(Run {
+        report,
+        state: runner.state,
+        snapshots: runner.rec,
+        last_block,
+        last_time,
+        accounts: runner.names.all().clone(),
+    })
 }
 
 /// The latest rewards calculation of a run and its tree.
@@ -316,7 +326,7 @@ impl Runner {
         rep.sender_address = Some(sender);
         rep.tx = serde_json::to_value(&tx).ok();
         // The state before this transaction is the snapshot of every day boundary up to now.
-        self.rec.advance(&self.state, time);
+        self.rec.advance(&self.state, step.block, time);
         let ctx = Ctx { sender, block: step.block, time };
         let before = self.state.state_hash();
         match self.state.apply(&ctx, &tx) {
@@ -403,7 +413,7 @@ impl Runner {
             },
         };
         // Every day up to the step's time has a snapshot: the state has not changed since.
-        self.rec.advance(&self.state, time);
+        self.rec.advance(&self.state, step.block, time);
         let calc = match calculate(&self.state.submissions(), self.rec.snapshots(), interval, end) {
             Ok(c) => c,
             Err(e) => {

@@ -384,3 +384,46 @@ fn governance_names_the_updater_and_fee_recipient() {
     w.ok("avs", v1("avs", sub(10, t, DAY)));
     assert_eq!(w.s.balance(a("treasury"), STETH), u(2));
 }
+
+#[test]
+fn review_fixes_escrow_recipients_zero_claimer_and_boundaries() {
+    let mut w = world();
+    w.ok("avs", v1("avs", sub(1_000, 10 * DAY, DAY)));
+    w.ok("avs", v1("avs", RewardsSubmission { token: RETH, ..sub(10, 10 * DAY, DAY) }));
+    let t = tree(100);
+    w.ok("gov", Tx::SubmitRoot { root: t.root, calculation_end: 9 * DAY });
+    let active = w.s.distribution_roots()[0].activated_at;
+    // Disabling exactly at activation is too late; claiming exactly at activation works.
+    at(&mut w, active);
+    assert_eq!(w.err("gov", Tx::DisableRoot { index: 0 }).name(), "RootAlreadyActivated");
+    // A claim paid into the escrow itself is refused (it would count without moving tokens).
+    let into_escrow = Tx::ProcessClaim { claim: alice_claim(&t, 0, 100), recipient: escrow_address() };
+    assert_eq!(w.err("alice", into_escrow).name(), "ReservedRecipient");
+    // A batch whose second claim fails changes nothing at all.
+    let batch =
+        Tx::ProcessClaims { claims: vec![alice_claim(&t, 0, 100), alice_claim(&t, 0, 101)], recipient: a("alice") };
+    assert_eq!(w.err("alice", batch).name(), "InvalidTokenProof");
+    w.ok("alice", Tx::ProcessClaim { claim: alice_claim(&t, 0, 100), recipient: a("alice") });
+    // A zero claimer means "no claimer".
+    w.ok("bob", Tx::SetClaimerFor { earner: a("bob"), claimer: Some(Address::ZERO) });
+    assert_eq!(w.s.claimer_for(a("bob")), None);
+    w.ok("bob", Tx::ProcessClaim { claim: bob_reth_claim(&t, 0), recipient: a("bob") });
+    // Governance cannot send the protocol fee to the escrow.
+    let action = crate::tx::GovernanceAction::SetProtocolFeeRecipient { account: escrow_address() };
+    assert_eq!(w.err("gov", Tx::Propose { action }).name(), "ReservedAccount");
+}
+
+#[test]
+fn genesis_refuses_splits_and_fees_above_100_percent() {
+    let mut p = Params::profile(Profile::Devnet);
+    p.default_operator_split_bips = 10_001;
+    let g = Genesis {
+        params: p,
+        governor: a("gov"),
+        unpauser: a("gov"),
+        pausers: vec![],
+        assets: vec![],
+        oracle: Default::default(),
+    };
+    assert_eq!(State::genesis(&g).unwrap_err().name(), "InvalidGenesis");
+}
