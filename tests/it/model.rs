@@ -2252,6 +2252,7 @@ mod refusal_sweep {
             Tx::SetOperatorServiceSplit { operator: op0, service: set0.service, split_bips: 500 },
             Tx::SetOperatorSetSplit { operator: op0, service: set0.service, set_id: 0, split_bips: 10_001 },
             Tx::SetProtocolFeeOptIn { submitter: set0.service, opt_in: true },
+            Tx::DeclareSetRisk { service: set0.service, set_id: 0, prize: wad, threshold_num: 1, threshold_den: 2 },
             Tx::SubmitRoot { root: cairn_primitives::B256::repeat_byte(1), calculation_end: 1 },
             Tx::DisableRoot { index: 0 },
             Tx::SetClaimerFor { earner: staker0, claimer: Some(a(world::STRANGER)) },
@@ -2341,6 +2342,6 @@ mod refusal_sweep {
             }
         }
         assert!(accepted > 300 && refused > 3_000, "accepted {accepted}, refused {refused}");
-        assert_eq!(kinds.len(), 59, "add any new transaction kind to the battery: {kinds:?}");
+        assert_eq!(kinds.len(), 60, "add any new transaction kind to the battery: {kinds:?}");
     }
 }

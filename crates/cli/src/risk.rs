@@ -61,15 +61,22 @@ pub fn check_scenario(
     let address = |who: &str| -> Result<Address, String> {
         rep.accounts.get(who).copied().or_else(|| who.parse().ok()).ok_or_else(|| format!("unknown account {who:?}"))
     };
-    let mut sets = Vec::new();
+    // What the services declared on chain (`declare_set_risk`), then the file's `[[risk]]`
+    // entries, which override a declaration for the same set.
+    let mut declared: std::collections::BTreeMap<OperatorSetKey, cairn_risk::from_state::SetRisk> = state
+        .set_risks()
+        .into_iter()
+        .map(|(set, d)| {
+            let threshold = Ratio { num: d.threshold_num, den: d.threshold_den };
+            (set, cairn_risk::from_state::SetRisk { set, prize: d.prize, threshold })
+        })
+        .collect();
     for r in &scenario.risk {
         let threshold = Ratio::try_from(r.threshold.clone())?;
-        sets.push(cairn_risk::from_state::SetRisk {
-            set: OperatorSetKey { service: address(&r.service)?, id: r.set_id },
-            prize: r.prize.0,
-            threshold,
-        });
+        let set = OperatorSetKey { service: address(&r.service)?, id: r.set_id };
+        declared.insert(set, cairn_risk::from_state::SetRisk { set, prize: r.prize.0, threshold });
     }
+    let sets: Vec<_> = declared.into_values().collect();
     let by_address: std::collections::BTreeMap<Address, String> =
         rep.accounts.iter().map(|(n, a)| (*a, n.clone())).collect();
     let name = |a: Address| by_address.get(&a).cloned().unwrap_or_else(|| a.to_string());

@@ -96,6 +96,14 @@ pub enum Event {
     SlasherUpdated { set: OperatorSetKey, slasher: Address, effect_block: Block },
     /// A set's allow-list changed.
     RegistrationAllowedSet { set: OperatorSetKey, operator: Address, allowed: bool },
+    /// A service declared a set's profit from corruption and threshold.
+    SetRiskDeclared {
+        set: OperatorSetKey,
+        #[serde(with = "serde_dec")]
+        prize: U256,
+        threshold_num: u64,
+        threshold_den: u64,
+    },
     /// An incompatibility declaration changed.
     IncompatibleServiceSet { service: Address, other: Address, incompatible: bool },
     /// An operator joined a set.

@@ -155,6 +155,7 @@ pub struct State {
     pub(crate) roots: Table<u32, rewards::DistributionRoot>,
     pub(crate) claimed: Table<(Address, AssetId), U256>,
     pub(crate) claimers: Table<Address, Address>,
+    pub(crate) set_risk: Table<OperatorSetKey, services::SetRiskDeclaration>,
 }
 
 /// Calls `$method` on every table. The exhaustive destructuring makes a table added to `State`
@@ -203,6 +204,7 @@ macro_rules! each_table {
             roots,
             claimed,
             claimers,
+            set_risk,
         } = $self;
         assets.$method();
         balances.$method();
@@ -244,6 +246,7 @@ macro_rules! each_table {
         roots.$method();
         claimed.$method();
         claimers.$method();
+        set_risk.$method();
     }};
 }
 
@@ -316,6 +319,7 @@ impl State {
             roots: Table::default(),
             claimed: Table::default(),
             claimers: Table::default(),
+            set_risk: Table::default(),
         };
         for p in &genesis.pausers {
             s.pausers.insert(*p, ());
@@ -426,6 +430,14 @@ impl State {
             }
             SetRegistrationAllowed { service, set_id, operator, allowed } => {
                 self.tx_set_allowed(ctx, OperatorSetKey { service: *service, id: *set_id }, *operator, *allowed, ev)?
+            }
+            DeclareSetRisk { service, set_id, prize, threshold_num, threshold_den } => {
+                let d = services::SetRiskDeclaration {
+                    prize: *prize,
+                    threshold_num: *threshold_num,
+                    threshold_den: *threshold_den,
+                };
+                self.tx_declare_set_risk(ctx, OperatorSetKey { service: *service, id: *set_id }, d, ev)?
             }
             SetIncompatibleService { service, other, incompatible } => {
                 self.tx_set_incompatible(ctx, *service, *other, *incompatible, ev)?

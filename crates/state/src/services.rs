@@ -4,7 +4,7 @@
 
 use std::collections::BTreeSet;
 
-use cairn_primitives::{Address, Block, OperatorSetKey, StrategyId, math};
+use cairn_primitives::{Address, Block, OperatorSetKey, StrategyId, U256, math};
 use serde::{Deserialize, Serialize};
 
 use crate::{BURN_ADDRESS, Ctx, Event, State, TxError, TxKind, operators::OperatorError, tx::VetoConfig};
@@ -64,6 +64,18 @@ pub struct OperatorSet {
     pub request_count: u32,
 }
 
+/// What a service declares about an operator set: its profit from corruption (in underlying
+/// tokens) and the fraction of the set's allocated stake needed to corrupt it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SetRiskDeclaration {
+    /// Profit from corrupting the set.
+    pub prize: U256,
+    /// Threshold numerator.
+    pub threshold_num: u64,
+    /// Threshold denominator.
+    pub threshold_den: u64,
+}
+
 /// An operator's membership of a set.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Registration {
@@ -85,6 +97,14 @@ pub(crate) struct NewSet<'a> {
 /// Why a service or registration transaction was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, strum::IntoStaticStr)]
 pub enum ServiceError {
+    /// A corruption threshold outside (0, 1].
+    #[error("threshold {num}/{den} is not in (0, 1]")]
+    InvalidRiskThreshold {
+        /// Numerator.
+        num: u64,
+        /// Denominator.
+        den: u64,
+    },
     /// Not a registered service.
     #[error("{service} is not a registered service")]
     ServiceNotRegistered {
@@ -398,6 +418,38 @@ impl State {
             .filter(|(_, a)| a.current != 0 || a.pending != 0)
             .map(|((_, set, _), _)| set.service)
             .collect()
+    }
+
+    /// What a service declares about one of its sets for the risk engine, if anything.
+    pub fn set_risk(&self, set: OperatorSetKey) -> Option<SetRiskDeclaration> {
+        self.set_risk.get(&set).copied()
+    }
+
+    /// Every declaration, by set.
+    pub fn set_risks(&self) -> Vec<(OperatorSetKey, SetRiskDeclaration)> {
+        self.set_risk.iter().map(|(k, v)| (*k, *v)).collect()
+    }
+
+    pub(crate) fn tx_declare_set_risk(
+        &mut self,
+        ctx: &Ctx,
+        set: OperatorSetKey,
+        d: SetRiskDeclaration,
+        ev: &mut Vec<Event>,
+    ) -> Result<(), TxError> {
+        self.check_can_call(set.service, ctx.sender, TxKind::DeclareSetRisk)?;
+        self.operator_set(set)?;
+        if d.threshold_den == 0 || d.threshold_num == 0 || d.threshold_num > d.threshold_den {
+            return Err(ServiceError::InvalidRiskThreshold { num: d.threshold_num, den: d.threshold_den }.into());
+        }
+        self.set_risk.insert(set, d);
+        ev.push(Event::SetRiskDeclared {
+            set,
+            prize: d.prize,
+            threshold_num: d.threshold_num,
+            threshold_den: d.threshold_den,
+        });
+        Ok(())
     }
 
     pub(crate) fn tx_set_incompatible(

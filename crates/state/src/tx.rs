@@ -297,6 +297,20 @@ pub enum Tx {
         /// Allowed or not.
         allowed: bool,
     },
+    /// Declare a set's profit from corruption and corruption threshold, for the risk engine.
+    DeclareSetRisk {
+        /// The service.
+        service: Address,
+        /// The set.
+        set_id: u32,
+        /// Profit from corrupting the set, in underlying tokens.
+        #[serde(with = "serde_dec")]
+        prize: U256,
+        /// Threshold numerator (the fraction of allocated stake needed to corrupt the set).
+        threshold_num: u64,
+        /// Threshold denominator.
+        threshold_den: u64,
+    },
     /// Declare (or withdraw the declaration) that stake securing `service` must never secure `other`.
     SetIncompatibleService {
         /// The declaring service.

@@ -91,6 +91,8 @@ pub(crate) enum Query {
     BeaconOracle {},
     /// A staker's beacon-chain slashing factor `l` (WAD without a pod).
     BeaconFactor { staker: Address },
+    /// What a service declared about a set for the risk engine (null if nothing).
+    SetRisk { service: Address, set_id: u32 },
     /// A rewards submission (null if none).
     Submission { service: Address, nonce: u64 },
     /// Every posted distribution root, by index.
@@ -153,7 +155,8 @@ pub(crate) fn evaluate(state: &State, q: &Query, block: Block, time: Timestamp) 
         | DistributionRoots {}
         | CumulativeClaimed { .. }
         | ClaimerFor { .. }
-        | OperatorSplit { .. } => rewards_query(state, q, time),
+        | OperatorSplit { .. }
+        | SetRisk { .. } => rewards_query(state, q, time),
         Balance { .. } | DepositShares { .. } | WithdrawableShares { .. } | DepositScalingFactor { .. } => {
             staker_query(state, q)
         }
@@ -249,6 +252,7 @@ fn rewards_query(state: &State, q: &Query, time: Timestamp) -> Result<Value, Que
     Ok(match q {
         Query::Submission { service, nonce } => to_json(&state.submission(*service, *nonce))?,
         Query::DistributionRoots {} => to_json(&state.distribution_roots())?,
+        Query::SetRisk { service, set_id } => to_json(&state.set_risk(set(*service, *set_id)))?,
         Query::CumulativeClaimed { earner, asset } => dec(state.cumulative_claimed(*earner, *asset)),
         Query::ClaimerFor { earner } => to_json(&state.claimer_for(*earner))?,
         Query::OperatorSplit { operator, service, set_id } => {

@@ -57,7 +57,8 @@ pub(crate) const STRATEGY_KEYS: &[&str] = &["strategy", "strategies"];
 pub(crate) const INTEGER_KEYS: &[&str] = &["new_magnitudes", "effective_balance_gwei", "balance_gwei", "amount_gwei"];
 
 /// Keys whose string values are amounts: a fractional form (`"11.2e18"`) becomes decimal digits.
-pub(crate) const AMOUNT_KEYS: &[&str] = &["amount", "deposit_shares", "wads_to_slash", "shares", "cap", "multiplier"];
+pub(crate) const AMOUNT_KEYS: &[&str] =
+    &["amount", "deposit_shares", "wads_to_slash", "shares", "cap", "multiplier", "prize"];
 
 /// The accounts a scenario has named so far, for the report.
 #[derive(Debug, Clone, Default)]

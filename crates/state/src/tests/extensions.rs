@@ -370,3 +370,26 @@ fn strategy_share_limit() {
     assert_eq!(before, s.canonical_bytes());
     s.apply(&ctx, &Tx::Deposit { strategy: ST, amount: max }).unwrap();
 }
+
+#[test]
+fn services_declare_their_sets_risk_on_chain() {
+    let mut w = World::new();
+    let set = w.service("avs");
+    let declare = |num, den| Tx::DeclareSetRisk {
+        service: set.service,
+        set_id: 0,
+        prize: U256::from(50u8),
+        threshold_num: num,
+        threshold_den: den,
+    };
+    for (num, den) in [(0, 3), (4, 3), (1, 0)] {
+        assert_eq!(w.err("avs", declare(num, den)).name(), "InvalidRiskThreshold");
+    }
+    assert_eq!(w.err("bob", declare(1, 2)).name(), "Unauthorized");
+    let other =
+        Tx::DeclareSetRisk { service: set.service, set_id: 9, prize: U256::ZERO, threshold_num: 1, threshold_den: 1 };
+    assert_eq!(w.err("avs", other).name(), "UnknownOperatorSet");
+    w.ok("avs", declare(2, 3));
+    let d = w.s.set_risk(set).unwrap();
+    assert_eq!((d.prize, d.threshold_num, d.threshold_den), (U256::from(50u8), 2, 3));
+}
