@@ -307,3 +307,144 @@ fn allocations_that_take_effect_before_the_day_count_without_a_later_transaction
     // (its only staker is itself: 10% commission + 90% as staker).
     assert_eq!(earned(&r, "op3"), u(1000));
 }
+
+mod random {
+    //! Random chains: stake moves, splits, allocations and submissions of every kind over a week,
+    //! then the calculation at every day: it never fails conservation, cumulative earnings never
+    //! decrease, and every earner can claim everything through the state machine (the escrow
+    //! always covers what the tree promises).
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// `n` cases unless `PROPTEST_CASES` says otherwise.
+    fn cases(n: u32) -> u32 {
+        std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(n)
+    }
+
+    const NAMES: [&str; 3] = ["alice", "bob", "carol"];
+    const OPS: [&str; 2] = ["op1", "op2"];
+
+    fn op_tx(c: &Chain, kind: u8, x: u8, y: u16, time: u64) -> (String, Tx) {
+        let who = NAMES[usize::from(x) % 3];
+        let op = OPS[usize::from(x) % 2];
+        let day = time / DAY * DAY;
+        let amount = u128::from(y) * 1_000_003 + 1;
+        match kind % 9 {
+            0 => (who.into(), Tx::Deposit { strategy: ST, amount: u(amount * 1_000_000) }),
+            1 => (who.into(), Tx::Undelegate { staker: a(who) }),
+            2 => (who.into(), Tx::DelegateTo { operator: a(op), approval_salt: None }),
+            3 => {
+                (op.into(), Tx::SetOperatorServiceSplit { operator: a(op), service: a("avs"), split_bips: y % 10_001 })
+            }
+            4 => (
+                op.into(),
+                Tx::SetOperatorSetSplit { operator: a(op), service: a("avs"), set_id: 0, split_bips: y % 10_001 },
+            ),
+            5 => {
+                let mag = (u64::from(y) % 11) * 100_000_000_000_000_000;
+                let p =
+                    AllocateParams { service: a("avs"), set_id: 0, strategies: vec![ST], new_magnitudes: vec![mag] };
+                (op.into(), Tx::ModifyAllocations { operator: a(op), allocations: vec![p] })
+            }
+            6 => {
+                let s = paid(amount, day, DAY * (1 + u64::from(y % 3)));
+                let tx = match x % 3 {
+                    0 => Tx::CreateRewardsSubmission { service: a("avs"), submissions: vec![s] },
+                    1 => Tx::CreateUniqueStakeRewardsSubmission { service: a("avs"), set_id: 0, submissions: vec![s] },
+                    _ => Tx::CreateTotalStakeRewardsSubmission { service: a("avs"), set_id: 0, submissions: vec![s] },
+                };
+                ("avs".into(), tx)
+            }
+            7 => {
+                let mut operator_rewards = vec![
+                    OperatorReward { operator: a("op1"), amount: u(amount) },
+                    OperatorReward { operator: a("op2"), amount: u(amount / 3 + 1) },
+                ];
+                operator_rewards.sort_by_key(|r| r.operator);
+                let start = day.saturating_sub(DAY * (1 + u64::from(y % 2)));
+                let s = OperatorDirectedSubmission {
+                    strategies_and_multipliers: sm(),
+                    token: STETH,
+                    operator_rewards,
+                    start,
+                    duration: DAY,
+                    description: String::new(),
+                };
+                let tx = if x % 2 == 0 {
+                    Tx::CreateOperatorDirectedRewardsSubmission { service: a("avs"), submissions: vec![s] }
+                } else {
+                    Tx::CreateOperatorDirectedOperatorSetRewardsSubmission {
+                        service: a("avs"),
+                        set_id: 0,
+                        submissions: vec![s],
+                    }
+                };
+                ("avs".into(), tx)
+            }
+            _ => {
+                let registered =
+                    c.s.is_registered(a(op), cairn_primitives::OperatorSetKey { service: a("avs"), id: 0 });
+                let ids = vec![0];
+                let tx = if registered {
+                    Tx::DeregisterFromOperatorSets { operator: a(op), service: a("avs"), set_ids: ids }
+                } else {
+                    Tx::RegisterForOperatorSets { operator: a(op), service: a("avs"), set_ids: ids }
+                };
+                (op.into(), tx)
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: cases(64), ..ProptestConfig::default() })]
+        #[test]
+        fn conservation_monotonicity_and_claims_on_random_chains(
+            steps in prop::collection::vec((any::<u8>(), any::<u8>(), any::<u16>(), 0u64..DAY / 2), 10..60)
+        ) {
+            let mut c = Chain::standard();
+            let mut time = DAY;
+            for (kind, x, y, dt) in steps {
+                time += dt;
+                let (sender, tx) = op_tx(&c, kind, x, y, time);
+                c.block = (c.block + 1).max(time / 12);
+                c.rec.advance(&c.s, c.block, time);
+                let ctx = Ctx { sender: a(&sender), block: c.block, time };
+                let _ = c.s.apply(&ctx, &tx);
+                prop_assert!(c.s.check_invariants(c.block).is_ok());
+            }
+            let now = (time / DAY + 2) * DAY;
+            let mut prev: Option<crate::Calculation> = None;
+            for end in (2..=now / DAY - 1).map(|d| d * DAY) {
+                let r = c.calc(now, end);
+                if let Some(p) = &prev {
+                    for (k, v) in &p.earnings {
+                        prop_assert!(r.earnings.get(k).is_some_and(|x| x >= v), "cumulative decreased for {:?}", k);
+                    }
+                }
+                for t in &r.tallies {
+                    prop_assert!(t.distributed + t.refunded <= t.escrowed);
+                }
+                prev = Some(r);
+            }
+            // Post the last root and let every earner claim everything.
+            let r = prev.expect("at least one day");
+            let tree = r.tree(&c.s);
+            if tree.is_empty() {
+                return Ok(());
+            }
+            c.ok("gov", now, Tx::SubmitRoot { root: tree.root(), calculation_end: r.end });
+            let later = now + c.s.params().rewards_activation_delay_seconds;
+            let earners: Vec<Address> = r.earnings.keys().map(|(e, _)| *e).collect();
+            for (i, earner) in earners.iter().enumerate() {
+                let claim = tree.claim(0, *earner, None).expect("an earner");
+                c.block = (c.block + 1).max(later / 12);
+                let ctx = Ctx { sender: *earner, block: c.block, time: later + i as u64 };
+                let res = c.s.apply(&ctx, &Tx::ProcessClaim { claim, recipient: a("sink") });
+                prop_assert!(res.is_ok(), "claim of {} refused: {:?}", earner, res.err());
+            }
+            prop_assert!(c.s.check_invariants(c.block).is_ok());
+        }
+    }
+}
