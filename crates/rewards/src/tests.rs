@@ -372,7 +372,7 @@ mod random {
                     duration: DAY,
                     description: String::new(),
                 };
-                let tx = if x % 2 == 0 {
+                let tx = if x.is_multiple_of(2) {
                     Tx::CreateOperatorDirectedRewardsSubmission { service: a("avs"), submissions: vec![s] }
                 } else {
                     Tx::CreateOperatorDirectedOperatorSetRewardsSubmission {
