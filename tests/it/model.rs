@@ -1385,7 +1385,8 @@ impl Model {
             return Err(format!("positions differ:\n model {:?}\n state {positions:?}", self.positions));
         }
         for ((staker, s), (_, k)) in &self.positions {
-            if !self.delegated.contains_key(staker) && *k != wad() {
+            // ERC20 only: an undelegated pod owner's beacon DSF carries 1/l (spec 2.7).
+            if !self.delegated.contains_key(staker) && !self.is_beacon(*s) && *k != wad() {
                 return Err(format!("undelegated {staker} has DSF {k} != WAD in {s} (spec 2.7)"));
             }
             let want = self.withdrawable(*staker, *s)?;

@@ -403,9 +403,11 @@ mod tests {
         assert!(!m.secure);
         // The MILP's witness is at least as good as the greedy one and within the certified bound.
         let found: i64 = deep.bounds.best_found.unwrap().profit.parse().unwrap();
-        let bound: i64 = deep.bounds.upper_bound.exact.parse().unwrap();
+        let bound = &deep.bounds.upper_bound.exact;
+        let (num, den) = bound.split_once('/').unwrap_or((bound, "1"));
+        let (num, den): (i128, i128) = (num.parse().unwrap(), den.parse().unwrap());
         let profit: i64 = w.profit.parse().unwrap();
-        assert!(found <= profit && profit <= bound, "{found} ≤ {profit} ≤ {bound}");
+        assert!(found <= profit && i128::from(profit) * den <= num, "{found} ≤ {profit} ≤ {bound}");
         // Too large for the elastic programs: refused with the limits named, not run.
         assert!(deep.elastic.unwrap().unwrap_err().contains("exceed the elastic programs' limit"));
         let small =

@@ -67,7 +67,14 @@ pub struct LeverageReport {
 
 /// ρ_v for every validator, exactly.
 pub fn rhos(g: &Graph) -> Vec<BigRational> {
-    let per_service: Vec<BigRational> = (0..g.prize.len())
+    let per_service = rates(g);
+    g.validator_edges.iter().map(|services| services.iter().map(|s| per_service[*s].clone()).sum()).collect()
+}
+
+/// Each service's prize per unit of the stake needed to corrupt it, `π_s / (α_s σ_N(s))` (zero for
+/// a service without stake).
+pub(crate) fn rates(g: &Graph) -> Vec<BigRational> {
+    (0..g.prize.len())
         .map(|s| {
             let t = g.threshold[s];
             let stake = big(g.service_stake(s));
@@ -80,8 +87,7 @@ pub fn rhos(g: &Graph) -> Vec<BigRational> {
                 BigRational::new(big(g.prize[s]) * BigInt::from(t.den), denom)
             }
         })
-        .collect();
-    g.validator_edges.iter().map(|services| services.iter().map(|s| per_service[*s].clone()).sum()).collect()
+        .collect()
 }
 
 /// The EigenLayer condition, leverage per validator and the certified slack.
