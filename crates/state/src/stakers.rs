@@ -160,9 +160,11 @@ impl State {
         let prev = p.deposit_shares;
         // The limit is on token strategies (EigenLayer's StrategyManager list); beacon shares
         // live beside them (EigenPodManager) and never count.
-        let held = rec.map_or(0, |r| r.positions.iter().filter(|(s, _)| !self.is_beacon(*s)).count());
-        if prev.is_zero() && !self.is_beacon(strategy) && held >= max as usize {
-            return Err(DelegationError::MaxStrategiesExceeded { staker, max }.into());
+        if prev.is_zero() && !self.is_beacon(strategy) {
+            let held = rec.map_or(0, |r| r.positions.iter().filter(|(s, _)| !self.is_beacon(*s)).count());
+            if held >= max as usize {
+                return Err(DelegationError::MaxStrategiesExceeded { staker, max }.into());
+            }
         }
         let sf = self.staker_slashing_factor(staker, operator, strategy)?;
         if sf.is_zero() {
