@@ -515,21 +515,23 @@ impl State {
             }
             VerifyStaleBalance { pod_owner, validator } => self.tx_verify_stale_balance(*pod_owner, *validator, ev)?,
             CreateRewardsSubmission { service, submissions } => {
-                self.tx_create_submission(ctx, rewards::SubmissionKind::ServiceWide, *service, None, submissions, ev)?
+                self.tx_create_submissions(ctx, rewards::SubmissionKind::ServiceWide, *service, None, submissions, ev)?
             }
             CreateOperatorDirectedRewardsSubmission { service, submissions } => {
-                self.tx_create_operator_directed(ctx, *service, None, submissions, ev)?
+                let kind = rewards::SubmissionKind::OperatorDirected;
+                self.tx_create_submissions(ctx, kind, *service, None, submissions, ev)?
             }
             CreateOperatorDirectedOperatorSetRewardsSubmission { service, set_id, submissions } => {
-                self.tx_create_operator_directed(ctx, *service, Some(*set_id), submissions, ev)?
+                let kind = rewards::SubmissionKind::OperatorDirectedSet;
+                self.tx_create_submissions(ctx, kind, *service, Some(*set_id), submissions, ev)?
             }
             CreateUniqueStakeRewardsSubmission { service, set_id, submissions } => {
                 let kind = rewards::SubmissionKind::UniqueStake;
-                self.tx_create_submission(ctx, kind, *service, Some(*set_id), submissions, ev)?
+                self.tx_create_submissions(ctx, kind, *service, Some(*set_id), submissions, ev)?
             }
             CreateTotalStakeRewardsSubmission { service, set_id, submissions } => {
                 let kind = rewards::SubmissionKind::TotalStake;
-                self.tx_create_submission(ctx, kind, *service, Some(*set_id), submissions, ev)?
+                self.tx_create_submissions(ctx, kind, *service, Some(*set_id), submissions, ev)?
             }
             SetOperatorServiceSplit { operator, service, split_bips } => {
                 self.tx_set_split(ctx, *operator, rewards::SplitTarget::Service(*service), *split_bips, ev)?

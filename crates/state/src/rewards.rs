@@ -418,8 +418,31 @@ fn proof_reason(e: merkle::ProofError) -> String {
 /// Net amount per entry of a submission (with its operator for operator-directed kinds).
 type NetAmounts = Vec<(Option<Address>, U256)>;
 
+/// Either shape of submission, normalized for validation and escrow.
+pub(crate) trait Scheduled {
+    /// The submission as `kind` from `service` (for `set_id`).
+    fn to_new(&self, kind: SubmissionKind, service: Address, set_id: Option<u32>) -> NewSubmission<'_>;
+}
+
+impl Scheduled for RewardsSubmission {
+    fn to_new(&self, kind: SubmissionKind, service: Address, set_id: Option<u32>) -> NewSubmission<'_> {
+        let (strategies, token, start, duration) =
+            (&self.strategies_and_multipliers, self.token, self.start, self.duration);
+        NewSubmission { kind, service, set_id, strategies, token, start, duration, amounts: vec![(None, self.amount)] }
+    }
+}
+
+impl Scheduled for OperatorDirectedSubmission {
+    fn to_new(&self, kind: SubmissionKind, service: Address, set_id: Option<u32>) -> NewSubmission<'_> {
+        let (strategies, token, start, duration) =
+            (&self.strategies_and_multipliers, self.token, self.start, self.duration);
+        let amounts = self.operator_rewards.iter().map(|r| (Some(r.operator), r.amount)).collect();
+        NewSubmission { kind, service, set_id, strategies, token, start, duration, amounts }
+    }
+}
+
 /// The args of one submission transaction, normalized.
-struct NewSubmission<'a> {
+pub(crate) struct NewSubmission<'a> {
     kind: SubmissionKind,
     service: Address,
     set_id: Option<u32>,
@@ -477,53 +500,18 @@ impl State {
         }
     }
 
-    pub(crate) fn tx_create_submission(
+    /// Creates each submission in order (all or none: a refusal rolls the transaction back).
+    pub(crate) fn tx_create_submissions<T: Scheduled>(
         &mut self,
         ctx: &Ctx,
         kind: SubmissionKind,
         service: Address,
         set_id: Option<u32>,
-        submissions: &[RewardsSubmission],
+        submissions: &[T],
         ev: &mut Vec<Event>,
     ) -> Result<(), TxError> {
         for s in submissions {
-            let new = NewSubmission {
-                kind,
-                service,
-                set_id,
-                strategies: &s.strategies_and_multipliers,
-                token: s.token,
-                start: s.start,
-                duration: s.duration,
-                amounts: vec![(None, s.amount)],
-            };
-            self.create_submission(ctx, new, ev)?;
-        }
-        Ok(())
-    }
-
-    pub(crate) fn tx_create_operator_directed(
-        &mut self,
-        ctx: &Ctx,
-        service: Address,
-        set_id: Option<u32>,
-        submissions: &[OperatorDirectedSubmission],
-        ev: &mut Vec<Event>,
-    ) -> Result<(), TxError> {
-        let kind =
-            if set_id.is_some() { SubmissionKind::OperatorDirectedSet } else { SubmissionKind::OperatorDirected };
-        for s in submissions {
-            let new = NewSubmission {
-                kind,
-                service,
-                set_id,
-                strategies: &s.strategies_and_multipliers,
-                token: s.token,
-                start: s.start,
-                duration: s.duration,
-                amounts: s.operator_rewards.iter().map(|r| (Some(r.operator), r.amount)).collect(),
-            };
-            self.create_submission(ctx, new, ev)?;
+            self.create_submission(ctx, s.to_new(kind, service, set_id), ev)?;
         }
         Ok(())
     }
