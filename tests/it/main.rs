@@ -1,5 +1,6 @@
 //! The integration-test binary: one module per area.
 mod fuzz_smoke;
 mod model;
+mod persist;
 mod scenarios;
 mod support;

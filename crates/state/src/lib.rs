@@ -19,6 +19,7 @@ pub mod operators;
 pub mod oracle;
 pub mod pause;
 pub mod permissions;
+pub mod persist;
 pub mod pods;
 pub mod queries;
 pub mod rewards;
@@ -115,6 +116,9 @@ pub(crate) struct Globals {
 #[derive(Debug, Clone, Serialize)]
 pub struct State {
     pub(crate) g: Globals,
+    /// Whether committed writes are remembered for the store (`persist::State::take_changes`).
+    #[serde(skip)]
+    pub(crate) track: bool,
     pub(crate) assets: Table<AssetId, ledger::Asset>,
     pub(crate) balances: HashTable<(Address, AssetId), U256>,
     pub(crate) strategies: Table<StrategyId, strategies::Strategy>,
@@ -161,9 +165,10 @@ pub struct State {
 /// Calls `$method` on every table. The exhaustive destructuring makes a table added to `State`
 /// but forgotten here a compile error, so no table can escape commit or rollback.
 macro_rules! each_table {
-    ($self:ident, $method:ident) => {{
+    ($self:ident, $method:ident $(, $arg:expr)*) => {{
         let State {
             g: _,
+            track: _,
             assets,
             balances,
             strategies,
@@ -206,79 +211,56 @@ macro_rules! each_table {
             claimers,
             set_risk,
         } = $self;
-        assets.$method();
-        balances.$method();
-        strategies.$method();
-        stakers.$method();
-        operators.$method();
-        operator_shares.$method();
-        approvals.$method();
-        max_magnitude.$method();
-        encumbered.$method();
-        cumulative_scaled.$method();
-        allocations.$method();
-        dealloc_queue.$method();
-        services.$method();
-        operator_sets.$method();
-        registrations.$method();
-        allow_list.$method();
-        incompatible.$method();
-        slash_requests.$method();
-        open_requests.$method();
-        resolved_requests.$method();
-        burnable.$method();
-        withdrawals.$method();
-        admins.$method();
-        pending_admins.$method();
-        appointees.$method();
-        pausers.$method();
-        proposals.$method();
-        oracle_members.$method();
-        report_votes.$method();
-        beacon_records.$method();
-        pods.$method();
-        pod_accounts.$method();
-        pod_validators.$method();
-        submissions.$method();
-        submission_nonces.$method();
-        splits.$method();
-        fee_opt_in.$method();
-        roots.$method();
-        claimed.$method();
-        claimers.$method();
-        set_risk.$method();
+        assets.$method($($arg),*);
+        balances.$method($($arg),*);
+        strategies.$method($($arg),*);
+        stakers.$method($($arg),*);
+        operators.$method($($arg),*);
+        operator_shares.$method($($arg),*);
+        approvals.$method($($arg),*);
+        max_magnitude.$method($($arg),*);
+        encumbered.$method($($arg),*);
+        cumulative_scaled.$method($($arg),*);
+        allocations.$method($($arg),*);
+        dealloc_queue.$method($($arg),*);
+        services.$method($($arg),*);
+        operator_sets.$method($($arg),*);
+        registrations.$method($($arg),*);
+        allow_list.$method($($arg),*);
+        incompatible.$method($($arg),*);
+        slash_requests.$method($($arg),*);
+        open_requests.$method($($arg),*);
+        resolved_requests.$method($($arg),*);
+        burnable.$method($($arg),*);
+        withdrawals.$method($($arg),*);
+        admins.$method($($arg),*);
+        pending_admins.$method($($arg),*);
+        appointees.$method($($arg),*);
+        pausers.$method($($arg),*);
+        proposals.$method($($arg),*);
+        oracle_members.$method($($arg),*);
+        report_votes.$method($($arg),*);
+        beacon_records.$method($($arg),*);
+        pods.$method($($arg),*);
+        pod_accounts.$method($($arg),*);
+        pod_validators.$method($($arg),*);
+        submissions.$method($($arg),*);
+        submission_nonces.$method($($arg),*);
+        splits.$method($($arg),*);
+        fee_opt_in.$method($($arg),*);
+        roots.$method($($arg),*);
+        claimed.$method($($arg),*);
+        claimers.$method($($arg),*);
+        set_risk.$method($($arg),*);
     }};
 }
 
 impl State {
-    /// Builds the initial state. Fails if the genesis is inconsistent (duplicate symbols).
-    pub fn genesis(genesis: &Genesis) -> Result<Self, TxError> {
-        let p = &genesis.params;
-        for (name, bips) in
-            [("default_operator_split_bips", p.default_operator_split_bips), ("protocol_fee_bips", p.protocol_fee_bips)]
-        {
-            if bips > rewards::MAX_SPLIT_BIPS {
-                return Err(TxError::InvalidGenesis { reason: format!("{name} = {bips} exceeds 10000") });
-            }
-        }
-        if p.rewards_interval_seconds == 0 {
-            return Err(TxError::InvalidGenesis { reason: "rewards_interval_seconds is 0".into() });
-        }
-        let mut s = State {
-            g: Globals {
-                params: genesis.params.clone(),
-                governor: genesis.governor,
-                unpauser: genesis.unpauser,
-                paused: 0,
-                next_proposal: 1,
-                last_block: 0,
-                native: None,
-                oracle_quorum: 0,
-                latest_report: None,
-                rewards_updater: genesis.governor,
-                fee_recipient: genesis.governor,
-                rewards_calculation_end: 0,
-            },
+    /// A state with these globals and every table empty.
+    pub(crate) fn empty(g: Globals) -> Self {
+        State {
+            g,
+            track: false,
             assets: Table::default(),
             balances: HashTable::default(),
             strategies: Table::default(),
@@ -320,7 +302,36 @@ impl State {
             claimed: Table::default(),
             claimers: Table::default(),
             set_risk: Table::default(),
-        };
+        }
+    }
+
+    /// Builds the initial state. Fails if the genesis is inconsistent (duplicate symbols).
+    pub fn genesis(genesis: &Genesis) -> Result<Self, TxError> {
+        let p = &genesis.params;
+        for (name, bips) in
+            [("default_operator_split_bips", p.default_operator_split_bips), ("protocol_fee_bips", p.protocol_fee_bips)]
+        {
+            if bips > rewards::MAX_SPLIT_BIPS {
+                return Err(TxError::InvalidGenesis { reason: format!("{name} = {bips} exceeds 10000") });
+            }
+        }
+        if p.rewards_interval_seconds == 0 {
+            return Err(TxError::InvalidGenesis { reason: "rewards_interval_seconds is 0".into() });
+        }
+        let mut s = State::empty(Globals {
+            params: genesis.params.clone(),
+            governor: genesis.governor,
+            unpauser: genesis.unpauser,
+            paused: 0,
+            next_proposal: 1,
+            last_block: 0,
+            native: None,
+            oracle_quorum: 0,
+            latest_report: None,
+            rewards_updater: genesis.governor,
+            fee_recipient: genesis.governor,
+            rewards_calculation_end: 0,
+        });
         for p in &genesis.pausers {
             s.pausers.insert(*p, ());
         }
@@ -362,7 +373,8 @@ impl State {
     }
 
     fn commit(&mut self) {
-        each_table!(self, commit);
+        let track = self.track;
+        each_table!(self, commit, track);
     }
 
     fn dispatch(&mut self, ctx: &Ctx, tx: &Tx, ev: &mut Vec<Event>) -> Result<(), TxError> {

@@ -7,7 +7,7 @@ use std::{collections::BTreeMap, collections::HashMap, hash::Hash};
 
 use cairn_primitives::Block;
 use rustc_hash::FxBuildHasher;
-use serde::{Serialize, Serializer, ser::SerializeMap};
+use serde::{Serialize, Serializer, de::DeserializeOwned, ser::SerializeMap};
 
 /// Journals longer than this are freed, not just cleared, on commit (genesis and bulk loads).
 const KEEP_JOURNAL: usize = 4096;
@@ -52,8 +52,9 @@ fn forget<T>(journal: &mut Vec<T>) {
 
 /// Something whose writes since the last commit can be undone.
 pub(crate) trait Journaled {
-    /// Forgets the undo journal (the writes stay).
-    fn commit(&mut self);
+    /// Forgets the undo journal (the writes stay); with `track`, remembers the written keys for
+    /// the store (`persist`).
+    fn commit(&mut self, track: bool);
     /// Undoes every write since the last commit, newest first.
     fn rollback(&mut self);
 }
@@ -65,11 +66,13 @@ pub struct Table<K: Ord, V> {
     map: BTreeMap<K, V>,
     #[serde(skip)]
     journal: Vec<(K, Option<V>)>,
+    #[serde(skip)]
+    dirty: Vec<K>,
 }
 
 impl<K: Ord, V> Default for Table<K, V> {
     fn default() -> Self {
-        Self { map: BTreeMap::new(), journal: Vec::new() }
+        Self { map: BTreeMap::new(), journal: Vec::new(), dirty: Vec::new() }
     }
 }
 
@@ -121,7 +124,10 @@ impl<K: Ord + Clone, V: Clone> Table<K, V> {
 }
 
 impl<K: Ord + Clone, V: Clone> Journaled for Table<K, V> {
-    fn commit(&mut self) {
+    fn commit(&mut self, track: bool) {
+        if track {
+            self.dirty.extend(self.journal.drain(..).map(|e| e.0));
+        }
         forget(&mut self.journal);
     }
 
@@ -139,11 +145,12 @@ impl<K: Ord + Clone, V: Clone> Journaled for Table<K, V> {
 pub struct HashTable<K, V> {
     map: HashMap<K, V, FxBuildHasher>,
     journal: Vec<(K, Option<V>)>,
+    dirty: Vec<K>,
 }
 
 impl<K, V> Default for HashTable<K, V> {
     fn default() -> Self {
-        Self { map: HashMap::default(), journal: Vec::new() }
+        Self { map: HashMap::default(), journal: Vec::new(), dirty: Vec::new() }
     }
 }
 
@@ -230,7 +237,10 @@ impl<K: Hash + Ord + Clone + std::fmt::Debug, V: Clone + std::fmt::Debug> std::f
 }
 
 impl<K: Hash + Ord + Clone, V: Clone> Journaled for HashTable<K, V> {
-    fn commit(&mut self) {
+    fn commit(&mut self, track: bool) {
+        if track {
+            self.dirty.extend(self.journal.drain(..).map(|e| e.0));
+        }
         forget(&mut self.journal);
     }
 
@@ -258,11 +268,13 @@ pub struct History<K: Ord, V> {
     map: BTreeMap<K, Vec<(Block, V)>>,
     #[serde(skip)]
     journal: Vec<(K, Option<V>)>,
+    #[serde(skip)]
+    dirty: Vec<K>,
 }
 
 impl<K: Ord, V> Default for History<K, V> {
     fn default() -> Self {
-        Self { map: BTreeMap::new(), journal: Vec::new() }
+        Self { map: BTreeMap::new(), journal: Vec::new(), dirty: Vec::new() }
     }
 }
 
@@ -307,7 +319,10 @@ impl<K: Ord + Clone, V: Copy> History<K, V> {
 }
 
 impl<K: Ord + Clone, V: Copy> Journaled for History<K, V> {
-    fn commit(&mut self) {
+    fn commit(&mut self, track: bool) {
+        if track {
+            self.dirty.extend(self.journal.drain(..).map(|e| e.0));
+        }
         forget(&mut self.journal);
     }
 
@@ -333,6 +348,101 @@ impl<K: Ord + Clone, V: Copy> Journaled for History<K, V> {
     }
 }
 
+/// A row as the store sees it: postcard key, postcard value (`None`: deleted).
+pub(crate) type Row = (Vec<u8>, Option<Vec<u8>>);
+
+/// A table the node's store can write and read back (see `persist`).
+pub(crate) trait Persisted {
+    /// The rows written since the last call, each once, in key order, with their values now.
+    fn drain_changes(&mut self, out: &mut Vec<Row>) -> Result<(), postcard::Error>;
+    /// Every row, in key order.
+    fn dump(&self, out: &mut Vec<Row>) -> Result<(), postcard::Error>;
+    /// Inserts one stored row.
+    fn load(&mut self, key: &[u8], value: &[u8]) -> Result<(), postcard::Error>;
+}
+
+fn encode<T: Serialize + ?Sized>(v: &T) -> Result<Vec<u8>, postcard::Error> {
+    postcard::to_allocvec(v)
+}
+
+/// Sorts and deduplicates written keys, then reads each one's value now.
+fn changes<'a, K: Ord + Serialize, V: Serialize + 'a>(
+    dirty: &mut Vec<K>,
+    get: impl Fn(&K) -> Option<&'a V>,
+    out: &mut Vec<Row>,
+) -> Result<(), postcard::Error> {
+    dirty.sort_unstable();
+    dirty.dedup();
+    for k in dirty.drain(..) {
+        let value = get(&k).map(encode).transpose()?;
+        out.push((encode(&k)?, value));
+    }
+    Ok(())
+}
+
+impl<K: Ord + Clone + Serialize + DeserializeOwned, V: Clone + Serialize + DeserializeOwned> Persisted for Table<K, V> {
+    fn drain_changes(&mut self, out: &mut Vec<Row>) -> Result<(), postcard::Error> {
+        let map = &self.map;
+        changes(&mut self.dirty, |k| map.get(k), out)
+    }
+
+    fn dump(&self, out: &mut Vec<Row>) -> Result<(), postcard::Error> {
+        for (k, v) in &self.map {
+            out.push((encode(k)?, Some(encode(v)?)));
+        }
+        Ok(())
+    }
+
+    fn load(&mut self, key: &[u8], value: &[u8]) -> Result<(), postcard::Error> {
+        self.map.insert(postcard::from_bytes(key)?, postcard::from_bytes(value)?);
+        Ok(())
+    }
+}
+
+impl<K, V> Persisted for HashTable<K, V>
+where
+    K: Hash + Ord + Clone + Serialize + DeserializeOwned,
+    V: Clone + Serialize + DeserializeOwned,
+{
+    fn drain_changes(&mut self, out: &mut Vec<Row>) -> Result<(), postcard::Error> {
+        let map = &self.map;
+        changes(&mut self.dirty, |k| map.get(k), out)
+    }
+
+    fn dump(&self, out: &mut Vec<Row>) -> Result<(), postcard::Error> {
+        for (k, v) in self.sorted() {
+            out.push((encode(k)?, Some(encode(v)?)));
+        }
+        Ok(())
+    }
+
+    fn load(&mut self, key: &[u8], value: &[u8]) -> Result<(), postcard::Error> {
+        self.map.insert(postcard::from_bytes(key)?, postcard::from_bytes(value)?);
+        Ok(())
+    }
+}
+
+impl<K: Ord + Clone + Serialize + DeserializeOwned, V: Copy + Serialize + DeserializeOwned> Persisted
+    for History<K, V>
+{
+    fn drain_changes(&mut self, out: &mut Vec<Row>) -> Result<(), postcard::Error> {
+        let map = &self.map;
+        changes(&mut self.dirty, |k| map.get(k), out)
+    }
+
+    fn dump(&self, out: &mut Vec<Row>) -> Result<(), postcard::Error> {
+        for (k, v) in &self.map {
+            out.push((encode(k)?, Some(encode(v)?)));
+        }
+        Ok(())
+    }
+
+    fn load(&mut self, key: &[u8], value: &[u8]) -> Result<(), postcard::Error> {
+        self.map.insert(postcard::from_bytes(key)?, postcard::from_bytes(value)?);
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -341,7 +451,7 @@ mod tests {
     fn table_rollback_restores_every_write() {
         let mut t: Table<u32, u32> = Table::default();
         t.insert(1, 10);
-        t.commit();
+        t.commit(false);
         t.insert(1, 11);
         t.insert(2, 20);
         t.remove(&1);
@@ -357,7 +467,7 @@ mod tests {
         for k in [5, 1, 3] {
             t.insert(k, k * 10);
         }
-        t.commit();
+        t.commit(false);
         let r: Result<(), ()> = t.update(1, |v| Ok((v.map(|x| x + 1), ())));
         assert!(r.is_ok());
         let r: Result<(), ()> = t.update(3, |_| Ok((None, ())));
@@ -379,7 +489,7 @@ mod tests {
         assert_eq!(h.at(&0, 5), None);
         h.push(0, 5, 100);
         h.push(0, 7, 90);
-        h.commit();
+        h.commit(false);
         assert_eq!(h.at(&0, 4), None);
         assert_eq!(h.at(&0, 5), Some(100));
         assert_eq!(h.at(&0, 6), Some(100));
