@@ -9,11 +9,14 @@
 //!
 //! `cairn rewards calculate FILE [--end T]` runs a scenario and prints its cumulative rewards and
 //! distribution root; `cairn rewards proof FILE EARNER` prints the earner's claim (docs/rewards.md).
+//!
+//! `cairn devnet` starts a node with a seeded world; `cairn keys`, `cairn tx` and `cairn query`
+//! talk to a node (docs/node.md); `cairn bench node` measures one under load.
 #![forbid(unsafe_code)]
 
 use std::{path::PathBuf, process::ExitCode};
 
-use cairn_cli::{rewards, risk, scenario};
+use cairn_cli::{net, rewards, risk, scenario};
 use clap::{Parser, Subcommand};
 
 /// Cairn: a restaking protocol. See README.md and docs/.
@@ -35,6 +38,123 @@ enum Command {
     /// The rewards calculator over a scenario's history (docs/rewards.md).
     #[command(subcommand)]
     Rewards(RewardsCommand),
+    /// Start a development chain: a node with an embedded store, a seeded world (ETH, three
+    /// LSTs, five operators, four services, stakers) and workers that keep it alive.
+    Devnet {
+        /// Store directory; a restarted devnet resumes from it.
+        #[arg(long, default_value = ".cairn-devnet")]
+        data_dir: PathBuf,
+        /// API address.
+        #[arg(long, default_value = "127.0.0.1:8545")]
+        listen: std::net::SocketAddr,
+        /// Number of stakers in the seeded world.
+        #[arg(long, default_value_t = 1000)]
+        stakers: usize,
+        /// Milliseconds between blocks while transactions wait.
+        #[arg(long, default_value_t = 200)]
+        block_ms: u64,
+    },
+    /// Signing keys: create, import, list (files are readable by their owner only).
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Build, sign and submit a transaction: `cairn tx deposit strategy=1 amount=10e18 --key alice`.
+    /// ACTION is any transaction kind (docs/scenarios.md); values that parse as JSON are JSON.
+    Tx {
+        /// Transaction kind, e.g. `deposit`, `delegate_to`, `queue_withdrawals`.
+        action: String,
+        /// Fields as `name=value`.
+        fields: Vec<String>,
+        /// Key name (in the keys directory) or a 0x private key.
+        #[arg(long)]
+        key: String,
+        /// Node URL.
+        #[arg(long, default_value = "http://127.0.0.1:8545")]
+        node: String,
+        /// Keys directory.
+        #[arg(long)]
+        keys_dir: Option<PathBuf>,
+        /// Wait until the transaction is committed and print its receipt.
+        #[arg(long)]
+        wait: bool,
+        /// Seconds the transaction stays valid.
+        #[arg(long, default_value_t = 600)]
+        expiry: u64,
+        /// Print JSON only.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Read from a node: health, state, block [H], tx HASH, account ADDR, staker ADDR,
+    /// withdrawals ADDR, operators, operator ADDR, allocations ADDR, services, operator-sets,
+    /// slashes, rewards, claimed ADDR, eip712, or `ask JSON` (any scenario query).
+    Query {
+        /// What to read.
+        resource: String,
+        /// Its argument.
+        arg: Option<String>,
+        /// Node URL.
+        #[arg(long, default_value = "http://127.0.0.1:8545")]
+        node: String,
+        /// Print compact JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Benchmarks that need a running system.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum KeysCommand {
+    /// Create a random key.
+    Create {
+        /// Name.
+        name: String,
+        /// Keys directory (default `$CAIRN_HOME/keys` or `~/.cairn/keys`).
+        #[arg(long)]
+        keys_dir: Option<PathBuf>,
+    },
+    /// Import a 0x private key.
+    Import {
+        /// Name.
+        name: String,
+        /// The private key (0x + 64 hex digits).
+        private_key: String,
+        /// Keys directory.
+        #[arg(long)]
+        keys_dir: Option<PathBuf>,
+    },
+    /// List keys (names and addresses).
+    List {
+        /// Keys directory.
+        #[arg(long)]
+        keys_dir: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum BenchCommand {
+    /// Load a node in a temporary directory over HTTP: signed transfers submitted and committed
+    /// (every block persisted), then position reads; prints throughput and latency (JSON).
+    Node {
+        /// Transactions.
+        #[arg(long, default_value_t = 100_000)]
+        txs: usize,
+        /// Signing accounts.
+        #[arg(long, default_value_t = 10_000)]
+        accounts: usize,
+        /// Concurrent clients.
+        #[arg(long, default_value_t = 16)]
+        clients: usize,
+        /// Transactions per request (1 uses `POST /v1/tx`).
+        #[arg(long, default_value_t = 500)]
+        batch: usize,
+        /// Position reads.
+        #[arg(long, default_value_t = 100_000)]
+        reads: usize,
+        /// Milliseconds between blocks.
+        #[arg(long, default_value_t = 100)]
+        block_ms: u64,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -143,6 +263,41 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Scenario(ScenarioCommand::Run { file, quiet }) => run_scenario(&file, quiet),
         Command::Rewards(cmd) => run_rewards(cmd),
+        Command::Devnet { data_dir, listen, stakers, block_ms } => {
+            report(net::devnet(&data_dir, listen, stakers, block_ms).map(|()| serde_json::Value::Null), true)
+        }
+        Command::Keys(cmd) => report(
+            match cmd {
+                KeysCommand::Create { name, keys_dir } => net::keys_create(&net::keys_dir(keys_dir), &name),
+                KeysCommand::Import { name, private_key, keys_dir } => {
+                    net::keys_import(&net::keys_dir(keys_dir), &name, &private_key)
+                }
+                KeysCommand::List { keys_dir } => net::keys_list(&net::keys_dir(keys_dir)),
+            },
+            false,
+        ),
+        Command::Tx { action, fields, key, node, keys_dir, wait, expiry, json } => report(
+            net::read_key(&net::keys_dir(keys_dir), &key)
+                .and_then(|k| net::body_from_pairs(&fields).map(|b| (k, b)))
+                .and_then(|(k, body)| net::tx(&node, &k, &action, body, wait, expiry)),
+            json,
+        ),
+        Command::Query { resource, arg, node, json } => report(net::query(&node, &resource, arg.as_deref()), json),
+        Command::Bench(BenchCommand::Node { txs, accounts, clients, batch, reads, block_ms }) => {
+            let spec = cairn_node::loadgen::LoadSpec {
+                txs,
+                accounts,
+                clients,
+                batch,
+                reads,
+                block_interval: std::time::Duration::from_millis(block_ms),
+            };
+            let rt = match tokio::runtime::Runtime::new() {
+                Ok(rt) => rt,
+                Err(e) => return report(Err(e.into()), true),
+            };
+            report(rt.block_on(cairn_node::loadgen::run(spec)).and_then(|r| Ok(serde_json::to_value(r)?)), false)
+        }
         Command::Risk(RiskCommand::Check { file, psi, json, deep }) => {
             run_risk(&file, psi.as_deref(), json, deep, false)
         }
@@ -181,6 +336,22 @@ fn main() -> ExitCode {
                     ExitCode::from(2)
                 }
             }
+        }
+    }
+}
+
+/// Prints a JSON result (pretty unless `compact`) or the error; exit 0 or 2.
+fn report(result: anyhow::Result<serde_json::Value>, compact: bool) -> ExitCode {
+    match result {
+        Ok(serde_json::Value::Null) => ExitCode::SUCCESS,
+        Ok(v) => {
+            let text = if compact { v.to_string() } else { serde_json::to_string_pretty(&v).unwrap_or_default() };
+            println!("{text}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
         }
     }
 }

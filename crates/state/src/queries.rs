@@ -146,6 +146,21 @@ pub struct Summary {
 }
 
 impl State {
+    /// Every asset, in id order.
+    pub fn asset_list(&self) -> Vec<(AssetId, &crate::ledger::Asset)> {
+        self.assets.iter().map(|(id, a)| (*id, a)).collect()
+    }
+
+    /// Every registered service, in address order.
+    pub fn service_list(&self) -> Vec<(Address, &crate::services::Service)> {
+        self.services.iter().map(|(a, s)| (*a, s)).collect()
+    }
+
+    /// Every operator set, in key order.
+    pub fn operator_set_list(&self) -> Vec<(OperatorSetKey, &crate::services::OperatorSet)> {
+        self.operator_sets.iter().map(|(k, s)| (*k, s)).collect()
+    }
+
     /// Looks up an asset by ticker.
     pub fn asset_by_symbol(&self, symbol: &str) -> Option<AssetId> {
         self.assets.iter().find(|(_, a)| a.symbol == symbol).map(|(id, _)| *id)

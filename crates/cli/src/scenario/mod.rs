@@ -6,7 +6,7 @@
 //! against the state of that moment (module `resolve`).
 
 mod expect;
-mod query;
+
 mod resolve;
 mod run;
 

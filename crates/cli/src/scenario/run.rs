@@ -7,13 +7,13 @@ use anyhow::{Context, Result, anyhow};
 use cairn_primitives::{Address, AssetId, Block, Params, Profile, Timestamp};
 use cairn_rewards::{Calculation, Recorder, RewardsTree, calculate};
 use cairn_state::{Ctx, Genesis, GenesisAsset, State, Tx, oracle::OracleCommittee};
+use cairn_node::query::{Query, evaluate};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::{
     Format, Scenario, Step,
     expect::{TxExpect, event_key, matches},
-    query::{Query, evaluate},
     resolve::{Names, Resolver, normalize_bare_name},
 };
 

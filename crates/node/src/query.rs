@@ -14,7 +14,8 @@ use serde_json::{Value, json};
 /// A query, deserialized after name resolution (`{ <name> = { fields } }`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
-pub(crate) enum Query {
+#[allow(missing_docs)] // field names are the state's argument names
+pub enum Query {
     /// Token balance of an account.
     Balance { account: Address, asset: AssetId },
     /// Deposit shares `s` of a staker.
@@ -128,11 +129,11 @@ fn to_json<T: Serialize>(v: &T) -> Result<Value, String> {
 
 /// Why a query could not be answered: the state machine's error name and message.
 #[derive(Debug, Clone)]
-pub(crate) struct QueryError {
+pub struct QueryError {
     /// Error name (`TxError::name`), or `QueryFailed`.
-    pub(crate) name: String,
+    pub name: String,
     /// Message.
-    pub(crate) message: String,
+    pub message: String,
 }
 
 impl From<TxError> for QueryError {
@@ -148,7 +149,7 @@ impl From<String> for QueryError {
 }
 
 /// Answers `q` against `state` as of `block`.
-pub(crate) fn evaluate(state: &State, q: &Query, block: Block, time: Timestamp) -> Result<Value, QueryError> {
+pub fn evaluate(state: &State, q: &Query, block: Block, time: Timestamp) -> Result<Value, QueryError> {
     use Query::*;
     match q {
         Submission { .. }

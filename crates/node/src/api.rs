@@ -1,0 +1,617 @@
+//! The REST API: `/v1/...` resources, `/health`, `/metrics` and `/openapi.json`.
+//!
+//! Handlers are thin: parse, then either submit to the node or read the state under its lock.
+//! Every failure is a JSON `{error, message}` with a 4xx status (a 5xx only if the store
+//! fails); unknown routes and methods, malformed JSON and oversized bodies included.
+
+use std::{convert::Infallible, sync::Arc, time::Duration};
+
+use alloy_primitives::{Address, B256};
+use axum::{
+    Json, Router,
+    extract::{DefaultBodyLimit, FromRequest, Path, Query, Request, State, rejection::QueryRejection},
+    http::{StatusCode, header},
+    response::{
+        IntoResponse, Response,
+        sse::{Event as SseEvent, KeepAlive, Sse},
+    },
+    routing::{get, post},
+};
+use cairn_primitives::{StrategyId, U256};
+use serde::{Deserialize, Serialize, de::DeserializeOwned};
+use serde_json::{Value, json};
+use futures_util::{Stream, StreamExt};
+use tokio_stream::wrappers::BroadcastStream;
+use utoipa::{OpenApi, ToSchema};
+
+use crate::{
+    app::AppError,
+    block::{Block, Header, Receipt},
+    envelope::{self, SignedTx},
+    node::{EventRecord, Node, Submitted, SubmitError, TxStatus},
+    query,
+};
+
+/// Largest request body.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+/// Most transactions in one batch.
+pub const MAX_BATCH: usize = 1_000;
+/// Longest a request may take (the event stream excepted).
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// Most requests served at once.
+pub const MAX_CONCURRENT_REQUESTS: usize = 1_024;
+
+/// An API error: a status, the error's name and a message naming the values.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ApiError {
+    /// Error name, e.g. `StaleNonce`, `NotFound`.
+    pub error: String,
+    /// What went wrong, with the values.
+    pub message: String,
+    #[serde(skip)]
+    status: StatusCode,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, error: &str, message: impl Into<String>) -> Self {
+        Self { error: error.to_owned(), message: message.into(), status }
+    }
+
+    fn bad(error: &str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, error, message)
+    }
+
+    fn not_found(what: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "NotFound", what)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.status, Json(self)).into_response()
+    }
+}
+
+impl From<AppError> for ApiError {
+    fn from(e: AppError) -> Self {
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "StoreError", e.to_string())
+    }
+}
+
+impl From<SubmitError> for ApiError {
+    fn from(e: SubmitError) -> Self {
+        let status = match &e {
+            SubmitError::Mempool(crate::mempool::MempoolError::Full { .. }) => StatusCode::SERVICE_UNAVAILABLE,
+            SubmitError::Mempool(crate::mempool::MempoolError::NonceTaken { .. }) => StatusCode::CONFLICT,
+            _ => StatusCode::BAD_REQUEST,
+        };
+        Self::new(status, e.name(), e.to_string())
+    }
+}
+
+/// A JSON body whose rejections are JSON errors (400 malformed, 413 too large, 415 not JSON).
+pub struct ApiJson<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(v)) => Ok(ApiJson(v)),
+            Err(rej) => {
+                let name = match rej.status() {
+                    StatusCode::PAYLOAD_TOO_LARGE => "BodyTooLarge",
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE => "NotJson",
+                    _ => "MalformedBody",
+                };
+                let status = if rej.status().is_client_error() { rej.status() } else { StatusCode::BAD_REQUEST };
+                Err(ApiError::new(status, name, rej.body_text()))
+            }
+        }
+    }
+}
+
+type Shared = State<Arc<Node>>;
+
+fn parse_address(s: &str) -> Result<Address, ApiError> {
+    s.parse().map_err(|e| ApiError::bad("BadAddress", format!("{s:?} is not an address: {e}")))
+}
+
+fn parse_hash(s: &str) -> Result<B256, ApiError> {
+    s.parse().map_err(|e| ApiError::bad("BadHash", format!("{s:?} is not a 32-byte hash: {e}")))
+}
+
+fn query_params<T>(q: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
+    q.map(|Query(v)| v).map_err(|e| ApiError::bad("BadQueryString", e.body_text()))
+}
+
+fn dec(v: U256) -> String {
+    v.to_string()
+}
+
+/// Liveness and the head.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Health {
+    /// Always `ok` when the node answers.
+    pub status: String,
+    /// Head height.
+    pub height: u64,
+    /// Chain id.
+    pub chain_id: u64,
+    /// Waiting transactions.
+    pub mempool: usize,
+}
+
+#[utoipa::path(get, path = "/health", responses((status = 200, body = Health)))]
+async fn health(State(node): Shared) -> Json<Health> {
+    let height = node.read(|a| a.head().height);
+    Json(Health { status: "ok".into(), height, chain_id: node.config.chain_id, mempool: node.mempool_len() })
+}
+
+#[utoipa::path(get, path = "/metrics", responses((status = 200, description = "Prometheus text format", body = String)))]
+async fn metrics(State(node): Shared) -> Response {
+    use std::sync::atomic::Ordering::Relaxed;
+    let m = &node.metrics;
+    let height = node.read(|a| a.head().height);
+    let mut out = String::new();
+    let mut metric = |name: &str, kind: &str, help: &str, v: u64| {
+        out.push_str(&format!("# HELP cairn_{name} {help}\n# TYPE cairn_{name} {kind}\ncairn_{name} {v}\n"));
+    };
+    metric("height", "gauge", "Head block height.", height);
+    metric("mempool_transactions", "gauge", "Transactions waiting.", node.mempool_len() as u64);
+    metric("txs_admitted_total", "counter", "Transactions admitted to the mempool.", m.txs_admitted.load(Relaxed));
+    metric("txs_refused_total", "counter", "Submissions refused.", m.txs_refused.load(Relaxed));
+    metric("txs_committed_total", "counter", "Transactions committed.", m.txs_committed.load(Relaxed));
+    metric("txs_failed_total", "counter", "Committed transactions the state machine refused.", m.txs_failed.load(Relaxed));
+    metric("blocks_total", "counter", "Blocks committed by this process.", m.blocks.load(Relaxed));
+    metric("block_seconds_micros_total", "counter", "Microseconds spent producing blocks.", m.block_micros.load(Relaxed));
+    metric("http_requests_total", "counter", "HTTP requests served.", m.http_requests.load(Relaxed));
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response()
+}
+
+/// `?wait=true`: answer once the transaction is committed (or after 30 s).
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct WaitParam {
+    /// Wait for the commit.
+    #[serde(default)]
+    pub wait: bool,
+}
+
+/// A submission's answer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SubmitAnswer {
+    /// What was admitted.
+    #[serde(flatten)]
+    pub submitted: Submitted,
+    /// Its status now (`committed` with the receipt when waited for).
+    pub status: TxStatus,
+}
+
+#[utoipa::path(post, path = "/v1/tx", request_body = SignedTx, params(WaitParam),
+    responses((status = 202, body = SubmitAnswer), (status = 400, body = ApiError), (status = 409, body = ApiError), (status = 503, body = ApiError)))]
+async fn submit_tx(State(node): Shared, wait: Result<Query<WaitParam>, QueryRejection>, ApiJson(tx): ApiJson<SignedTx>) -> Result<Response, ApiError> {
+    let wait = query_params(wait)?.wait;
+    let n = Arc::clone(&node);
+    let submitted = tokio::task::spawn_blocking(move || n.submit(tx))
+        .await
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "Internal", e.to_string()))??;
+    let status = if wait {
+        node.wait_committed(submitted.hash, Duration::from_secs(30)).await?
+    } else {
+        TxStatus::Pending
+    };
+    Ok((StatusCode::ACCEPTED, Json(SubmitAnswer { submitted, status })).into_response())
+}
+
+/// One entry of a batch answer: the submission or its error.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum BatchItem {
+    /// Admitted.
+    Ok(Submitted),
+    /// Refused.
+    Err(ApiError),
+}
+
+#[utoipa::path(post, path = "/v1/txs", request_body = Vec<SignedTx>,
+    responses((status = 200, body = Vec<BatchItem>), (status = 400, body = ApiError), (status = 413, body = ApiError)))]
+async fn submit_batch(State(node): Shared, ApiJson(txs): ApiJson<Vec<SignedTx>>) -> Result<Json<Vec<BatchItem>>, ApiError> {
+    if txs.len() > MAX_BATCH {
+        return Err(ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "BatchTooLarge", format!("{} transactions, at most {MAX_BATCH}", txs.len())));
+    }
+    let results = tokio::task::spawn_blocking(move || node.submit_batch(txs))
+        .await
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "Internal", e.to_string()))?;
+    Ok(Json(results.into_iter().map(|r| r.map_or_else(|e| BatchItem::Err(e.into()), BatchItem::Ok)).collect()))
+}
+
+#[utoipa::path(get, path = "/v1/tx/{hash}", params(("hash" = String, Path, description = "Transaction hash")),
+    responses((status = 200, body = TxStatus), (status = 400, body = ApiError), (status = 404, body = ApiError)))]
+async fn tx_status(State(node): Shared, Path(hash): Path<String>) -> Result<Json<TxStatus>, ApiError> {
+    let hash = parse_hash(&hash)?;
+    match node.status(&hash)? {
+        TxStatus::Unknown => Err(ApiError::not_found(format!("transaction {hash} is neither waiting nor committed"))),
+        s => Ok(Json(s)),
+    }
+}
+
+/// A block with its receipts.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BlockView {
+    /// Header.
+    pub header: Header,
+    /// Header hash.
+    #[schema(value_type = String)]
+    pub hash: B256,
+    /// Transactions as submitted.
+    pub txs: Vec<SignedTx>,
+    /// Receipts in order.
+    pub receipts: Vec<Receipt>,
+}
+
+fn block_view(node: &Node, height: u64) -> Result<BlockView, ApiError> {
+    node.read(|a| {
+        let Some(Block { header, txs }) = a.store().block(height).map_err(AppError::from)? else {
+            return Err(ApiError::not_found(format!("no block at height {height}; head is {}", a.head().height)));
+        };
+        let receipts = a.store().receipts_of(height).map_err(AppError::from)?;
+        Ok(BlockView { hash: header.hash(), header, txs, receipts })
+    })
+}
+
+#[utoipa::path(get, path = "/v1/blocks/latest", responses((status = 200, body = BlockView)))]
+async fn latest_block(State(node): Shared) -> Result<Json<BlockView>, ApiError> {
+    let h = node.read(|a| a.head().height);
+    block_view(&node, h).map(Json)
+}
+
+#[utoipa::path(get, path = "/v1/blocks/{height}", params(("height" = u64, Path, description = "Block height")),
+    responses((status = 200, body = BlockView), (status = 400, body = ApiError), (status = 404, body = ApiError)))]
+async fn block_at(State(node): Shared, Path(height): Path<String>) -> Result<Json<BlockView>, ApiError> {
+    let h: u64 = height.parse().map_err(|_| ApiError::bad("BadHeight", format!("{height:?} is not a block height")))?;
+    block_view(&node, h).map(Json)
+}
+
+#[utoipa::path(get, path = "/v1/accounts/{address}", params(("address" = String, Path, description = "Account")),
+    responses((status = 200, description = "Nonce and balances", body = Object), (status = 400, body = ApiError)))]
+async fn account(State(node): Shared, Path(address): Path<String>) -> Result<Json<Value>, ApiError> {
+    let a = parse_address(&address)?;
+    Ok(Json(node.read(|app| {
+        let s = app.state();
+        let balances: Vec<Value> = s
+            .asset_list()
+            .into_iter()
+            .map(|(id, asset)| json!({"asset": id, "symbol": asset.symbol, "amount": dec(s.balance(a, id))}))
+            .collect();
+        json!({"address": a, "nonce": app.next_nonce(&a), "balances": balances})
+    })))
+}
+
+fn staker_json(app: &crate::App, a: Address) -> Result<Value, cairn_state::TxError> {
+    let s = app.state();
+    let block = app.head().height;
+    let mut positions = Vec::new();
+    for strategy in s.staker_strategies(a) {
+        let p = s.position(a, strategy);
+        let withdrawable = s.withdrawable_shares(a, strategy)?;
+        positions.push(json!({
+            "strategy": strategy,
+            "deposit_shares": dec(p.deposit_shares),
+            "withdrawable_shares": dec(withdrawable),
+            "withdrawable_tokens": dec(s.shares_to_underlying(strategy, withdrawable)?),
+        }));
+    }
+    Ok(json!({
+        "staker": a,
+        "delegated_to": s.delegated_to(a),
+        "positions": positions,
+        "queued_withdrawals": withdrawals_json(app, a, block)?,
+    }))
+}
+
+fn withdrawals_json(app: &crate::App, a: Address, block: u64) -> Result<Vec<Value>, cairn_state::TxError> {
+    let s = app.state();
+    let mut out = Vec::new();
+    for (nonce, w) in s.withdrawals_of(a) {
+        let shares = s.withdrawal_payout(a, &w, block)?;
+        let strategies: Vec<StrategyId> = w.strategies.clone();
+        out.push(json!({
+            "nonce": nonce,
+            "start_block": w.start_block,
+            "completable_after_block": w.start_block.saturating_add(s.params().withdrawal_delay_blocks),
+            "strategies": strategies,
+            "expected_shares": shares.iter().map(|x| dec(*x)).collect::<Vec<_>>(),
+        }));
+    }
+    Ok(out)
+}
+
+fn state_error(e: cairn_state::TxError) -> ApiError {
+    ApiError::bad(e.name(), e.to_string())
+}
+
+#[utoipa::path(get, path = "/v1/stakers/{address}", params(("address" = String, Path, description = "Staker")),
+    responses((status = 200, description = "Positions (deposit, withdrawable) and queued withdrawals", body = Object), (status = 400, body = ApiError)))]
+async fn staker(State(node): Shared, Path(address): Path<String>) -> Result<Json<Value>, ApiError> {
+    let a = parse_address(&address)?;
+    node.read(|app| staker_json(app, a)).map(Json).map_err(state_error)
+}
+
+#[utoipa::path(get, path = "/v1/withdrawals/{address}", params(("address" = String, Path, description = "Staker")),
+    responses((status = 200, description = "Queued withdrawals with expected payouts", body = Object), (status = 400, body = ApiError)))]
+async fn withdrawals(State(node): Shared, Path(address): Path<String>) -> Result<Json<Value>, ApiError> {
+    let a = parse_address(&address)?;
+    node.read(|app| withdrawals_json(app, a, app.head().height)).map(|v| Json(Value::Array(v))).map_err(state_error)
+}
+
+fn operator_json(app: &crate::App, op: Address) -> Result<Value, cairn_state::TxError> {
+    let s = app.state();
+    let block = app.head().height;
+    let strategies: Vec<Value> = s
+        .strategy_ids()
+        .into_iter()
+        .map(|st| {
+            json!({"strategy": st, "shares": dec(s.operator_shares(op, st)), "max_magnitude": s.max_magnitude(op, st),
+                   "encumbered_magnitude": s.encumbered_magnitude(op, st, block)})
+        })
+        .collect();
+    let sets: Vec<Value> = s.operator_sets_of(op).into_iter().map(|k| json!({"service": k.service, "set_id": k.id})).collect();
+    Ok(json!({"operator": op, "details": s.operator(op).ok(), "strategies": strategies, "operator_sets": sets,
+              "allocations": allocations_json(app, op)?}))
+}
+
+fn allocations_json(app: &crate::App, op: Address) -> Result<Vec<Value>, cairn_state::TxError> {
+    let s = app.state();
+    let block = app.head().height;
+    let mut out = Vec::new();
+    for (set, st, a) in s.operator_allocations(op, block) {
+        out.push(json!({"service": set.service, "set_id": set.id, "strategy": st, "magnitude": a.current,
+            "pending": a.pending, "effect_block": a.effect_block,
+            "allocated_stake": dec(s.allocated_stake(op, set, st, block)?)}));
+    }
+    Ok(out)
+}
+
+#[utoipa::path(get, path = "/v1/operators", responses((status = 200, description = "Every operator", body = Object)))]
+async fn operators(State(node): Shared) -> Result<Json<Value>, ApiError> {
+    node.read(|app| {
+        let list: Result<Vec<Value>, _> = app.state().operator_addresses().into_iter().map(|op| operator_json(app, op)).collect();
+        list.map(|l| Json(Value::Array(l)))
+    })
+    .map_err(state_error)
+}
+
+#[utoipa::path(get, path = "/v1/operators/{address}", params(("address" = String, Path, description = "Operator")),
+    responses((status = 200, body = Object), (status = 400, body = ApiError), (status = 404, body = ApiError)))]
+async fn operator(State(node): Shared, Path(address): Path<String>) -> Result<Json<Value>, ApiError> {
+    let op = parse_address(&address)?;
+    node.read(|app| {
+        if !app.state().is_operator(op) {
+            return Err(ApiError::not_found(format!("{op} is not a registered operator")));
+        }
+        operator_json(app, op).map(Json).map_err(state_error)
+    })
+}
+
+#[utoipa::path(get, path = "/v1/allocations/{operator}", params(("operator" = String, Path, description = "Operator")),
+    responses((status = 200, body = Object), (status = 400, body = ApiError)))]
+async fn allocations(State(node): Shared, Path(address): Path<String>) -> Result<Json<Value>, ApiError> {
+    let op = parse_address(&address)?;
+    node.read(|app| allocations_json(app, op)).map(|v| Json(Value::Array(v))).map_err(state_error)
+}
+
+#[utoipa::path(get, path = "/v1/services", responses((status = 200, description = "Every service with its operator sets", body = Object)))]
+async fn services(State(node): Shared) -> Json<Value> {
+    Json(node.read(|app| {
+        let s = app.state();
+        let sets = s.operator_set_list();
+        Value::Array(
+            s.service_list()
+                .into_iter()
+                .map(|(addr, svc)| {
+                    let own: Vec<Value> = sets
+                        .iter()
+                        .filter(|(k, _)| k.service == addr)
+                        .map(|(k, set)| json!({"set_id": k.id, "set": set, "risk": s.set_risk(*k)}))
+                        .collect();
+                    json!({"service": addr, "details": svc, "operator_sets": own})
+                })
+                .collect(),
+        )
+    }))
+}
+
+#[utoipa::path(get, path = "/v1/operator-sets", responses((status = 200, description = "Every operator set", body = Object)))]
+async fn operator_sets(State(node): Shared) -> Json<Value> {
+    Json(node.read(|app| {
+        let s = app.state();
+        Value::Array(
+            s.operator_set_list()
+                .into_iter()
+                .map(|(k, set)| json!({"service": k.service, "set_id": k.id, "set": set, "risk": s.set_risk(k)}))
+                .collect(),
+        )
+    }))
+}
+
+#[utoipa::path(get, path = "/v1/slashes", responses((status = 200, description = "Open slash requests and uncleared slashed shares", body = Object)))]
+async fn slashes(State(node): Shared) -> Json<Value> {
+    Json(node.read(|app| {
+        let s = app.state();
+        let open: Vec<Value> = s
+            .operator_addresses()
+            .into_iter()
+            .flat_map(|op| s.open_requests_against(op).into_iter().map(move |(k, id)| (op, k, id)))
+            .map(|(op, k, id)| json!({"operator": op, "service": k.service, "set_id": k.id, "request_id": id, "request": s.slash_request(k, id)}))
+            .collect();
+        let burnable: Vec<Value> = s
+            .burnable_shares()
+            .into_iter()
+            .map(|((k, id, st), e)| json!({"service": k.service, "set_id": k.id, "slash_id": id, "strategy": st, "entry": e}))
+            .collect();
+        json!({"open_requests": open, "burnable": burnable})
+    }))
+}
+
+#[utoipa::path(get, path = "/v1/rewards", responses((status = 200, description = "Distribution roots and the updater", body = Object)))]
+async fn rewards(State(node): Shared) -> Json<Value> {
+    Json(node.read(|app| {
+        let s = app.state();
+        json!({"rewards_updater": s.rewards_updater(), "distribution_roots": s.distribution_roots()})
+    }))
+}
+
+#[utoipa::path(get, path = "/v1/rewards/claimed/{earner}", params(("earner" = String, Path, description = "Earner")),
+    responses((status = 200, description = "Cumulative claimed per asset and the claimer", body = Object), (status = 400, body = ApiError)))]
+async fn claimed(State(node): Shared, Path(earner): Path<String>) -> Result<Json<Value>, ApiError> {
+    let e = parse_address(&earner)?;
+    Ok(Json(node.read(|app| {
+        let s = app.state();
+        let claimed: Vec<Value> = s
+            .asset_list()
+            .into_iter()
+            .map(|(id, a)| json!({"asset": id, "symbol": a.symbol, "claimed": dec(s.cumulative_claimed(e, id))}))
+            .collect();
+        json!({"earner": e, "claimer": s.claimer_for(e), "claimed": claimed})
+    })))
+}
+
+#[utoipa::path(post, path = "/v1/query", request_body(content = Object, description = "One scenario query, e.g. {\"withdrawable_shares\": {\"staker\": \"0x..\", \"strategy\": 1}}"),
+    responses((status = 200, body = Object), (status = 400, body = ApiError)))]
+async fn run_query(State(node): Shared, ApiJson(q): ApiJson<Value>) -> Result<Json<Value>, ApiError> {
+    let q: query::Query = serde_json::from_value(q).map_err(|e| ApiError::bad("BadQuery", e.to_string()))?;
+    node.read(|app| query::evaluate(app.state(), &q, app.head().height, app.head().time))
+        .map(Json)
+        .map_err(|e| ApiError::bad(&e.name, e.message))
+}
+
+#[utoipa::path(get, path = "/v1/state", responses((status = 200, description = "Head and the hash of the whole state", body = Object)))]
+async fn state_hash(State(node): Shared) -> Json<Value> {
+    Json(node.read(|app| json!({"head": app.head(), "head_hash": app.head().hash(), "full_state_hash": app.state().state_hash()})))
+}
+
+#[utoipa::path(get, path = "/v1/eip712", responses((status = 200, description = "The typed-data template wallets sign", body = Object)))]
+async fn eip712(State(node): Shared) -> Json<Value> {
+    Json(json!({
+        "types": {
+            "EIP712Domain": [
+                {"name": "name", "type": "string"}, {"name": "version", "type": "string"},
+                {"name": "chainId", "type": "uint256"}, {"name": "verifyingContract", "type": "address"}],
+            "CairnTx": [
+                {"name": "action", "type": "string"}, {"name": "body", "type": "string"},
+                {"name": "nonce", "type": "uint64"}, {"name": "expiry", "type": "uint64"}],
+        },
+        "primaryType": "CairnTx",
+        "domain": {"name": envelope::DOMAIN_NAME, "version": envelope::DOMAIN_VERSION,
+                   "chainId": node.config.chain_id, "verifyingContract": envelope::verifying_contract()},
+    }))
+}
+
+/// Filters of the event stream.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct EventFilter {
+    /// Only events of this name (e.g. `deposit`).
+    pub event: Option<String>,
+    /// Only events that mention this address.
+    pub address: Option<String>,
+    /// Only events of this transaction.
+    pub tx: Option<String>,
+}
+
+#[utoipa::path(get, path = "/v1/events", params(EventFilter),
+    responses((status = 200, description = "Server-sent events, one per state-machine event; id = height:tx:event", content_type = "text/event-stream", body = EventRecord), (status = 400, body = ApiError)))]
+async fn events(
+    State(node): Shared,
+    filter: Result<Query<EventFilter>, QueryRejection>,
+) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, ApiError> {
+    let f = query_params(filter)?;
+    let address = f.address.as_deref().map(parse_address).transpose()?.map(|a| a.to_string().to_lowercase());
+    let tx = f.tx.as_deref().map(parse_hash).transpose()?;
+    let event = f.event;
+    let stream = BroadcastStream::new(node.subscribe()).flat_map(move |batch| {
+        let batch = batch.map(|b| (*b).clone()).unwrap_or_default();
+        let picked: Vec<Result<SseEvent, Infallible>> = batch
+            .into_iter()
+            .filter(|r| event.as_deref().is_none_or(|e| r.event == e))
+            .filter(|r| tx.is_none_or(|h| r.tx_hash == h))
+            .filter(|r| address.as_deref().is_none_or(|a| r.data.to_string().to_lowercase().contains(a)))
+            .map(|r| {
+                let id = format!("{}:{}:{}", r.height, r.tx_index, r.event_index);
+                Ok(SseEvent::default().id(id).event(r.event.clone()).json_data(&r).unwrap_or_default())
+            })
+            .collect();
+        futures_util::stream::iter(picked)
+    });
+    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
+}
+
+async fn not_found(req: Request) -> ApiError {
+    ApiError::not_found(format!("no route {} {}", req.method(), req.uri().path()))
+}
+
+async fn method_not_allowed(req: Request) -> ApiError {
+    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "MethodNotAllowed", format!("{} is not allowed on {}", req.method(), req.uri().path()))
+}
+
+/// The OpenAPI document.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Cairn node API", description = "Signed transactions, blocks, positions, operators, services, slashes, withdrawals and rewards of a Cairn node."),
+    paths(health, metrics, submit_tx, submit_batch, tx_status, latest_block, block_at, account, staker, withdrawals, operators, operator,
+          allocations, services, operator_sets, slashes, rewards, claimed, run_query, state_hash, eip712, events),
+    components(schemas(ApiError, SignedTx, Submitted, TxStatus, Receipt, Header, BlockView, Health, SubmitAnswer, BatchItem, EventRecord))
+)]
+pub struct ApiDoc;
+
+async fn openapi() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}
+
+async fn count_requests(State(node): Shared, req: Request, next: axum::middleware::Next) -> Response {
+    node.metrics.http_requests.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    next.run(req).await
+}
+
+/// The router: every route, the limits and the JSON fallbacks.
+pub fn router(node: Arc<Node>) -> Router {
+    let timed = Router::new()
+        .route("/health", get(health))
+        .route("/metrics", get(metrics))
+        .route("/openapi.json", get(openapi))
+        .route("/v1/tx", post(submit_tx))
+        .route("/v1/txs", post(submit_batch))
+        .route("/v1/tx/{hash}", get(tx_status))
+        .route("/v1/blocks/latest", get(latest_block))
+        .route("/v1/blocks/{height}", get(block_at))
+        .route("/v1/accounts/{address}", get(account))
+        .route("/v1/stakers/{address}", get(staker))
+        .route("/v1/withdrawals/{address}", get(withdrawals))
+        .route("/v1/operators", get(operators))
+        .route("/v1/operators/{address}", get(operator))
+        .route("/v1/allocations/{operator}", get(allocations))
+        .route("/v1/services", get(services))
+        .route("/v1/operator-sets", get(operator_sets))
+        .route("/v1/slashes", get(slashes))
+        .route("/v1/rewards", get(rewards))
+        .route("/v1/rewards/claimed/{earner}", get(claimed))
+        .route("/v1/query", post(run_query))
+        .route("/v1/state", get(state_hash))
+        .route("/v1/eip712", get(eip712))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT));
+    Router::new()
+        .merge(timed)
+        .route("/v1/events", get(events))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(tower::limit::GlobalConcurrencyLimitLayer::new(MAX_CONCURRENT_REQUESTS))
+        .layer(axum::middleware::from_fn_with_state(Arc::clone(&node), count_requests))
+        .with_state(node)
+}
+
+/// Serves the API on `listener` until the process ends.
+pub async fn serve(node: Arc<Node>, listener: tokio::net::TcpListener) -> std::io::Result<()> {
+    axum::serve(listener, router(node)).await
+}

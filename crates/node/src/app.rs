@@ -1,0 +1,293 @@
+//! The application: the state machine behind an ABCI 2.0-shaped boundary.
+//!
+//! `prepare_proposal` picks what goes into a block, `process_proposal` validates a block
+//! someone else proposed, `finalize_block` executes one and returns its header and receipts,
+//! `commit` makes it durable. The single-proposer node calls them in that order; a CometBFT
+//! adapter would call the same four methods from its ABCI handlers.
+
+use std::{collections::HashMap, path::Path, sync::Arc};
+
+use alloy_primitives::{Address, B256, keccak256};
+use cairn_state::{Ctx, Genesis, State, persist::Change};
+
+use crate::{
+    block::{Block, Header, Receipt, ReceiptError, merkle_root},
+    envelope::{Domain, EnvelopeError, SignedTx, Verified},
+    store::{NONCES, Row, Store, StoreError, nonce_key},
+};
+
+/// Why the application refuses to start or to take a block.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The genesis is not valid.
+    #[error("invalid genesis: {0}")]
+    Genesis(String),
+    /// The store belongs to another chain.
+    #[error("the store holds chain {stored}, not chain {wanted}")]
+    WrongChain {
+        /// In the store.
+        stored: u64,
+        /// Asked for.
+        wanted: u64,
+    },
+    /// A stored state row does not load.
+    #[error("stored state does not load: {0}")]
+    State(#[from] cairn_state::persist::LoadError),
+}
+
+/// Why a proposed block is rejected (`process_proposal`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProposalError {
+    /// Not the next height.
+    #[error("proposal for height {height}, expected {expected}")]
+    WrongHeight {
+        /// Proposed.
+        height: u64,
+        /// Expected.
+        expected: u64,
+    },
+    /// Time went backwards.
+    #[error("proposal time {time} is before the head's {head_time}")]
+    TimeWentBackwards {
+        /// Proposed.
+        time: u64,
+        /// Head's.
+        head_time: u64,
+    },
+    /// A transaction does not verify.
+    #[error("transaction {index}: {error}")]
+    BadTx {
+        /// Position.
+        index: usize,
+        /// Why.
+        error: EnvelopeError,
+    },
+    /// A transaction's nonce is out of sequence.
+    #[error("transaction {index} of {sender}: nonce {nonce}, expected {expected}")]
+    NonceOutOfOrder {
+        /// Position.
+        index: usize,
+        /// Signer.
+        sender: Address,
+        /// Its nonce.
+        nonce: u64,
+        /// The next nonce at that point.
+        expected: u64,
+    },
+    /// A transaction expired before the block's time.
+    #[error("transaction {index} expired at {expiry}, block time {time}")]
+    Expired {
+        /// Position.
+        index: usize,
+        /// Its expiry.
+        expiry: u64,
+        /// Block time.
+        time: u64,
+    },
+}
+
+/// A block executed but not yet committed.
+#[derive(Debug)]
+pub struct Finalized {
+    /// The block.
+    pub block: Block,
+    /// Receipts in order.
+    pub receipts: Vec<Receipt>,
+    rows: Vec<Row>,
+}
+
+/// The state machine, the account nonces and the chain head, over the store.
+#[derive(Debug)]
+pub struct App {
+    state: State,
+    nonces: HashMap<Address, u64>,
+    head: Header,
+    domain: Domain,
+    store: Store,
+}
+
+impl App {
+    /// Opens the store at `path`: resumes from it, or writes `genesis` as block 0 if it is new.
+    pub fn open(path: &Path, genesis: &Genesis, chain_id: u64) -> Result<Self, AppError> {
+        let store = Store::open(path)?;
+        let domain = Domain::new(chain_id);
+        if let Some(meta) = store.meta()? {
+            if meta.chain_id != chain_id {
+                return Err(AppError::WrongChain { stored: meta.chain_id, wanted: chain_id });
+            }
+            let rows = store.state_rows()?;
+            let mut nonces = HashMap::new();
+            for (_, key, value) in rows.iter().filter(|r| r.0 == NONCES) {
+                let a = Address::try_from(key.as_slice())
+                    .map_err(|e| StoreError::Corrupt { what: "nonce key", reason: e.to_string() })?;
+                let n: u64 = postcard::from_bytes(value)
+                    .map_err(|e| StoreError::Corrupt { what: "nonce", reason: e.to_string() })?;
+                nonces.insert(a, n);
+            }
+            let mut state =
+                State::from_rows(rows.iter().filter(|r| r.0 != NONCES).map(|(t, k, v)| (*t, k.as_slice(), v.as_slice())))?;
+            state.set_tracking(true);
+            return Ok(Self { state, nonces, head: meta.head, domain, store });
+        }
+        let mut state = State::genesis(genesis).map_err(|e| AppError::Genesis(e.to_string()))?;
+        let changes = state.rows()?;
+        let rows: Vec<Row> = changes.iter().map(|c| (c.table, c.key.clone(), c.value.clone())).collect();
+        let head = Header {
+            height: 0,
+            time: 0,
+            parent_hash: B256::ZERO,
+            tx_root: B256::ZERO,
+            receipt_root: B256::ZERO,
+            state_hash: chain_hash(B256::ZERO, &changes),
+            tx_count: 0,
+        };
+        store.commit_block(&Block { header: head.clone(), txs: Vec::new() }, &[], &rows, chain_id)?;
+        state.set_tracking(true);
+        Ok(Self { state, nonces: HashMap::new(), head, domain, store })
+    }
+
+    /// The state after the head block.
+    pub fn state(&self) -> &State {
+        &self.state
+    }
+
+    /// The head block's header.
+    pub fn head(&self) -> &Header {
+        &self.head
+    }
+
+    /// The signing domain.
+    pub fn domain(&self) -> &Domain {
+        &self.domain
+    }
+
+    /// The store (reads).
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// An account's next nonce.
+    pub fn next_nonce(&self, a: &Address) -> u64 {
+        self.nonces.get(a).copied().unwrap_or(0)
+    }
+
+    /// ABCI PrepareProposal: keeps, in order, the candidates whose nonces follow on and that are
+    /// not expired at `time`, at most `max`.
+    pub fn prepare_proposal(&self, candidates: Vec<Arc<Verified>>, time: u64, max: usize) -> Vec<Arc<Verified>> {
+        let mut next: HashMap<Address, u64> = HashMap::new();
+        let mut out = Vec::with_capacity(candidates.len().min(max));
+        for tx in candidates {
+            if out.len() >= max {
+                break;
+            }
+            let n = next.entry(tx.sender).or_insert_with(|| self.next_nonce(&tx.sender));
+            if tx.nonce == *n && tx.expiry >= time {
+                *n = n.saturating_add(1);
+                out.push(tx);
+            }
+        }
+        out
+    }
+
+    /// ABCI ProcessProposal: re-verifies a proposed block's transactions (signatures in parallel)
+    /// and checks height, time, nonces and expiries.
+    pub fn process_proposal(&self, height: u64, time: u64, txs: &[SignedTx]) -> Result<(), ProposalError> {
+        let expected = self.head.height.saturating_add(1);
+        if height != expected {
+            return Err(ProposalError::WrongHeight { height, expected });
+        }
+        if time < self.head.time {
+            return Err(ProposalError::TimeWentBackwards { time, head_time: self.head.time });
+        }
+        let verified = crate::verify_all(&self.domain, txs.to_vec());
+        let mut next: HashMap<Address, u64> = HashMap::new();
+        for (index, v) in verified.into_iter().enumerate() {
+            let v = v.map_err(|error| ProposalError::BadTx { index, error })?;
+            let n = next.entry(v.sender).or_insert_with(|| self.next_nonce(&v.sender));
+            if v.nonce != *n {
+                return Err(ProposalError::NonceOutOfOrder { index, sender: v.sender, nonce: v.nonce, expected: *n });
+            }
+            if v.expiry < time {
+                return Err(ProposalError::Expired { index, expiry: v.expiry, time });
+            }
+            *n = n.saturating_add(1);
+        }
+        Ok(())
+    }
+
+    /// ABCI FinalizeBlock: executes the transactions at the next height. A transaction whose
+    /// nonce is not the next one is skipped (it cannot be in a processed proposal); every other
+    /// one gets a receipt and uses its nonce, accepted or refused.
+    pub fn finalize_block(&mut self, time: u64, txs: &[Arc<Verified>]) -> Result<Finalized, AppError> {
+        let height = self.head.height.saturating_add(1);
+        let time = time.max(self.head.time);
+        let mut receipts = Vec::with_capacity(txs.len());
+        let mut included = Vec::with_capacity(txs.len());
+        let mut touched = Vec::new();
+        for tx in txs {
+            if tx.nonce != self.next_nonce(&tx.sender) || tx.expiry < time {
+                continue;
+            }
+            let ctx = Ctx { sender: tx.sender, block: height, time };
+            let index = u32::try_from(included.len()).unwrap_or(u32::MAX);
+            let (ok, events, error) = match self.state.apply(&ctx, &tx.tx) {
+                Ok(events) => (true, events.iter().map(|e| serde_json::to_value(e).unwrap_or_default()).collect(), None),
+                Err(e) => (false, Vec::new(), Some(ReceiptError { name: e.name().to_owned(), message: e.to_string() })),
+            };
+            self.nonces.insert(tx.sender, tx.nonce.saturating_add(1));
+            touched.push(tx.sender);
+            receipts.push(Receipt {
+                tx_hash: tx.hash,
+                height,
+                index,
+                sender: tx.sender,
+                nonce: tx.nonce,
+                action: tx.signed.action.clone(),
+                ok,
+                events,
+                error,
+            });
+            included.push(tx.signed.clone());
+        }
+        let mut changes = self.state.take_changes()?;
+        touched.sort_unstable();
+        touched.dedup();
+        for a in touched {
+            let value = postcard::to_allocvec(&self.next_nonce(&a)).unwrap_or_default();
+            changes.push(Change { table: NONCES, key: nonce_key(&a), value: Some(value) });
+        }
+        let header = Header {
+            height,
+            time,
+            parent_hash: self.head.hash(),
+            tx_root: merkle_root(receipts.iter().map(|r| r.tx_hash).collect()),
+            receipt_root: merkle_root(
+                receipts.iter().map(|r| keccak256(serde_json::to_vec(r).unwrap_or_default())).collect(),
+            ),
+            state_hash: chain_hash(self.head.state_hash, &changes),
+            tx_count: u32::try_from(included.len()).unwrap_or(u32::MAX),
+        };
+        let rows = changes.into_iter().map(|c| (c.table, c.key, c.value)).collect();
+        Ok(Finalized { block: Block { header, txs: included }, receipts, rows })
+    }
+
+    /// ABCI Commit: writes the finalized block, its receipts and state rows in one redb
+    /// transaction and makes it the head. On error the node must stop: memory is ahead of disk.
+    pub fn commit(&mut self, f: &Finalized) -> Result<(), AppError> {
+        self.store.commit_block(&f.block, &f.receipts, &f.rows, self.domain.chain_id)?;
+        self.head = f.block.header.clone();
+        Ok(())
+    }
+}
+
+/// The state commitment: keccak256(previous ‖ keccak256(postcard of the ordered changed rows)).
+fn chain_hash(previous: B256, changes: &[Change]) -> B256 {
+    let digest = keccak256(postcard::to_allocvec(changes).unwrap_or_default());
+    let mut buf = [0u8; 64];
+    buf[..32].copy_from_slice(previous.as_slice());
+    buf[32..].copy_from_slice(digest.as_slice());
+    keccak256(buf)
+}

@@ -1,0 +1,306 @@
+//! `cairn devnet`: a seeded world and the workers that keep it alive.
+//!
+//! The world: ETH (native) and three liquid staking tokens (stETH, rETH, cbETH); five operators;
+//! four services (an oracle, a bridge, a data-availability layer and a sequencer), each with an
+//! operator set over the three LST strategies and a declared risk; a thousand stakers with
+//! deposits and delegations. Everything after the genesis balances arrives as ordinary signed
+//! transactions from deterministic development keys: the seeding, then the workers' oracle
+//! reports, reward submissions and staker activity. Allocations go in once the operators'
+//! allocation delay has taken effect (the devnet's `allocation_configuration_delay_blocks`).
+
+use std::{collections::BTreeMap, sync::Arc, time::Duration};
+
+use alloy_primitives::{Address, U256};
+use cairn_primitives::{AssetId, Params, StrategyId, params::Profile};
+use cairn_state::{
+    Genesis, GenesisAsset, Tx,
+    oracle::OracleCommittee,
+    rewards::{RewardsSubmission, StrategyMultiplier},
+    services::Consent,
+    tx::AllocateParams,
+};
+use k256::ecdsa::SigningKey;
+
+use crate::{
+    envelope::{address_of, dev_key},
+    node::{Node, unix_now},
+};
+
+/// The devnet's chain id.
+pub const CHAIN_ID: u64 = 31_337;
+/// LST tickers, strategies 1..=3 in this order (ETH is asset 0 with the beacon strategy).
+pub const LSTS: [&str; 3] = ["stETH", "rETH", "cbETH"];
+/// Service names.
+pub const SERVICES: [&str; 4] = ["oracle", "bridge", "data-availability", "sequencer"];
+/// Number of operators.
+pub const OPERATORS: usize = 5;
+
+const WAD: u64 = 1_000_000_000_000_000_000;
+
+fn eth(n: u64) -> U256 {
+    U256::from(n) * U256::from(WAD)
+}
+
+/// The development keys, each derived from a label (`cairn/devnet/<role>/<i>`).
+#[derive(Debug, Clone)]
+pub struct DevKeys {
+    /// Governance, unpauser, pauser and rewards updater.
+    pub governor: SigningKey,
+    /// Beacon oracle committee (quorum 2 of 3).
+    pub oracle: Vec<SigningKey>,
+    /// Operators.
+    pub operators: Vec<SigningKey>,
+    /// Services, in `SERVICES` order.
+    pub services: Vec<SigningKey>,
+    /// Stakers.
+    pub stakers: Vec<SigningKey>,
+}
+
+fn keys(role: &str, n: usize) -> Vec<SigningKey> {
+    (0..n).map(|i| dev_key(&format!("cairn/devnet/{role}/{i}"))).collect()
+}
+
+impl DevKeys {
+    /// Keys for `stakers` stakers.
+    pub fn new(stakers: usize) -> Self {
+        Self {
+            governor: dev_key("cairn/devnet/governor/0"),
+            oracle: keys("oracle", 3),
+            operators: keys("operator", OPERATORS),
+            services: keys("service", SERVICES.len()),
+            stakers: keys("staker", stakers),
+        }
+    }
+
+    /// Named keys for printing: (role, address, private key hex).
+    pub fn listing(&self) -> Vec<(String, Address, String)> {
+        let mut out = vec![("governor".to_owned(), address_of(&self.governor), key_hex(&self.governor))];
+        let groups: [(&str, &[SigningKey]); 3] = [("oracle", &self.oracle), ("operator", &self.operators), ("service", &self.services)];
+        for (role, ks) in groups {
+            for (i, k) in ks.iter().enumerate() {
+                let name = if role == "service" { format!("service/{}", SERVICES[i]) } else { format!("{role}/{i}") };
+                out.push((name, address_of(k), key_hex(k)));
+            }
+        }
+        for (i, k) in self.stakers.iter().take(3).enumerate() {
+            out.push((format!("staker/{i}"), address_of(k), key_hex(k)));
+        }
+        out
+    }
+}
+
+/// A key's private scalar as `0x` hex.
+pub fn key_hex(k: &SigningKey) -> String {
+    crate::envelope::hex(&k.to_bytes())
+}
+
+/// The devnet's parameters: the devnet profile with one-hour reward intervals.
+pub fn params() -> Params {
+    let mut p = Params::profile(Profile::Devnet);
+    p.rewards_interval_seconds = 3_600;
+    // Allocations can start a few blocks after the operators register, not 75.
+    p.allocation_configuration_delay_blocks = 10;
+    p
+}
+
+/// The genesis: parameters, governance, the oracle committee and balances.
+pub fn genesis(keys: &DevKeys) -> Genesis {
+    let gov = address_of(&keys.governor);
+    let mut eth_balances = BTreeMap::new();
+    for k in keys.stakers.iter().chain(&keys.operators) {
+        eth_balances.insert(address_of(k), eth(32));
+    }
+    let mut assets = vec![GenesisAsset { symbol: "ETH".into(), decimals: 18, strategy: false, balances: eth_balances, native: true }];
+    for sym in LSTS {
+        let mut balances = BTreeMap::new();
+        for k in &keys.stakers {
+            balances.insert(address_of(k), eth(1_000));
+        }
+        for k in &keys.services {
+            balances.insert(address_of(k), eth(1_000_000));
+        }
+        assets.push(GenesisAsset { symbol: sym.into(), decimals: 18, strategy: true, balances, native: false });
+    }
+    Genesis {
+        params: params(),
+        governor: gov,
+        unpauser: gov,
+        pausers: vec![gov],
+        assets,
+        oracle: OracleCommittee { members: keys.oracle.iter().map(address_of).collect(), quorum: 2 },
+    }
+}
+
+fn strategies() -> Vec<StrategyId> {
+    (1..=LSTS.len() as u32).map(StrategyId).collect()
+}
+
+/// The first seeding block: operators and services register, services create their operator
+/// sets and declare their risk. (signer, transaction) pairs.
+pub fn seed_setup_txs(keys: &DevKeys) -> Vec<(SigningKey, Tx)> {
+    let mut out = Vec::new();
+    for (i, k) in keys.operators.iter().enumerate() {
+        out.push((
+            k.clone(),
+            Tx::RegisterAsOperator { delegation_approver: None, allocation_delay: 0, metadata_uri: format!("https://operator-{i}.devnet") },
+        ));
+    }
+    for (i, k) in keys.services.iter().enumerate() {
+        let service = address_of(k);
+        out.push((k.clone(), Tx::RegisterService { metadata_uri: format!("https://{}.devnet", SERVICES[i]) }));
+        out.push((
+            k.clone(),
+            Tx::CreateOperatorSet {
+                service,
+                set_id: 0,
+                strategies: strategies(),
+                slasher: service,
+                redistribution_recipient: None,
+                consent: Consent::Open,
+                veto: None,
+            },
+        ));
+        let (num, den) = if i % 2 == 0 { (1, 3) } else { (1, 2) };
+        let prize = eth(10_000 * (i as u64 + 1));
+        out.push((k.clone(), Tx::DeclareSetRisk { service, set_id: 0, prize, threshold_num: num, threshold_den: den }));
+    }
+    out
+}
+
+/// The second seeding block, once the sets exist: operators join sets, stakers deposit and
+/// delegate.
+pub fn seed_participant_txs(keys: &DevKeys) -> Vec<(SigningKey, Tx)> {
+    let mut out = Vec::new();
+    for (i, k) in keys.operators.iter().enumerate() {
+        let operator = address_of(k);
+        for (j, s) in keys.services.iter().enumerate() {
+            if (i + j) % 3 != 2 {
+                out.push((k.clone(), Tx::RegisterForOperatorSets { operator, service: address_of(s), set_ids: vec![0] }));
+            }
+        }
+    }
+    for (i, k) in keys.stakers.iter().enumerate() {
+        let strategy = StrategyId(1 + (i % LSTS.len()) as u32);
+        out.push((k.clone(), Tx::Deposit { strategy, amount: eth(10 + (i as u64 % 90)) }));
+        out.push((k.clone(), Tx::DelegateTo { operator: address_of(&keys.operators[i % OPERATORS]), approval_salt: None }));
+    }
+    out
+}
+
+/// The allocations, once the allocation delay is in force: each operator spreads 90% of its
+/// magnitude over the sets it joined.
+pub fn allocation_txs(keys: &DevKeys) -> Vec<(SigningKey, Tx)> {
+    let mut out = Vec::new();
+    for (i, k) in keys.operators.iter().enumerate() {
+        let joined: Vec<Address> =
+            keys.services.iter().enumerate().filter(|(j, _)| (i + j) % 3 != 2).map(|(_, s)| address_of(s)).collect();
+        let share = 9 * WAD / 10 / joined.len().max(1) as u64;
+        let allocations = joined
+            .into_iter()
+            .map(|service| AllocateParams { service, set_id: 0, strategies: strategies(), new_magnitudes: vec![share; LSTS.len()] })
+            .collect();
+        out.push((k.clone(), Tx::ModifyAllocations { operator: address_of(k), allocations }));
+    }
+    out
+}
+
+/// One reward submission per service over the current hour: `amount` stETH over the LSTs.
+pub fn reward_txs(keys: &DevKeys, now: u64, amount: U256) -> Vec<(SigningKey, Tx)> {
+    let interval = params().rewards_interval_seconds;
+    let start = now / interval * interval;
+    keys.services
+        .iter()
+        .map(|k| {
+            let submission = RewardsSubmission {
+                strategies_and_multipliers: strategies().into_iter().map(|strategy| StrategyMultiplier { strategy, multiplier: U256::from(WAD) }).collect(),
+                token: AssetId(1),
+                amount,
+                start,
+                duration: interval,
+            };
+            (k.clone(), Tx::CreateRewardsSubmission { service: address_of(k), submissions: vec![submission] })
+        })
+        .collect()
+}
+
+/// Signs and submits transactions with locally tracked nonces (starting from the committed ones).
+#[derive(Debug)]
+pub struct Signer {
+    node: Arc<Node>,
+    next: BTreeMap<Address, u64>,
+}
+
+impl Signer {
+    /// A signer over `node`.
+    pub fn new(node: Arc<Node>) -> Self {
+        Self { node, next: BTreeMap::new() }
+    }
+
+    /// Signs each transaction with the next nonce of its key and submits it; returns how many
+    /// were admitted. A refused submission resynchronises that key's nonce from the node.
+    pub fn submit(&mut self, txs: Vec<(SigningKey, Tx)>) -> usize {
+        let domain = self.node.read(|a| a.domain().clone());
+        let expiry = unix_now() + 600;
+        let mut admitted = 0;
+        for (key, tx) in txs {
+            let from = address_of(&key);
+            let node = &self.node;
+            let nonce = *self.next.entry(from).or_insert_with(|| node.read(|a| a.next_nonce(&from)));
+            match self.node.submit(domain.sign(&key, &tx, nonce, expiry)) {
+                Ok(_) => {
+                    admitted += 1;
+                    self.next.insert(from, nonce + 1);
+                }
+                Err(e) => {
+                    let kind: &'static str = tx.kind().into();
+                    eprintln!("devnet: {kind} from {from} refused: {e}");
+                    self.next.remove(&from);
+                }
+            }
+        }
+        admitted
+    }
+}
+
+/// Runs the workers until the process ends: seeding on a fresh chain, allocations once they
+/// can take effect, then oracle reports every 12 s, reward submissions every hour and a
+/// staker deposit every 2 s.
+pub async fn run_workers(node: Arc<Node>, keys: Arc<DevKeys>) {
+    let mut signer = Signer::new(Arc::clone(&node));
+    let fresh = node.read(|a| a.head().height == 0);
+    if fresh {
+        signer.submit(seed_setup_txs(&keys));
+        while node.mempool_len() > 0 {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        signer.submit(seed_participant_txs(&keys));
+    }
+    let alloc_height = params().allocation_configuration_delay_blocks + 2;
+    let mut allocated = !fresh;
+    let mut last_reward_hour = if fresh { 0 } else { unix_now() / 3_600 };
+    let mut tick: u64 = 0;
+    loop {
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        tick += 1;
+        let height = node.read(|a| a.head().height);
+        if !allocated && height >= alloc_height {
+            signer.submit(allocation_txs(&keys));
+            allocated = true;
+        }
+        if tick % 6 == 0 {
+            let slot = unix_now() / 12;
+            let report = Tx::PostBeaconReport { slot, validators: Vec::new(), withdrawals: Vec::new() };
+            signer.submit(keys.oracle.iter().take(2).map(|k| (k.clone(), report.clone())).collect());
+        }
+        let hour = unix_now() / 3_600;
+        if hour != last_reward_hour && allocated {
+            signer.submit(reward_txs(&keys, unix_now(), eth(1_000)));
+            last_reward_hour = hour;
+        }
+        if !keys.stakers.is_empty() {
+            let k = &keys.stakers[(tick as usize * 7919) % keys.stakers.len()];
+            let strategy = StrategyId(1 + (tick % LSTS.len() as u64) as u32);
+            signer.submit(vec![(k.clone(), Tx::Deposit { strategy, amount: eth(1) })]);
+        }
+    }
+}

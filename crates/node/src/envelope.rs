@@ -1,0 +1,281 @@
+//! Signed transactions: every state-machine transaction travels as EIP-712 typed data.
+//!
+//! One typed struct covers every action, so a browser wallet can sign any of them and show the
+//! user what they sign: `CairnTx(string action,string body,uint64 nonce,uint64 expiry)` under
+//! the domain `{name: "Cairn", version: "1", chainId, verifyingContract}`. `action` is the
+//! transaction kind (`deposit`, `delegate_to`, ...), `body` the JSON object of its fields, exactly
+//! the bytes that were signed. The sender is recovered from the signature (libsecp256k1), never
+//! declared. The transaction's id is the EIP-712 signing hash; replay protection is the
+//! per-account nonce, never the signature bytes (a high-s twin recovers the same signer and the
+//! same nonce).
+
+use alloy_primitives::{Address, B256, Signature, keccak256};
+use alloy_sol_types::{Eip712Domain, SolStruct, eip712_domain, sol};
+use cairn_primitives::named_address;
+use cairn_state::Tx;
+use k256::ecdsa::SigningKey;
+use serde::{Deserialize, Serialize};
+
+sol! {
+    /// The one EIP-712 struct a Cairn transaction is signed as.
+    #[derive(Debug)]
+    struct CairnTx {
+        string action;
+        string body;
+        uint64 nonce;
+        uint64 expiry;
+    }
+}
+
+/// The EIP-712 domain name.
+pub const DOMAIN_NAME: &str = "Cairn";
+/// The EIP-712 domain version.
+pub const DOMAIN_VERSION: &str = "1";
+/// Largest accepted `body`, in bytes.
+pub const MAX_BODY_BYTES: usize = 16 * 1024;
+
+/// The protocol's pseudo-address, the domain's `verifyingContract`.
+pub fn verifying_contract() -> Address {
+    named_address("cairn/protocol")
+}
+
+/// The EIP-712 domain of a chain.
+pub fn domain(chain_id: u64) -> Eip712Domain {
+    eip712_domain! {
+        name: DOMAIN_NAME,
+        version: DOMAIN_VERSION,
+        chain_id: chain_id,
+        verifying_contract: verifying_contract(),
+    }
+}
+
+/// A signed transaction as submitted: the typed-data message and a 65-byte `r‖s‖v` signature.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SignedTx {
+    /// The signer's address: the signature must recover it.
+    #[schema(value_type = String)]
+    pub from: Address,
+    /// The chain the signature is for (part of the EIP-712 domain).
+    pub chain_id: u64,
+    /// Transaction kind, e.g. `deposit`.
+    pub action: String,
+    /// JSON object of the action's fields, as signed.
+    pub body: String,
+    /// The signer's next nonce.
+    pub nonce: u64,
+    /// Last unix second at which the transaction may be included.
+    pub expiry: u64,
+    /// `0x`-hex 65-byte signature (`v` = 27/28 or 0/1).
+    pub signature: String,
+}
+
+/// A transaction whose signature, chain and body checked out.
+#[derive(Debug, Clone)]
+pub struct Verified {
+    /// The EIP-712 signing hash: the transaction's id.
+    pub hash: B256,
+    /// The recovered signer.
+    pub sender: Address,
+    /// Its nonce.
+    pub nonce: u64,
+    /// Its expiry (unix seconds).
+    pub expiry: u64,
+    /// The decoded state-machine transaction.
+    pub tx: Tx,
+    /// What was submitted.
+    pub signed: SignedTx,
+}
+
+/// Why a signed transaction is refused before it reaches the state.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, strum::IntoStaticStr)]
+pub enum EnvelopeError {
+    /// The signature bytes are not a 65-byte hex signature.
+    #[error("malformed signature: {reason}")]
+    MalformedSignature {
+        /// Why.
+        reason: String,
+    },
+    /// No signer can be recovered from the signature and message.
+    #[error("signature does not recover a signer: {reason}")]
+    BadSignature {
+        /// Why.
+        reason: String,
+    },
+    /// The action is not a transaction kind.
+    #[error("unknown action {action:?}")]
+    UnknownAction {
+        /// The action.
+        action: String,
+    },
+    /// The body does not decode as the action's fields.
+    #[error("body of {action} does not decode: {reason}")]
+    BadBody {
+        /// The action.
+        action: String,
+        /// The decoder's message.
+        reason: String,
+    },
+    /// The body is larger than allowed.
+    #[error("body is {size} bytes, more than {max}")]
+    BodyTooLarge {
+        /// Its size.
+        size: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// The transaction was signed for another chain.
+    #[error("signed for chain {chain_id}, this is chain {expected}")]
+    WrongChain {
+        /// Declared chain.
+        chain_id: u64,
+        /// This chain.
+        expected: u64,
+    },
+    /// The signature recovers another address than the declared signer.
+    #[error("signature recovers {recovered}, not the declared signer {from}")]
+    SignerMismatch {
+        /// Declared.
+        from: Address,
+        /// Recovered.
+        recovered: Address,
+    },
+    /// The transaction expired before it could be included.
+    #[error("expired at {expiry}, now is {now}")]
+    Expired {
+        /// Its expiry.
+        expiry: u64,
+        /// The node's time.
+        now: u64,
+    },
+}
+
+impl EnvelopeError {
+    /// The variant's name, for API errors.
+    pub fn name(&self) -> &'static str {
+        self.into()
+    }
+}
+
+/// Domain separators are cached per chain: they cost half of a signing hash.
+#[derive(Debug, Clone)]
+pub struct Domain {
+    /// Chain id.
+    pub chain_id: u64,
+    separator: B256,
+}
+
+impl Domain {
+    /// The domain of `chain_id`.
+    pub fn new(chain_id: u64) -> Self {
+        Self { chain_id, separator: domain(chain_id).separator() }
+    }
+
+    /// The EIP-712 signing hash of a message.
+    pub fn signing_hash(&self, action: &str, body: &str, nonce: u64, expiry: u64) -> B256 {
+        let msg = CairnTx { action: action.to_owned(), body: body.to_owned(), nonce, expiry };
+        let mut buf = [0u8; 66];
+        buf[0] = 0x19;
+        buf[1] = 0x01;
+        buf[2..34].copy_from_slice(self.separator.as_slice());
+        buf[34..].copy_from_slice(msg.eip712_hash_struct().as_slice());
+        keccak256(buf)
+    }
+
+    /// Checks size, decodes the body and recovers the signer (the CPU-heavy step).
+    pub fn verify(&self, signed: SignedTx) -> Result<Verified, EnvelopeError> {
+        if signed.chain_id != self.chain_id {
+            return Err(EnvelopeError::WrongChain { chain_id: signed.chain_id, expected: self.chain_id });
+        }
+        if signed.body.len() > MAX_BODY_BYTES {
+            return Err(EnvelopeError::BodyTooLarge { size: signed.body.len(), max: MAX_BODY_BYTES });
+        }
+        let tx = decode_tx(&signed.action, &signed.body)?;
+        let sig = parse_signature(&signed.signature)?;
+        let hash = self.signing_hash(&signed.action, &signed.body, signed.nonce, signed.expiry);
+        let sender = sig
+            .recover_address_from_prehash(&hash)
+            .map_err(|e| EnvelopeError::BadSignature { reason: e.to_string() })?;
+        if sender != signed.from {
+            return Err(EnvelopeError::SignerMismatch { from: signed.from, recovered: sender });
+        }
+        Ok(Verified { hash, sender, nonce: signed.nonce, expiry: signed.expiry, tx, signed })
+    }
+
+    /// Signs a transaction with a secp256k1 key (CLI, devnet workers, tests).
+    pub fn sign(&self, key: &SigningKey, tx: &Tx, nonce: u64, expiry: u64) -> SignedTx {
+        let (action, body) = encode_tx(tx);
+        let hash = self.signing_hash(&action, &body, nonce, expiry);
+        let signature = sign_hash(key, hash);
+        SignedTx { from: address_of(key), chain_id: self.chain_id, action, body, nonce, expiry, signature: hex(&signature) }
+    }
+}
+
+/// Signs a 32-byte prehash: 65 bytes `r‖s‖v` with `v` = 27/28.
+pub fn sign_hash(key: &SigningKey, hash: B256) -> [u8; 65] {
+    match key.sign_prehash_recoverable(hash.as_slice()) {
+        Ok((sig, recid)) => Signature::from_signature_and_parity(sig, recid.is_y_odd()).as_bytes(),
+        // Signing a 32-byte prehash with a valid key cannot fail (k256 rejects only short input).
+        Err(_) => [0; 65],
+    }
+}
+
+/// The address of a key.
+pub fn address_of(key: &SigningKey) -> Address {
+    Address::from_private_key(key)
+}
+
+/// A transaction's action name (its serde name, e.g. `register_as_operator`) and body JSON.
+pub fn encode_tx(tx: &Tx) -> (String, String) {
+    match serde_json::to_value(tx) {
+        Ok(serde_json::Value::Object(m)) => match m.into_iter().next() {
+            Some((action, body)) => (action, body.to_string()),
+            None => (String::new(), "{}".to_owned()),
+        },
+        Ok(serde_json::Value::String(action)) => (action, "{}".to_owned()),
+        _ => (String::new(), "{}".to_owned()),
+    }
+}
+
+/// Decodes an action and its body into a transaction.
+pub fn decode_tx(action: &str, body: &str) -> Result<Tx, EnvelopeError> {
+    let fields: serde_json::Value = serde_json::from_str(body)
+        .map_err(|e| EnvelopeError::BadBody { action: action.to_owned(), reason: e.to_string() })?;
+    let tx: Tx = serde_json::from_value(serde_json::json!({ action: fields })).map_err(|e| {
+        let reason = e.to_string();
+        if reason.starts_with("unknown variant") {
+            EnvelopeError::UnknownAction { action: action.to_owned() }
+        } else {
+            EnvelopeError::BadBody { action: action.to_owned(), reason }
+        }
+    })?;
+    Ok(tx)
+}
+
+fn parse_signature(s: &str) -> Result<Signature, EnvelopeError> {
+    let bad = |reason: String| EnvelopeError::MalformedSignature { reason };
+    let bytes = alloy_primitives::hex::decode(s).map_err(|e| bad(e.to_string()))?;
+    let bytes: [u8; 65] = bytes.try_into().map_err(|b: Vec<u8>| bad(format!("{} bytes, expected 65", b.len())))?;
+    Signature::from_raw_array(&bytes).map_err(|e| bad(e.to_string()))
+}
+
+/// `0x`-prefixed lower-case hex of bytes.
+pub fn hex(bytes: &[u8]) -> String {
+    alloy_primitives::hex::encode_prefixed(bytes)
+}
+
+/// A secp256k1 key from 32 bytes (must be a valid scalar).
+pub fn key_from_bytes(bytes: &[u8; 32]) -> Option<SigningKey> {
+    SigningKey::from_bytes(bytes.into()).ok()
+}
+
+/// A deterministic development key: keccak256(`label`) as the scalar.
+pub fn dev_key(label: &str) -> SigningKey {
+    let mut seed = keccak256(label.as_bytes());
+    loop {
+        if let Some(k) = key_from_bytes(&seed.0) {
+            return k;
+        }
+        seed = keccak256(seed);
+    }
+}

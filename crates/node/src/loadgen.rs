@@ -1,0 +1,243 @@
+//! The load generator behind `cairn bench node`: a node in a temporary directory, pre-signed
+//! transfers submitted over HTTP by concurrent clients, commit times taken from the node's
+//! block feed; then concurrent position reads.
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+use alloy_primitives::{B256, U256};
+use cairn_primitives::{AssetId, Params, params::Profile};
+use cairn_state::{Genesis, GenesisAsset, Tx, oracle::OracleCommittee};
+use serde::Serialize;
+
+use crate::{
+    Config, Node, api,
+    client::Client,
+    envelope::{Domain, SignedTx, address_of, dev_key},
+    node::unix_now,
+};
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub struct LoadSpec {
+    /// Transactions to submit.
+    pub txs: usize,
+    /// Distinct signing accounts.
+    pub accounts: usize,
+    /// Concurrent HTTP clients.
+    pub clients: usize,
+    /// Transactions per request (1: `POST /v1/tx`; more: `POST /v1/txs`).
+    pub batch: usize,
+    /// Position reads after the writes.
+    pub reads: usize,
+    /// Block interval.
+    pub block_interval: Duration,
+}
+
+/// The measurements.
+#[derive(Debug, Clone, Serialize)]
+pub struct LoadReport {
+    /// Transactions committed.
+    pub committed: usize,
+    /// Refused submissions.
+    pub refused: usize,
+    /// Blocks they took.
+    pub blocks: u64,
+    /// Seconds from the first submission to the last commit.
+    pub seconds: f64,
+    /// Committed transactions per second.
+    pub committed_per_second: f64,
+    /// Submission-to-commit latency, median, milliseconds.
+    pub latency_p50_ms: f64,
+    /// Submission-to-commit latency, 99th percentile, milliseconds.
+    pub latency_p99_ms: f64,
+    /// Reads done.
+    pub reads: usize,
+    /// Reads per second.
+    pub reads_per_second: f64,
+}
+
+fn genesis(accounts: &[alloy_primitives::Address]) -> Genesis {
+    let one = U256::from(1_000_000_000_000_000_000u64);
+    let balances = accounts.iter().map(|a| (*a, one)).collect();
+    let gov = dev_key("cairn/bench/governor");
+    Genesis {
+        params: Params::profile(Profile::Devnet),
+        governor: address_of(&gov),
+        unpauser: address_of(&gov),
+        pausers: Vec::new(),
+        assets: vec![GenesisAsset { symbol: "TKN".into(), decimals: 18, strategy: true, balances, native: false }],
+        oracle: OracleCommittee::default(),
+    }
+}
+
+/// Signs `n` transfers round-robin over the keys, on every core.
+fn presign(domain: &Domain, keys: &[k256::ecdsa::SigningKey], n: usize) -> Vec<SignedTx> {
+    let expiry = unix_now() + 3_600;
+    let accounts = keys.len();
+    let threads = std::thread::available_parallelism().map_or(1, |t| t.get());
+    let per = n.div_ceil(threads);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                s.spawn(move || {
+                    (t * per..((t + 1) * per).min(n))
+                        .map(|i| {
+                            let k = &keys[i % accounts];
+                            let to = address_of(&keys[(i + 1) % accounts]);
+                            let tx = Tx::Transfer { asset: AssetId(0), to, amount: U256::from(1) };
+                            domain.sign(k, &tx, (i / accounts) as u64, expiry)
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles.into_iter().flat_map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))).collect()
+    })
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let i = ((sorted.len() - 1) as f64 * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+/// Runs the load and returns the figures.
+pub async fn run(spec: LoadSpec) -> anyhow::Result<LoadReport> {
+    let dir = std::env::temp_dir().join(format!("cairn-bench-{}-{}", std::process::id(), unix_now()));
+    let keys: Vec<_> = (0..spec.accounts).map(|i| dev_key(&format!("cairn/bench/account/{i}"))).collect();
+    let addrs: Vec<_> = keys.iter().map(address_of).collect();
+    let mut config = Config::new(dir.clone(), 7_777);
+    config.block_interval = spec.block_interval;
+    config.max_block_txs = 50_000;
+    config.mempool_capacity = spec.txs.max(1) + 1_000;
+    let node = Node::open(config, &genesis(&addrs))?;
+    let domain = node.read(|a| a.domain().clone());
+    let signed = tokio::task::block_in_place(|| presign(&domain, &keys, spec.txs));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    tokio::spawn(api::serve(Arc::clone(&node), listener));
+    let start_height = node.read(|a| a.head().height);
+    let producer = node.spawn_producer();
+
+    // Commit times from the block feed (every transfer emits an event).
+    let committed: Arc<Mutex<HashMap<B256, Instant>>> = Arc::default();
+    let mut feed = node.subscribe();
+    let sink = Arc::clone(&committed);
+    let listener_task = tokio::spawn(async move {
+        while let Ok(batch) = feed.recv().await {
+            let now = Instant::now();
+            let mut m = sink.lock().unwrap_or_else(|p| p.into_inner());
+            for r in batch.iter() {
+                m.entry(r.tx_hash).or_insert(now);
+            }
+        }
+    });
+
+    // Submissions: each client takes chunks from a shared queue, in signing order, so nonces
+    // arrive in order per account.
+    let chunks: Vec<Vec<SignedTx>> = signed.chunks(spec.batch.max(1)).map(<[SignedTx]>::to_vec).collect();
+    let queue = Arc::new(Mutex::new(chunks.into_iter()));
+    let submitted: Arc<Mutex<Vec<(B256, Instant)>>> = Arc::default();
+    let refused = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let first = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..spec.clients.max(1) {
+        let (queue, submitted, refused, client) = (Arc::clone(&queue), Arc::clone(&submitted), Arc::clone(&refused), Client::new(&base));
+        tasks.push(tokio::spawn(async move {
+            loop {
+                let Some(chunk) = queue.lock().unwrap_or_else(|p| p.into_inner()).next() else { break };
+                let at = Instant::now();
+                let (path, body) = if chunk.len() == 1 {
+                    ("/v1/tx", serde_json::to_value(&chunk[0]).unwrap_or_default())
+                } else {
+                    ("/v1/txs", serde_json::to_value(&chunk).unwrap_or_default())
+                };
+                let answer = client.post(path, &body).await;
+                let mut ok = Vec::new();
+                match answer {
+                    Ok((status, v)) if status < 300 => {
+                        let items = if v.is_array() { v.as_array().cloned().unwrap_or_default() } else { vec![v] };
+                        for item in items {
+                            match item.get("hash").and_then(|h| h.as_str()).and_then(|h| h.parse::<B256>().ok()) {
+                                Some(h) => ok.push((h, at)),
+                                None => {
+                                    refused.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                                }
+                            }
+                        }
+                    }
+                    _ => {
+                        refused.fetch_add(chunk.len(), std::sync::atomic::Ordering::Relaxed);
+                    }
+                }
+                submitted.lock().unwrap_or_else(|p| p.into_inner()).extend(ok);
+            }
+        }));
+    }
+    for t in tasks {
+        t.await?;
+    }
+    let accepted: Vec<(B256, Instant)> = std::mem::take(&mut *submitted.lock().unwrap_or_else(|p| p.into_inner()));
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let done = {
+            let m = committed.lock().unwrap_or_else(|p| p.into_inner());
+            accepted.iter().all(|(h, _)| m.contains_key(h))
+        };
+        if done || Instant::now() > deadline {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let m = committed.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    let mut lat: Vec<f64> =
+        accepted.iter().filter_map(|(h, at)| m.get(h).map(|c| c.duration_since(*at).as_secs_f64() * 1e3)).collect();
+    lat.sort_by(f64::total_cmp);
+    let last = accepted.iter().filter_map(|(h, _)| m.get(h)).max().copied().unwrap_or(first);
+    let seconds = last.duration_since(first).as_secs_f64();
+    let blocks = node.read(|a| a.head().height) - start_height;
+
+    // Reads of positions.
+    let read_start = Instant::now();
+    let mut tasks = Vec::new();
+    let per = spec.reads / spec.clients.max(1);
+    for c in 0..spec.clients.max(1) {
+        let client = Client::new(&base);
+        let addrs = addrs.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut n = 0usize;
+            for i in 0..per {
+                if let Ok((200, _)) = client.get(&format!("/v1/stakers/{}", addrs[(c * per + i) % addrs.len()])).await {
+                    n += 1;
+                }
+            }
+            n
+        }));
+    }
+    let mut reads = 0;
+    for t in tasks {
+        reads += t.await?;
+    }
+    let read_secs = read_start.elapsed().as_secs_f64();
+    node.stop();
+    listener_task.abort();
+    let _ = tokio::task::spawn_blocking(move || producer.join()).await;
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(LoadReport {
+        committed: lat.len(),
+        refused: refused.load(std::sync::atomic::Ordering::Relaxed),
+        blocks,
+        seconds,
+        committed_per_second: if seconds > 0.0 { lat.len() as f64 / seconds } else { 0.0 },
+        latency_p50_ms: percentile(&lat, 0.5),
+        latency_p99_ms: percentile(&lat, 0.99),
+        reads,
+        reads_per_second: if read_secs > 0.0 { reads as f64 / read_secs } else { 0.0 },
+    })
+}

@@ -1,0 +1,229 @@
+//! The mempool: verified transactions waiting for a block, ordered per account by nonce.
+//!
+//! Admission (after the stateless checks of `envelope`) checks against the committed nonces: a
+//! nonce below the account's next is stale, one more than `MAX_NONCE_GAP` beyond the run of
+//! waiting transactions that follows the committed nonce is refused, a
+//! (sender, nonce) already waiting is a duplicate. When full, the newest transaction of the
+//! longest queue is evicted if that queue is longer than the newcomer's would be; otherwise the
+//! newcomer is refused. Expired transactions are dropped when blocks are proposed.
+
+use std::{
+    collections::{BTreeMap, HashMap},
+    sync::Arc,
+};
+
+use alloy_primitives::{Address, B256};
+
+use crate::envelope::Verified;
+
+/// How far ahead of the account's next nonce a transaction may be.
+pub const MAX_NONCE_GAP: u64 = 64;
+
+/// Why the mempool refuses a transaction.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, strum::IntoStaticStr)]
+pub enum MempoolError {
+    /// The nonce was already used.
+    #[error("nonce {nonce} of {sender} is stale: the next nonce is {next}")]
+    StaleNonce {
+        /// Signer.
+        sender: Address,
+        /// Submitted nonce.
+        nonce: u64,
+        /// The account's next nonce.
+        next: u64,
+    },
+    /// The nonce is too far ahead.
+    #[error("nonce {nonce} of {sender} is too far ahead: the next free nonce is {next}, at most {max_gap} ahead")]
+    FutureNonce {
+        /// Signer.
+        sender: Address,
+        /// Submitted nonce.
+        nonce: u64,
+        /// The account's next nonce.
+        next: u64,
+        /// Allowed gap.
+        max_gap: u64,
+    },
+    /// Another transaction with this (sender, nonce) is waiting.
+    #[error("{sender} already has a transaction with nonce {nonce} waiting ({existing})")]
+    NonceTaken {
+        /// Signer.
+        sender: Address,
+        /// Nonce.
+        nonce: u64,
+        /// The waiting transaction.
+        existing: B256,
+    },
+    /// The mempool is full and nothing may be evicted for this transaction.
+    #[error("mempool is full ({capacity} transactions)")]
+    Full {
+        /// Capacity.
+        capacity: usize,
+    },
+}
+
+impl MempoolError {
+    /// The variant's name, for API errors.
+    pub fn name(&self) -> &'static str {
+        self.into()
+    }
+}
+
+/// Waiting transactions.
+#[derive(Debug)]
+pub struct Mempool {
+    queues: BTreeMap<Address, BTreeMap<u64, Arc<Verified>>>,
+    by_hash: HashMap<B256, (Address, u64)>,
+    capacity: usize,
+}
+
+impl Mempool {
+    /// An empty mempool holding at most `capacity` transactions.
+    pub fn new(capacity: usize) -> Self {
+        Self { queues: BTreeMap::new(), by_hash: HashMap::new(), capacity: capacity.max(1) }
+    }
+
+    /// Number of waiting transactions.
+    pub fn len(&self) -> usize {
+        self.by_hash.len()
+    }
+
+    /// Whether nothing waits.
+    pub fn is_empty(&self) -> bool {
+        self.by_hash.is_empty()
+    }
+
+    /// Whether a transaction waits.
+    pub fn contains(&self, hash: &B256) -> bool {
+        self.by_hash.contains_key(hash)
+    }
+
+    /// Admits `tx` given its sender's next committed nonce; returns the evicted transaction, if any.
+    pub fn insert(&mut self, tx: Verified, next: u64) -> Result<Option<B256>, MempoolError> {
+        let (sender, nonce) = (tx.sender, tx.nonce);
+        if nonce < next {
+            return Err(MempoolError::StaleNonce { sender, nonce, next });
+        }
+        let ready = self.contiguous_end(&sender, next);
+        if nonce.saturating_sub(ready) > MAX_NONCE_GAP {
+            return Err(MempoolError::FutureNonce { sender, nonce, next: ready, max_gap: MAX_NONCE_GAP });
+        }
+        if let Some(existing) = self.queues.get(&sender).and_then(|q| q.get(&nonce)) {
+            return Err(MempoolError::NonceTaken { sender, nonce, existing: existing.hash });
+        }
+        let mut evicted = None;
+        if self.len() >= self.capacity {
+            evicted = Some(self.evict_for(sender)?);
+        }
+        self.by_hash.insert(tx.hash, (sender, nonce));
+        self.queues.entry(sender).or_default().insert(nonce, Arc::new(tx));
+        Ok(evicted)
+    }
+
+    /// The first nonce after the run of waiting transactions that starts at `next`.
+    fn contiguous_end(&self, sender: &Address, next: u64) -> u64 {
+        let Some(q) = self.queues.get(sender) else {
+            return next;
+        };
+        let mut end = next;
+        for n in q.range(next..).map(|(n, _)| *n) {
+            if n != end {
+                break;
+            }
+            end = end.saturating_add(1);
+        }
+        end
+    }
+
+    /// Evicts the newest transaction of the longest queue, if it is longer than `sender`'s would be.
+    fn evict_for(&mut self, sender: Address) -> Result<B256, MempoolError> {
+        let own = self.queues.get(&sender).map_or(0, BTreeMap::len).saturating_add(1);
+        let victim = self.queues.iter().max_by_key(|(a, q)| (q.len(), std::cmp::Reverse(**a))).map(|(a, q)| (*a, q.len()));
+        match victim {
+            Some((who, len)) if len > own => {
+                let q = self.queues.get_mut(&who).ok_or(MempoolError::Full { capacity: self.capacity })?;
+                let (_, tx) = q.pop_last().ok_or(MempoolError::Full { capacity: self.capacity })?;
+                if q.is_empty() {
+                    self.queues.remove(&who);
+                }
+                self.by_hash.remove(&tx.hash);
+                Ok(tx.hash)
+            }
+            _ => Err(MempoolError::Full { capacity: self.capacity }),
+        }
+    }
+
+    /// Up to `max` transactions ready for a block: per account the contiguous run from its next
+    /// nonce, accounts taken round-robin one transaction at a time in address order. Drops
+    /// expired transactions (returned second).
+    pub fn ready(
+        &mut self,
+        max: usize,
+        now: u64,
+        next_nonce: impl Fn(&Address) -> u64,
+    ) -> (Vec<Arc<Verified>>, Vec<B256>) {
+        let expired = self.drop_expired(now);
+        let mut runs: Vec<std::iter::Peekable<_>> = Vec::new();
+        for (sender, q) in &self.queues {
+            let mut expect = next_nonce(sender);
+            let run = q.range(expect..).map_while(move |(n, tx)| {
+                (*n == expect).then(|| {
+                    expect = expect.saturating_add(1);
+                    tx.clone()
+                })
+            });
+            runs.push(run.peekable());
+        }
+        let mut out = Vec::new();
+        while out.len() < max {
+            let mut any = false;
+            for run in &mut runs {
+                if out.len() >= max {
+                    break;
+                }
+                if let Some(tx) = run.next() {
+                    out.push(tx);
+                    any = true;
+                }
+            }
+            if !any {
+                break;
+            }
+        }
+        (out, expired)
+    }
+
+    fn drop_expired(&mut self, now: u64) -> Vec<B256> {
+        let mut gone = Vec::new();
+        for q in self.queues.values_mut() {
+            q.retain(|_, tx| {
+                let keep = tx.expiry >= now;
+                if !keep {
+                    gone.push(tx.hash);
+                }
+                keep
+            });
+        }
+        self.queues.retain(|_, q| !q.is_empty());
+        for h in &gone {
+            self.by_hash.remove(h);
+        }
+        gone
+    }
+
+    /// Forgets every transaction of `sender` with a nonce below `next` (committed or passed).
+    pub fn advance(&mut self, sender: Address, next: u64) {
+        let Some(q) = self.queues.get_mut(&sender) else {
+            return;
+        };
+        let keep = q.split_off(&next);
+        for tx in q.values() {
+            self.by_hash.remove(&tx.hash);
+        }
+        if keep.is_empty() {
+            self.queues.remove(&sender);
+        } else {
+            *q = keep;
+        }
+    }
+}

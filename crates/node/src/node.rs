@@ -1,0 +1,332 @@
+//! The running node: the app behind a lock, the mempool, the block producer and the event feed.
+
+use std::{
+    path::PathBuf,
+    sync::{
+        Arc, Mutex, RwLock,
+        atomic::{AtomicBool, AtomicU64, Ordering::Relaxed},
+    },
+    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
+};
+
+use alloy_primitives::{Address, B256};
+use cairn_state::Genesis;
+use serde::Serialize;
+use tokio::sync::{broadcast, watch};
+
+use crate::{
+    app::{App, AppError},
+    block::{Header, Receipt},
+    envelope::{EnvelopeError, SignedTx, Verified},
+    mempool::{Mempool, MempoolError},
+};
+
+/// Node settings.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Directory of the store (`cairn.redb`).
+    pub data_dir: PathBuf,
+    /// Chain id of the EIP-712 domain.
+    pub chain_id: u64,
+    /// Time between blocks when transactions wait.
+    pub block_interval: Duration,
+    /// Time between empty blocks (so block time advances without traffic).
+    pub empty_block_interval: Duration,
+    /// Most transactions per block.
+    pub max_block_txs: usize,
+    /// Most waiting transactions.
+    pub mempool_capacity: usize,
+}
+
+impl Config {
+    /// Defaults for a data directory and chain.
+    pub fn new(data_dir: PathBuf, chain_id: u64) -> Self {
+        Self {
+            data_dir,
+            chain_id,
+            block_interval: Duration::from_millis(200),
+            empty_block_interval: Duration::from_secs(5),
+            max_block_txs: 5_000,
+            mempool_capacity: 100_000,
+        }
+    }
+}
+
+/// Why a submission is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SubmitError {
+    /// Stateless checks failed.
+    #[error(transparent)]
+    Envelope(#[from] EnvelopeError),
+    /// The mempool refused it.
+    #[error(transparent)]
+    Mempool(#[from] MempoolError),
+}
+
+impl SubmitError {
+    /// The error's name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            SubmitError::Envelope(e) => e.name(),
+            SubmitError::Mempool(e) => e.name(),
+        }
+    }
+}
+
+/// An accepted submission.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Submitted {
+    /// Transaction hash (EIP-712 signing hash).
+    #[schema(value_type = String)]
+    pub hash: B256,
+    /// Recovered signer.
+    #[schema(value_type = String)]
+    pub sender: Address,
+    /// Nonce.
+    pub nonce: u64,
+}
+
+/// Where a transaction is.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum TxStatus {
+    /// Waiting in the mempool.
+    Pending,
+    /// In a committed block.
+    Committed {
+        /// Its receipt.
+        receipt: Box<Receipt>,
+    },
+    /// Not known (never seen, evicted or expired).
+    Unknown,
+}
+
+/// One event of a committed block, as streamed.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct EventRecord {
+    /// Block height.
+    pub height: u64,
+    /// Transaction position in the block.
+    pub tx_index: u32,
+    /// Event position in the transaction.
+    pub event_index: u32,
+    /// Transaction hash.
+    #[schema(value_type = String)]
+    pub tx_hash: B256,
+    /// Event name (`deposit`, `slashed`, ...).
+    pub event: String,
+    /// The event's fields.
+    #[schema(value_type = Object)]
+    pub data: serde_json::Value,
+}
+
+/// Counters for `/metrics`.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    /// Transactions admitted to the mempool.
+    pub txs_admitted: AtomicU64,
+    /// Submissions refused.
+    pub txs_refused: AtomicU64,
+    /// Transactions committed (accepted or refused by the state machine).
+    pub txs_committed: AtomicU64,
+    /// Committed transactions the state machine refused.
+    pub txs_failed: AtomicU64,
+    /// Blocks committed.
+    pub blocks: AtomicU64,
+    /// Microseconds spent finalizing and committing blocks.
+    pub block_micros: AtomicU64,
+    /// HTTP requests served.
+    pub http_requests: AtomicU64,
+}
+
+/// The node.
+#[derive(Debug)]
+pub struct Node {
+    app: RwLock<App>,
+    mempool: Mutex<Mempool>,
+    /// Settings.
+    pub config: Config,
+    events: broadcast::Sender<Arc<Vec<EventRecord>>>,
+    committed: watch::Sender<u64>,
+    /// Counters.
+    pub metrics: Metrics,
+    stopping: AtomicBool,
+}
+
+/// Unix seconds now.
+pub fn unix_now() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+impl Node {
+    /// Opens the store in `config.data_dir` (resuming, or from `genesis` if new).
+    pub fn open(config: Config, genesis: &Genesis) -> Result<Arc<Node>, AppError> {
+        std::fs::create_dir_all(&config.data_dir)
+            .map_err(|e| AppError::Genesis(format!("cannot create {}: {e}", config.data_dir.display())))?;
+        let app = App::open(&config.data_dir.join("cairn.redb"), genesis, config.chain_id)?;
+        let height = app.head().height;
+        let (events, _) = broadcast::channel(1024);
+        let (committed, _) = watch::channel(height);
+        Ok(Arc::new(Node {
+            app: RwLock::new(app),
+            mempool: Mutex::new(Mempool::new(config.mempool_capacity)),
+            config,
+            events,
+            committed,
+            metrics: Metrics::default(),
+            stopping: AtomicBool::new(false),
+        }))
+    }
+
+    /// Runs `f` with read access to the app (state, head, store).
+    pub fn read<R>(&self, f: impl FnOnce(&App) -> R) -> R {
+        let app = self.app.read().unwrap_or_else(|p| p.into_inner());
+        f(&app)
+    }
+
+    fn mempool(&self) -> std::sync::MutexGuard<'_, Mempool> {
+        self.mempool.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Number of waiting transactions.
+    pub fn mempool_len(&self) -> usize {
+        self.mempool().len()
+    }
+
+    /// Verifies and admits one transaction.
+    pub fn submit(&self, signed: SignedTx) -> Result<Submitted, SubmitError> {
+        let domain = self.read(|a| a.domain().clone());
+        let verified = domain.verify(signed);
+        self.admit(verified)
+    }
+
+    /// Verifies (on every core) and admits a batch, keeping order.
+    pub fn submit_batch(&self, batch: Vec<SignedTx>) -> Vec<Result<Submitted, SubmitError>> {
+        let domain = self.read(|a| a.domain().clone());
+        crate::verify_all(&domain, batch).into_iter().map(|v| self.admit(v)).collect()
+    }
+
+    fn admit(&self, verified: Result<Verified, EnvelopeError>) -> Result<Submitted, SubmitError> {
+        let result = verified.map_err(SubmitError::from).and_then(|v| {
+            let now = unix_now();
+            if v.expiry < now {
+                return Err(EnvelopeError::Expired { expiry: v.expiry, now }.into());
+            }
+            let out = Submitted { hash: v.hash, sender: v.sender, nonce: v.nonce };
+            let next = self.read(|a| a.next_nonce(&v.sender));
+            self.mempool().insert(v, next)?;
+            Ok(out)
+        });
+        let counter = if result.is_ok() { &self.metrics.txs_admitted } else { &self.metrics.txs_refused };
+        counter.fetch_add(1, Relaxed);
+        result
+    }
+
+    /// Where a transaction is.
+    pub fn status(&self, hash: &B256) -> Result<TxStatus, AppError> {
+        if self.mempool().contains(hash) {
+            return Ok(TxStatus::Pending);
+        }
+        self.read(|a| {
+            let Some((height, index)) = a.store().tx_location(hash)? else {
+                return Ok(TxStatus::Unknown);
+            };
+            Ok(match a.store().receipt(height, index)? {
+                Some(r) => TxStatus::Committed { receipt: Box::new(r) },
+                None => TxStatus::Unknown,
+            })
+        })
+    }
+
+    /// Waits until `hash` is committed or `timeout` passes; returns its last status.
+    pub async fn wait_committed(&self, hash: B256, timeout: Duration) -> Result<TxStatus, AppError> {
+        let mut rx = self.committed.subscribe();
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let status = self.status(&hash)?;
+            if !matches!(status, TxStatus::Pending) {
+                return Ok(status);
+            }
+            if tokio::time::timeout_at(deadline, rx.changed()).await.is_err() {
+                return Ok(status);
+            }
+        }
+    }
+
+    /// A receiver of committed blocks' events.
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Vec<EventRecord>>> {
+        self.events.subscribe()
+    }
+
+    /// Builds, executes and commits one block from the mempool at unix time `now` (also when
+    /// empty). Returns its header.
+    pub fn produce_block(&self, now: u64) -> Result<Header, AppError> {
+        let started = Instant::now();
+        let mut app = self.app.write().unwrap_or_else(|p| p.into_inner());
+        let time = now.max(app.head().time);
+        let (candidates, _expired) = self.mempool().ready(self.config.max_block_txs, time, |a| app.next_nonce(a));
+        let txs = app.prepare_proposal(candidates, time, self.config.max_block_txs);
+        let finalized = app.finalize_block(time, &txs)?;
+        app.commit(&finalized)?;
+        let header = finalized.block.header.clone();
+        {
+            let mut pool = self.mempool();
+            for r in &finalized.receipts {
+                pool.advance(r.sender, app.next_nonce(&r.sender));
+            }
+        }
+        drop(app);
+        let failed = finalized.receipts.iter().filter(|r| !r.ok).count();
+        self.metrics.txs_committed.fetch_add(finalized.receipts.len() as u64, Relaxed);
+        self.metrics.txs_failed.fetch_add(failed as u64, Relaxed);
+        self.metrics.blocks.fetch_add(1, Relaxed);
+        self.metrics.block_micros.fetch_add(started.elapsed().as_micros() as u64, Relaxed);
+        self.committed.send_replace(header.height);
+        let _ = self.events.send(Arc::new(event_records(&finalized.receipts)));
+        Ok(header)
+    }
+
+    /// Produces blocks until `stop` is called: every `block_interval` when transactions wait,
+    /// every `empty_block_interval` otherwise. A store failure ends the process (memory would
+    /// be ahead of disk).
+    pub fn spawn_producer(self: &Arc<Self>) -> std::thread::JoinHandle<()> {
+        let node = Arc::clone(self);
+        std::thread::spawn(move || {
+            let mut last = Instant::now();
+            while !node.stopping.load(Relaxed) {
+                std::thread::sleep(node.config.block_interval);
+                if node.mempool_len() == 0 && last.elapsed() < node.config.empty_block_interval {
+                    continue;
+                }
+                if let Err(e) = node.produce_block(unix_now()) {
+                    eprintln!("cairn node: block production failed, stopping: {e}");
+                    std::process::exit(2);
+                }
+                last = Instant::now();
+            }
+        })
+    }
+
+    /// Asks the producer to stop after its current block.
+    pub fn stop(&self) {
+        self.stopping.store(true, Relaxed);
+    }
+}
+
+fn event_records(receipts: &[Receipt]) -> Vec<EventRecord> {
+    let mut out = Vec::new();
+    for r in receipts {
+        for (i, e) in r.events.iter().enumerate() {
+            let name = e.get("event").and_then(|v| v.as_str()).unwrap_or("unknown").to_owned();
+            out.push(EventRecord {
+                height: r.height,
+                tx_index: r.index,
+                event_index: u32::try_from(i).unwrap_or(u32::MAX),
+                tx_hash: r.tx_hash,
+                event: name,
+                data: e.clone(),
+            });
+        }
+    }
+    out
+}
