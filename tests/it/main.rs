@@ -1,6 +1,7 @@
 //! The integration-test binary: one module per area.
 mod fuzz_smoke;
 mod model;
+mod node;
 mod persist;
 mod scenarios;
 mod support;

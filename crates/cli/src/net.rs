@@ -69,7 +69,8 @@ fn write_key(dir: &Path, name: &str, key: &SigningKey) -> Result<PathBuf> {
         use std::os::unix::fs::OpenOptionsExt;
         opts.mode(0o600);
     }
-    let mut f = opts.open(&path).with_context(|| format!("creating {} (does the key exist already?)", path.display()))?;
+    let mut f =
+        opts.open(&path).with_context(|| format!("creating {} (does the key exist already?)", path.display()))?;
     f.write_all(serde_json::to_string_pretty(&body)?.as_bytes())?;
     Ok(path)
 }
@@ -120,7 +121,8 @@ pub fn keys_list(dir: &Path) -> Result<Value> {
     let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
     paths.sort();
     for p in paths.into_iter().filter(|p| p.extension().is_some_and(|e| e == "json")) {
-        let v: Value = serde_json::from_str(&std::fs::read_to_string(&p)?).with_context(|| format!("reading {}", p.display()))?;
+        let v: Value =
+            serde_json::from_str(&std::fs::read_to_string(&p)?).with_context(|| format!("reading {}", p.display()))?;
         out.push(json!({"name": v["name"], "address": v["address"]}));
     }
     Ok(Value::Array(out))

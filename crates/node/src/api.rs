@@ -18,9 +18,9 @@ use axum::{
     routing::{get, post},
 };
 use cairn_primitives::{StrategyId, U256};
+use futures_util::{Stream, StreamExt};
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use serde_json::{Value, json};
-use futures_util::{Stream, StreamExt};
 use tokio_stream::wrappers::BroadcastStream;
 use utoipa::{OpenApi, ToSchema};
 
@@ -28,7 +28,7 @@ use crate::{
     app::AppError,
     block::{Block, Header, Receipt},
     envelope::{self, SignedTx},
-    node::{EventRecord, Node, Submitted, SubmitError, TxStatus},
+    node::{EventRecord, Node, SubmitError, Submitted, TxStatus},
     query,
 };
 
@@ -162,9 +162,19 @@ async fn metrics(State(node): Shared) -> Response {
     metric("txs_admitted_total", "counter", "Transactions admitted to the mempool.", m.txs_admitted.load(Relaxed));
     metric("txs_refused_total", "counter", "Submissions refused.", m.txs_refused.load(Relaxed));
     metric("txs_committed_total", "counter", "Transactions committed.", m.txs_committed.load(Relaxed));
-    metric("txs_failed_total", "counter", "Committed transactions the state machine refused.", m.txs_failed.load(Relaxed));
+    metric(
+        "txs_failed_total",
+        "counter",
+        "Committed transactions the state machine refused.",
+        m.txs_failed.load(Relaxed),
+    );
     metric("blocks_total", "counter", "Blocks committed by this process.", m.blocks.load(Relaxed));
-    metric("block_seconds_micros_total", "counter", "Microseconds spent producing blocks.", m.block_micros.load(Relaxed));
+    metric(
+        "block_seconds_micros_total",
+        "counter",
+        "Microseconds spent producing blocks.",
+        m.block_micros.load(Relaxed),
+    );
     metric("http_requests_total", "counter", "HTTP requests served.", m.http_requests.load(Relaxed));
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response()
 }
@@ -190,17 +200,18 @@ pub struct SubmitAnswer {
 
 #[utoipa::path(post, path = "/v1/tx", request_body = SignedTx, params(WaitParam),
     responses((status = 202, body = SubmitAnswer), (status = 400, body = ApiError), (status = 409, body = ApiError), (status = 503, body = ApiError)))]
-async fn submit_tx(State(node): Shared, wait: Result<Query<WaitParam>, QueryRejection>, ApiJson(tx): ApiJson<SignedTx>) -> Result<Response, ApiError> {
+async fn submit_tx(
+    State(node): Shared,
+    wait: Result<Query<WaitParam>, QueryRejection>,
+    ApiJson(tx): ApiJson<SignedTx>,
+) -> Result<Response, ApiError> {
     let wait = query_params(wait)?.wait;
     let n = Arc::clone(&node);
     let submitted = tokio::task::spawn_blocking(move || n.submit(tx))
         .await
         .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "Internal", e.to_string()))??;
-    let status = if wait {
-        node.wait_committed(submitted.hash, Duration::from_secs(30)).await?
-    } else {
-        TxStatus::Pending
-    };
+    let status =
+        if wait { node.wait_committed(submitted.hash, Duration::from_secs(30)).await? } else { TxStatus::Pending };
     Ok((StatusCode::ACCEPTED, Json(SubmitAnswer { submitted, status })).into_response())
 }
 
@@ -216,9 +227,16 @@ pub enum BatchItem {
 
 #[utoipa::path(post, path = "/v1/txs", request_body = Vec<SignedTx>,
     responses((status = 200, body = Vec<BatchItem>), (status = 400, body = ApiError), (status = 413, body = ApiError)))]
-async fn submit_batch(State(node): Shared, ApiJson(txs): ApiJson<Vec<SignedTx>>) -> Result<Json<Vec<BatchItem>>, ApiError> {
+async fn submit_batch(
+    State(node): Shared,
+    ApiJson(txs): ApiJson<Vec<SignedTx>>,
+) -> Result<Json<Vec<BatchItem>>, ApiError> {
     if txs.len() > MAX_BATCH {
-        return Err(ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "BatchTooLarge", format!("{} transactions, at most {MAX_BATCH}", txs.len())));
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "BatchTooLarge",
+            format!("{} transactions, at most {MAX_BATCH}", txs.len()),
+        ));
     }
     let results = tokio::task::spawn_blocking(move || node.submit_batch(txs))
         .await
@@ -356,7 +374,8 @@ fn operator_json(app: &crate::App, op: Address) -> Result<Value, cairn_state::Tx
                    "encumbered_magnitude": s.encumbered_magnitude(op, st, block)})
         })
         .collect();
-    let sets: Vec<Value> = s.operator_sets_of(op).into_iter().map(|k| json!({"service": k.service, "set_id": k.id})).collect();
+    let sets: Vec<Value> =
+        s.operator_sets_of(op).into_iter().map(|k| json!({"service": k.service, "set_id": k.id})).collect();
     Ok(json!({"operator": op, "details": s.operator(op).ok(), "strategies": strategies, "operator_sets": sets,
               "allocations": allocations_json(app, op)?}))
 }
@@ -376,7 +395,8 @@ fn allocations_json(app: &crate::App, op: Address) -> Result<Vec<Value>, cairn_s
 #[utoipa::path(get, path = "/v1/operators", responses((status = 200, description = "Every operator", body = Object)))]
 async fn operators(State(node): Shared) -> Result<Json<Value>, ApiError> {
     node.read(|app| {
-        let list: Result<Vec<Value>, _> = app.state().operator_addresses().into_iter().map(|op| operator_json(app, op)).collect();
+        let list: Result<Vec<Value>, _> =
+            app.state().operator_addresses().into_iter().map(|op| operator_json(app, op)).collect();
         list.map(|l| Json(Value::Array(l)))
     })
     .map_err(state_error)
@@ -488,7 +508,9 @@ async fn run_query(State(node): Shared, ApiJson(q): ApiJson<Value>) -> Result<Js
 
 #[utoipa::path(get, path = "/v1/state", responses((status = 200, description = "Head and the hash of the whole state", body = Object)))]
 async fn state_hash(State(node): Shared) -> Json<Value> {
-    Json(node.read(|app| json!({"head": app.head(), "head_hash": app.head().hash(), "full_state_hash": app.state().state_hash()})))
+    Json(node.read(
+        |app| json!({"head": app.head(), "head_hash": app.head().hash(), "full_state_hash": app.state().state_hash()}),
+    ))
 }
 
 #[utoipa::path(get, path = "/v1/eip712", responses((status = 200, description = "The typed-data template wallets sign", body = Object)))]
@@ -552,16 +574,57 @@ async fn not_found(req: Request) -> ApiError {
 }
 
 async fn method_not_allowed(req: Request) -> ApiError {
-    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "MethodNotAllowed", format!("{} is not allowed on {}", req.method(), req.uri().path()))
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "MethodNotAllowed",
+        format!("{} is not allowed on {}", req.method(), req.uri().path()),
+    )
 }
 
 /// The OpenAPI document.
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Cairn node API", description = "Signed transactions, blocks, positions, operators, services, slashes, withdrawals and rewards of a Cairn node."),
-    paths(health, metrics, submit_tx, submit_batch, tx_status, latest_block, block_at, account, staker, withdrawals, operators, operator,
-          allocations, services, operator_sets, slashes, rewards, claimed, run_query, state_hash, eip712, events),
-    components(schemas(ApiError, SignedTx, Submitted, TxStatus, Receipt, Header, BlockView, Health, SubmitAnswer, BatchItem, EventRecord))
+    info(
+        title = "Cairn node API",
+        description = "Signed transactions, blocks, positions, operators, services, slashes, withdrawals and rewards of a Cairn node."
+    ),
+    paths(
+        health,
+        metrics,
+        submit_tx,
+        submit_batch,
+        tx_status,
+        latest_block,
+        block_at,
+        account,
+        staker,
+        withdrawals,
+        operators,
+        operator,
+        allocations,
+        services,
+        operator_sets,
+        slashes,
+        rewards,
+        claimed,
+        run_query,
+        state_hash,
+        eip712,
+        events
+    ),
+    components(schemas(
+        ApiError,
+        SignedTx,
+        Submitted,
+        TxStatus,
+        Receipt,
+        Header,
+        BlockView,
+        Health,
+        SubmitAnswer,
+        BatchItem,
+        EventRecord
+    ))
 )]
 pub struct ApiDoc;
 

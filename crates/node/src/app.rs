@@ -127,8 +127,9 @@ impl App {
                     .map_err(|e| StoreError::Corrupt { what: "nonce", reason: e.to_string() })?;
                 nonces.insert(a, n);
             }
-            let mut state =
-                State::from_rows(rows.iter().filter(|r| r.0 != NONCES).map(|(t, k, v)| (*t, k.as_slice(), v.as_slice())))?;
+            let mut state = State::from_rows(
+                rows.iter().filter(|r| r.0 != NONCES).map(|(t, k, v)| (*t, k.as_slice(), v.as_slice())),
+            )?;
             state.set_tracking(true);
             return Ok(Self { state, nonces, head: meta.head, domain, store });
         }
@@ -234,7 +235,9 @@ impl App {
             let ctx = Ctx { sender: tx.sender, block: height, time };
             let index = u32::try_from(included.len()).unwrap_or(u32::MAX);
             let (ok, events, error) = match self.state.apply(&ctx, &tx.tx) {
-                Ok(events) => (true, events.iter().map(|e| serde_json::to_value(e).unwrap_or_default()).collect(), None),
+                Ok(events) => {
+                    (true, events.iter().map(|e| serde_json::to_value(e).unwrap_or_default()).collect(), None)
+                }
                 Err(e) => (false, Vec::new(), Some(ReceiptError { name: e.name().to_owned(), message: e.to_string() })),
             };
             self.nonces.insert(tx.sender, tx.nonce.saturating_add(1));
@@ -281,6 +284,51 @@ impl App {
         self.head = f.block.header.clone();
         Ok(())
     }
+}
+
+impl App {
+    /// Replays a committed block (a follower, or a check from genesis): processes the proposal,
+    /// executes and commits it, and fails if the resulting header differs from the block's.
+    pub fn replay_block(&mut self, block: &Block) -> Result<Header, ReplayError> {
+        let h = &block.header;
+        self.process_proposal(h.height, h.time, &block.txs)?;
+        let verified: Vec<Arc<Verified>> = crate::verify_all(&self.domain, block.txs.clone())
+            .into_iter()
+            .map(|v| v.map(Arc::new))
+            .collect::<Result<_, _>>()
+            .map_err(|error| ProposalError::BadTx { index: 0, error })?;
+        let f = self.finalize_block(h.time, &verified)?;
+        if f.block.header != *h {
+            return Err(ReplayError::Diverged {
+                height: h.height,
+                expected: Box::new(h.clone()),
+                got: Box::new(f.block.header),
+            });
+        }
+        self.commit(&f)?;
+        Ok(f.block.header)
+    }
+}
+
+/// Why a replayed block does not reproduce.
+#[derive(Debug, thiserror::Error)]
+pub enum ReplayError {
+    /// The block is not a valid proposal.
+    #[error(transparent)]
+    Proposal(#[from] ProposalError),
+    /// Executing or storing it failed.
+    #[error(transparent)]
+    App(#[from] AppError),
+    /// It executes to another header.
+    #[error("block {height} replays to {got:?}, stored as {expected:?}")]
+    Diverged {
+        /// Height.
+        height: u64,
+        /// Stored header.
+        expected: Box<Header>,
+        /// Replayed header.
+        got: Box<Header>,
+    },
 }
 
 /// The state commitment: keccak256(previous ‖ keccak256(postcard of the ordered changed rows)).

@@ -33,7 +33,8 @@ impl Client {
     pub fn new(base: &str) -> Self {
         let mut connector = HttpConnector::new();
         connector.set_nodelay(true);
-        let http = HyperClient::builder(TokioExecutor::new()).pool_idle_timeout(Duration::from_secs(30)).build(connector);
+        let http =
+            HyperClient::builder(TokioExecutor::new()).pool_idle_timeout(Duration::from_secs(30)).build(connector);
         Self { base: base.trim_end_matches('/').to_owned(), http }
     }
 
@@ -53,7 +54,12 @@ impl Client {
     }
 
     /// Any request with raw body bytes.
-    pub async fn request(&self, method: Method, path: &str, body: Option<Vec<u8>>) -> Result<(u16, Value), ClientError> {
+    pub async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Vec<u8>>,
+    ) -> Result<(u16, Value), ClientError> {
         let url = format!("{}{}", self.base, path);
         let err = |reason: String| ClientError { url: url.clone(), reason };
         let req = Request::builder()

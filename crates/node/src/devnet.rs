@@ -75,7 +75,8 @@ impl DevKeys {
     /// Named keys for printing: (role, address, private key hex).
     pub fn listing(&self) -> Vec<(String, Address, String)> {
         let mut out = vec![("governor".to_owned(), address_of(&self.governor), key_hex(&self.governor))];
-        let groups: [(&str, &[SigningKey]); 3] = [("oracle", &self.oracle), ("operator", &self.operators), ("service", &self.services)];
+        let groups: [(&str, &[SigningKey]); 3] =
+            [("oracle", &self.oracle), ("operator", &self.operators), ("service", &self.services)];
         for (role, ks) in groups {
             for (i, k) in ks.iter().enumerate() {
                 let name = if role == "service" { format!("service/{}", SERVICES[i]) } else { format!("{role}/{i}") };
@@ -110,7 +111,13 @@ pub fn genesis(keys: &DevKeys) -> Genesis {
     for k in keys.stakers.iter().chain(&keys.operators) {
         eth_balances.insert(address_of(k), eth(32));
     }
-    let mut assets = vec![GenesisAsset { symbol: "ETH".into(), decimals: 18, strategy: false, balances: eth_balances, native: true }];
+    let mut assets = vec![GenesisAsset {
+        symbol: "ETH".into(),
+        decimals: 18,
+        strategy: false,
+        balances: eth_balances,
+        native: true,
+    }];
     for sym in LSTS {
         let mut balances = BTreeMap::new();
         for k in &keys.stakers {
@@ -142,7 +149,11 @@ pub fn seed_setup_txs(keys: &DevKeys) -> Vec<(SigningKey, Tx)> {
     for (i, k) in keys.operators.iter().enumerate() {
         out.push((
             k.clone(),
-            Tx::RegisterAsOperator { delegation_approver: None, allocation_delay: 0, metadata_uri: format!("https://operator-{i}.devnet") },
+            Tx::RegisterAsOperator {
+                delegation_approver: None,
+                allocation_delay: 0,
+                metadata_uri: format!("https://operator-{i}.devnet"),
+            },
         ));
     }
     for (i, k) in keys.services.iter().enumerate() {
@@ -175,14 +186,20 @@ pub fn seed_participant_txs(keys: &DevKeys) -> Vec<(SigningKey, Tx)> {
         let operator = address_of(k);
         for (j, s) in keys.services.iter().enumerate() {
             if (i + j) % 3 != 2 {
-                out.push((k.clone(), Tx::RegisterForOperatorSets { operator, service: address_of(s), set_ids: vec![0] }));
+                out.push((
+                    k.clone(),
+                    Tx::RegisterForOperatorSets { operator, service: address_of(s), set_ids: vec![0] },
+                ));
             }
         }
     }
     for (i, k) in keys.stakers.iter().enumerate() {
         let strategy = StrategyId(1 + (i % LSTS.len()) as u32);
         out.push((k.clone(), Tx::Deposit { strategy, amount: eth(10 + (i as u64 % 90)) }));
-        out.push((k.clone(), Tx::DelegateTo { operator: address_of(&keys.operators[i % OPERATORS]), approval_salt: None }));
+        out.push((
+            k.clone(),
+            Tx::DelegateTo { operator: address_of(&keys.operators[i % OPERATORS]), approval_salt: None },
+        ));
     }
     out
 }
@@ -197,7 +214,12 @@ pub fn allocation_txs(keys: &DevKeys) -> Vec<(SigningKey, Tx)> {
         let share = 9 * WAD / 10 / joined.len().max(1) as u64;
         let allocations = joined
             .into_iter()
-            .map(|service| AllocateParams { service, set_id: 0, strategies: strategies(), new_magnitudes: vec![share; LSTS.len()] })
+            .map(|service| AllocateParams {
+                service,
+                set_id: 0,
+                strategies: strategies(),
+                new_magnitudes: vec![share; LSTS.len()],
+            })
             .collect();
         out.push((k.clone(), Tx::ModifyAllocations { operator: address_of(k), allocations }));
     }
@@ -212,7 +234,10 @@ pub fn reward_txs(keys: &DevKeys, now: u64, amount: U256) -> Vec<(SigningKey, Tx
         .iter()
         .map(|k| {
             let submission = RewardsSubmission {
-                strategies_and_multipliers: strategies().into_iter().map(|strategy| StrategyMultiplier { strategy, multiplier: U256::from(WAD) }).collect(),
+                strategies_and_multipliers: strategies()
+                    .into_iter()
+                    .map(|strategy| StrategyMultiplier { strategy, multiplier: U256::from(WAD) })
+                    .collect(),
                 token: AssetId(1),
                 amount,
                 start,
@@ -287,7 +312,7 @@ pub async fn run_workers(node: Arc<Node>, keys: Arc<DevKeys>) {
             signer.submit(allocation_txs(&keys));
             allocated = true;
         }
-        if tick % 6 == 0 {
+        if tick.is_multiple_of(6) {
             let slot = unix_now() / 12;
             let report = Tx::PostBeaconReport { slot, validators: Vec::new(), withdrawals: Vec::new() };
             signer.submit(keys.oracle.iter().take(2).map(|k| (k.clone(), report.clone())).collect());

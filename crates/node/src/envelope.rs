@@ -5,7 +5,7 @@
 //! the domain `{name: "Cairn", version: "1", chainId, verifyingContract}`. `action` is the
 //! transaction kind (`deposit`, `delegate_to`, ...), `body` the JSON object of its fields, exactly
 //! the bytes that were signed. The sender is recovered from the signature (libsecp256k1), never
-//! declared. The transaction's id is the EIP-712 signing hash; replay protection is the
+//! declared. The transaction's id is keccak256(signing hash ‖ signer); replay protection is the
 //! per-account nonce, never the signature bytes (a high-s twin recovers the same signer and the
 //! same nonce).
 
@@ -73,7 +73,7 @@ pub struct SignedTx {
 /// A transaction whose signature, chain and body checked out.
 #[derive(Debug, Clone)]
 pub struct Verified {
-    /// The EIP-712 signing hash: the transaction's id.
+    /// The transaction's id (`tx_id`).
     pub hash: B256,
     /// The recovered signer.
     pub sender: Address,
@@ -199,6 +199,7 @@ impl Domain {
         if sender != signed.from {
             return Err(EnvelopeError::SignerMismatch { from: signed.from, recovered: sender });
         }
+        let hash = tx_id(hash, sender);
         Ok(Verified { hash, sender, nonce: signed.nonce, expiry: signed.expiry, tx, signed })
     }
 
@@ -207,8 +208,25 @@ impl Domain {
         let (action, body) = encode_tx(tx);
         let hash = self.signing_hash(&action, &body, nonce, expiry);
         let signature = sign_hash(key, hash);
-        SignedTx { from: address_of(key), chain_id: self.chain_id, action, body, nonce, expiry, signature: hex(&signature) }
+        SignedTx {
+            from: address_of(key),
+            chain_id: self.chain_id,
+            action,
+            body,
+            nonce,
+            expiry,
+            signature: hex(&signature),
+        }
     }
+}
+
+/// A transaction's id: keccak256(signing hash ‖ signer). Two signers of the same message get
+/// different ids; a re-encoded signature (high s) keeps the id.
+pub fn tx_id(signing_hash: B256, sender: Address) -> B256 {
+    let mut buf = [0u8; 52];
+    buf[..32].copy_from_slice(signing_hash.as_slice());
+    buf[32..].copy_from_slice(sender.as_slice());
+    keccak256(buf)
 }
 
 /// Signs a 32-byte prehash: 65 bytes `r‖s‖v` with `v` = 27/28.

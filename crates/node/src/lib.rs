@@ -34,8 +34,10 @@ pub fn verify_all(domain: &Domain, txs: Vec<SignedTx>) -> Vec<Result<Verified, e
         chunks.push(it.by_ref().take(chunk).collect());
     }
     std::thread::scope(|s| {
-        let handles: Vec<_> =
-            chunks.into_iter().map(|c| s.spawn(move || c.into_iter().map(|t| domain.verify(t)).collect::<Vec<_>>())).collect();
+        let handles: Vec<_> = chunks
+            .into_iter()
+            .map(|c| s.spawn(move || c.into_iter().map(|t| domain.verify(t)).collect::<Vec<_>>()))
+            .collect();
         handles.into_iter().flat_map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))).collect()
     })
 }

@@ -148,7 +148,8 @@ pub async fn run(spec: LoadSpec) -> anyhow::Result<LoadReport> {
     let first = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..spec.clients.max(1) {
-        let (queue, submitted, refused, client) = (Arc::clone(&queue), Arc::clone(&submitted), Arc::clone(&refused), Client::new(&base));
+        let (queue, submitted, refused, client) =
+            (Arc::clone(&queue), Arc::clone(&submitted), Arc::clone(&refused), Client::new(&base));
         tasks.push(tokio::spawn(async move {
             loop {
                 let Some(chunk) = queue.lock().unwrap_or_else(|p| p.into_inner()).next() else { break };

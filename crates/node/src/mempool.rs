@@ -138,7 +138,8 @@ impl Mempool {
     /// Evicts the newest transaction of the longest queue, if it is longer than `sender`'s would be.
     fn evict_for(&mut self, sender: Address) -> Result<B256, MempoolError> {
         let own = self.queues.get(&sender).map_or(0, BTreeMap::len).saturating_add(1);
-        let victim = self.queues.iter().max_by_key(|(a, q)| (q.len(), std::cmp::Reverse(**a))).map(|(a, q)| (*a, q.len()));
+        let victim =
+            self.queues.iter().max_by_key(|(a, q)| (q.len(), std::cmp::Reverse(**a))).map(|(a, q)| (*a, q.len()));
         match victim {
             Some((who, len)) if len > own => {
                 let q = self.queues.get_mut(&who).ok_or(MempoolError::Full { capacity: self.capacity })?;
@@ -225,5 +226,75 @@ impl Mempool {
         } else {
             *q = keep;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::envelope::{Domain, dev_key};
+    use cairn_primitives::AssetId;
+    use cairn_state::Tx;
+
+    fn tx(key: u32, nonce: u64, expiry: u64) -> Verified {
+        let d = Domain::new(1);
+        let k = dev_key(&format!("mempool/{key}"));
+        let t = Tx::Transfer { asset: AssetId(0), to: Address::ZERO, amount: alloy_primitives::U256::from(1) };
+        d.verify(d.sign(&k, &t, nonce, expiry)).expect("verifies")
+    }
+
+    #[test]
+    fn nonces_are_checked_against_committed_and_waiting() {
+        let mut m = Mempool::new(100);
+        let a = tx(0, 3, 10);
+        let sender = a.sender;
+        assert_eq!(m.insert(tx(0, 2, 10), 3), Err(MempoolError::StaleNonce { sender, nonce: 2, next: 3 }));
+        m.insert(a, 3).expect("next nonce");
+        let err = m.insert(tx(0, 3, 10), 3).unwrap_err();
+        assert!(matches!(err, MempoolError::NonceTaken { nonce: 3, .. }), "{err:?}");
+        // The gap counts from the end of the waiting run (3 waits, so 4 is next free).
+        m.insert(tx(0, 4 + MAX_NONCE_GAP, 10), 3).expect("at the gap");
+        let err = m.insert(tx(0, 5 + MAX_NONCE_GAP, 10), 3).unwrap_err();
+        assert_eq!(
+            err,
+            MempoolError::FutureNonce { sender, nonce: 5 + MAX_NONCE_GAP, next: 4, max_gap: MAX_NONCE_GAP }
+        );
+    }
+
+    #[test]
+    fn ready_takes_contiguous_runs_round_robin_and_drops_expired() {
+        let mut m = Mempool::new(100);
+        for n in [0, 1, 2, 4] {
+            m.insert(tx(1, n, 100), 0).expect("admitted");
+        }
+        for n in [0, 1] {
+            m.insert(tx(2, n, 100), 0).expect("admitted");
+        }
+        m.insert(tx(3, 0, 5), 0).expect("admitted");
+        let (ready, expired) = m.ready(10, 50, |_| 0);
+        assert_eq!(expired.len(), 1, "the transaction expiring at 5 is dropped at 50");
+        assert_eq!(ready.len(), 5, "nonce 4 waits for 3");
+        // Round-robin: the first two are from different senders.
+        assert_ne!(ready[0].sender, ready[1].sender);
+        let (capped, _) = m.ready(2, 50, |_| 0);
+        assert_eq!(capped.len(), 2);
+        let s1 = tx(1, 0, 100).sender;
+        m.advance(s1, 3);
+        assert_eq!(m.len(), 3, "nonces 0..3 of sender 1 are gone");
+    }
+
+    #[test]
+    fn a_full_pool_evicts_the_longest_queue_tail_or_refuses() {
+        let mut m = Mempool::new(3);
+        for n in 0..3 {
+            m.insert(tx(1, n, 100), 0).expect("admitted");
+        }
+        let victim = tx(1, 2, 100).hash;
+        assert_eq!(m.insert(tx(2, 0, 100), 0), Ok(Some(victim)));
+        assert!(!m.contains(&victim));
+        let mut m = Mempool::new(2);
+        m.insert(tx(1, 0, 100), 0).expect("admitted");
+        m.insert(tx(2, 0, 100), 0).expect("admitted");
+        assert_eq!(m.insert(tx(3, 0, 100), 0), Err(MempoolError::Full { capacity: 2 }));
     }
 }

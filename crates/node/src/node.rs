@@ -76,7 +76,7 @@ impl SubmitError {
 /// An accepted submission.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Submitted {
-    /// Transaction hash (EIP-712 signing hash).
+    /// Transaction id: keccak256(EIP-712 signing hash ‖ signer).
     #[schema(value_type = String)]
     pub hash: B256,
     /// Recovered signer.

@@ -48,6 +48,9 @@ fn corrupt<E: std::fmt::Display>(what: &'static str) -> impl FnOnce(E) -> StoreE
     move |e| StoreError::Corrupt { what, reason: e.to_string() }
 }
 
+/// One stored state row: keyspace, key, value.
+pub type StoredRow = (u8, Vec<u8>, Vec<u8>);
+
 /// One state row to write: keyspace, key, value (`None` deletes).
 pub type Row = (u8, Vec<u8>, Option<Vec<u8>>);
 
@@ -69,6 +72,9 @@ pub struct Meta {
 impl Store {
     /// Opens (or creates) the database at `path`.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(dberr)?;
+        }
         let db = Database::create(path).map_err(dberr)?;
         let w = db.begin_write().map_err(dberr)?;
         w.open_table(META).map_err(dberr)?;
@@ -93,7 +99,7 @@ impl Store {
     }
 
     /// Every state row (for loading at start).
-    pub fn state_rows(&self) -> Result<Vec<(u8, Vec<u8>, Vec<u8>)>, StoreError> {
+    pub fn state_rows(&self) -> Result<Vec<StoredRow>, StoreError> {
         let r = self.db.begin_read().map_err(dberr)?;
         let t = r.open_table(STATE).map_err(dberr)?;
         let mut out = Vec::new();

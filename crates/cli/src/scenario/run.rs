@@ -4,10 +4,10 @@
 use std::{collections::BTreeMap, path::Path};
 
 use anyhow::{Context, Result, anyhow};
+use cairn_node::query::{Query, evaluate};
 use cairn_primitives::{Address, AssetId, Block, Params, Profile, Timestamp};
 use cairn_rewards::{Calculation, Recorder, RewardsTree, calculate};
 use cairn_state::{Ctx, Genesis, GenesisAsset, State, Tx, oracle::OracleCommittee};
-use cairn_node::query::{Query, evaluate};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 

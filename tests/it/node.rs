@@ -1,0 +1,460 @@
+//! The node end to end: signed transactions over HTTP, every kind of bad input answered with the
+//! right 4xx and a JSON error, restart from the store, replay from genesis, and a SIGKILL crash
+//! under load (the node runs in a child process: this test binary re-executed).
+
+use std::{
+    io::{Read, Write},
+    path::PathBuf,
+    sync::Arc,
+    time::Duration,
+};
+
+use alloy_primitives::{Address, U256};
+use cairn_node::{
+    App, Config, Node, api,
+    block::Block,
+    client::Client,
+    devnet::{self, DevKeys},
+    envelope::{Domain, SignedTx, address_of},
+    node::unix_now,
+};
+use cairn_primitives::{AssetId, StrategyId};
+use cairn_state::Tx;
+use serde_json::{Value, json};
+
+fn temp_dir(tag: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("cairn-it-{tag}-{}-{}", std::process::id(), unix_now()));
+    let _ = std::fs::remove_dir_all(&d);
+    d
+}
+
+fn eth(n: u64) -> U256 {
+    U256::from(n) * U256::from(1_000_000_000_000_000_000u64)
+}
+
+fn deposit(n: u64) -> Tx {
+    Tx::Deposit { strategy: StrategyId(1), amount: eth(n) }
+}
+
+struct Harness {
+    node: Arc<Node>,
+    client: Client,
+    keys: DevKeys,
+    domain: Domain,
+}
+
+async fn start(dir: &std::path::Path) -> Harness {
+    let keys = DevKeys::new(8);
+    let node =
+        Node::open(Config::new(dir.to_path_buf(), devnet::CHAIN_ID), &devnet::genesis(&keys)).expect("node opens");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let client = Client::new(&format!("http://{}", listener.local_addr().expect("addr")));
+    tokio::spawn(api::serve(Arc::clone(&node), listener));
+    Harness { domain: Domain::new(devnet::CHAIN_ID), node, client, keys }
+}
+
+impl Harness {
+    fn sign(&self, who: usize, tx: &Tx, nonce: u64) -> SignedTx {
+        self.domain.sign(&self.keys.stakers[who], tx, nonce, unix_now() + 600)
+    }
+
+    async fn post(&self, path: &str, body: &Value) -> (u16, Value) {
+        self.client.post(path, body).await.expect("transport")
+    }
+
+    async fn submit(&self, tx: &SignedTx) -> (u16, Value) {
+        self.post("/v1/tx", &serde_json::to_value(tx).expect("json")).await
+    }
+
+    fn block(&self) {
+        self.node.produce_block(unix_now()).expect("block");
+    }
+}
+
+fn expect_error(answer: &(u16, Value), status: u16, name: &str) {
+    assert_eq!(answer.0, status, "{}", answer.1);
+    assert_eq!(answer.1["error"], name, "{}", answer.1);
+    assert!(answer.1["message"].as_str().is_some_and(|m| !m.is_empty()), "{}", answer.1);
+}
+
+#[test]
+fn signed_transactions_commit_and_bad_input_gets_a_json_4xx() {
+    let dir = temp_dir("api");
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    rt.block_on(async {
+        let h = start(&dir).await;
+        let staker = address_of(&h.keys.stakers[0]);
+
+        // Accepted, committed, with a receipt and events.
+        let tx = h.sign(0, &deposit(5), 0);
+        let (status, answer) = h.submit(&tx).await;
+        assert_eq!(status, 202, "{answer}");
+        let hash = answer["hash"].as_str().expect("hash").to_owned();
+        assert_eq!(answer["status"]["status"], "pending");
+        h.block();
+        let (status, st) = h.client.get(&format!("/v1/tx/{hash}")).await.expect("get");
+        assert_eq!(status, 200);
+        assert_eq!(st["status"], "committed");
+        assert_eq!(st["receipt"]["ok"], true);
+        assert!(st["receipt"]["events"].as_array().is_some_and(|e| e.iter().any(|e| e["event"] == "deposit")), "{st}");
+        let (_, pos) = h.client.get(&format!("/v1/stakers/{staker}")).await.expect("get");
+        assert_eq!(pos["positions"][0]["deposit_shares"], eth(5).to_string());
+        let (_, acct) = h.client.get(&format!("/v1/accounts/{staker}")).await.expect("get");
+        assert_eq!(acct["nonce"], 1);
+
+        // Replay of a used nonce; the very same bytes again.
+        expect_error(&h.submit(&h.sign(0, &deposit(1), 0)).await, 400, "StaleNonce");
+        expect_error(&h.submit(&tx).await, 400, "StaleNonce");
+        // A second transaction for a waiting (sender, nonce).
+        assert_eq!(h.submit(&h.sign(0, &deposit(1), 1)).await.0, 202);
+        expect_error(&h.submit(&h.sign(0, &deposit(2), 1)).await, 409, "NonceTaken");
+        // Too far ahead.
+        expect_error(&h.submit(&h.sign(0, &deposit(1), 500)).await, 400, "FutureNonce");
+        // Expired.
+        let old = h.domain.sign(&h.keys.stakers[1], &deposit(1), 0, unix_now() - 10);
+        expect_error(&h.submit(&old).await, 400, "Expired");
+        // Another chain: declared, or only in the signature.
+        let other = Domain::new(1).sign(&h.keys.stakers[1], &deposit(1), 0, unix_now() + 60);
+        expect_error(&h.submit(&other).await, 400, "WrongChain");
+        let mut forged = other.clone();
+        forged.chain_id = devnet::CHAIN_ID;
+        expect_error(&h.submit(&forged).await, 400, "SignerMismatch");
+        // A body changed after signing; a signature from someone else.
+        let mut tampered = h.sign(1, &deposit(1), 0);
+        tampered.body = tampered.body.replace("1000000000000000000", "9000000000000000000");
+        expect_error(&h.submit(&tampered).await, 400, "SignerMismatch");
+        let mut impostor = h.sign(1, &deposit(1), 0);
+        impostor.from = staker;
+        expect_error(&h.submit(&impostor).await, 400, "SignerMismatch");
+        // Malformed signature, unknown action, bad body.
+        let mut bad_sig = h.sign(1, &deposit(1), 0);
+        bad_sig.signature = "0x1234".into();
+        expect_error(&h.submit(&bad_sig).await, 400, "MalformedSignature");
+        let mut unknown = h.sign(1, &deposit(1), 0);
+        unknown.action = "print_money".into();
+        expect_error(&h.submit(&unknown).await, 400, "UnknownAction");
+        let mut bad_body = h.sign(1, &deposit(1), 0);
+        bad_body.body = r#"{"strategy": "one"}"#.into();
+        expect_error(&h.submit(&bad_body).await, 400, "BadBody");
+
+        // Malformed, oversized and non-JSON bodies.
+        let raw = |body: Vec<u8>| h.client.request(hyper::Method::POST, "/v1/tx", Some(body));
+        expect_error(&raw(b"{not json".to_vec()).await.expect("transport"), 400, "MalformedBody");
+        expect_error(&h.post("/v1/tx", &json!({"action": "deposit"})).await, 422, "MalformedBody");
+        let huge = vec![b' '; api::MAX_BODY_BYTES + 10];
+        expect_error(&raw(huge).await.expect("transport"), 413, "BodyTooLarge");
+        let batch: Vec<Value> = (0..api::MAX_BATCH + 1).map(|_| json!(1)).collect();
+        let (status, _) = h.post("/v1/txs", &Value::Array(batch)).await;
+        assert!(status == 413 || status == 422, "an oversized batch is refused, got {status}");
+
+        // Routes, methods, paths.
+        expect_error(&h.client.get("/v1/nothing").await.expect("get"), 404, "NotFound");
+        let del = h.client.request(hyper::Method::DELETE, "/health", None).await.expect("transport");
+        expect_error(&del, 405, "MethodNotAllowed");
+        expect_error(&h.client.get("/v1/stakers/0xnope").await.expect("get"), 400, "BadAddress");
+        expect_error(&h.client.get("/v1/tx/0x12").await.expect("get"), 400, "BadHash");
+        expect_error(&h.client.get(&format!("/v1/tx/0x{}", "ab".repeat(32))).await.expect("get"), 404, "NotFound");
+        expect_error(&h.client.get("/v1/blocks/999").await.expect("get"), 404, "NotFound");
+        expect_error(&h.client.get("/v1/blocks/x").await.expect("get"), 400, "BadHeight");
+        expect_error(&h.client.get("/v1/events?color=red").await.expect("get"), 400, "BadQueryString");
+        expect_error(&h.post("/v1/query", &json!({"no_such_query": {}})).await, 400, "BadQuery");
+        let q = h.post("/v1/query", &json!({"withdrawable_shares": {"staker": staker, "strategy": 1}})).await;
+        assert_eq!(q, (200, json!(eth(5).to_string())));
+
+        // A transaction the state machine refuses is committed with its error and uses its nonce.
+        let broke = h.sign(2, &Tx::Deposit { strategy: StrategyId(1), amount: eth(1_000_000) }, 0);
+        let hash = h.submit(&broke).await.1["hash"].as_str().expect("hash").to_owned();
+        h.block();
+        let (_, st) = h.client.get(&format!("/v1/tx/{hash}")).await.expect("get");
+        assert_eq!(st["receipt"]["ok"], false, "{st}");
+        assert!(st["receipt"]["error"]["name"].as_str().is_some_and(|n| n.contains("Insufficient")), "{st}");
+        let (_, acct) = h.client.get(&format!("/v1/accounts/{}", address_of(&h.keys.stakers[2]))).await.expect("get");
+        assert_eq!(acct["nonce"], 1);
+
+        // Batches keep per-item results.
+        let items = vec![
+            serde_json::to_value(h.sign(3, &deposit(1), 0)).expect("json"),
+            serde_json::to_value(h.sign(3, &deposit(1), 0)).expect("json"),
+        ];
+        let (status, answer) = h.post("/v1/txs", &Value::Array(items)).await;
+        assert_eq!(status, 200);
+        assert!(answer[0]["hash"].is_string(), "{answer}");
+        assert_eq!(answer[1]["error"], "NonceTaken", "{answer}");
+
+        // The API documents itself; health and metrics answer.
+        let (status, doc) = h.client.get("/openapi.json").await.expect("get");
+        assert_eq!(status, 200);
+        for path in ["/v1/tx", "/v1/stakers/{address}", "/v1/events", "/v1/operators", "/v1/rewards"] {
+            assert!(doc["paths"][path].is_object(), "{path} is documented");
+        }
+        assert_eq!(h.client.get("/health").await.expect("get").1["status"], "ok");
+        let text = reqwest_text(&h.client, "/metrics").await;
+        assert!(text.contains("cairn_txs_committed_total 3"), "{text}");
+    });
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+async fn reqwest_text(client: &Client, path: &str) -> String {
+    // `Client` parses JSON; metrics are text, so read them with a raw request.
+    let addr = client.base().trim_start_matches("http://").to_owned();
+    let path = path.to_owned();
+    tokio::task::spawn_blocking(move || raw_get(&addr, &path, None)).await.expect("join")
+}
+
+/// A raw HTTP/1.1 GET that reads until `until` appears (or the connection closes / 10 s pass).
+fn raw_get(addr: &str, path: &str, until: Option<&str>) -> String {
+    let mut s = std::net::TcpStream::connect(addr).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
+    write!(s, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").expect("write");
+    let mut out = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        match s.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => out.extend_from_slice(&buf[..n]),
+        }
+        if until.is_some_and(|u| String::from_utf8_lossy(&out).contains(u)) {
+            break;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[test]
+fn the_event_stream_filters_by_event_and_address() {
+    let dir = temp_dir("sse");
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    rt.block_on(async {
+        let h = start(&dir).await;
+        let staker = address_of(&h.keys.stakers[4]);
+        let addr = h.client.base().trim_start_matches("http://").to_owned();
+        let path = format!("/v1/events?event=staker_delegated&address={staker}");
+        let reader = tokio::task::spawn_blocking(move || raw_get(&addr, &path, Some("event: staker_delegated")));
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        for (who, tx) in [(3, deposit(1)), (4, deposit(1))] {
+            assert_eq!(h.submit(&h.sign(who, &tx, 0)).await.0, 202);
+        }
+        let op = h.keys.operators[0].clone();
+        let reg =
+            Tx::RegisterAsOperator { delegation_approver: None, allocation_delay: 0, metadata_uri: String::new() };
+        assert_eq!(h.submit(&h.domain.sign(&op, &reg, 0, unix_now() + 60)).await.0, 202);
+        h.block();
+        let delegate = Tx::DelegateTo { operator: address_of(&op), approval_salt: None };
+        assert_eq!(h.submit(&h.sign(4, &delegate, 1)).await.0, 202);
+        h.block();
+        let text = reader.await.expect("join");
+        assert!(text.contains("text/event-stream"), "{text}");
+        assert!(text.contains("event: staker_delegated"), "{text}");
+        assert!(!text.contains("event: deposit"), "the filter keeps deposits out: {text}");
+        assert!(text.contains(&staker.to_string().to_lowercase()), "{text}");
+    });
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Replays every stored block of `src` from genesis into a fresh store and returns the app.
+fn replay(src: &[Block], keys: &DevKeys, dir: &std::path::Path) -> App {
+    let mut app = App::open(&dir.join("replay.redb"), &devnet::genesis(keys), devnet::CHAIN_ID).expect("genesis");
+    assert_eq!(app.head().hash(), src[0].header.hash(), "same genesis header");
+    for b in &src[1..] {
+        app.replay_block(b).unwrap_or_else(|e| panic!("replaying block {}: {e}", b.header.height));
+    }
+    app
+}
+
+fn stored_blocks(node: &Node) -> Vec<Block> {
+    node.read(|a| (0..=a.head().height).map(|h| a.store().block(h).expect("read").expect("stored")).collect())
+}
+
+#[test]
+fn a_restarted_node_resumes_and_equals_a_replay_from_genesis() {
+    let dir = temp_dir("restart");
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let (head, state_hash, blocks) = rt.block_on(async {
+        let h = start(&dir).await;
+        for round in 0..3u64 {
+            for who in 0..6 {
+                assert_eq!(h.submit(&h.sign(who, &deposit(1 + round), round)).await.0, 202);
+            }
+            h.block();
+        }
+        let head = h.node.read(|a| a.head().clone());
+        (head, h.node.read(|a| a.state().state_hash()), stored_blocks(&h.node))
+    });
+    drop(rt);
+    let keys = DevKeys::new(8);
+    let reopened = Node::open(Config::new(dir.clone(), devnet::CHAIN_ID), &devnet::genesis(&keys)).expect("reopens");
+    assert_eq!(reopened.read(|a| a.head().clone()), head);
+    assert_eq!(reopened.read(|a| a.state().state_hash()), state_hash);
+    assert_eq!(reopened.read(|a| a.next_nonce(&address_of(&keys.stakers[0]))), 3);
+    let replayed = replay(&blocks, &keys, &dir.join("replay"));
+    assert_eq!(replayed.head(), &head);
+    assert_eq!(replayed.state().state_hash(), state_hash);
+    // Another chain id cannot open the store.
+    drop(reopened);
+    let wrong = Node::open(Config::new(dir.clone(), 1), &devnet::genesis(&keys));
+    assert!(matches!(wrong, Err(cairn_node::app::AppError::WrongChain { stored: devnet::CHAIN_ID, wanted: 1 })));
+    // A tampered block does not replay.
+    let mut forged = blocks.clone();
+    forged[2].txs[0].body = forged[2].txs[0].body.replace('2', "3");
+    let dir2 = dir.join("forged");
+    let mut app = App::open(&dir2.join("x.redb"), &devnet::genesis(&keys), devnet::CHAIN_ID).expect("genesis");
+    app.replay_block(&forged[1]).expect("block 1 replays");
+    let err = app.replay_block(&forged[2]).unwrap_err().to_string();
+    assert!(err.contains("SignerMismatch") || err.contains("recovers"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn process_proposal_refuses_bad_blocks() {
+    let dir = temp_dir("proposal");
+    let keys = DevKeys::new(2);
+    let app = App::open(&dir.join("p.redb"), &devnet::genesis(&keys), devnet::CHAIN_ID).expect("genesis");
+    let d = Domain::new(devnet::CHAIN_ID);
+    let now = unix_now();
+    let t0 = d.sign(&keys.stakers[0], &deposit(1), 0, now + 60);
+    let t1 = d.sign(&keys.stakers[0], &deposit(1), 1, now + 60);
+    assert!(app.process_proposal(1, now, &[t0.clone(), t1.clone()]).is_ok());
+    let e = app.process_proposal(2, now, &[]).unwrap_err().to_string();
+    assert_eq!(e, "proposal for height 2, expected 1");
+    let e = app.process_proposal(1, now, &[t1.clone(), t0.clone()]).unwrap_err().to_string();
+    assert!(e.contains("nonce 1, expected 0"), "{e}");
+    let e = app.process_proposal(1, now + 120, std::slice::from_ref(&t0)).unwrap_err().to_string();
+    assert!(e.contains("expired"), "{e}");
+    let mut bad = t0;
+    bad.nonce = 7;
+    let e = app.process_proposal(1, now, &[bad]).unwrap_err().to_string();
+    assert!(e.contains("recovers"), "{e}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The child side of the crash test: serves a node over `CAIRN_CRASH_DIR` on the port written
+/// to `port` in that directory, until killed. Ignored unless run by the crash test.
+#[test]
+#[ignore = "run by the_node_survives_sigkill_under_load as a child process"]
+fn crash_child() {
+    let Some(dir) = std::env::var_os("CAIRN_CRASH_DIR").map(PathBuf::from) else {
+        return;
+    };
+    let keys = DevKeys::new(64);
+    let mut config = Config::new(dir.clone(), devnet::CHAIN_ID);
+    config.block_interval = Duration::from_millis(50);
+    let node = Node::open(config, &devnet::genesis(&keys)).expect("node opens");
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    rt.block_on(async move {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        std::fs::write(dir.join("port.tmp"), port.to_string()).expect("write port");
+        std::fs::rename(dir.join("port.tmp"), dir.join("port")).expect("publish port");
+        let _producer = node.spawn_producer();
+        let _ = api::serve(node, listener).await;
+    });
+}
+
+#[allow(clippy::zombie_processes)] // the caller kills and waits
+fn spawn_child(dir: &std::path::Path) -> (std::process::Child, String) {
+    let _ = std::fs::remove_file(dir.join("port"));
+    let exe = std::env::current_exe().expect("test binary");
+    let child = std::process::Command::new(exe)
+        .args(["--exact", "node::crash_child", "--ignored", "--nocapture", "--test-threads=1"])
+        .env("CAIRN_CRASH_DIR", dir)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn child node");
+    for _ in 0..600 {
+        if let Ok(p) = std::fs::read_to_string(dir.join("port")) {
+            return (child, format!("http://127.0.0.1:{}", p.trim()));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("the child node did not start");
+}
+
+#[test]
+fn the_node_survives_sigkill_under_load() {
+    let dir = temp_dir("crash");
+    std::fs::create_dir_all(&dir).expect("dir");
+    let keys = DevKeys::new(64);
+    let domain = Domain::new(devnet::CHAIN_ID);
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let mut acknowledged: Vec<(String, u64)> = Vec::new();
+    for round in 0..2u64 {
+        let (mut child, base) = spawn_child(&dir);
+        let client = Client::new(&base);
+        let acks = rt.block_on(async {
+            // 16 writers, each with its own accounts, submit and wait for the commit; the node is
+            // killed while they are mid-flight.
+            let mut tasks = Vec::new();
+            for w in 0..16usize {
+                let client = client.clone();
+                let keys: Vec<_> = (0..4).map(|i| keys.stakers[w * 4 + i].clone()).collect();
+                let domain = domain.clone();
+                tasks.push(tokio::spawn(async move {
+                    let mut acks = Vec::new();
+                    let deadline = tokio::time::Instant::now() + Duration::from_millis(1_500);
+                    let mut i = 0usize;
+                    while tokio::time::Instant::now() < deadline {
+                        let key = &keys[i % keys.len()];
+                        i += 1;
+                        let from = address_of(key);
+                        let Ok((200, acct)) = client.get(&format!("/v1/accounts/{from}")).await else { break };
+                        let nonce = acct["nonce"].as_u64().unwrap_or_default();
+                        let tx = Tx::Transfer { asset: AssetId(1), to: Address::ZERO, amount: U256::from(1 + round) };
+                        let signed = domain.sign(key, &tx, nonce, unix_now() + 60);
+                        let body = serde_json::to_value(&signed).unwrap_or_default();
+                        match client.post("/v1/tx?wait=true", &body).await {
+                            Ok((202, a)) if a["status"]["status"] == "committed" => {
+                                acks.push((
+                                    a["hash"].as_str().unwrap_or_default().to_owned(),
+                                    a["status"]["receipt"]["height"].as_u64().unwrap_or(0),
+                                ));
+                            }
+                            Ok(_) => {}
+                            Err(_) => break,
+                        }
+                    }
+                    acks
+                }));
+            }
+            tokio::time::sleep(Duration::from_millis(1_000)).await;
+            child.kill().expect("SIGKILL");
+            let mut all = Vec::new();
+            for t in tasks {
+                all.extend(t.await.expect("writer"));
+            }
+            all
+        });
+        let _ = child.wait();
+        assert!(!acks.is_empty(), "round {round}: some transactions were committed before the kill");
+        acknowledged.extend(acks);
+    }
+    // Restart once more: every acknowledged transaction is there, at its height, and the state
+    // equals a replay of all blocks from genesis.
+    let (mut child, base) = spawn_child(&dir);
+    let client = Client::new(&base);
+    let (blocks, full_hash, head) = rt.block_on(async {
+        for (hash, height) in &acknowledged {
+            let (status, st) = client.get(&format!("/v1/tx/{hash}")).await.expect("get");
+            assert_eq!(status, 200, "acknowledged {hash} is lost: {st}");
+            assert_eq!(st["status"], "committed");
+            assert_eq!(st["receipt"]["height"].as_u64(), Some(*height));
+        }
+        let (_, s) = client.get("/v1/state").await.expect("get");
+        let head = s["head"]["height"].as_u64().expect("height");
+        let mut blocks = Vec::new();
+        for h in 0..=head {
+            let (_, b) = client.get(&format!("/v1/blocks/{h}")).await.expect("get");
+            blocks.push(Block {
+                header: serde_json::from_value(b["header"].clone()).expect("header"),
+                txs: serde_json::from_value(b["txs"].clone()).expect("txs"),
+            });
+        }
+        (blocks, s["full_state_hash"].as_str().expect("hash").to_owned(), head)
+    });
+    child.kill().expect("kill");
+    let _ = child.wait();
+    let replayed = replay(&blocks, &keys, &dir.join("replay"));
+    assert_eq!(replayed.head().height, head);
+    assert_eq!(replayed.state().state_hash().to_string(), full_hash, "restarted state equals the replay");
+    let _ = std::fs::remove_dir_all(&dir);
+}
