@@ -458,3 +458,50 @@ fn the_node_survives_sigkill_under_load() {
     assert_eq!(replayed.state().state_hash().to_string(), full_hash, "restarted state equals the replay");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn the_devnet_world_seeds_cleanly_and_its_rewards_root_is_posted() {
+    let dir = temp_dir("devnet");
+    let keys = DevKeys::new(30);
+    let mut config = Config::new(dir.clone(), devnet::CHAIN_ID);
+    config.record_rewards = true;
+    let node = Node::open(config, &devnet::genesis(&keys)).expect("node opens");
+    let t0 = unix_now();
+    let hour = devnet::params().rewards_interval_seconds;
+    let h0 = t0 / hour * hour;
+    let mut signer = devnet::Signer::new(Arc::clone(&node));
+    let mut time = t0;
+    let block = |time: u64| node.produce_block(time).expect("block");
+    assert_eq!(signer.submit(devnet::seed_setup_txs(&keys)), 5 + 4 * 3);
+    block(time);
+    assert_eq!(signer.submit(devnet::seed_participant_txs(&keys)), 14 + 2 * 30);
+    for _ in 0..12 {
+        time += 2;
+        block(time);
+    }
+    assert_eq!(signer.submit(devnet::allocation_txs(&keys)), 5);
+    assert_eq!(signer.submit(devnet::reward_txs(&keys, t0 + hour, eth(100))), 4, "rewards over the next hour");
+    block(time + 2);
+    // Every seeding transaction was accepted by the state machine.
+    let failed: Vec<_> = stored_blocks(&node)
+        .iter()
+        .flat_map(|b| node.read(|a| a.store().receipts_of(b.header.height).expect("receipts")))
+        .filter(|r| !r.ok)
+        .collect();
+    assert!(failed.is_empty(), "refused seeding transactions: {failed:#?}");
+    let (ops, sets) = node.read(|a| (a.state().operator_addresses().len(), a.state().operator_set_list().len()));
+    assert_eq!((ops, sets), (5, 4));
+    // Two interval boundaries pass; the calculator's root over the second hour is posted.
+    block(h0 + hour + 1);
+    block(h0 + 2 * hour + 1);
+    let end = h0 + 2 * hour;
+    let root = node.rewards_root(end).expect("someone earned").expect("calculation");
+    let post =
+        Domain::new(devnet::CHAIN_ID).sign(&keys.governor, &Tx::SubmitRoot { root, calculation_end: end }, 0, u64::MAX);
+    node.submit(post).expect("admitted");
+    block(h0 + 2 * hour + 2);
+    let roots = node.read(|a| a.state().distribution_roots());
+    assert_eq!(roots.len(), 1);
+    assert_eq!((roots[0].root, roots[0].calculation_end), (root, end));
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -26,6 +26,7 @@ pub fn devnet(data_dir: &Path, listen: SocketAddr, stakers: usize, block_ms: u64
     let genesis = devnet::genesis(&keys);
     let mut config = Config::new(data_dir.to_path_buf(), devnet::CHAIN_ID);
     config.block_interval = std::time::Duration::from_millis(block_ms);
+    config.record_rewards = true;
     let node = Node::open(config, &genesis).with_context(|| format!("opening {}", data_dir.display()))?;
     let head = node.read(|a| a.head().height);
     let rt = tokio::runtime::Runtime::new()?;

@@ -5,7 +5,7 @@
 //! operator set over the three LST strategies and a declared risk; a thousand stakers with
 //! deposits and delegations. Everything after the genesis balances arrives as ordinary signed
 //! transactions from deterministic development keys: the seeding, then the workers' oracle
-//! reports, reward submissions and staker activity. Allocations go in once the operators'
+//! reports, reward submissions, the rewards calculator's roots and staker activity. Allocations go in once the operators'
 //! allocation delay has taken effect (the devnet's `allocation_configuration_delay_blocks`).
 
 use std::{collections::BTreeMap, sync::Arc, time::Duration};
@@ -287,9 +287,27 @@ impl Signer {
     }
 }
 
+/// The rewards updater's job: once an interval has closed since the last root, calculate
+/// through its end over the node's recorded history and post the root.
+fn post_root(node: &Node, keys: &DevKeys, signer: &mut Signer) {
+    let interval = params().rewards_interval_seconds;
+    let end = unix_now() / interval * interval;
+    let last = node.read(|a| a.state().distribution_roots().last().map_or(0, |r| r.calculation_end));
+    if end <= last {
+        return;
+    }
+    match node.rewards_root(end) {
+        Some(Ok(root)) => {
+            signer.submit(vec![(keys.governor.clone(), Tx::SubmitRoot { root, calculation_end: end })]);
+        }
+        Some(Err(e)) => eprintln!("devnet: rewards calculation through {end} failed: {e}"),
+        None => {}
+    }
+}
+
 /// Runs the workers until the process ends: seeding on a fresh chain, allocations once they
-/// can take effect, then oracle reports every 12 s, reward submissions every hour and a
-/// staker deposit every 2 s.
+/// can take effect, then oracle reports every 12 s, reward submissions every hour, a rewards
+/// root every minute once an interval has closed, and a staker deposit every 2 s.
 pub async fn run_workers(node: Arc<Node>, keys: Arc<DevKeys>) {
     let mut signer = Signer::new(Arc::clone(&node));
     let fresh = node.read(|a| a.head().height == 0);
@@ -316,6 +334,9 @@ pub async fn run_workers(node: Arc<Node>, keys: Arc<DevKeys>) {
             let slot = unix_now() / 12;
             let report = Tx::PostBeaconReport { slot, validators: Vec::new(), withdrawals: Vec::new() };
             signer.submit(keys.oracle.iter().take(2).map(|k| (k.clone(), report.clone())).collect());
+        }
+        if tick.is_multiple_of(30) {
+            post_root(&node, &keys, &mut signer);
         }
         let hour = unix_now() / 3_600;
         if hour != last_reward_hour && allocated {

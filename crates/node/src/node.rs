@@ -10,6 +10,7 @@ use std::{
 };
 
 use alloy_primitives::{Address, B256};
+use cairn_rewards::{Recorder, calculate};
 use cairn_state::Genesis;
 use serde::Serialize;
 use tokio::sync::{broadcast, watch};
@@ -36,6 +37,9 @@ pub struct Config {
     pub max_block_txs: usize,
     /// Most waiting transactions.
     pub mempool_capacity: usize,
+    /// Record the state at every rewards interval boundary for the rewards calculator
+    /// (`rewards_root`). The history is in memory: it starts again when the node restarts.
+    pub record_rewards: bool,
 }
 
 impl Config {
@@ -48,6 +52,7 @@ impl Config {
             empty_block_interval: Duration::from_secs(5),
             max_block_txs: 5_000,
             mempool_capacity: 100_000,
+            record_rewards: false,
         }
     }
 }
@@ -151,6 +156,7 @@ pub struct Node {
     /// Counters.
     pub metrics: Metrics,
     stopping: AtomicBool,
+    rewards: Mutex<Option<Recorder>>,
 }
 
 /// Unix seconds now.
@@ -167,6 +173,10 @@ impl Node {
         let height = app.head().height;
         let (events, _) = broadcast::channel(1024);
         let (committed, _) = watch::channel(height);
+        let rewards = config.record_rewards.then(|| {
+            let interval = app.state().params().rewards_interval_seconds;
+            Recorder::new(interval, app.head().time.max(unix_now()))
+        });
         Ok(Arc::new(Node {
             app: RwLock::new(app),
             mempool: Mutex::new(Mempool::new(config.mempool_capacity)),
@@ -175,6 +185,7 @@ impl Node {
             committed,
             metrics: Metrics::default(),
             stopping: AtomicBool::new(false),
+            rewards: Mutex::new(rewards),
         }))
     }
 
@@ -266,6 +277,9 @@ impl Node {
         let time = now.max(app.head().time);
         let (candidates, _expired) = self.mempool().ready(self.config.max_block_txs, time, |a| app.next_nonce(a));
         let txs = app.prepare_proposal(candidates, time, self.config.max_block_txs);
+        if let Some(rec) = self.rewards.lock().unwrap_or_else(|p| p.into_inner()).as_mut() {
+            rec.advance(app.state(), app.head().height.saturating_add(1), time);
+        }
         let finalized = app.finalize_block(time, &txs)?;
         app.commit(&finalized)?;
         let header = finalized.block.header.clone();
@@ -305,6 +319,25 @@ impl Node {
                 last = Instant::now();
             }
         })
+    }
+
+    /// The rewards calculation through `end` (an interval boundary) over the recorded history:
+    /// the distribution root to post. `None` when recording is off or nothing was earned.
+    pub fn rewards_root(&self, end: u64) -> Option<Result<B256, String>> {
+        let rec = self.rewards.lock().unwrap_or_else(|p| p.into_inner());
+        let rec = rec.as_ref()?;
+        let result = self.read(|app| {
+            let state = app.state();
+            calculate(&state.submissions(), rec.snapshots(), rec.interval(), end).map(|c| {
+                let empty = c.earnings.is_empty();
+                (empty, c.tree(state).root())
+            })
+        });
+        match result {
+            Ok((true, _)) => None,
+            Ok((false, root)) => Some(Ok(root)),
+            Err(e) => Some(Err(e.to_string())),
+        }
     }
 
     /// Asks the producer to stop after its current block.
