@@ -505,3 +505,65 @@ fn the_devnet_world_seeds_cleanly_and_its_rewards_root_is_posted() {
     assert_eq!((roots[0].root, roots[0].calculation_end), (root, end));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn the_cli_manages_keys_signs_submits_and_queries() {
+    use cairn_cli::net;
+    let dir = temp_dir("cli");
+    let keys_dir = dir.join("keys");
+    // Keys: create, import, list; files are owner-only; names and keys are checked.
+    let created = net::keys_create(&keys_dir, "alice").expect("create");
+    let devkeys = DevKeys::new(8);
+    let staker_hex = devnet::key_hex(&devkeys.stakers[0]);
+    let imported = net::keys_import(&keys_dir, "staker0", &staker_hex).expect("import");
+    assert_eq!(imported["address"], json!(address_of(&devkeys.stakers[0])));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(keys_dir.join("alice.json")).expect("file").permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "key files are readable by their owner only");
+    }
+    let listed = net::keys_list(&keys_dir).expect("list");
+    assert_eq!(listed.as_array().map(Vec::len), Some(2));
+    assert_eq!(listed[0]["address"], created["address"]);
+    assert!(net::keys_create(&keys_dir, "alice").is_err(), "an existing key is not overwritten");
+    assert!(net::keys_create(&keys_dir, "../evil").is_err());
+    assert!(net::keys_import(&keys_dir, "bad", "0x1234").is_err());
+    assert!(net::read_key(&keys_dir, "nobody").is_err());
+
+    // A node in its own runtime thread; the CLI functions run their own.
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let h = rt.block_on(start(&dir.join("node")));
+    let producer = h.node.spawn_producer();
+    let base = h.client.base().to_owned();
+    let key = net::read_key(&keys_dir, "staker0").expect("read");
+    let big =
+        net::body_from_pairs(&["a=100000000000000000000".into(), "b=10e18".into(), "c=[1,2]".into(), "d=x".into()]);
+    assert_eq!(big.expect("pairs"), json!({"a": "100000000000000000000", "b": "10e18", "c": [1, 2], "d": "x"}));
+    let body = net::body_from_pairs(&["strategy=1".into(), "amount=2e18".into()]).expect("pairs");
+    assert_eq!(body, json!({"strategy": 1, "amount": "2e18"}));
+    let answer = net::tx(&base, &key, "deposit", body, true, 60).expect("submitted");
+    assert_eq!(answer["status"]["status"], "committed", "{answer}");
+    assert_eq!(answer["status"]["receipt"]["ok"], true, "{answer}");
+    let staker = address_of(&devkeys.stakers[0]).to_string();
+    let pos = net::query(&base, "staker", Some(&staker)).expect("query");
+    assert_eq!(pos["positions"][0]["deposit_shares"], "2000000000000000000");
+    let shares =
+        net::query(&base, "ask", Some(&format!(r#"{{"deposit_shares": {{"staker": "{staker}", "strategy": 1}}}}"#)))
+            .expect("ask");
+    assert_eq!(shares, json!("2000000000000000000"));
+    // Bad input is refused before or by the node, with the reason.
+    let e = net::tx(&base, &key, "deposit", json!({"strategy": "x"}), false, 60).unwrap_err().to_string();
+    assert!(e.contains("does not decode"), "{e}");
+    let e = net::tx(&base, &key, "no_such_action", json!({}), false, 60).unwrap_err().to_string();
+    assert!(e.contains("unknown action"), "{e}");
+    let e = net::query(&base, "nonsense", None).unwrap_err().to_string();
+    assert!(e.contains("unknown query"), "{e}");
+    let e = net::query(&base, "staker", Some("0xzz")).unwrap_err().to_string();
+    assert!(e.contains("BadAddress"), "{e}");
+    assert!(net::body_from_pairs(&["novalue".into()]).is_err());
+    h.node.stop();
+    let _ = producer.join();
+    drop(rt);
+    let _ = std::fs::remove_dir_all(&dir);
+}

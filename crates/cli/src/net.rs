@@ -130,12 +130,17 @@ pub fn keys_list(dir: &Path) -> Result<Value> {
 }
 
 /// Turns `field=value` pairs into a JSON object: a value that parses as JSON is taken as JSON,
-/// anything else as a string (`amount=10e18` stays the string "10e18").
+/// except numbers that are not exact 64-bit integers, which stay strings like anything else
+/// (`amount=10e18` and `amount=100000000000000000000` stay exact: amounts accept strings).
 pub fn body_from_pairs(pairs: &[String]) -> Result<Value> {
     let mut obj = serde_json::Map::new();
     for p in pairs {
         let (k, v) = p.split_once('=').ok_or_else(|| anyhow!("{p:?}: expected field=value"))?;
-        let value = serde_json::from_str(v).unwrap_or_else(|_| Value::String(v.to_owned()));
+        let value = match serde_json::from_str::<Value>(v) {
+            Ok(Value::Number(n)) if n.is_f64() => Value::String(v.to_owned()),
+            Ok(value) => value,
+            Err(_) => Value::String(v.to_owned()),
+        };
         obj.insert(k.to_owned(), value);
     }
     Ok(Value::Object(obj))

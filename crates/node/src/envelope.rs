@@ -297,3 +297,58 @@ pub fn dev_key(label: &str) -> SigningKey {
         seed = keccak256(seed);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cairn_primitives::{AssetId, U256};
+
+    #[test]
+    fn libsecp256k1_and_k256_recover_the_same_signer() {
+        let d = Domain::new(7);
+        for i in 0..64u32 {
+            let key = dev_key(&format!("envelope/{i}"));
+            let hash = d.signing_hash("transfer", &format!("{{\"n\":{i}}}"), u64::from(i), 99);
+            let sig = Signature::from_raw_array(&sign_hash(&key, hash)).expect("65 bytes");
+            let fast = sig.recover_address_from_prehash(&hash).expect("libsecp256k1");
+            let (ksig, recid) = (sig.to_k256().expect("k256 signature"), sig.recid());
+            let vk = k256::ecdsa::VerifyingKey::recover_from_prehash(hash.as_slice(), &ksig, recid).expect("k256");
+            assert_eq!(fast, Address::from_public_key(&vk));
+            assert_eq!(fast, address_of(&key));
+        }
+    }
+
+    #[test]
+    fn every_transaction_round_trips_through_action_and_body() {
+        let txs = [
+            Tx::Transfer { asset: AssetId(2), to: Address::repeat_byte(1), amount: U256::from(5) },
+            Tx::CreatePod {},
+            Tx::RegisterService { metadata_uri: "x".into() },
+        ];
+        for tx in txs {
+            let (action, body) = encode_tx(&tx);
+            assert_eq!(decode_tx(&action, &body), Ok(tx));
+        }
+        assert_eq!(decode_tx("nope", "{}"), Err(EnvelopeError::UnknownAction { action: "nope".into() }));
+        assert!(matches!(decode_tx("transfer", "[1]"), Err(EnvelopeError::BadBody { .. })));
+        assert!(matches!(decode_tx("transfer", "{"), Err(EnvelopeError::BadBody { .. })));
+    }
+
+    #[test]
+    fn a_high_s_twin_recovers_the_same_signer_and_id() {
+        let d = Domain::new(7);
+        let key = dev_key("envelope/twin");
+        let tx = Tx::CreatePod {};
+        let signed = d.sign(&key, &tx, 0, 10);
+        let sig = parse_signature(&signed.signature).expect("parses");
+        // (r, n − s, ¬v) is the same signature in its high-s form.
+        let n =
+            U256::from_str_radix("fffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141", 16).expect("n");
+        let twin = Signature::new(sig.r(), n - sig.s(), !sig.v());
+        let mut other = signed.clone();
+        other.signature = hex(&twin.as_bytes());
+        assert_ne!(other.signature, signed.signature);
+        let (a, b) = (d.verify(signed).expect("low s"), d.verify(other).expect("high s"));
+        assert_eq!((a.sender, a.hash), (b.sender, b.hash));
+    }
+}
