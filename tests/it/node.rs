@@ -567,3 +567,29 @@ fn the_cli_manages_keys_signs_submits_and_queries() {
     drop(rt);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn the_load_generator_commits_everything_it_submits() {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = Arc::clone(&seen);
+    for batch in [1, 100] {
+        let spec = cairn_node::loadgen::LoadSpec {
+            txs: 1_000,
+            accounts: 100,
+            clients: 4,
+            batch,
+            reads: 200,
+            block_interval: Duration::from_millis(20),
+            progress: Some({
+                let sink = Arc::clone(&sink);
+                Arc::new(move |phase, done, total| sink.lock().expect("lock").push((phase, done, total)))
+            }),
+        };
+        let r = rt.block_on(cairn_node::loadgen::run(spec)).expect("load run");
+        assert_eq!((r.committed, r.refused, r.reads), (1_000, 0, 200), "batch {batch}: {r:?}");
+        assert!(r.blocks >= 1 && r.latency_p99_ms >= r.latency_p50_ms, "{r:?}");
+    }
+    let seen = seen.lock().expect("lock");
+    assert!(seen.contains(&("submitting", 1_000, 1_000)) && seen.contains(&("signing", 1_000, 1_000)), "{seen:?}");
+}

@@ -291,6 +291,7 @@ fn main() -> ExitCode {
                 batch,
                 reads,
                 block_interval: std::time::Duration::from_millis(block_ms),
+                progress: Some(net::progress_bar()),
             };
             let rt = match tokio::runtime::Runtime::new() {
                 Ok(rt) => rt,

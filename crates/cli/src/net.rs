@@ -231,3 +231,23 @@ pub fn query(node: &str, resource: &str, arg: Option<&str>) -> Result<Value> {
 pub fn address(s: &str) -> Result<Address> {
     s.parse().map_err(|e| anyhow!("{s:?} is not an address: {e}"))
 }
+
+/// A progress bar on stderr for `cairn bench node` (hidden when stderr is not a terminal).
+pub fn progress_bar() -> cairn_node::loadgen::Progress {
+    let bar = indicatif::ProgressBar::new(0);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{msg:>10} [{bar:40}] {pos}/{len} ({per_sec})")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    Arc::new(move |phase, done, total| {
+        if bar.message() != phase {
+            bar.set_message(phase);
+            bar.reset();
+        }
+        bar.set_length(total);
+        bar.set_position(done);
+        if done >= total && phase == "reading" {
+            bar.finish_and_clear();
+        }
+    })
+}

@@ -20,8 +20,11 @@ use crate::{
     node::unix_now,
 };
 
+/// A progress callback: (phase, done, total).
+pub type Progress = Arc<dyn Fn(&'static str, u64, u64) + Send + Sync>;
+
 /// What to run.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct LoadSpec {
     /// Transactions to submit.
     pub txs: usize,
@@ -35,6 +38,24 @@ pub struct LoadSpec {
     pub reads: usize,
     /// Block interval.
     pub block_interval: Duration,
+    /// Called as signing, submitting and reading progress.
+    pub progress: Option<Progress>,
+}
+
+impl std::fmt::Debug for LoadSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoadSpec")
+            .field("txs", &self.txs)
+            .field("clients", &self.clients)
+            .field("batch", &self.batch)
+            .finish()
+    }
+}
+
+fn report(p: &Option<Progress>, phase: &'static str, done: u64, total: u64) {
+    if let Some(p) = p {
+        p(phase, done, total);
+    }
 }
 
 /// The measurements.
@@ -118,7 +139,9 @@ pub async fn run(spec: LoadSpec) -> anyhow::Result<LoadReport> {
     config.mempool_capacity = spec.txs.max(1) + 1_000;
     let node = Node::open(config, &genesis(&addrs))?;
     let domain = node.read(|a| a.domain().clone());
+    report(&spec.progress, "signing", 0, spec.txs as u64);
     let signed = tokio::task::block_in_place(|| presign(&domain, &keys, spec.txs));
+    report(&spec.progress, "signing", spec.txs as u64, spec.txs as u64);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);
     tokio::spawn(api::serve(Arc::clone(&node), listener));
@@ -147,9 +170,11 @@ pub async fn run(spec: LoadSpec) -> anyhow::Result<LoadReport> {
     let refused = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let first = Instant::now();
     let mut tasks = Vec::new();
+    let total = spec.txs as u64;
     for _ in 0..spec.clients.max(1) {
         let (queue, submitted, refused, client) =
             (Arc::clone(&queue), Arc::clone(&submitted), Arc::clone(&refused), Client::new(&base));
+        let progress = spec.progress.clone();
         tasks.push(tokio::spawn(async move {
             loop {
                 let Some(chunk) = queue.lock().unwrap_or_else(|p| p.into_inner()).next() else { break };
@@ -177,7 +202,12 @@ pub async fn run(spec: LoadSpec) -> anyhow::Result<LoadReport> {
                         refused.fetch_add(chunk.len(), std::sync::atomic::Ordering::Relaxed);
                     }
                 }
-                submitted.lock().unwrap_or_else(|p| p.into_inner()).extend(ok);
+                let done = {
+                    let mut s = submitted.lock().unwrap_or_else(|p| p.into_inner());
+                    s.extend(ok);
+                    s.len() as u64
+                };
+                report(&progress, "submitting", done, total);
             }
         }));
     }
@@ -226,6 +256,7 @@ pub async fn run(spec: LoadSpec) -> anyhow::Result<LoadReport> {
         reads += t.await?;
     }
     let read_secs = read_start.elapsed().as_secs_f64();
+    report(&spec.progress, "reading", reads as u64, reads as u64);
     node.stop();
     listener_task.abort();
     let _ = tokio::task::spawn_blocking(move || producer.join()).await;
