@@ -217,18 +217,30 @@ pub fn after_byzantine(g: &Graph, byzantine: &[usize]) -> Result<Graph, crate::g
     Graph::from_spec(&GraphSpec { validators, services, edges })
 }
 
+/// Exact robustness weight π_s/θ_s of a service.
+fn weight(g: &Graph, s: usize) -> BigRational {
+    BigRational::new(big(g.prize[s]) * BigInt::from(g.threshold[s].den), BigInt::from(g.threshold[s].num))
+}
+
 /// Elastic robustness (reference §4.2): the smallest weight fraction of Byzantine services
-/// (weights π_s/θ_s, exact) after which some attack loses less than the budget L (profit > −L),
-/// found by enumerating Byzantine sets (≤ 12 services) with the elastic security program for each.
+/// (weights π_s/θ_s, exact) after which some attack loses less than the budget L (profit > −L).
+/// Up to `ROBUSTNESS_LIMIT` services by enumerating Byzantine sets with the elastic security
+/// program for each; beyond, by the single robustness MILP (`elastic_robustness_milp`).
 /// None when the network stays secure whatever turns Byzantine short of everything.
 pub fn elastic_robustness(g: &Graph, budget: f64) -> Result<Option<(Exact, Vec<String>)>, String> {
+    if g.prize.len() > ROBUSTNESS_LIMIT {
+        return elastic_robustness_milp(g, budget);
+    }
+    elastic_robustness_enumerated(g, budget)
+}
+
+/// Elastic robustness by enumerating every Byzantine set (at most `ROBUSTNESS_LIMIT` services).
+pub fn elastic_robustness_enumerated(g: &Graph, budget: f64) -> Result<Option<(Exact, Vec<String>)>, String> {
     let n = g.prize.len();
     if n > ROBUSTNESS_LIMIT {
         return Err(format!("{n} services exceed the robustness enumeration limit of {ROBUSTNESS_LIMIT}"));
     }
-    let weight = |s: usize| {
-        BigRational::new(big(g.prize[s]) * BigInt::from(g.threshold[s].den), BigInt::from(g.threshold[s].num))
-    };
+    let weight = |s: usize| weight(g, s);
     let total: BigRational = (0..n).map(weight).sum();
     let mut best: Option<(BigRational, Vec<usize>)> = None;
     for mask in 0u32..(1u32 << n) {
@@ -247,4 +259,122 @@ pub fn elastic_robustness(g: &Graph, budget: f64) -> Result<Option<(Exact, Vec<S
     }
     Ok(best
         .map(|(w, ys)| (Exact::from(&(w / total.clone())), ys.iter().map(|s| g.service_names[*s].clone()).collect())))
+}
+
+/// Elastic robustness as one MILP (reference §4.3): minimise the Byzantine weight Σ (π_s/θ_s) y_s
+/// such that, after the services with y_s = 1 slash everything allocated to them, an attack on
+/// the rest loses less than L. Remaining stake r_v = max(0, σ_v − Σ_s w(v,s) y_s) and remaining
+/// allocations r(v,s) = min(w(v,s), r_v) are linearised with one binary per validator and per
+/// edge; the attack is the elastic security program over them. The chosen Byzantine set is then
+/// re-checked by solving the security program on the network it leaves (a disagreement is an
+/// error), and its weight fraction is computed exactly.
+pub fn elastic_robustness_milp(g: &Graph, budget: f64) -> Result<Option<(Exact, Vec<String>)>, String> {
+    let (n, m) = (g.prize.len(), g.stake.len());
+    if n == 0 {
+        return Ok(None);
+    }
+    let scale = g.stake.iter().chain(&g.prize).map(|v| f(*v, 1.0)).fold(1.0, f64::max);
+    let sigma: Vec<f64> = g.stake.iter().map(|v| f(*v, scale)).collect();
+    #[allow(clippy::cast_precision_loss)]
+    let theta = |s: usize| g.threshold[s].num as f64 / g.threshold[s].den as f64;
+    let weights: Vec<f64> = (0..n).map(|s| f(g.prize[s], scale) / theta(s)).collect();
+    let total_weight: f64 = weights.iter().sum::<f64>().max(f64::MIN_POSITIVE);
+
+    let mut vars = variables!();
+    let y: Vec<_> = (0..n).map(|_| vars.add(variable().binary())).collect();
+    let x: Vec<_> = (0..n).map(|_| vars.add(variable().binary())).collect();
+    let r: Vec<_> = sigma.iter().map(|s| vars.add(variable().min(0.0).max(*s))).collect();
+    let u: Vec<_> = (0..m).map(|_| vars.add(variable().binary())).collect();
+    let c: Vec<_> = sigma.iter().map(|s| vars.add(variable().min(0.0).max(*s))).collect();
+    let z: Vec<_> = (0..m).map(|_| vars.add(variable().binary())).collect();
+    // Per edge: remaining allocation r(v,s) with its binary, and the committed a(v,s).
+    struct Edge {
+        v: usize,
+        w: f64,
+        r: good_lp::Variable,
+        b: good_lp::Variable,
+        a: good_lp::Variable,
+    }
+    let mut edges: Vec<Vec<Edge>> = Vec::with_capacity(n);
+    for es in &g.service_edges {
+        let mut row = Vec::with_capacity(es.len());
+        for (v, w) in es {
+            let w = f(*w, scale);
+            row.push(Edge {
+                v: *v,
+                w,
+                r: vars.add(variable().min(0.0).max(w)),
+                b: vars.add(variable().binary()),
+                a: vars.add(variable().min(0.0).max(w)),
+            });
+        }
+        edges.push(row);
+    }
+    let objective: Expression = (0..n).fold(Expression::from(0.0), |e, s| e + (weights[s] / total_weight) * y[s]);
+    let mut model = vars.minimise(objective).using(microlp);
+
+    // r_v = max(0, e_v) with e_v = σ_v − Σ_s w(v,s) y_s.
+    let mut slashed: Vec<Expression> = vec![Expression::from(0.0); m];
+    let mut alloc_sum = vec![0.0; m];
+    for (s, row) in edges.iter().enumerate() {
+        for e in row {
+            slashed[e.v] += e.w * y[s];
+            alloc_sum[e.v] += e.w;
+        }
+    }
+    for v in 0..m {
+        let ev = sigma[v] - slashed[v].clone();
+        let big = alloc_sum[v].max(sigma[v]) + 1.0;
+        model = model.with(constraint!(r[v] >= ev.clone()));
+        model = model.with(constraint!(r[v] <= ev + big * (1.0 - u[v])));
+        model = model.with(constraint!(r[v] <= sigma[v] * u[v]));
+    }
+    // r(v,s) = min(w, r_v); a(v,s) ≤ r(v,s); thresholds over the remaining allocations.
+    let big_f = (0..n).map(|s| theta(s) * edges[s].iter().map(|e| e.w).sum::<f64>()).fold(0.0, f64::max) + 1.0;
+    let mut any = Expression::from(0.0);
+    let mut spent: Vec<Expression> = vec![Expression::from(0.0); m];
+    for s in 0..n {
+        let mut committed = Expression::from(0.0);
+        let mut remaining = Expression::from(0.0);
+        for e in &edges[s] {
+            let sv = sigma[e.v] + 1.0;
+            model = model.with(constraint!(e.r <= r[e.v]));
+            model = model.with(constraint!(e.r >= e.w - sv * (1.0 - e.b)));
+            model = model.with(constraint!(e.r >= r[e.v] - sv * e.b));
+            model = model.with(constraint!(e.a <= e.r));
+            committed += e.a;
+            remaining += e.r;
+            spent[e.v] += e.a;
+        }
+        model = model.with(constraint!(committed - theta(s) * remaining + big_f * (1.0 - x[s]) >= 0.0));
+        model = model.with(constraint!(x[s] + y[s] <= 1.0));
+        any += x[s];
+    }
+    model = model.with(constraint!(any >= 1.0));
+    // c_v = min(r_v, Σ_s a(v,s)) (the attacker minimises cost, so lower bounds suffice).
+    let big_c = alloc_sum.iter().chain(&sigma).fold(0.0, |a: f64, b| a.max(*b)) + 1.0;
+    let mut profit: Expression = (0..n).fold(Expression::from(0.0), |e, s| e + f(g.prize[s], scale) * x[s]);
+    for v in 0..m {
+        model = model.with(constraint!(c[v] >= r[v] - big_c * z[v]));
+        model = model.with(constraint!(c[v] >= spent[v].clone() - big_c * (1.0 - z[v])));
+        profit -= c[v];
+    }
+    model = model.with(constraint!(profit >= -budget / scale + 1e-9));
+    let sol = match model.solve() {
+        Ok(sol) => sol,
+        Err(good_lp::ResolutionError::Infeasible) => return Ok(None),
+        Err(e) => return Err(format!("robustness MILP: {e}")),
+    };
+    let ys: Vec<usize> = (0..n).filter(|s| sol.value(y[*s]) > 0.5).collect();
+    let after = after_byzantine(g, &ys).map_err(|e| e.to_string())?;
+    let check = elastic_best_profit(&after)?;
+    if check <= -budget + 1e-9 * scale {
+        return Err(format!(
+            "robustness MILP chose {:?}, but the network it leaves is secure (best profit {check})",
+            ys.iter().map(|s| &g.service_names[*s]).collect::<Vec<_>>()
+        ));
+    }
+    let total: BigRational = (0..n).map(|s| weight(g, s)).sum();
+    let w: BigRational = ys.iter().map(|s| weight(g, *s)).sum();
+    Ok(Some((Exact::from(&(w / total)), ys.iter().map(|s| g.service_names[*s].clone()).collect())))
 }

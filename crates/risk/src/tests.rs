@@ -277,6 +277,19 @@ mod properties {
     }
 
     proptest! {
+        #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+        /// The single robustness MILP finds the same smallest Byzantine weight as enumerating
+        /// every Byzantine set, with and without a loss budget.
+        #[test]
+        fn robustness_milp_matches_enumeration(g in random_graph(), budget in 0u64..6) {
+            let budget = budget as f64;
+            let enumerated = crate::milp::elastic_robustness_enumerated(&g, budget).expect("enumeration");
+            let milp = crate::milp::elastic_robustness_milp(&g, budget).expect("milp");
+            prop_assert_eq!(enumerated.map(|e| e.0), milp.map(|m| m.0));
+        }
+    }
+
+    proptest! {
         #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
         /// The MILP finds the same best attack as enumeration (its witness re-verified exactly).
         #[test]
@@ -357,5 +370,42 @@ mod properties {
                 prop_assert!(num == 0 || loss < (one.clone() + one / gamma) * psi);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod robustness_beyond_enumeration {
+    use crate::{graph::Graph, milp};
+
+    /// 13 services, each backed by its own validator. `weak` services have a prize above the
+    /// stake that guards them (θ = 1/2: half the stake corrupts them).
+    fn disjoint(weak: &[usize]) -> Graph {
+        let mut doc = serde_json::json!({"validators": [], "services": [], "edges": []});
+        for i in 0..13 {
+            let prize = if weak.contains(&i) { 100 } else { 10 };
+            doc["validators"]
+                .as_array_mut()
+                .expect("array")
+                .push(serde_json::json!({"name": format!("v{i}"), "stake": "100"}));
+            doc["services"]
+                .as_array_mut()
+                .expect("array")
+                .push(serde_json::json!({"name": format!("s{i}"), "prize": prize.to_string(), "threshold": "1/2"}));
+            doc["edges"]
+                .as_array_mut()
+                .expect("array")
+                .push(serde_json::json!({"service": format!("s{i}"), "validator": format!("v{i}")}));
+        }
+        Graph::from_spec(&serde_json::from_value(doc).expect("spec")).expect("graph")
+    }
+
+    #[test]
+    fn more_services_than_enumeration_takes_go_to_the_milp() {
+        let g = disjoint(&[]);
+        assert!(g.prize.len() > milp::ROBUSTNESS_LIMIT);
+        assert!(milp::elastic_robustness_enumerated(&g, 0.0).is_err(), "too many to enumerate");
+        // One service is already profitable to corrupt: robustness 0 with no Byzantine service.
+        let (fraction, byzantine) = milp::elastic_robustness(&disjoint(&[3]), 0.0).expect("milp").expect("insecure");
+        assert_eq!((fraction.exact.as_str(), byzantine.len()), ("0", 0));
     }
 }
