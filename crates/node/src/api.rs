@@ -113,6 +113,33 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
 
 type Shared = State<Arc<Node>>;
 
+/// An account in the path.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct AddressPath {
+    /// `0x` and 40 hex digits.
+    #[param(pattern = "^0x[0-9a-fA-F]{40}$")]
+    pub address: String,
+}
+
+/// A transaction id in the path.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct HashPath {
+    /// `0x` and 64 hex digits.
+    #[param(pattern = "^0x[0-9a-fA-F]{64}$")]
+    pub hash: String,
+}
+
+/// A block height in the path.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct HeightPath {
+    /// Decimal height.
+    #[param(pattern = "^[0-9]{1,19}$")]
+    pub height: String,
+}
+
 fn parse_address(s: &str) -> Result<Address, ApiError> {
     s.parse().map_err(|e| ApiError::bad("BadAddress", format!("{s:?} is not an address: {e}")))
 }
@@ -181,6 +208,7 @@ async fn metrics(State(node): Shared) -> Response {
 
 /// `?wait=true`: answer once the transaction is committed (or after 30 s).
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct WaitParam {
     /// Wait for the commit.
@@ -199,7 +227,8 @@ pub struct SubmitAnswer {
 }
 
 #[utoipa::path(post, path = "/v1/tx", request_body = SignedTx, params(WaitParam),
-    responses((status = 202, body = SubmitAnswer), (status = 400, body = ApiError), (status = 409, body = ApiError), (status = 503, body = ApiError)))]
+    responses((status = 202, body = SubmitAnswer), (status = 400, body = ApiError), (status = 409, body = ApiError), (status = 413, body = ApiError),
+        (status = 415, body = ApiError), (status = 422, body = ApiError), (status = 503, body = ApiError)))]
 async fn submit_tx(
     State(node): Shared,
     wait: Result<Query<WaitParam>, QueryRejection>,
@@ -226,25 +255,32 @@ pub enum BatchItem {
 }
 
 #[utoipa::path(post, path = "/v1/txs", request_body = Vec<SignedTx>,
-    responses((status = 200, body = Vec<BatchItem>), (status = 400, body = ApiError), (status = 413, body = ApiError)))]
+    responses((status = 200, body = Vec<BatchItem>), (status = 400, body = ApiError), (status = 413, body = ApiError), (status = 415, body = ApiError),
+        (status = 422, body = ApiError)))]
 async fn submit_batch(
     State(node): Shared,
-    ApiJson(txs): ApiJson<Vec<SignedTx>>,
+    ApiJson(items): ApiJson<Vec<Value>>,
 ) -> Result<Json<Vec<BatchItem>>, ApiError> {
-    if txs.len() > MAX_BATCH {
-        return Err(ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "BatchTooLarge",
-            format!("{} transactions, at most {MAX_BATCH}", txs.len()),
-        ));
+    if items.len() > MAX_BATCH {
+        let msg = format!("{} transactions, at most {MAX_BATCH}", items.len());
+        return Err(ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "BatchTooLarge", msg));
+    }
+    // A structurally malformed item makes the request malformed; the rest are verified together
+    // and each gets its own result.
+    let mut txs = Vec::with_capacity(items.len());
+    for (i, v) in items.into_iter().enumerate() {
+        let tx: SignedTx =
+            serde_json::from_value(v).map_err(|e| ApiError::bad("MalformedBody", format!("item {i}: {e}")))?;
+        txs.push(tx);
     }
     let results = tokio::task::spawn_blocking(move || node.submit_batch(txs))
         .await
         .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "Internal", e.to_string()))?;
-    Ok(Json(results.into_iter().map(|r| r.map_or_else(|e| BatchItem::Err(e.into()), BatchItem::Ok)).collect()))
+    let out = results.into_iter().map(|r| r.map_or_else(|e| BatchItem::Err(e.into()), BatchItem::Ok)).collect();
+    Ok(Json(out))
 }
 
-#[utoipa::path(get, path = "/v1/tx/{hash}", params(("hash" = String, Path, description = "Transaction hash")),
+#[utoipa::path(get, path = "/v1/tx/{hash}", params(HashPath),
     responses((status = 200, body = TxStatus), (status = 400, body = ApiError), (status = 404, body = ApiError)))]
 async fn tx_status(State(node): Shared, Path(hash): Path<String>) -> Result<Json<TxStatus>, ApiError> {
     let hash = parse_hash(&hash)?;
@@ -284,14 +320,14 @@ async fn latest_block(State(node): Shared) -> Result<Json<BlockView>, ApiError> 
     block_view(&node, h).map(Json)
 }
 
-#[utoipa::path(get, path = "/v1/blocks/{height}", params(("height" = u64, Path, description = "Block height")),
+#[utoipa::path(get, path = "/v1/blocks/{height}", params(HeightPath),
     responses((status = 200, body = BlockView), (status = 400, body = ApiError), (status = 404, body = ApiError)))]
 async fn block_at(State(node): Shared, Path(height): Path<String>) -> Result<Json<BlockView>, ApiError> {
     let h: u64 = height.parse().map_err(|_| ApiError::bad("BadHeight", format!("{height:?} is not a block height")))?;
     block_view(&node, h).map(Json)
 }
 
-#[utoipa::path(get, path = "/v1/accounts/{address}", params(("address" = String, Path, description = "Account")),
+#[utoipa::path(get, path = "/v1/accounts/{address}", params(AddressPath),
     responses((status = 200, description = "Nonce and balances", body = Object), (status = 400, body = ApiError)))]
 async fn account(State(node): Shared, Path(address): Path<String>) -> Result<Json<Value>, ApiError> {
     let a = parse_address(&address)?;
@@ -349,15 +385,15 @@ fn state_error(e: cairn_state::TxError) -> ApiError {
     ApiError::bad(e.name(), e.to_string())
 }
 
-#[utoipa::path(get, path = "/v1/stakers/{address}", params(("address" = String, Path, description = "Staker")),
+#[utoipa::path(get, path = "/v1/stakers/{address}", params(AddressPath),
     responses((status = 200, description = "Positions (deposit, withdrawable) and queued withdrawals", body = Object), (status = 400, body = ApiError)))]
 async fn staker(State(node): Shared, Path(address): Path<String>) -> Result<Json<Value>, ApiError> {
     let a = parse_address(&address)?;
     node.read(|app| staker_json(app, a)).map(Json).map_err(state_error)
 }
 
-#[utoipa::path(get, path = "/v1/withdrawals/{address}", params(("address" = String, Path, description = "Staker")),
-    responses((status = 200, description = "Queued withdrawals with expected payouts", body = Object), (status = 400, body = ApiError)))]
+#[utoipa::path(get, path = "/v1/withdrawals/{address}", params(AddressPath),
+    responses((status = 200, description = "Queued withdrawals with expected payouts", body = [Object]), (status = 400, body = ApiError)))]
 async fn withdrawals(State(node): Shared, Path(address): Path<String>) -> Result<Json<Value>, ApiError> {
     let a = parse_address(&address)?;
     node.read(|app| withdrawals_json(app, a, app.head().height)).map(|v| Json(Value::Array(v))).map_err(state_error)
@@ -392,7 +428,7 @@ fn allocations_json(app: &crate::App, op: Address) -> Result<Vec<Value>, cairn_s
     Ok(out)
 }
 
-#[utoipa::path(get, path = "/v1/operators", responses((status = 200, description = "Every operator", body = Object)))]
+#[utoipa::path(get, path = "/v1/operators", responses((status = 200, description = "Every operator", body = [Object])))]
 async fn operators(State(node): Shared) -> Result<Json<Value>, ApiError> {
     node.read(|app| {
         let list: Result<Vec<Value>, _> =
@@ -402,7 +438,7 @@ async fn operators(State(node): Shared) -> Result<Json<Value>, ApiError> {
     .map_err(state_error)
 }
 
-#[utoipa::path(get, path = "/v1/operators/{address}", params(("address" = String, Path, description = "Operator")),
+#[utoipa::path(get, path = "/v1/operators/{address}", params(AddressPath),
     responses((status = 200, body = Object), (status = 400, body = ApiError), (status = 404, body = ApiError)))]
 async fn operator(State(node): Shared, Path(address): Path<String>) -> Result<Json<Value>, ApiError> {
     let op = parse_address(&address)?;
@@ -414,14 +450,14 @@ async fn operator(State(node): Shared, Path(address): Path<String>) -> Result<Js
     })
 }
 
-#[utoipa::path(get, path = "/v1/allocations/{operator}", params(("operator" = String, Path, description = "Operator")),
-    responses((status = 200, body = Object), (status = 400, body = ApiError)))]
+#[utoipa::path(get, path = "/v1/allocations/{operator}", params(("operator" = String, Path, description = "Operator, `0x` and 40 hex digits", pattern = "^0x[0-9a-fA-F]{40}$")),
+    responses((status = 200, body = [Object]), (status = 400, body = ApiError)))]
 async fn allocations(State(node): Shared, Path(address): Path<String>) -> Result<Json<Value>, ApiError> {
     let op = parse_address(&address)?;
     node.read(|app| allocations_json(app, op)).map(|v| Json(Value::Array(v))).map_err(state_error)
 }
 
-#[utoipa::path(get, path = "/v1/services", responses((status = 200, description = "Every service with its operator sets", body = Object)))]
+#[utoipa::path(get, path = "/v1/services", responses((status = 200, description = "Every service with its operator sets", body = [Object])))]
 async fn services(State(node): Shared) -> Json<Value> {
     Json(node.read(|app| {
         let s = app.state();
@@ -442,7 +478,7 @@ async fn services(State(node): Shared) -> Json<Value> {
     }))
 }
 
-#[utoipa::path(get, path = "/v1/operator-sets", responses((status = 200, description = "Every operator set", body = Object)))]
+#[utoipa::path(get, path = "/v1/operator-sets", responses((status = 200, description = "Every operator set", body = [Object])))]
 async fn operator_sets(State(node): Shared) -> Json<Value> {
     Json(node.read(|app| {
         let s = app.state();
@@ -482,7 +518,7 @@ async fn rewards(State(node): Shared) -> Json<Value> {
     }))
 }
 
-#[utoipa::path(get, path = "/v1/rewards/claimed/{earner}", params(("earner" = String, Path, description = "Earner")),
+#[utoipa::path(get, path = "/v1/rewards/claimed/{earner}", params(("earner" = String, Path, description = "Earner, `0x` and 40 hex digits", pattern = "^0x[0-9a-fA-F]{40}$")),
     responses((status = 200, description = "Cumulative claimed per asset and the claimer", body = Object), (status = 400, body = ApiError)))]
 async fn claimed(State(node): Shared, Path(earner): Path<String>) -> Result<Json<Value>, ApiError> {
     let e = parse_address(&earner)?;
@@ -498,7 +534,7 @@ async fn claimed(State(node): Shared, Path(earner): Path<String>) -> Result<Json
 }
 
 #[utoipa::path(post, path = "/v1/query", request_body(content = Object, description = "One scenario query, e.g. {\"withdrawable_shares\": {\"staker\": \"0x..\", \"strategy\": 1}}"),
-    responses((status = 200, body = Object), (status = 400, body = ApiError)))]
+    responses((status = 200, body = Value), (status = 400, body = ApiError), (status = 413, body = ApiError), (status = 415, body = ApiError)))]
 async fn run_query(State(node): Shared, ApiJson(q): ApiJson<Value>) -> Result<Json<Value>, ApiError> {
     let q: query::Query = serde_json::from_value(q).map_err(|e| ApiError::bad("BadQuery", e.to_string()))?;
     node.read(|app| query::evaluate(app.state(), &q, app.head().height, app.head().time))
@@ -532,6 +568,7 @@ async fn eip712(State(node): Shared) -> Json<Value> {
 
 /// Filters of the event stream.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct EventFilter {
     /// Only events of this name (e.g. `deposit`).

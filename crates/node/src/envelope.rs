@@ -54,19 +54,23 @@ pub fn domain(chain_id: u64) -> Eip712Domain {
 #[serde(deny_unknown_fields)]
 pub struct SignedTx {
     /// The signer's address: the signature must recover it.
-    #[schema(value_type = String)]
+    #[schema(value_type = String, pattern = "^0x[0-9a-fA-F]{40}$")]
     pub from: Address,
     /// The chain the signature is for (part of the EIP-712 domain).
+    #[schema(format = UInt64)]
     pub chain_id: u64,
     /// Transaction kind, e.g. `deposit`.
     pub action: String,
     /// JSON object of the action's fields, as signed.
     pub body: String,
     /// The signer's next nonce.
+    #[schema(format = UInt64)]
     pub nonce: u64,
     /// Last unix second at which the transaction may be included.
+    #[schema(format = UInt64)]
     pub expiry: u64,
-    /// `0x`-hex 65-byte signature (`v` = 27/28 or 0/1).
+    /// `0x`-hex 65-byte signature (`v` = 27/28 or 0/1); checked with the signer, so in a batch a
+    /// bad one is that item's error.
     pub signature: String,
 }
 
