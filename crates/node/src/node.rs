@@ -224,8 +224,13 @@ impl Node {
                 return Err(EnvelopeError::Expired { expiry: v.expiry, now }.into());
             }
             let out = Submitted { hash: v.hash, sender: v.sender, nonce: v.nonce };
-            let next = self.read(|a| a.next_nonce(&v.sender));
+            // The nonce is read and the transaction admitted under the app's read lock: a block
+            // (which holds the write lock through commit and the mempool's `advance`) cannot
+            // land in between and leave a stale transaction waiting.
+            let app = self.app.read().unwrap_or_else(|p| p.into_inner());
+            let next = app.next_nonce(&v.sender);
             self.mempool().insert(v, next)?;
+            drop(app);
             Ok(out)
         });
         let counter = if result.is_ok() { &self.metrics.txs_admitted } else { &self.metrics.txs_refused };
@@ -233,20 +238,17 @@ impl Node {
         result
     }
 
-    /// Where a transaction is.
+    /// Where a transaction is. The mempool is asked first: a block leaves it only after its
+    /// commit, so a transaction missing from both was never admitted or has expired.
     pub fn status(&self, hash: &B256) -> Result<TxStatus, AppError> {
         if self.mempool().contains(hash) {
             return Ok(TxStatus::Pending);
         }
-        self.read(|a| {
-            let Some((height, index)) = a.store().tx_location(hash)? else {
-                return Ok(TxStatus::Unknown);
-            };
-            Ok(match a.store().receipt(height, index)? {
-                Some(r) => TxStatus::Committed { receipt: Box::new(r) },
-                None => TxStatus::Unknown,
-            })
-        })
+        let stored = self.read(|a| match a.store().tx_location(hash)? {
+            Some((height, index)) => a.store().receipt(height, index),
+            None => Ok(None),
+        })?;
+        Ok(stored.map_or(TxStatus::Unknown, |r| TxStatus::Committed { receipt: Box::new(r) }))
     }
 
     /// Waits until `hash` is committed or `timeout` passes; returns its last status.
