@@ -110,9 +110,11 @@ fn signed_transactions_commit_and_bad_input_gets_a_json_4xx() {
         expect_error(&h.submit(&h.sign(0, &deposit(2), 1)).await, 409, "NonceTaken");
         // Too far ahead.
         expect_error(&h.submit(&h.sign(0, &deposit(1), 500)).await, 400, "FutureNonce");
-        // Expired.
+        // Expired; valid for longer than the mempool keeps anything.
         let old = h.domain.sign(&h.keys.stakers[1], &deposit(1), 0, unix_now() - 10);
         expect_error(&h.submit(&old).await, 400, "Expired");
+        let far = h.domain.sign(&h.keys.stakers[1], &deposit(1), 0, unix_now() + 2 * 86_400);
+        expect_error(&h.submit(&far).await, 400, "ExpiryTooFar");
         // Another chain: declared, or only in the signature.
         let other = Domain::new(1).sign(&h.keys.stakers[1], &deposit(1), 0, unix_now() + 60);
         expect_error(&h.submit(&other).await, 400, "WrongChain");
@@ -155,6 +157,7 @@ fn signed_transactions_commit_and_bad_input_gets_a_json_4xx() {
         expect_error(&h.client.get(&format!("/v1/tx/0x{}", "ab".repeat(32))).await.expect("get"), 404, "NotFound");
         expect_error(&h.client.get("/v1/blocks/999").await.expect("get"), 404, "NotFound");
         expect_error(&h.client.get("/v1/blocks/x").await.expect("get"), 400, "BadHeight");
+        expect_error(&h.client.get("/v1/tx/%FF").await.expect("get"), 400, "BadPath");
         expect_error(&h.client.get("/v1/events?color=red").await.expect("get"), 400, "BadQueryString");
         expect_error(&h.post("/v1/query", &json!({"no_such_query": {}})).await, 400, "BadQuery");
         let q = h.post("/v1/query", &json!({"withdrawable_shares": {"staker": staker, "strategy": 1}})).await;
@@ -496,13 +499,29 @@ fn the_devnet_world_seeds_cleanly_and_its_rewards_root_is_posted() {
     block(h0 + 2 * hour + 1);
     let end = h0 + 2 * hour;
     let root = node.rewards_root(end).expect("someone earned").expect("calculation");
+    let expiry = unix_now() + 86_000;
     let post =
-        Domain::new(devnet::CHAIN_ID).sign(&keys.governor, &Tx::SubmitRoot { root, calculation_end: end }, 0, u64::MAX);
+        Domain::new(devnet::CHAIN_ID).sign(&keys.governor, &Tx::SubmitRoot { root, calculation_end: end }, 0, expiry);
     node.submit(post).expect("admitted");
     block(h0 + 2 * hour + 2);
     let roots = node.read(|a| a.state().distribution_roots());
     assert_eq!(roots.len(), 1);
     assert_eq!((roots[0].root, roots[0].calculation_end), (root, end));
+    // The whole world (reward submissions, roots, allocations) survives a restart...
+    let (head, hash) = node.read(|a| (a.head().clone(), a.state().state_hash()));
+    drop(signer);
+    drop(node);
+    let mut config = Config::new(dir.clone(), devnet::CHAIN_ID);
+    config.record_rewards = true;
+    let reopened = Node::open(config, &devnet::genesis(&keys)).expect("reopens with rewards and roots stored");
+    assert_eq!(reopened.read(|a| (a.head().clone(), a.state().state_hash())), (head, hash));
+    // ...but its rewards history does not, so it refuses to post roots from a partial one.
+    let refusal = reopened.rewards_root(end).expect("an answer").unwrap_err();
+    assert!(refusal.contains("since genesis"), "{refusal}");
+    drop(reopened);
+    // A devnet with another genesis (another staker count) cannot open this store.
+    let other = Node::open(Config::new(dir.clone(), devnet::CHAIN_ID), &devnet::genesis(&DevKeys::new(31)));
+    assert!(matches!(other, Err(cairn_node::app::AppError::GenesisMismatch { .. })), "{other:?}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -522,6 +541,8 @@ fn the_cli_manages_keys_signs_submits_and_queries() {
         use std::os::unix::fs::PermissionsExt;
         let mode = std::fs::metadata(keys_dir.join("alice.json")).expect("file").permissions().mode();
         assert_eq!(mode & 0o777, 0o600, "key files are readable by their owner only");
+        let mode = std::fs::metadata(&keys_dir).expect("dir").permissions().mode();
+        assert_eq!(mode & 0o777, 0o700, "the keys directory is its owner's only");
     }
     let listed = net::keys_list(&keys_dir).expect("list");
     assert_eq!(listed.as_array().map(Vec::len), Some(2));

@@ -67,3 +67,20 @@ fn unknown_tables_and_bad_bytes_are_refused() {
     let err = State::from_rows(store.iter().map(|((t, k), v)| (*t, k.as_slice(), v.as_slice()))).unwrap_err();
     assert_eq!(err.to_string(), "the globals row is missing");
 }
+
+#[test]
+fn amounts_inside_stored_rows_round_trip() {
+    // Proposals carry an optional amount (a deposit cap): binary rows must read it back.
+    use cairn_primitives::{StrategyId, U256};
+    use cairn_state::{Ctx, Tx, tx::GovernanceAction};
+    let mut world = World::new();
+    world.state.set_tracking(true);
+    let governor = world.actors[cairn_tests::world::GOVERNOR];
+    for cap in [Some(U256::from(10).pow(U256::from(24))), None] {
+        let tx = Tx::Propose { action: GovernanceAction::SetDepositCap { strategy: StrategyId(1), cap } };
+        world.state.apply(&Ctx { sender: governor, block: 1, time: 12 }, &tx).expect("proposal accepted");
+    }
+    let mut store = Store::new();
+    write(&mut store, world.state.rows().expect("rows"));
+    assert!(rebuild(&store).canonical_bytes() == world.state.canonical_bytes(), "proposals survive the store");
+}

@@ -61,6 +61,12 @@ fn write_key(dir: &Path, name: &str, key: &SigningKey) -> Result<PathBuf> {
         bail!("key name {name:?}: use letters, digits, - and _");
     }
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+            .with_context(|| format!("restricting {} to its owner", dir.display()))?;
+    }
     let path = dir.join(format!("{name}.json"));
     let body = json!({"name": name, "address": address_of(key), "private_key": devnet::key_hex(key)});
     let mut opts = std::fs::OpenOptions::new();

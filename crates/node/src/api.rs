@@ -9,7 +9,10 @@ use std::{convert::Infallible, sync::Arc, time::Duration};
 use alloy_primitives::{Address, B256};
 use axum::{
     Json, Router,
-    extract::{DefaultBodyLimit, FromRequest, Path, Query, Request, State, rejection::QueryRejection},
+    extract::{
+        DefaultBodyLimit, FromRequest, Path, Query, Request, State,
+        rejection::{PathRejection, QueryRejection},
+    },
     http::{StatusCode, header},
     response::{
         IntoResponse, Response,
@@ -38,6 +41,8 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 pub const MAX_BATCH: usize = 1_000;
 /// Longest a request may take (the event stream excepted).
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// Longest `?wait=true` waits for a commit (inside the request timeout).
+pub const WAIT_FOR_COMMIT: Duration = Duration::from_secs(25);
 /// Most requests served at once.
 pub const MAX_CONCURRENT_REQUESTS: usize = 1_024;
 
@@ -148,6 +153,10 @@ fn parse_hash(s: &str) -> Result<B256, ApiError> {
     s.parse().map_err(|e| ApiError::bad("BadHash", format!("{s:?} is not a 32-byte hash: {e}")))
 }
 
+fn path_param(p: Result<Path<String>, PathRejection>) -> Result<String, ApiError> {
+    p.map(|Path(v)| v).map_err(|e| ApiError::bad("BadPath", e.body_text()))
+}
+
 fn query_params<T>(q: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
     q.map(|Query(v)| v).map_err(|e| ApiError::bad("BadQueryString", e.body_text()))
 }
@@ -239,8 +248,7 @@ async fn submit_tx(
     let submitted = tokio::task::spawn_blocking(move || n.submit(tx))
         .await
         .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "Internal", e.to_string()))??;
-    let status =
-        if wait { node.wait_committed(submitted.hash, Duration::from_secs(30)).await? } else { TxStatus::Pending };
+    let status = if wait { node.wait_committed(submitted.hash, WAIT_FOR_COMMIT).await? } else { TxStatus::Pending };
     Ok((StatusCode::ACCEPTED, Json(SubmitAnswer { submitted, status })).into_response())
 }
 
@@ -282,7 +290,8 @@ async fn submit_batch(
 
 #[utoipa::path(get, path = "/v1/tx/{hash}", params(HashPath),
     responses((status = 200, body = TxStatus), (status = 400, body = ApiError), (status = 404, body = ApiError)))]
-async fn tx_status(State(node): Shared, Path(hash): Path<String>) -> Result<Json<TxStatus>, ApiError> {
+async fn tx_status(State(node): Shared, hash: Result<Path<String>, PathRejection>) -> Result<Json<TxStatus>, ApiError> {
+    let hash = path_param(hash)?;
     let hash = parse_hash(&hash)?;
     match node.status(&hash)? {
         TxStatus::Unknown => Err(ApiError::not_found(format!("transaction {hash} is neither waiting nor committed"))),
@@ -322,14 +331,19 @@ async fn latest_block(State(node): Shared) -> Result<Json<BlockView>, ApiError> 
 
 #[utoipa::path(get, path = "/v1/blocks/{height}", params(HeightPath),
     responses((status = 200, body = BlockView), (status = 400, body = ApiError), (status = 404, body = ApiError)))]
-async fn block_at(State(node): Shared, Path(height): Path<String>) -> Result<Json<BlockView>, ApiError> {
+async fn block_at(
+    State(node): Shared,
+    height: Result<Path<String>, PathRejection>,
+) -> Result<Json<BlockView>, ApiError> {
+    let height = path_param(height)?;
     let h: u64 = height.parse().map_err(|_| ApiError::bad("BadHeight", format!("{height:?} is not a block height")))?;
     block_view(&node, h).map(Json)
 }
 
 #[utoipa::path(get, path = "/v1/accounts/{address}", params(AddressPath),
     responses((status = 200, description = "Nonce and balances", body = Object), (status = 400, body = ApiError)))]
-async fn account(State(node): Shared, Path(address): Path<String>) -> Result<Json<Value>, ApiError> {
+async fn account(State(node): Shared, address: Result<Path<String>, PathRejection>) -> Result<Json<Value>, ApiError> {
+    let address = path_param(address)?;
     let a = parse_address(&address)?;
     Ok(Json(node.read(|app| {
         let s = app.state();
@@ -387,14 +401,19 @@ fn state_error(e: cairn_state::TxError) -> ApiError {
 
 #[utoipa::path(get, path = "/v1/stakers/{address}", params(AddressPath),
     responses((status = 200, description = "Positions (deposit, withdrawable) and queued withdrawals", body = Object), (status = 400, body = ApiError)))]
-async fn staker(State(node): Shared, Path(address): Path<String>) -> Result<Json<Value>, ApiError> {
+async fn staker(State(node): Shared, address: Result<Path<String>, PathRejection>) -> Result<Json<Value>, ApiError> {
+    let address = path_param(address)?;
     let a = parse_address(&address)?;
     node.read(|app| staker_json(app, a)).map(Json).map_err(state_error)
 }
 
 #[utoipa::path(get, path = "/v1/withdrawals/{address}", params(AddressPath),
     responses((status = 200, description = "Queued withdrawals with expected payouts", body = [Object]), (status = 400, body = ApiError)))]
-async fn withdrawals(State(node): Shared, Path(address): Path<String>) -> Result<Json<Value>, ApiError> {
+async fn withdrawals(
+    State(node): Shared,
+    address: Result<Path<String>, PathRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let address = path_param(address)?;
     let a = parse_address(&address)?;
     node.read(|app| withdrawals_json(app, a, app.head().height)).map(|v| Json(Value::Array(v))).map_err(state_error)
 }
@@ -440,7 +459,8 @@ async fn operators(State(node): Shared) -> Result<Json<Value>, ApiError> {
 
 #[utoipa::path(get, path = "/v1/operators/{address}", params(AddressPath),
     responses((status = 200, body = Object), (status = 400, body = ApiError), (status = 404, body = ApiError)))]
-async fn operator(State(node): Shared, Path(address): Path<String>) -> Result<Json<Value>, ApiError> {
+async fn operator(State(node): Shared, address: Result<Path<String>, PathRejection>) -> Result<Json<Value>, ApiError> {
+    let address = path_param(address)?;
     let op = parse_address(&address)?;
     node.read(|app| {
         if !app.state().is_operator(op) {
@@ -452,7 +472,11 @@ async fn operator(State(node): Shared, Path(address): Path<String>) -> Result<Js
 
 #[utoipa::path(get, path = "/v1/allocations/{operator}", params(("operator" = String, Path, description = "Operator, `0x` and 40 hex digits", pattern = "^0x[0-9a-fA-F]{40}$")),
     responses((status = 200, body = [Object]), (status = 400, body = ApiError)))]
-async fn allocations(State(node): Shared, Path(address): Path<String>) -> Result<Json<Value>, ApiError> {
+async fn allocations(
+    State(node): Shared,
+    address: Result<Path<String>, PathRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let address = path_param(address)?;
     let op = parse_address(&address)?;
     node.read(|app| allocations_json(app, op)).map(|v| Json(Value::Array(v))).map_err(state_error)
 }
@@ -520,7 +544,8 @@ async fn rewards(State(node): Shared) -> Json<Value> {
 
 #[utoipa::path(get, path = "/v1/rewards/claimed/{earner}", params(("earner" = String, Path, description = "Earner, `0x` and 40 hex digits", pattern = "^0x[0-9a-fA-F]{40}$")),
     responses((status = 200, description = "Cumulative claimed per asset and the claimer", body = Object), (status = 400, body = ApiError)))]
-async fn claimed(State(node): Shared, Path(earner): Path<String>) -> Result<Json<Value>, ApiError> {
+async fn claimed(State(node): Shared, earner: Result<Path<String>, PathRejection>) -> Result<Json<Value>, ApiError> {
+    let earner = path_param(earner)?;
     let e = parse_address(&earner)?;
     Ok(Json(node.read(|app| {
         let s = app.state();
@@ -604,6 +629,15 @@ async fn events(
         futures_util::stream::iter(picked)
     });
     Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
+}
+
+/// The timeout layer answers with an empty body: give it the API's JSON error.
+async fn json_timeout(res: Response) -> Response {
+    if res.status() == StatusCode::REQUEST_TIMEOUT && res.headers().get(header::CONTENT_TYPE).is_none() {
+        let msg = format!("the request took longer than {} s", REQUEST_TIMEOUT.as_secs());
+        return ApiError::new(StatusCode::REQUEST_TIMEOUT, "Timeout", msg).into_response();
+    }
+    res
 }
 
 async fn not_found(req: Request) -> ApiError {
@@ -699,7 +733,8 @@ pub fn router(node: Arc<Node>) -> Router {
         .route("/v1/query", post(run_query))
         .route("/v1/state", get(state_hash))
         .route("/v1/eip712", get(eip712))
-        .layer(tower_http::timeout::TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT));
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
+        .layer(axum::middleware::map_response(json_timeout));
     Router::new()
         .merge(timed)
         .route("/v1/events", get(events))

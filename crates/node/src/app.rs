@@ -33,6 +33,14 @@ pub enum AppError {
         /// Asked for.
         wanted: u64,
     },
+    /// The store was started from another genesis.
+    #[error("the store was started from genesis {stored}, not {given}")]
+    GenesisMismatch {
+        /// In the store.
+        stored: B256,
+        /// Asked for.
+        given: B256,
+    },
     /// A stored state row does not load.
     #[error("stored state does not load: {0}")]
     State(#[from] cairn_state::persist::LoadError),
@@ -114,9 +122,13 @@ impl App {
     pub fn open(path: &Path, genesis: &Genesis, chain_id: u64) -> Result<Self, AppError> {
         let store = Store::open(path)?;
         let domain = Domain::new(chain_id);
+        let genesis_hash = keccak256(postcard::to_allocvec(genesis).map_err(|e| AppError::Genesis(e.to_string()))?);
         if let Some(meta) = store.meta()? {
             if meta.chain_id != chain_id {
                 return Err(AppError::WrongChain { stored: meta.chain_id, wanted: chain_id });
+            }
+            if let Some(stored) = meta.genesis.filter(|g| *g != genesis_hash) {
+                return Err(AppError::GenesisMismatch { stored, given: genesis_hash });
             }
             let rows = store.state_rows()?;
             let mut nonces = HashMap::new();
@@ -145,7 +157,13 @@ impl App {
             state_hash: chain_hash(B256::ZERO, &changes),
             tx_count: 0,
         };
-        store.commit_block(&Block { header: head.clone(), txs: Vec::new() }, &[], &rows, chain_id)?;
+        store.commit_block(
+            &Block { header: head.clone(), txs: Vec::new() },
+            &[],
+            &rows,
+            chain_id,
+            Some(genesis_hash),
+        )?;
         state.set_tracking(true);
         Ok(Self { state, nonces: HashMap::new(), head, domain, store })
     }
@@ -280,7 +298,7 @@ impl App {
     /// ABCI Commit: writes the finalized block, its receipts and state rows in one redb
     /// transaction and makes it the head. On error the node must stop: memory is ahead of disk.
     pub fn commit(&mut self, f: &Finalized) -> Result<(), AppError> {
-        self.store.commit_block(&f.block, &f.receipts, &f.rows, self.domain.chain_id)?;
+        self.store.commit_block(&f.block, &f.receipts, &f.rows, self.domain.chain_id, None)?;
         self.head = f.block.header.clone();
         Ok(())
     }
@@ -294,9 +312,9 @@ impl App {
         self.process_proposal(h.height, h.time, &block.txs)?;
         let verified: Vec<Arc<Verified>> = crate::verify_all(&self.domain, block.txs.clone())
             .into_iter()
-            .map(|v| v.map(Arc::new))
-            .collect::<Result<_, _>>()
-            .map_err(|error| ProposalError::BadTx { index: 0, error })?;
+            .enumerate()
+            .map(|(index, v)| v.map(Arc::new).map_err(|error| ProposalError::BadTx { index, error }))
+            .collect::<Result<_, _>>()?;
         let f = self.finalize_block(h.time, &verified)?;
         if f.block.header != *h {
             return Err(ReplayError::Diverged {

@@ -310,23 +310,33 @@ fn post_root(node: &Node, keys: &DevKeys, signer: &mut Signer) {
 /// root every minute once an interval has closed, and a staker deposit every 2 s.
 pub async fn run_workers(node: Arc<Node>, keys: Arc<DevKeys>) {
     let mut signer = Signer::new(Arc::clone(&node));
-    let fresh = node.read(|a| a.head().height == 0);
-    if fresh {
+    // What is already there comes from the state, so a devnet stopped half-way resumes its seeding.
+    let seeded = |n: &Node| {
+        n.read(|a| {
+            let s = a.state();
+            let ops = s.operator_addresses();
+            let allocated = ops.iter().any(|op| !s.operator_allocations(*op, a.head().height).is_empty());
+            (!ops.is_empty(), s.position_count() > 0, allocated)
+        })
+    };
+    let (has_operators, has_positions, mut allocated) = seeded(&node);
+    if !has_operators {
         signer.submit(seed_setup_txs(&keys));
         while node.mempool_len() > 0 {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+    }
+    if !has_positions {
         signer.submit(seed_participant_txs(&keys));
     }
     let alloc_height = params().allocation_configuration_delay_blocks + 2;
-    let mut allocated = !fresh;
-    let mut last_reward_hour = if fresh { 0 } else { unix_now() / 3_600 };
+    let mut last_reward_hour = if allocated { unix_now() / 3_600 } else { 0 };
     let mut tick: u64 = 0;
     loop {
         tokio::time::sleep(Duration::from_secs(2)).await;
         tick += 1;
         let height = node.read(|a| a.head().height);
-        if !allocated && height >= alloc_height {
+        if !allocated && height >= alloc_height && node.mempool_len() == 0 {
             signer.submit(allocation_txs(&keys));
             allocated = true;
         }

@@ -33,6 +33,9 @@ pub const DOMAIN_NAME: &str = "Cairn";
 pub const DOMAIN_VERSION: &str = "1";
 /// Largest accepted `body`, in bytes.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
+/// Furthest in the future an expiry may be at submission, in seconds (a day): a transaction
+/// that cannot be included now cannot wait in the mempool forever.
+pub const MAX_EXPIRY_SECONDS: u64 = 86_400;
 
 /// The protocol's pseudo-address, the domain's `verifyingContract`.
 pub fn verifying_contract() -> Address {
@@ -127,6 +130,16 @@ pub enum EnvelopeError {
         size: usize,
         /// The limit.
         max: usize,
+    },
+    /// The expiry is further ahead than a mempool keeps transactions.
+    #[error("expiry {expiry} is more than {max_ahead} s after now ({now})")]
+    ExpiryTooFar {
+        /// Its expiry.
+        expiry: u64,
+        /// The node's time.
+        now: u64,
+        /// The limit.
+        max_ahead: u64,
     },
     /// The transaction was signed for another chain.
     #[error("signed for chain {chain_id}, this is chain {expected}")]

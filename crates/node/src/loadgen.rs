@@ -1,6 +1,6 @@
-//! The load generator behind `cairn bench node`: a node in a temporary directory, pre-signed
-//! transfers submitted over HTTP by concurrent clients, commit times taken from the node's
-//! block feed; then concurrent position reads.
+//! The load generator behind `cairn bench node`: a node in a temporary directory (default block
+//! limits), pre-signed deposits and transfers submitted over HTTP by concurrent clients, commit
+//! times taken from the node's block feed; then concurrent reads of the accounts' positions.
 
 use std::{
     collections::HashMap,
@@ -9,7 +9,7 @@ use std::{
 };
 
 use alloy_primitives::{B256, U256};
-use cairn_primitives::{AssetId, Params, params::Profile};
+use cairn_primitives::{AssetId, Params, StrategyId, params::Profile};
 use cairn_state::{Genesis, GenesisAsset, Tx, oracle::OracleCommittee};
 use serde::Serialize;
 
@@ -95,7 +95,8 @@ fn genesis(accounts: &[alloy_primitives::Address]) -> Genesis {
     }
 }
 
-/// Signs `n` transfers round-robin over the keys, on every core.
+/// Signs `n` transactions round-robin over the keys, on every core: each account's first is a
+/// deposit, the rest are transfers.
 fn presign(domain: &Domain, keys: &[k256::ecdsa::SigningKey], n: usize) -> Vec<SignedTx> {
     let expiry = unix_now() + 3_600;
     let accounts = keys.len();
@@ -108,9 +109,15 @@ fn presign(domain: &Domain, keys: &[k256::ecdsa::SigningKey], n: usize) -> Vec<S
                     (t * per..((t + 1) * per).min(n))
                         .map(|i| {
                             let k = &keys[i % accounts];
-                            let to = address_of(&keys[(i + 1) % accounts]);
-                            let tx = Tx::Transfer { asset: AssetId(0), to, amount: U256::from(1) };
-                            domain.sign(k, &tx, (i / accounts) as u64, expiry)
+                            let nonce = (i / accounts) as u64;
+                            // Each account's first transaction opens a position (read later).
+                            let tx = if nonce == 0 {
+                                Tx::Deposit { strategy: StrategyId(0), amount: U256::from(1_000_000u64) }
+                            } else {
+                                let to = address_of(&keys[(i + 1) % accounts]);
+                                Tx::Transfer { asset: AssetId(0), to, amount: U256::from(1) }
+                            };
+                            domain.sign(k, &tx, nonce, expiry)
                         })
                         .collect::<Vec<_>>()
                 })
@@ -135,7 +142,6 @@ pub async fn run(spec: LoadSpec) -> anyhow::Result<LoadReport> {
     let addrs: Vec<_> = keys.iter().map(address_of).collect();
     let mut config = Config::new(dir.clone(), 7_777);
     config.block_interval = spec.block_interval;
-    config.max_block_txs = 50_000;
     config.mempool_capacity = spec.txs.max(1) + 1_000;
     let node = Node::open(config, &genesis(&addrs))?;
     let domain = node.read(|a| a.domain().clone());
@@ -153,7 +159,12 @@ pub async fn run(spec: LoadSpec) -> anyhow::Result<LoadReport> {
     let mut feed = node.subscribe();
     let sink = Arc::clone(&committed);
     let listener_task = tokio::spawn(async move {
-        while let Ok(batch) = feed.recv().await {
+        loop {
+            let batch = match feed.recv().await {
+                Ok(b) => b,
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+            };
             let now = Instant::now();
             let mut m = sink.lock().unwrap_or_else(|p| p.into_inner());
             for r in batch.iter() {

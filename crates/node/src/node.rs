@@ -157,6 +157,8 @@ pub struct Node {
     pub metrics: Metrics,
     stopping: AtomicBool,
     rewards: Mutex<Option<Recorder>>,
+    /// Whether the rewards history starts at genesis (the node opened a fresh chain).
+    rewards_since_genesis: bool,
 }
 
 /// Unix seconds now.
@@ -173,6 +175,7 @@ impl Node {
         let height = app.head().height;
         let (events, _) = broadcast::channel(1024);
         let (committed, _) = watch::channel(height);
+        let rewards_since_genesis = app.head().height == 0;
         let rewards = config.record_rewards.then(|| {
             let interval = app.state().params().rewards_interval_seconds;
             Recorder::new(interval, app.head().time.max(unix_now()))
@@ -186,6 +189,7 @@ impl Node {
             metrics: Metrics::default(),
             stopping: AtomicBool::new(false),
             rewards: Mutex::new(rewards),
+            rewards_since_genesis,
         }))
     }
 
@@ -222,6 +226,10 @@ impl Node {
             let now = unix_now();
             if v.expiry < now {
                 return Err(EnvelopeError::Expired { expiry: v.expiry, now }.into());
+            }
+            let max_ahead = crate::envelope::MAX_EXPIRY_SECONDS;
+            if v.expiry > now.saturating_add(max_ahead) {
+                return Err(EnvelopeError::ExpiryTooFar { expiry: v.expiry, now, max_ahead }.into());
             }
             let out = Submitted { hash: v.hash, sender: v.sender, nonce: v.nonce };
             // The nonce is read and the transaction admitted under the app's read lock: a block
@@ -314,9 +322,18 @@ impl Node {
                 if node.mempool_len() == 0 && last.elapsed() < node.config.empty_block_interval {
                     continue;
                 }
-                if let Err(e) = node.produce_block(unix_now()) {
-                    eprintln!("cairn node: block production failed, stopping: {e}");
-                    std::process::exit(2);
+                // A failed or panicking block leaves memory ahead of the store: stop the process
+                // (a restart resumes from the last committed block) rather than serve it.
+                match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| node.produce_block(unix_now()))) {
+                    Ok(Ok(_)) => {}
+                    Ok(Err(e)) => {
+                        eprintln!("cairn node: block production failed, stopping: {e}");
+                        std::process::exit(2);
+                    }
+                    Err(_) => {
+                        eprintln!("cairn node: block production panicked, stopping");
+                        std::process::exit(3);
+                    }
                 }
                 last = Instant::now();
             }
@@ -326,18 +343,19 @@ impl Node {
     /// The rewards calculation through `end` (an interval boundary) over the recorded history:
     /// the distribution root to post. `None` when recording is off or nothing was earned.
     pub fn rewards_root(&self, end: u64) -> Option<Result<B256, String>> {
+        // Lock order everywhere: app, then mempool or rewards.
+        let app = self.app.read().unwrap_or_else(|p| p.into_inner());
         let rec = self.rewards.lock().unwrap_or_else(|p| p.into_inner());
         let rec = rec.as_ref()?;
-        let result = self.read(|app| {
-            let state = app.state();
-            calculate(&state.submissions(), rec.snapshots(), rec.interval(), end).map(|c| {
-                let empty = c.earnings.is_empty();
-                (empty, c.tree(state).root())
-            })
-        });
-        match result {
-            Ok((true, _)) => None,
-            Ok((false, root)) => Some(Ok(root)),
+        if !self.rewards_since_genesis {
+            return Some(
+                Err("the rewards history was not recorded since genesis (the node restarted); no root".into()),
+            );
+        }
+        let state = app.state();
+        match calculate(&state.submissions(), rec.snapshots(), rec.interval(), end) {
+            Ok(c) if c.earnings.is_empty() => None,
+            Ok(c) => Some(Ok(c.tree(state).root())),
             Err(e) => Some(Err(e.to_string())),
         }
     }

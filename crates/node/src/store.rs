@@ -9,7 +9,7 @@ use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 
 use crate::block::{Block, Header, Receipt};
 
-/// Scalars: `chain_id`, `genesis` (postcard `Genesis`), `head` (postcard `Header`).
+/// Scalars: `chain_id`, `genesis` (keccak256 of the postcard genesis), `head` (postcard `Header`).
 const META: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("meta");
 /// Height → postcard `Block`.
 const BLOCKS: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("blocks");
@@ -67,6 +67,8 @@ pub struct Meta {
     pub chain_id: u64,
     /// Latest committed header.
     pub head: Header,
+    /// keccak256 of the genesis the chain started from.
+    pub genesis: Option<B256>,
 }
 
 impl Store {
@@ -95,7 +97,8 @@ impl Store {
         };
         let chain_id: u64 = postcard::from_bytes(chain.value()).map_err(corrupt("chain id"))?;
         let head: Header = postcard::from_bytes(head.value()).map_err(corrupt("head"))?;
-        Ok(Some(Meta { chain_id, head }))
+        let genesis = t.get("genesis").map_err(dberr)?.and_then(|g| B256::try_from(g.value()).ok());
+        Ok(Some(Meta { chain_id, head, genesis }))
     }
 
     /// Every state row (for loading at start).
@@ -112,16 +115,21 @@ impl Store {
     }
 
     /// Writes a block with its receipts and state rows, and makes it the head: all or nothing.
+    /// The genesis block also records the genesis hash.
     pub fn commit_block(
         &self,
         block: &Block,
         receipts: &[Receipt],
         rows: &[Row],
         chain_id: u64,
+        genesis: Option<B256>,
     ) -> Result<(), StoreError> {
         let w = self.db.begin_write().map_err(dberr)?;
         {
             let mut meta = w.open_table(META).map_err(dberr)?;
+            if let Some(g) = genesis {
+                meta.insert("genesis", g.as_slice()).map_err(dberr)?;
+            }
             let head = postcard::to_allocvec(&block.header).map_err(dberr)?;
             meta.insert("head", head.as_slice()).map_err(dberr)?;
             let chain = postcard::to_allocvec(&chain_id).map_err(dberr)?;

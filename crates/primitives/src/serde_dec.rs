@@ -10,6 +10,12 @@ pub fn serialize<S: Serializer>(v: &U256, s: S) -> Result<S::Ok, S::Error> {
 
 /// Deserializes a U256 from a string (decimal, `0x` hex, `<int>e<exp>`) or an integer.
 pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<U256, D::Error> {
+    // Binary formats (postcard, the node's store) cannot ask "what comes next": the value is the
+    // decimal string `serialize` wrote.
+    if !d.is_human_readable() {
+        let t = String::deserialize(d)?;
+        return crate::parse_amount(&t).ok_or_else(|| D::Error::custom(format!("not an amount: {t}")));
+    }
     #[derive(Deserialize)]
     #[serde(untagged)]
     enum Raw {
@@ -51,7 +57,7 @@ pub mod opt {
     /// Serializes as a decimal string or null.
     pub fn serialize<S: Serializer>(v: &Option<U256>, s: S) -> Result<S::Ok, S::Error> {
         match v {
-            Some(x) => s.collect_str(x),
+            Some(x) => s.serialize_some(&x.to_string()),
             None => s.serialize_none(),
         }
     }
@@ -61,5 +67,41 @@ pub mod opt {
         #[derive(Deserialize)]
         struct W(#[serde(with = "super")] U256);
         Ok(Option::<W>::deserialize(d)?.map(|w| w.0))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, PartialEq, serde::Serialize, Deserialize)]
+    struct Amounts {
+        #[serde(with = "super")]
+        one: U256,
+        #[serde(with = "super::vec")]
+        many: Vec<U256>,
+        #[serde(with = "super::opt")]
+        maybe: Option<U256>,
+        #[serde(with = "super::opt")]
+        none: Option<U256>,
+    }
+
+    #[test]
+    fn amounts_round_trip_through_json_and_postcard() {
+        let a = Amounts {
+            one: U256::MAX,
+            many: vec![U256::ZERO, U256::from(10).pow(U256::from(30))],
+            maybe: Some(U256::from(7)),
+            none: None,
+        };
+        let json = serde_json::to_string(&a).expect("json");
+        assert!(json.contains("\"maybe\":\"7\""), "{json}");
+        assert_eq!(serde_json::from_str::<Amounts>(&json).expect("from json"), a);
+        let bytes = postcard::to_allocvec(&a).expect("postcard");
+        assert_eq!(postcard::from_bytes::<Amounts>(&bytes).expect("from postcard"), a);
+        // JSON also takes integers and exponents.
+        let loose: Amounts =
+            serde_json::from_str(r#"{"one": 5, "many": ["1e3"], "maybe": "0x10", "none": null}"#).expect("loose");
+        assert_eq!((loose.one, loose.many[0], loose.maybe), (U256::from(5), U256::from(1000), Some(U256::from(16))));
     }
 }
