@@ -107,6 +107,8 @@ fn signed_transactions_commit_and_bad_input_gets_a_json_4xx() {
         expect_error(&h.submit(&tx).await, 400, "StaleNonce");
         // A second transaction for a waiting (sender, nonce).
         assert_eq!(h.submit(&h.sign(0, &deposit(1), 1)).await.0, 202);
+        let (_, acct) = h.client.get(&format!("/v1/accounts/{staker}")).await.expect("get");
+        assert_eq!((acct["nonce"].as_u64(), acct["pending_nonce"].as_u64()), (Some(1), Some(2)));
         expect_error(&h.submit(&h.sign(0, &deposit(2), 1)).await, 409, "NonceTaken");
         // Too far ahead.
         expect_error(&h.submit(&h.sign(0, &deposit(1), 500)).await, 400, "FutureNonce");
@@ -574,6 +576,10 @@ fn the_cli_manages_keys_signs_submits_and_queries() {
             .expect("ask");
     assert_eq!(shares, json!("2000000000000000000"));
     // Bad input is refused before or by the node, with the reason.
+    // Two calls in a row without waiting take consecutive nonces.
+    let a = net::tx(&base, &key, "deposit", json!({"strategy": 1, "amount": "1"}), false, 60).expect("first");
+    let b = net::tx(&base, &key, "deposit", json!({"strategy": 1, "amount": "1"}), false, 60).expect("second");
+    assert_eq!((a["nonce"].as_u64(), b["nonce"].as_u64()), (Some(1), Some(2)));
     let e = net::tx(&base, &key, "deposit", json!({"strategy": "x"}), false, 60).unwrap_err().to_string();
     assert!(e.contains("does not decode"), "{e}");
     let e = net::tx(&base, &key, "no_such_action", json!({}), false, 60).unwrap_err().to_string();

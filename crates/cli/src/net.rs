@@ -169,7 +169,7 @@ pub fn tx(node: &str, key: &SigningKey, action: &str, body: Value, wait: bool, e
         let chain_id = health["chain_id"].as_u64().ok_or_else(|| anyhow!("no chain id in {health}"))?;
         let from = address_of(key);
         let (_, acct) = c.get(&format!("/v1/accounts/{from}")).await?;
-        let nonce = acct["nonce"].as_u64().ok_or_else(|| anyhow!("no nonce in {acct}"))?;
+        let nonce = acct["pending_nonce"].as_u64().ok_or_else(|| anyhow!("no nonce in {acct}"))?;
         let domain = Domain::new(chain_id);
         let expiry = unix_now() + expiry_secs;
         let hash = domain.signing_hash(action, &body, nonce, expiry);

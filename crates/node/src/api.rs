@@ -341,10 +341,11 @@ async fn block_at(
 }
 
 #[utoipa::path(get, path = "/v1/accounts/{address}", params(AddressPath),
-    responses((status = 200, description = "Nonce and balances", body = Object), (status = 400, body = ApiError)))]
+    responses((status = 200, description = "Committed nonce, next free nonce after waiting transactions (`pending_nonce`), balances", body = Object), (status = 400, body = ApiError)))]
 async fn account(State(node): Shared, address: Result<Path<String>, PathRejection>) -> Result<Json<Value>, ApiError> {
     let address = path_param(address)?;
     let a = parse_address(&address)?;
+    let (nonce, pending_nonce) = node.nonces(&a);
     Ok(Json(node.read(|app| {
         let s = app.state();
         let balances: Vec<Value> = s
@@ -352,7 +353,7 @@ async fn account(State(node): Shared, address: Result<Path<String>, PathRejectio
             .into_iter()
             .map(|(id, asset)| json!({"asset": id, "symbol": asset.symbol, "amount": dec(s.balance(a, id))}))
             .collect();
-        json!({"address": a, "nonce": app.next_nonce(&a), "balances": balances})
+        json!({"address": a, "nonce": nonce, "pending_nonce": pending_nonce, "balances": balances})
     })))
 }
 

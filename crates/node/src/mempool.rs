@@ -121,7 +121,7 @@ impl Mempool {
     }
 
     /// The first nonce after the run of waiting transactions that starts at `next`.
-    fn contiguous_end(&self, sender: &Address, next: u64) -> u64 {
+    pub fn contiguous_end(&self, sender: &Address, next: u64) -> u64 {
         let Some(q) = self.queues.get(sender) else {
             return next;
         };

@@ -208,6 +208,14 @@ impl Node {
         self.mempool().len()
     }
 
+    /// An account's committed next nonce and the next one free after its waiting transactions.
+    pub fn nonces(&self, a: &Address) -> (u64, u64) {
+        let app = self.app.read().unwrap_or_else(|p| p.into_inner());
+        let next = app.next_nonce(a);
+        let pending = self.mempool().contiguous_end(a, next);
+        (next, pending)
+    }
+
     /// Verifies and admits one transaction.
     pub fn submit(&self, signed: SignedTx) -> Result<Submitted, SubmitError> {
         let domain = self.read(|a| a.domain().clone());
