@@ -8,6 +8,58 @@
 #![forbid(unsafe_code)]
 #![deny(clippy::arithmetic_side_effects)]
 
+/// Passes every table field of `State` to `$m`, in storage order: `persist` numbers the tables
+/// by their place here (append, never reorder). The users destructure `State` without `..`, so
+/// a table added to `State` but not listed here is a compile error: no table can escape commit,
+/// rollback or the store.
+macro_rules! with_tables {
+    ($m:ident ! ($($args:tt)*)) => {
+        $m!(($($args)*)
+            assets,
+            balances,
+            strategies,
+            stakers,
+            operators,
+            operator_shares,
+            approvals,
+            max_magnitude,
+            encumbered,
+            cumulative_scaled,
+            allocations,
+            dealloc_queue,
+            services,
+            operator_sets,
+            registrations,
+            allow_list,
+            incompatible,
+            slash_requests,
+            open_requests,
+            resolved_requests,
+            burnable,
+            withdrawals,
+            admins,
+            pending_admins,
+            appointees,
+            pausers,
+            proposals,
+            oracle_members,
+            report_votes,
+            beacon_records,
+            pods,
+            pod_accounts,
+            pod_validators,
+            submissions,
+            submission_nonces,
+            splits,
+            fee_opt_in,
+            roots,
+            claimed,
+            claimers,
+            set_risk
+        )
+    };
+}
+
 pub mod allocations;
 pub mod delegation;
 pub mod error;
@@ -162,97 +214,18 @@ pub struct State {
     pub(crate) set_risk: Table<OperatorSetKey, services::SetRiskDeclaration>,
 }
 
-/// Calls `$method` on every table. The exhaustive destructuring makes a table added to `State`
-/// but forgotten here a compile error, so no table can escape commit or rollback.
-macro_rules! each_table {
-    ($self:ident, $method:ident $(, $arg:expr)*) => {{
-        let State {
-            g: _,
-            track: _,
-            assets,
-            balances,
-            strategies,
-            stakers,
-            operators,
-            operator_shares,
-            approvals,
-            max_magnitude,
-            encumbered,
-            cumulative_scaled,
-            allocations,
-            dealloc_queue,
-            services,
-            operator_sets,
-            registrations,
-            allow_list,
-            incompatible,
-            slash_requests,
-            open_requests,
-            resolved_requests,
-            burnable,
-            withdrawals,
-            admins,
-            pending_admins,
-            appointees,
-            pausers,
-            proposals,
-            oracle_members,
-            report_votes,
-            beacon_records,
-            pods,
-            pod_accounts,
-            pod_validators,
-            submissions,
-            submission_nonces,
-            splits,
-            fee_opt_in,
-            roots,
-            claimed,
-            claimers,
-            set_risk,
-        } = $self;
-        assets.$method($($arg),*);
-        balances.$method($($arg),*);
-        strategies.$method($($arg),*);
-        stakers.$method($($arg),*);
-        operators.$method($($arg),*);
-        operator_shares.$method($($arg),*);
-        approvals.$method($($arg),*);
-        max_magnitude.$method($($arg),*);
-        encumbered.$method($($arg),*);
-        cumulative_scaled.$method($($arg),*);
-        allocations.$method($($arg),*);
-        dealloc_queue.$method($($arg),*);
-        services.$method($($arg),*);
-        operator_sets.$method($($arg),*);
-        registrations.$method($($arg),*);
-        allow_list.$method($($arg),*);
-        incompatible.$method($($arg),*);
-        slash_requests.$method($($arg),*);
-        open_requests.$method($($arg),*);
-        resolved_requests.$method($($arg),*);
-        burnable.$method($($arg),*);
-        withdrawals.$method($($arg),*);
-        admins.$method($($arg),*);
-        pending_admins.$method($($arg),*);
-        appointees.$method($($arg),*);
-        pausers.$method($($arg),*);
-        proposals.$method($($arg),*);
-        oracle_members.$method($($arg),*);
-        report_votes.$method($($arg),*);
-        beacon_records.$method($($arg),*);
-        pods.$method($($arg),*);
-        pod_accounts.$method($($arg),*);
-        pod_validators.$method($($arg),*);
-        submissions.$method($($arg),*);
-        submission_nonces.$method($($arg),*);
-        splits.$method($($arg),*);
-        fee_opt_in.$method($($arg),*);
-        roots.$method($($arg),*);
-        claimed.$method($($arg),*);
-        claimers.$method($($arg),*);
-        set_risk.$method($($arg),*);
+macro_rules! each_table_of {
+    (($self:ident, $method:ident, $args:tt) $($t:ident),*) => {{
+        let State { g: _, track: _, $($t),* } = $self;
+        $( $t.$method $args; )*
     }};
+}
+
+/// Calls `$method` (with the arguments) on every table.
+macro_rules! each_table {
+    ($self:ident, $method:ident $(, $arg:expr)*) => {
+        with_tables!(each_table_of!($self, $method, ($($arg),*)))
+    };
 }
 
 impl State {

@@ -12,9 +12,6 @@ use crate::{Globals, State, store::Persisted};
 /// Table id of the globals row.
 pub const GLOBALS: u8 = 0;
 
-/// Number of keyspaces, globals included.
-pub const TABLES: usize = 42;
-
 /// One stored row: table id, postcard key, postcard value (`None`: the row was deleted).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Change {
@@ -48,100 +45,19 @@ pub enum LoadError {
     MissingGlobals,
 }
 
-/// Every table in id order (id = index + 1). The exhaustive destructuring makes a table added to
-/// `State` but not numbered here a compile error.
-macro_rules! tables {
-    ($self:expr, $ptr:ty) => {{
-        let State {
-            g: _,
-            track: _,
-            assets,
-            balances,
-            strategies,
-            stakers,
-            operators,
-            operator_shares,
-            approvals,
-            max_magnitude,
-            encumbered,
-            cumulative_scaled,
-            allocations,
-            dealloc_queue,
-            services,
-            operator_sets,
-            registrations,
-            allow_list,
-            incompatible,
-            slash_requests,
-            open_requests,
-            resolved_requests,
-            burnable,
-            withdrawals,
-            admins,
-            pending_admins,
-            appointees,
-            pausers,
-            proposals,
-            oracle_members,
-            report_votes,
-            beacon_records,
-            pods,
-            pod_accounts,
-            pod_validators,
-            submissions,
-            submission_nonces,
-            splits,
-            fee_opt_in,
-            roots,
-            claimed,
-            claimers,
-            set_risk,
-        } = $self;
-        let all: [$ptr; 41] = [
-            assets,
-            balances,
-            strategies,
-            stakers,
-            operators,
-            operator_shares,
-            approvals,
-            max_magnitude,
-            encumbered,
-            cumulative_scaled,
-            allocations,
-            dealloc_queue,
-            services,
-            operator_sets,
-            registrations,
-            allow_list,
-            incompatible,
-            slash_requests,
-            open_requests,
-            resolved_requests,
-            burnable,
-            withdrawals,
-            admins,
-            pending_admins,
-            appointees,
-            pausers,
-            proposals,
-            oracle_members,
-            report_votes,
-            beacon_records,
-            pods,
-            pod_accounts,
-            pod_validators,
-            submissions,
-            submission_nonces,
-            splits,
-            fee_opt_in,
-            roots,
-            claimed,
-            claimers,
-            set_risk,
-        ];
+macro_rules! tables_of {
+    (($self:expr, $ptr:ty) $($t:ident),*) => {{
+        let State { g: _, track: _, $($t),* } = $self;
+        let all: Vec<$ptr> = vec![$($t),*];
         all
     }};
+}
+
+/// Every table in id order (id = index + 1), as `with_tables!` lists them.
+macro_rules! tables {
+    ($self:expr, $ptr:ty) => {
+        with_tables!(tables_of!($self, $ptr))
+    };
 }
 
 fn encode_err(table: u8, e: postcard::Error) -> LoadError {

@@ -380,6 +380,24 @@ fn changes<'a, K: Ord + Serialize, V: Serialize + 'a>(
     Ok(())
 }
 
+/// Every row of an ordered map, in key order.
+fn dump_ordered<K: Serialize, V: Serialize>(map: &BTreeMap<K, V>, out: &mut Vec<Row>) -> Result<(), postcard::Error> {
+    for (k, v) in map {
+        out.push((encode(k)?, Some(encode(v)?)));
+    }
+    Ok(())
+}
+
+/// Inserts one stored row into a map.
+fn load_row<K: DeserializeOwned, V: DeserializeOwned>(
+    map: &mut impl Restore<K, V>,
+    key: &[u8],
+    value: &[u8],
+) -> Result<(), postcard::Error> {
+    map.restore(postcard::from_bytes(key)?, Some(postcard::from_bytes(value)?));
+    Ok(())
+}
+
 impl<K: Ord + Clone + Serialize + DeserializeOwned, V: Clone + Serialize + DeserializeOwned> Persisted for Table<K, V> {
     fn drain_changes(&mut self, out: &mut Vec<Row>) -> Result<(), postcard::Error> {
         let map = &self.map;
@@ -387,15 +405,11 @@ impl<K: Ord + Clone + Serialize + DeserializeOwned, V: Clone + Serialize + Deser
     }
 
     fn dump(&self, out: &mut Vec<Row>) -> Result<(), postcard::Error> {
-        for (k, v) in &self.map {
-            out.push((encode(k)?, Some(encode(v)?)));
-        }
-        Ok(())
+        dump_ordered(&self.map, out)
     }
 
     fn load(&mut self, key: &[u8], value: &[u8]) -> Result<(), postcard::Error> {
-        self.map.insert(postcard::from_bytes(key)?, postcard::from_bytes(value)?);
-        Ok(())
+        load_row(&mut self.map, key, value)
     }
 }
 
@@ -417,8 +431,7 @@ where
     }
 
     fn load(&mut self, key: &[u8], value: &[u8]) -> Result<(), postcard::Error> {
-        self.map.insert(postcard::from_bytes(key)?, postcard::from_bytes(value)?);
-        Ok(())
+        load_row(&mut self.map, key, value)
     }
 }
 
@@ -431,15 +444,11 @@ impl<K: Ord + Clone + Serialize + DeserializeOwned, V: Copy + Serialize + Deseri
     }
 
     fn dump(&self, out: &mut Vec<Row>) -> Result<(), postcard::Error> {
-        for (k, v) in &self.map {
-            out.push((encode(k)?, Some(encode(v)?)));
-        }
-        Ok(())
+        dump_ordered(&self.map, out)
     }
 
     fn load(&mut self, key: &[u8], value: &[u8]) -> Result<(), postcard::Error> {
-        self.map.insert(postcard::from_bytes(key)?, postcard::from_bytes(value)?);
-        Ok(())
+        load_row(&mut self.map, key, value)
     }
 }
 
