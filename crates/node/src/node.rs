@@ -38,7 +38,8 @@ pub struct Config {
     /// Most waiting transactions.
     pub mempool_capacity: usize,
     /// Record the state at every rewards interval boundary for the rewards calculator
-    /// (`rewards_root`). The history is in memory: it starts again when the node restarts.
+    /// (`rewards_root`). The history is in memory; a resumed node rebuilds it by replaying its
+    /// stored blocks.
     pub record_rewards: bool,
 }
 
@@ -157,8 +158,6 @@ pub struct Node {
     pub metrics: Metrics,
     stopping: AtomicBool,
     rewards: Mutex<Option<Recorder>>,
-    /// Whether the rewards history starts at genesis (the node opened a fresh chain).
-    rewards_since_genesis: bool,
 }
 
 /// Unix seconds now.
@@ -175,11 +174,11 @@ impl Node {
         let height = app.head().height;
         let (events, _) = broadcast::channel(1024);
         let (committed, _) = watch::channel(height);
-        let rewards_since_genesis = app.head().height == 0;
-        let rewards = config.record_rewards.then(|| {
-            let interval = app.state().params().rewards_interval_seconds;
-            Recorder::new(interval, app.head().time.max(unix_now()))
-        });
+        let rewards = match (config.record_rewards, app.head().height) {
+            (false, _) => None,
+            (true, 0) => Some(Recorder::new(app.state().params().rewards_interval_seconds, unix_now())),
+            (true, _) => Some(rewards_history(&app, genesis)?),
+        };
         Ok(Arc::new(Node {
             app: RwLock::new(app),
             mempool: Mutex::new(Mempool::new(config.mempool_capacity)),
@@ -189,7 +188,6 @@ impl Node {
             metrics: Metrics::default(),
             stopping: AtomicBool::new(false),
             rewards: Mutex::new(rewards),
-            rewards_since_genesis,
         }))
     }
 
@@ -355,11 +353,6 @@ impl Node {
         let app = self.app.read().unwrap_or_else(|p| p.into_inner());
         let rec = self.rewards.lock().unwrap_or_else(|p| p.into_inner());
         let rec = rec.as_ref()?;
-        if !self.rewards_since_genesis {
-            return Some(
-                Err("the rewards history was not recorded since genesis (the node restarted); no root".into()),
-            );
-        }
         let state = app.state();
         match calculate(&state.submissions(), rec.snapshots(), rec.interval(), end) {
             Ok(c) if c.earnings.is_empty() => None,
@@ -372,6 +365,33 @@ impl Node {
     pub fn stop(&self) {
         self.stopping.store(true, Relaxed);
     }
+}
+
+/// Rebuilds the rewards history of a resumed chain by replaying its stored blocks from genesis
+/// in memory (the recorder sees the state before each block, as `produce_block` shows it), and
+/// checks that the replay ends at the loaded state.
+fn rewards_history(app: &App, genesis: &Genesis) -> Result<Recorder, AppError> {
+    let mut state = cairn_state::State::genesis(genesis).map_err(|e| AppError::Genesis(e.to_string()))?;
+    let interval = state.params().rewards_interval_seconds;
+    let head = app.head().height;
+    let mut rec: Option<Recorder> = None;
+    for height in 1..=head {
+        let block =
+            app.store().block(height)?.ok_or_else(|| AppError::Genesis(format!("block {height} is missing")))?;
+        let time = block.header.time;
+        rec.get_or_insert_with(|| Recorder::new(interval, time)).advance(&state, height, time);
+        for (index, v) in crate::verify_all(app.domain(), block.txs).into_iter().enumerate() {
+            let v = v.map_err(|e| AppError::Genesis(format!("block {height} transaction {index}: {e}")))?;
+            // Refused transactions are part of the history and change nothing.
+            let _ = state.apply(&cairn_state::Ctx { sender: v.sender, block: height, time }, &v.tx);
+        }
+    }
+    if state.state_hash() != app.state().state_hash() {
+        return Err(AppError::Genesis(format!(
+            "replaying {head} blocks for the rewards history diverged from the store"
+        )));
+    }
+    Ok(rec.unwrap_or_else(|| Recorder::new(interval, unix_now())))
 }
 
 fn event_records(receipts: &[Receipt]) -> Vec<EventRecord> {
