@@ -122,7 +122,7 @@ fn elastic_report(g: &Graph, limit: Duration) -> Result<ElasticReport, String> {
 
 /// The MILP in a worker thread, abandoned after `limit` (the process exits without it).
 fn milp_with_limit(g: &Graph, limit: Duration) -> Result<MilpReport, String> {
-    with_limit(g, limit, "the MILP did not finish (the bounds stand)", milp::security_milp)
+    with_limit(g, limit, "the MILP did not finish (the bounds stand)", milp::security_deep)
 }
 
 /// Runs `work` on a copy of the graph in a worker thread, abandoned after `limit`.
@@ -241,14 +241,24 @@ pub fn human(r: &RiskReport) -> String {
     }
     match &r.milp {
         Some(Ok(m)) => {
-            let verdict = if m.secure { "SECURE (solver optimum)" } else { "INSECURE" };
+            let proven = m.certificate.as_ref().is_some_and(|c| c.proven);
+            let verdict = match (m.secure, proven) {
+                (true, true) => "SECURE (proven exactly)",
+                (true, false) => "SECURE (solver optimum; exact proof not completed)",
+                (false, _) => "INSECURE",
+            };
             let w = m
                 .witness
                 .as_ref()
                 .map_or("none".to_string(), |a| format!("{:?} → {:?}, profit {}", a.validators, a.services, a.profit));
-            let _ = writeln!(out, "MILP (--deep): {verdict}: optimum {:.6} (× largest amount); witness {w}", m.optimum);
+            let optimum = m.optimum.map_or("not needed".to_string(), |o| format!("{o:.6} (× largest amount)"));
+            let _ = writeln!(out, "MILP (--deep): {verdict}: optimum {optimum}; witness {w}");
             if let Some(g) = &m.slack {
                 let _ = writeln!(out, "  slack γ* (Dinkelbach) = {} (≈ {})", g.exact, g.approx);
+            }
+            if let Some(c) = &m.certificate {
+                let how = if c.proven { "every coalition shown unprofitable" } else { "stopped at its node limit" };
+                let _ = writeln!(out, "  exact branch-and-bound: {how} ({} nodes)", c.nodes);
             }
         }
         Some(Err(e)) => {
@@ -387,6 +397,34 @@ mod tests {
         assert_eq!(rational("3/2").unwrap(), rational("6/4").unwrap());
         assert!(rational("1/0").is_err() && rational("x").is_err());
         assert!(symmetric(&cairn_risk::elastic::Symmetric { validators: 0, ..net }).is_err());
+    }
+
+    #[test]
+    fn deep_mode_proves_a_secure_network_beyond_enumeration_exactly() {
+        // 30 validators in a ring, each service needing both of its two validators (θ = 2/3):
+        // over-leveraged (ρ = 27/20) yet secure; only the exact branch-and-bound can say so.
+        let mut doc = serde_json::json!({"validators": [], "services": [], "edges": []});
+        for i in 0..30 {
+            doc["validators"].as_array_mut().unwrap().push(serde_json::json!({"name": format!("v{i}"), "stake": "10"}));
+            doc["services"]
+                .as_array_mut()
+                .unwrap()
+                .push(serde_json::json!({"name": format!("s{i}"), "prize": "9", "threshold": "2/3"}));
+            for v in [i, (i + 1) % 30] {
+                doc["edges"]
+                    .as_array_mut()
+                    .unwrap()
+                    .push(serde_json::json!({"service": format!("s{i}"), "validator": format!("v{v}")}));
+            }
+        }
+        let deep = check(&doc.to_string(), None, Some(Duration::from_secs(60))).unwrap();
+        let m = deep.milp.as_ref().unwrap().as_ref().unwrap();
+        assert!(m.secure && m.certificate.as_ref().is_some_and(|c| c.proven), "{m:?}");
+        let text = human(&deep);
+        assert!(
+            text.contains("SECURE (proven exactly)") && text.contains("every coalition shown unprofitable"),
+            "{text}"
+        );
     }
 
     #[test]

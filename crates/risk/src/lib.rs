@@ -8,6 +8,7 @@
 #![deny(clippy::arithmetic_side_effects)]
 
 pub mod bounds;
+pub mod certify;
 pub mod concentration;
 pub mod elastic;
 pub mod exact;

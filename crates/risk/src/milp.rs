@@ -1,8 +1,10 @@
 //! The exact security check as a mixed-integer program (reference §7.1), for graphs beyond
 //! enumeration: max Σ π_s x_s − Σ σ_v y_v s.t. Σ_{v∈N(s)} σ_v y_v ≥ α_s σ_{N(s)} x_s, Σ x ≥ 1,
 //! x, y binary. Solved in floating point by microlp (pure Rust, through good_lp); the solution's
-//! validator set is then re-evaluated exactly, so a reported witness is always exact. A "secure"
-//! answer rests on the solver's optimum (reported with it), not on exact arithmetic.
+//! validator set is then re-evaluated exactly, so a reported witness is always exact.
+//! `security_deep` (the CLI's `--deep`) runs the exact branch-and-bound of `certify` first: a
+//! proof of security ends it; otherwise the MILP looks for the best attack, and its "secure"
+//! stands on the solver's optimum only when the exact search stopped at its node limit.
 
 // Floating-point model building (good_lp expressions): no integer arithmetic to overflow here.
 #![allow(clippy::arithmetic_side_effects)]
@@ -23,15 +25,22 @@ use crate::{
 /// The MILP's answer.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct MilpReport {
-    /// The solver's optimum, in units of the largest stake (floating point).
-    pub optimum: f64,
+    /// The solver's optimum, in units of the largest stake (floating point); none when the exact
+    /// certificate settled the question without the solver.
+    pub optimum: Option<f64>,
     /// The optimal coalition re-evaluated exactly (A = every service its validators corrupt).
     pub witness: Option<Attack>,
     /// Exactly profitable witness ⇒ insecure; otherwise secure according to the solver.
     pub secure: bool,
     /// γ* by Dinkelbach iterations (exact ratio of the best coalition found).
     pub slack: Option<Exact>,
+    /// When the solver says secure: the exact branch-and-bound proof (`certify`), or how far it
+    /// got within its node limit.
+    pub certificate: Option<crate::certify::Certificate>,
 }
+
+/// Nodes the exact certificate may explore after a "secure" MILP answer.
+pub const CERTIFY_NODES: u64 = 200_000;
 
 #[allow(clippy::cast_precision_loss)] // floats only inside the solver; the witness is re-checked exactly
 fn f(v: U256, scale: f64) -> f64 {
@@ -108,7 +117,7 @@ fn slack(g: &Graph, scale: f64) -> Result<Option<Exact>, String> {
 /// Solves the security MILP./// Solves the security MILP.
 pub fn security_milp(g: &Graph) -> Result<MilpReport, String> {
     if g.prize.is_empty() {
-        return Ok(MilpReport { optimum: f64::NEG_INFINITY, witness: None, secure: true, slack: None });
+        return Ok(MilpReport { optimum: None, witness: None, secure: true, slack: None, certificate: None });
     }
     let scale = g.stake.iter().chain(&g.prize).map(|v| f(*v, 1.0)).fold(1.0, f64::max);
     let (optimum, b) = solve(g, 1.0, scale)?;
@@ -116,7 +125,24 @@ pub fn security_milp(g: &Graph) -> Result<MilpReport, String> {
     let witness = (!services.is_empty()).then(|| crate::exact::attack_of(g, &services, &b, prize, cost));
     let secure = prize <= cost || services.is_empty();
     let slack = slack(g, scale)?;
-    Ok(MilpReport { optimum, witness, secure, slack })
+    Ok(MilpReport { optimum: Some(optimum), witness, secure, slack, certificate: None })
+}
+
+/// The deep check: the exact branch-and-bound first (a proof of security ends it); otherwise the
+/// MILP for the best attack, and if the solver says secure while the exact search met a
+/// profitable coalition, that coalition stands.
+pub fn security_deep(g: &Graph) -> Result<MilpReport, String> {
+    let c = crate::certify::certify(g, CERTIFY_NODES);
+    if c.proven {
+        return Ok(MilpReport { optimum: None, witness: None, secure: true, slack: None, certificate: Some(c) });
+    }
+    let mut m = security_milp(g)?;
+    if m.secure && c.witness.is_some() {
+        m.secure = false;
+        m.witness = c.witness.clone();
+    }
+    m.certificate = Some(c);
+    Ok(m)
 }
 
 /// The elastic model's security program for an explicit graph (reference §4.3, Bar-Zur & Eyal):

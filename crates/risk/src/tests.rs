@@ -276,6 +276,64 @@ mod properties {
         (best, tight)
     }
 
+    /// Larger random graphs for the certificate: up to 12 validators and 5 services, stakes and
+    /// prizes spread so that both verdicts are common.
+    fn larger_graph() -> impl Strategy<Value = Graph> {
+        (6usize..13, 2usize..6).prop_flat_map(|(nv, ns)| {
+            (
+                proptest::collection::vec(1u64..50, nv),
+                proptest::collection::vec((1u64..120, 1u64..4, 1u64..4), ns),
+                proptest::collection::vec(0u8..3, nv * ns),
+            )
+                .prop_map(move |(stakes, services, mask)| {
+                    let v: Vec<(String, u64)> = stakes.iter().enumerate().map(|(i, s)| (format!("v{i}"), *s)).collect();
+                    let s: Vec<(String, u64, String)> = services
+                        .iter()
+                        .enumerate()
+                        .map(|(i, (p, a, b))| (format!("s{i}"), *p, format!("{}/{}", a.min(b), a.max(b))))
+                        .collect();
+                    let e: Vec<(String, String)> = (0..nv * ns)
+                        .filter(|k| mask[*k] > 0)
+                        .map(|k| (format!("s{}", k / nv), format!("v{}", k % nv)))
+                        .collect();
+                    let vr: Vec<(&str, u64)> = v.iter().map(|(n, x)| (n.as_str(), *x)).collect();
+                    let sr: Vec<(&str, u64, &str)> = s.iter().map(|(n, p, t)| (n.as_str(), *p, t.as_str())).collect();
+                    let er: Vec<(&str, &str)> = e.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+                    graph(&vr, &sr, Some(&er)).expect("valid random graph")
+                })
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+        /// On graphs up to 12 validators the certificate's verdict is enumeration's.
+        #[test]
+        fn certificate_agrees_with_enumeration_on_larger_graphs(g in larger_graph()) {
+            let sec = security(&g).unwrap();
+            let c = crate::certify::certify(&g, 1_000_000);
+            prop_assert!(!c.exhausted);
+            prop_assert_eq!(c.proven, sec.secure);
+            prop_assert_eq!(c.witness.is_some(), !sec.secure);
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+        /// The branch-and-bound certificate proves exactly the secure graphs; on the others it
+        /// stops at a witness whose profit enumeration confirms is positive.
+        #[test]
+        fn certificate_agrees_with_enumeration(g in random_graph()) {
+            let sec = security(&g).unwrap();
+            let c = crate::certify::certify(&g, 1_000_000);
+            prop_assert!(!c.exhausted);
+            prop_assert_eq!(c.proven, sec.secure);
+            if let Some(w) = &c.witness {
+                prop_assert!(!w.profit.starts_with('-') && w.profit != "0", "witness {:?}", w);
+            }
+            prop_assert_eq!(c.witness.is_some(), !sec.secure);
+        }
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
         /// The single robustness MILP finds the same smallest Byzantine weight as enumerating
@@ -407,5 +465,53 @@ mod robustness_beyond_enumeration {
         // One service is already profitable to corrupt: robustness 0 with no Byzantine service.
         let (fraction, byzantine) = milp::elastic_robustness(&disjoint(&[3]), 0.0).expect("milp").expect("insecure");
         assert_eq!((fraction.exact.as_str(), byzantine.len()), ("0", 0));
+    }
+}
+
+#[cfg(test)]
+mod certificate_beyond_enumeration {
+    use crate::{certify::certify, exact, graph::Graph, leverage};
+
+    /// `n` validators of stake 10 in a ring: service i is secured by validators i and i+1 (mod n)
+    /// with threshold 2/3 and prize `prize`: corrupting it takes both validators.
+    fn ring(n: usize, prize: u64) -> Graph {
+        let mut doc = serde_json::json!({"validators": [], "services": [], "edges": []});
+        for i in 0..n {
+            doc["validators"]
+                .as_array_mut()
+                .expect("array")
+                .push(serde_json::json!({"name": format!("v{i}"), "stake": "10"}));
+            doc["services"]
+                .as_array_mut()
+                .expect("array")
+                .push(serde_json::json!({"name": format!("s{i}"), "prize": prize.to_string(), "threshold": "2/3"}));
+            for v in [i, (i + 1) % n] {
+                doc["edges"]
+                    .as_array_mut()
+                    .expect("array")
+                    .push(serde_json::json!({"service": format!("s{i}"), "validator": format!("v{v}")}));
+            }
+        }
+        Graph::from_spec(&serde_json::from_value(doc).expect("spec")).expect("graph")
+    }
+
+    #[test]
+    fn proves_a_secure_over_leveraged_ring_of_30_and_finds_the_attack_on_an_insecure_one() {
+        // ρ_v = 2 · π / (2/3 · 20) = 3π/20 > 1 for π = 9: the EigenLayer condition fails. Yet k < n
+        // adjacent validators corrupt only k − 1 services (9(k − 1) − 10k < 0) and the whole ring
+        // corrupts n (9n − 10n < 0): secure. With π = 11 the whole ring profits 11n − 10n > 0.
+        let secure = ring(30, 9);
+        assert!(exact::security(&secure).is_err(), "30 validators are beyond enumeration");
+        assert!(
+            !leverage::leverage(&secure).condition_holds,
+            "the EigenLayer condition fails: only a proof can say secure"
+        );
+        let c = certify(&secure, 100_000);
+        assert!(c.proven && c.witness.is_none(), "{c:?}");
+        let insecure = ring(30, 11);
+        let c = certify(&insecure, 100_000);
+        assert!(!c.proven, "{c:?}");
+        let w = c.witness.expect("a witness");
+        assert!(w.profit.parse::<i64>().expect("integer") > 0, "{w:?}");
     }
 }
