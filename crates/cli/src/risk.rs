@@ -257,7 +257,13 @@ pub fn human(r: &RiskReport) -> String {
                 let _ = writeln!(out, "  slack γ* (Dinkelbach) = {} (≈ {})", g.exact, g.approx);
             }
             if let Some(c) = &m.certificate {
-                let how = if c.proven { "every coalition shown unprofitable" } else { "stopped at its node limit" };
+                let how = if c.proven {
+                    "every coalition shown unprofitable"
+                } else if c.witness.is_some() {
+                    "met a profitable coalition"
+                } else {
+                    "stopped at its node limit"
+                };
                 let _ = writeln!(out, "  exact branch-and-bound: {how} ({} nodes)", c.nodes);
             }
         }
