@@ -385,7 +385,9 @@ pub fn elastic_robustness_milp(g: &Graph, budget: f64) -> Result<Option<(Exact, 
         model = model.with(constraint!(c[v] >= spent[v].clone() - big_c * (1.0 - z[v])));
         profit -= c[v];
     }
-    model = model.with(constraint!(profit >= -budget / scale + 1e-9));
+    // The attack must lose strictly less than L. A margin well above the solver's feasibility
+    // tolerance keeps a tie (a best profit of exactly −L, secure by convention) out.
+    model = model.with(constraint!(profit >= -budget / scale + 1e-6));
     let sol = match model.solve() {
         Ok(sol) => sol,
         Err(good_lp::ResolutionError::Infeasible) => return Ok(None),
