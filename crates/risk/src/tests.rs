@@ -215,12 +215,21 @@ mod properties {
     use super::*;
     use proptest::prelude::*;
 
-    fn random_graph() -> impl Strategy<Value = Graph> {
-        (2usize..7, 1usize..4).prop_flat_map(|(nv, ns)| {
+    /// Random graphs: `nv` validators and `ns` services in the given ranges, stakes below
+    /// `stake`, prizes below `prize`, thresholds p/q with p ≤ q ≤ 3, each possible edge present
+    /// with probability 1 − 1/`sparsity`.
+    fn graphs(
+        nv: std::ops::Range<usize>,
+        ns: std::ops::Range<usize>,
+        stake: u64,
+        prize: u64,
+        sparsity: u8,
+    ) -> impl Strategy<Value = Graph> {
+        (nv, ns).prop_flat_map(move |(nv, ns)| {
             (
-                proptest::collection::vec(1u64..20, nv),
-                proptest::collection::vec((1u64..30, 1u64..4, 1u64..4), ns),
-                proptest::collection::vec(any::<bool>(), nv * ns),
+                proptest::collection::vec(1u64..stake, nv),
+                proptest::collection::vec((1u64..prize, 1u64..4, 1u64..4), ns),
+                proptest::collection::vec(0u8..sparsity, nv * ns),
             )
                 .prop_map(move |(stakes, services, mask)| {
                     let v: Vec<(String, u64)> = stakes.iter().enumerate().map(|(i, s)| (format!("v{i}"), *s)).collect();
@@ -230,7 +239,7 @@ mod properties {
                         .map(|(i, (p, a, b))| (format!("s{i}"), *p, format!("{}/{}", a.min(b), a.max(b))))
                         .collect();
                     let e: Vec<(String, String)> = (0..nv * ns)
-                        .filter(|k| mask[*k])
+                        .filter(|k| mask[*k] > 0)
                         .map(|k| (format!("s{}", k / nv), format!("v{}", k % nv)))
                         .collect();
                     let vr: Vec<(&str, u64)> = v.iter().map(|(n, x)| (n.as_str(), *x)).collect();
@@ -239,6 +248,11 @@ mod properties {
                     graph(&vr, &sr, Some(&er)).expect("valid random graph")
                 })
         })
+    }
+
+    /// Small random graphs: up to 6 validators and 3 services, edges with probability 1/2.
+    fn random_graph() -> impl Strategy<Value = Graph> {
+        graphs(2..7, 1..4, 20, 30, 2)
     }
 
     /// A deliberately naive reference: every subset, every service, rationals.
@@ -279,29 +293,7 @@ mod properties {
     /// Larger random graphs for the certificate: up to 12 validators and 5 services, stakes and
     /// prizes spread so that both verdicts are common.
     fn larger_graph() -> impl Strategy<Value = Graph> {
-        (6usize..13, 2usize..6).prop_flat_map(|(nv, ns)| {
-            (
-                proptest::collection::vec(1u64..50, nv),
-                proptest::collection::vec((1u64..120, 1u64..4, 1u64..4), ns),
-                proptest::collection::vec(0u8..3, nv * ns),
-            )
-                .prop_map(move |(stakes, services, mask)| {
-                    let v: Vec<(String, u64)> = stakes.iter().enumerate().map(|(i, s)| (format!("v{i}"), *s)).collect();
-                    let s: Vec<(String, u64, String)> = services
-                        .iter()
-                        .enumerate()
-                        .map(|(i, (p, a, b))| (format!("s{i}"), *p, format!("{}/{}", a.min(b), a.max(b))))
-                        .collect();
-                    let e: Vec<(String, String)> = (0..nv * ns)
-                        .filter(|k| mask[*k] > 0)
-                        .map(|k| (format!("s{}", k / nv), format!("v{}", k % nv)))
-                        .collect();
-                    let vr: Vec<(&str, u64)> = v.iter().map(|(n, x)| (n.as_str(), *x)).collect();
-                    let sr: Vec<(&str, u64, &str)> = s.iter().map(|(n, p, t)| (n.as_str(), *p, t.as_str())).collect();
-                    let er: Vec<(&str, &str)> = e.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
-                    graph(&vr, &sr, Some(&er)).expect("valid random graph")
-                })
-        })
+        graphs(6..13, 2..6, 50, 120, 3)
     }
 
     proptest! {
