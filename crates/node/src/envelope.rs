@@ -320,6 +320,42 @@ mod tests {
     use super::*;
     use cairn_primitives::{AssetId, U256};
 
+    /// A vector from an independent implementation: eth-account 0.14.0
+    /// (`Account.sign_typed_data(key, full_message=…)` over the `/v1/eip712` template) with the
+    /// private key 0x11…11 (see scripts/eip712_check.py for the live check against a node).
+    #[test]
+    fn eth_account_vector_hashes_signs_and_verifies_the_same() {
+        let body = r#"{"amount":"1000000000000000000","strategy":1}"#;
+        let d = Domain::new(31_337);
+        assert_eq!(
+            verifying_contract(),
+            "0x7D91e4DfD5604Bfbd3Ef0Ad522212c61424E6ef7".parse::<Address>().expect("address")
+        );
+        let hash = d.signing_hash("deposit", body, 7, 1_800_000_000);
+        assert_eq!(
+            hash,
+            "0xa94b5c07359d992e2f894cbb765b8f2f411f89ed9b8eb195c45794cf2ba06117".parse::<B256>().expect("hash")
+        );
+        let their_sig = "0x914d0ff8a38ae2f610324cb30f8aacc13a4860ac2723d9c37b29a5f13a72063b\
+                         676bc4f934d7fa6a7d0f31842366103fef1594ac0180e91b393ca8aa9e0b70fc1c";
+        let key = key_from_bytes(&[0x11; 32]).expect("key");
+        let from: Address = "0x19E7E376E7C213B7E7e7e46cc70A5dD086DAff2A".parse().expect("address");
+        assert_eq!(address_of(&key), from);
+        // RFC 6979 on both sides: the very same signature bytes.
+        assert_eq!(hex(&sign_hash(&key, hash)), their_sig);
+        let signed = SignedTx {
+            from,
+            chain_id: 31_337,
+            action: "deposit".into(),
+            body: body.into(),
+            nonce: 7,
+            expiry: 1_800_000_000,
+            signature: their_sig.to_owned(),
+        };
+        let v = d.verify(signed).expect("their signature verifies");
+        assert_eq!(v.sender, from);
+    }
+
     #[test]
     fn libsecp256k1_and_k256_recover_the_same_signer() {
         let d = Domain::new(7);
