@@ -10,7 +10,7 @@ pub mod params;
 pub mod serde_dec;
 
 pub use alloy_primitives::{Address, B256, Bytes, U256, keccak256};
-pub use ids::{AssetId, Block, Magnitude, OperatorSetKey, StrategyId, Timestamp};
+pub use ids::{AssetId, Block, Magnitude, OperatorSetKey, StrategyId, Timestamp, VaultId};
 pub use math::{MathError, WAD};
 pub use params::{Params, Profile};
 

@@ -83,6 +83,9 @@ pub enum TxError {
     /// Rewards submissions, splits, roots and claims.
     #[error(transparent)]
     Rewards(#[from] RewardsError),
+    /// The liquid restaking vault (boxed: its variants carry several amounts).
+    #[error(transparent)]
+    Vault(Box<crate::vault::VaultError>),
     /// Checked arithmetic failed (an overflow is an error, never a wrap).
     #[error(transparent)]
     Math(#[from] MathError),
@@ -105,6 +108,7 @@ impl TxError {
             TxError::Oracle(e) => e.into(),
             TxError::Pod(e) => e.into(),
             TxError::Rewards(e) => e.into(),
+            TxError::Vault(e) => e.as_ref().into(),
             TxError::Math(e) => match e {
                 MathError::Overflow { .. } => "Overflow",
                 MathError::Underflow { .. } => "Underflow",

@@ -1,6 +1,6 @@
 //! Events: what a successful transaction did, for indexers, the rewards calculator and reports.
 
-use cairn_primitives::{Address, AssetId, B256, Block, OperatorSetKey, StrategyId, U256, serde_dec};
+use cairn_primitives::{Address, AssetId, B256, Block, OperatorSetKey, StrategyId, U256, VaultId, serde_dec};
 use serde::Serialize;
 
 use crate::{
@@ -284,6 +284,243 @@ pub enum Event {
         claimer: Address,
         recipient: Address,
         token: AssetId,
+        #[serde(with = "serde_dec")]
+        amount: U256,
+    },
+    // vault (vault/)
+    /// A vault was created (by governance).
+    VaultCreated { vault: VaultId, symbol: String, account: Address },
+    /// A vault's parameters changed (by governance).
+    VaultParamsSet { vault: VaultId, params: crate::vault::VaultParams },
+    /// One of a vault's priced assets was added or replaced (by governance).
+    VaultAssetSet { vault: VaultId, config: crate::vault::AssetConfig },
+    /// A vault's policy changed (by governance).
+    VaultPolicySet { vault: VaultId, policy: crate::vault::Policy },
+    /// A vault's roles changed (by governance).
+    VaultRolesSet { vault: VaultId, roles: crate::vault::tx::VaultRoles },
+    /// The guardian paused or resumed deposits of an asset.
+    VaultAssetPaused { vault: VaultId, asset: AssetId, paused: bool },
+    /// Receipt tokens moved.
+    VaultTransfer {
+        vault: VaultId,
+        from: Address,
+        to: Address,
+        #[serde(with = "serde_dec")]
+        amount: U256,
+    },
+    /// An allowance was set.
+    VaultApproval {
+        vault: VaultId,
+        owner: Address,
+        spender: Address,
+        #[serde(with = "serde_dec")]
+        amount: U256,
+    },
+    /// An asset was deposited for receipt tokens at `rate` (value per token, WAD).
+    VaultDeposited {
+        vault: VaultId,
+        sender: Address,
+        receiver: Address,
+        asset: AssetId,
+        #[serde(with = "serde_dec")]
+        amount: U256,
+        #[serde(with = "serde_dec")]
+        value: U256,
+        #[serde(with = "serde_dec")]
+        tokens: U256,
+        #[serde(with = "serde_dec")]
+        rate: U256,
+    },
+    /// Receipt tokens were redeemed at once from the buffer.
+    VaultRedeemed {
+        vault: VaultId,
+        owner: Address,
+        asset: AssetId,
+        #[serde(with = "serde_dec")]
+        tokens: U256,
+        #[serde(with = "serde_dec")]
+        value: U256,
+        fee_bps: u16,
+        #[serde(with = "serde_dec")]
+        amount: U256,
+        #[serde(with = "serde_dec")]
+        rate: U256,
+    },
+    /// Fees were minted to the recipient as receipt tokens.
+    VaultFeesMinted {
+        vault: VaultId,
+        recipient: Address,
+        #[serde(with = "serde_dec")]
+        tokens: U256,
+        #[serde(with = "serde_dec")]
+        management: U256,
+        #[serde(with = "serde_dec")]
+        performance: U256,
+    },
+    /// A committee member reported prices for a round.
+    VaultPricesReported { vault: VaultId, member: Address, round: u64 },
+    /// A round reached quorum: these prices are in force.
+    VaultPricesAccepted { vault: VaultId, round: u64, prices: Vec<crate::vault::tx::AssetPrice> },
+    /// The rate was settled (settlement `number`).
+    VaultRateSettled {
+        vault: VaultId,
+        number: u64,
+        #[serde(with = "serde_dec")]
+        rate: U256,
+        #[serde(with = "serde_dec")]
+        previous: U256,
+        #[serde(with = "serde_dec")]
+        supply: U256,
+        #[serde(with = "serde_dec")]
+        assets: U256,
+        #[serde(with = "serde_dec")]
+        reserve: U256,
+    },
+    /// A rate broke its bounds and waits for the guardian; minting and redemption pause.
+    VaultRateQuarantined {
+        vault: VaultId,
+        #[serde(with = "serde_dec")]
+        rate: U256,
+        #[serde(with = "serde_dec")]
+        settled: U256,
+        breach: crate::vault::book::Breach,
+    },
+    /// The guardian accepted a quarantined rate (settled at `rate`, recomputed now).
+    VaultRateAccepted {
+        vault: VaultId,
+        #[serde(with = "serde_dec")]
+        rate: U256,
+        #[serde(with = "serde_dec")]
+        quarantined: U256,
+    },
+    /// The guardian rejected a quarantined rate.
+    VaultRateRejected {
+        vault: VaultId,
+        #[serde(with = "serde_dec")]
+        rate: U256,
+        #[serde(with = "serde_dec")]
+        settled: U256,
+    },
+    /// The keeper set targets; the worst single-service loss the state machine computed for them.
+    VaultTargetsSet {
+        vault: VaultId,
+        buffer_bps: u16,
+        operators: Vec<crate::vault::TargetWeight>,
+        worst_loss_bps: u16,
+        worst_service: Option<Address>,
+    },
+    /// A sub-account was opened at an operator (and delegated there).
+    VaultPlaceOpened { vault: VaultId, operator: Address, account: Address },
+    /// Buffer tokens were deposited at an operator's place.
+    VaultAllocated {
+        vault: VaultId,
+        operator: Address,
+        asset: AssetId,
+        #[serde(with = "serde_dec")]
+        amount: U256,
+    },
+    /// 32 ETH validator deposits left for the beacon chain, credentials pointing at `pod`.
+    VaultValidatorsDeposited {
+        vault: VaultId,
+        operator: Address,
+        pod: Address,
+        count: u32,
+        #[serde(with = "serde_dec")]
+        amount: U256,
+    },
+    /// Deposited validators were verified into the place's pod.
+    VaultValidatorsVerified { vault: VaultId, operator: Address, count: u32 },
+    /// The operator is asked to exit this many validators (ETH the pod cannot pay yet).
+    VaultValidatorExitsRequested { vault: VaultId, operator: Address, count: u32 },
+    /// A place queued a withdrawal (`committed` of it promised to tickets).
+    VaultUnbondingQueued {
+        vault: VaultId,
+        operator: Address,
+        asset: AssetId,
+        nonce: u64,
+        #[serde(with = "serde_dec")]
+        expected: U256,
+        #[serde(with = "serde_dec")]
+        committed: U256,
+        completable_at: Block,
+    },
+    /// An unbonding completed into the buffer.
+    VaultUnbondingCompleted {
+        vault: VaultId,
+        operator: Address,
+        asset: AssetId,
+        nonce: u64,
+        #[serde(with = "serde_dec")]
+        tokens: U256,
+    },
+    /// A rebalance ran (values queued out and deposited, unbondings completed).
+    VaultRebalanced {
+        vault: VaultId,
+        #[serde(with = "serde_dec")]
+        unbonded: U256,
+        #[serde(with = "serde_dec")]
+        deposited: U256,
+        completed: u32,
+    },
+    /// A withdrawal ticket was opened with its ETA.
+    VaultWithdrawalRequested {
+        vault: VaultId,
+        ticket: u64,
+        owner: Address,
+        asset: AssetId,
+        #[serde(with = "serde_dec")]
+        tokens: U256,
+        #[serde(with = "serde_dec")]
+        requested: U256,
+        eta_block: Block,
+        eta_time: u64,
+    },
+    /// A ticket changed hands.
+    VaultTicketTransferred { vault: VaultId, ticket: u64, from: Address, to: Address },
+    /// A ticket's value was fixed; its tokens burned.
+    VaultTicketFinalized {
+        vault: VaultId,
+        ticket: u64,
+        asset: AssetId,
+        #[serde(with = "serde_dec")]
+        tokens: U256,
+        #[serde(with = "serde_dec")]
+        amount: U256,
+        #[serde(with = "serde_dec")]
+        rate: U256,
+    },
+    /// A ticket was paid.
+    VaultTicketClaimed {
+        vault: VaultId,
+        ticket: u64,
+        owner: Address,
+        asset: AssetId,
+        #[serde(with = "serde_dec")]
+        amount: U256,
+    },
+    /// A pending ticket was cancelled by the emergency unwind; its tokens returned.
+    VaultTicketCancelled {
+        vault: VaultId,
+        ticket: u64,
+        owner: Address,
+        #[serde(with = "serde_dec")]
+        tokens: U256,
+    },
+    /// The emergency unwind started (withdrawals still unbonding).
+    VaultEmergencyUnwind { vault: VaultId, unbondings: u32 },
+    /// A holder exited in kind.
+    VaultEmergencyExit {
+        vault: VaultId,
+        owner: Address,
+        #[serde(with = "serde_dec")]
+        tokens: U256,
+        paid: Vec<crate::vault::AssetAmount>,
+    },
+    /// A sub-account's rewards were claimed into the buffer.
+    VaultRewardsClaimed {
+        vault: VaultId,
+        earner: Address,
+        asset: AssetId,
         #[serde(with = "serde_dec")]
         amount: U256,
     },

@@ -133,6 +133,11 @@ impl State {
                 }
                 self.validate_committee(members, *quorum)?;
             }
+            GovernanceAction::CreateVault(_)
+            | GovernanceAction::SetVaultParams { .. }
+            | GovernanceAction::SetVaultAsset { .. }
+            | GovernanceAction::SetVaultPolicy { .. }
+            | GovernanceAction::SetVaultRoles { .. } => self.validate_vault_action(action)?,
         }
         Ok(())
     }
@@ -168,7 +173,7 @@ impl State {
             return Err(GovernanceError::TimelockNotElapsed { id, eta: p.eta, block: ctx.block }.into());
         }
         self.validate_action(&p.action)?;
-        self.apply_action(&p.action)?;
+        self.apply_action(ctx, &p.action, ev)?;
         ev.push(Event::ProposalExecuted { id, action: p.action.clone() });
         self.proposals.insert(id, Proposal { status: ProposalStatus::Executed, ..p });
         Ok(())
@@ -182,7 +187,7 @@ impl State {
         Ok(())
     }
 
-    fn apply_action(&mut self, action: &GovernanceAction) -> Result<(), TxError> {
+    fn apply_action(&mut self, ctx: &Ctx, action: &GovernanceAction, ev: &mut Vec<Event>) -> Result<(), TxError> {
         match action {
             GovernanceAction::SetParam { name, value } => {
                 let p = &mut self.g.params;
@@ -217,6 +222,11 @@ impl State {
             GovernanceAction::SetRewardsUpdater { account } => self.g.rewards_updater = *account,
             GovernanceAction::SetProtocolFeeRecipient { account } => self.g.fee_recipient = *account,
             GovernanceAction::SetBeaconOracle { members, quorum } => self.set_oracle_committee(members, *quorum)?,
+            GovernanceAction::CreateVault(_)
+            | GovernanceAction::SetVaultParams { .. }
+            | GovernanceAction::SetVaultAsset { .. }
+            | GovernanceAction::SetVaultPolicy { .. }
+            | GovernanceAction::SetVaultRoles { .. } => self.apply_vault_action(ctx, action, ev)?,
         }
         Ok(())
     }

@@ -56,6 +56,7 @@ impl State {
         self.check_incompatibility()?;
         self.check_pods()?;
         self.check_rewards_escrow()?;
+        self.check_vault_invariants(block)?;
         Ok(())
     }
 

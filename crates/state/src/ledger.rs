@@ -157,7 +157,9 @@ impl State {
         a == Address::ZERO
             || a == BURN_ADDRESS
             || a == crate::rewards::escrow_address()
+            || a == crate::vault::beacon_deposit_address()
             || self.pod_accounts.contains(&a)
+            || self.vault_accounts.contains(&a)
             || self.strategies.iter().any(|(_, s)| s.address == a)
     }
 
@@ -177,6 +179,14 @@ impl State {
         // transfers to zero or the burn address are refused as mistakes.
         // The rewards escrow only takes submissions, so its balance is exactly what is owed.
         if to == Address::ZERO || to == BURN_ADDRESS || to == crate::rewards::escrow_address() {
+            return Err(LedgerError::ReservedRecipient { to }.into());
+        }
+        // A vault's accounts take tokens only from each other (its own moves), never a donation,
+        // and the beacon deposit address only from a vault's validator deposits.
+        let vault_of = |a: &Address| self.vault_accounts.get(a).copied();
+        if to == crate::vault::beacon_deposit_address()
+            || vault_of(&to).is_some_and(|v| vault_of(&ctx.sender) != Some(v))
+        {
             return Err(LedgerError::ReservedRecipient { to }.into());
         }
         self.move_tokens(asset, ctx.sender, to, amount)?;

@@ -55,7 +55,21 @@ macro_rules! with_tables {
             roots,
             claimed,
             claimers,
-            set_risk
+            set_risk,
+            pause_since,
+            vaults,
+            vault_books,
+            vault_assets,
+            vault_balances,
+            vault_allowances,
+            vault_price_votes,
+            vault_places,
+            vault_accounts,
+            vault_unbondings,
+            vault_tickets,
+            vault_booked,
+            vault_rates,
+            vault_attribution
         )
     };
 }
@@ -81,11 +95,14 @@ pub mod stakers;
 mod store;
 pub mod strategies;
 pub mod tx;
+pub mod vault;
 pub mod withdrawals;
 
 use std::collections::{BTreeMap, VecDeque};
 
-use cairn_primitives::{Address, AssetId, B256, Block, OperatorSetKey, Params, StrategyId, Timestamp, U256, keccak256};
+use cairn_primitives::{
+    Address, AssetId, B256, Block, OperatorSetKey, Params, StrategyId, Timestamp, U256, VaultId, keccak256,
+};
 use serde::{Deserialize, Serialize};
 
 pub use error::TxError;
@@ -160,6 +177,9 @@ pub(crate) struct Globals {
     pub(crate) rewards_updater: Address,
     pub(crate) fee_recipient: Address,
     pub(crate) rewards_calculation_end: Timestamp,
+    /// Bumped by every transaction that can change what a vault's positions are worth (slashes,
+    /// allocations, checkpoints): a vault's cached valuation is current only for one epoch.
+    pub(crate) value_epoch: u64,
 }
 
 /// The whole protocol state. Maps are ordered (`Table`, `History`) or hashed with their order
@@ -212,6 +232,34 @@ pub struct State {
     pub(crate) claimed: Table<(Address, AssetId), U256>,
     pub(crate) claimers: Table<Address, Address>,
     pub(crate) set_risk: Table<OperatorSetKey, services::SetRiskDeclaration>,
+    /// Module → block it was paused (pause.rs): how long a halt has lasted.
+    pub(crate) pause_since: Table<pause::Module, Block>,
+    /// Vault → its configuration, policy and targets (vault/admin.rs, policy.rs).
+    pub(crate) vaults: Table<VaultId, vault::Vault>,
+    /// Vault → its hot totals: supply, rates, cached valuation (vault/).
+    pub(crate) vault_books: Table<VaultId, vault::Book>,
+    /// (vault, asset) → price, net deposits, earmarks and payouts owed (vault/).
+    pub(crate) vault_assets: Table<(VaultId, AssetId), vault::AssetBook>,
+    /// (vault, holder) → receipt tokens (vault/token.rs).
+    pub(crate) vault_balances: HashTable<(VaultId, Address), U256>,
+    /// (vault, owner, spender) → allowance (vault/token.rs).
+    pub(crate) vault_allowances: Table<(VaultId, Address, Address), U256>,
+    /// (vault, member) → its open price report: round and prices (vault/pricing.rs).
+    pub(crate) vault_price_votes: Table<(VaultId, Address), (u64, Vec<vault::tx::AssetPrice>)>,
+    /// (vault, operator) → the sub-account placed there (vault/places.rs).
+    pub(crate) vault_places: Table<(VaultId, Address), vault::Place>,
+    /// Account → the vault owning it: its own account and sub-accounts (vault/places.rs).
+    pub(crate) vault_accounts: Table<Address, VaultId>,
+    /// (vault, sub-account, withdrawal nonce) → an unbonding in flight (vault/places.rs).
+    pub(crate) vault_unbondings: Table<(VaultId, Address, u64), vault::Unbonding>,
+    /// (vault, ticket id) → a withdrawal ticket (vault/tickets.rs).
+    pub(crate) vault_tickets: Table<(VaultId, u64), vault::Ticket>,
+    /// (vault, finalization period) → value booked for finalization in it (vault/tickets.rs).
+    pub(crate) vault_booked: Table<(VaultId, u64), U256>,
+    /// (vault, settlement number) → the settled rate and its attribution (vault/rate.rs).
+    pub(crate) vault_rates: Table<(VaultId, u64), vault::RateRecord>,
+    /// Vault → what moved its rate since the last settlement (vault/attribution.rs).
+    pub(crate) vault_attribution: Table<VaultId, Vec<(vault::Source, vault::Part)>>,
 }
 
 macro_rules! each_table_of {
@@ -275,6 +323,20 @@ impl State {
             claimed: Table::default(),
             claimers: Table::default(),
             set_risk: Table::default(),
+            pause_since: Table::default(),
+            vaults: Table::default(),
+            vault_books: Table::default(),
+            vault_assets: Table::default(),
+            vault_balances: HashTable::default(),
+            vault_allowances: Table::default(),
+            vault_price_votes: Table::default(),
+            vault_places: Table::default(),
+            vault_accounts: Table::default(),
+            vault_unbondings: Table::default(),
+            vault_tickets: Table::default(),
+            vault_booked: Table::default(),
+            vault_rates: Table::default(),
+            vault_attribution: Table::default(),
         }
     }
 
@@ -304,6 +366,7 @@ impl State {
             rewards_updater: genesis.governor,
             fee_recipient: genesis.governor,
             rewards_calculation_end: 0,
+            value_epoch: 0,
         });
         for p in &genesis.pausers {
             s.pausers.insert(*p, ());
@@ -331,7 +394,8 @@ impl State {
     pub fn apply(&mut self, ctx: &Ctx, tx: &Tx) -> Result<Vec<Event>, TxError> {
         let saved = self.g.clone();
         let mut events = Vec::with_capacity(8);
-        match self.dispatch(ctx, tx, &mut events) {
+        let seen = self.vault_before(ctx, tx);
+        match self.dispatch(ctx, tx, &mut events).and_then(|()| self.vault_after(ctx, tx, seen)) {
             Ok(()) => {
                 self.g.last_block = ctx.block;
                 self.commit();
@@ -360,6 +424,12 @@ impl State {
         if self.is_reserved_account(ctx.sender) {
             return Err(TxError::ReservedSender { sender: ctx.sender });
         }
+        self.route(ctx, tx, ev)
+    }
+
+    /// Runs one transaction after the sender checks: the pause check, then its handler. The
+    /// vault sends its sub-accounts' core transactions through here, as a user's would go.
+    pub(crate) fn route(&mut self, ctx: &Ctx, tx: &Tx, ev: &mut Vec<Event>) -> Result<(), TxError> {
         if let Some(module) = pause::module_of(tx.kind())
             && self.is_paused(module)
         {
@@ -533,6 +603,27 @@ impl State {
                 self.tx_process_claims(ctx, std::slice::from_ref(claim), *recipient, ev)?
             }
             ProcessClaims { claims, recipient } => self.tx_process_claims(ctx, claims, *recipient, ev)?,
+            VaultDeposit(t) => self.tx_vault_deposit(ctx, t, ev)?,
+            VaultRedeem(t) => self.tx_vault_redeem(ctx, t, ev)?,
+            VaultTransfer(t) => self.tx_vault_transfer(ctx, t, ev)?,
+            VaultApprove(t) => self.tx_vault_approve(ctx, t, ev)?,
+            VaultTransferFrom(t) => self.tx_vault_transfer_from(ctx, t, ev)?,
+            VaultReportPrices(t) => self.tx_vault_report_prices(ctx, t, ev)?,
+            VaultUpdateRate(t) => self.tx_vault_update_rate(ctx, t.vault, ev)?,
+            VaultAcceptRate(t) => self.tx_vault_accept_rate(ctx, t.vault, ev)?,
+            VaultRejectRate(t) => self.tx_vault_reject_rate(ctx, t.vault, ev)?,
+            VaultSetTargets(t) => self.tx_vault_set_targets(ctx, t, ev)?,
+            VaultRebalance(t) => self.tx_vault_rebalance(ctx, t.vault, ev)?,
+            VaultRequestWithdrawal(t) => self.tx_vault_request(ctx, t, ev)?,
+            VaultTransferTicket(t) => self.tx_vault_transfer_ticket(ctx, t, ev)?,
+            VaultFinalizeTickets(t) => self.tx_vault_finalize(ctx, t, ev)?,
+            VaultClaimTicket(t) => self.tx_vault_claim_ticket(ctx, t, ev)?,
+            VaultEmergencyUnwind(t) => self.tx_vault_emergency_unwind(ctx, t.vault, ev)?,
+            VaultEmergencyExit(t) => self.tx_vault_emergency_exit(ctx, t, ev)?,
+            VaultClaimRewards(t) => self.tx_vault_claim_rewards(ctx, t, ev)?,
+            VaultVerifyValidators(t) => self.tx_vault_verify_validators(ctx, t, ev)?,
+            VaultStartCheckpoint(t) => self.tx_vault_start_checkpoint(ctx, t, ev)?,
+            VaultSetAssetPaused(t) => self.tx_vault_set_asset_paused(ctx, t, ev)?,
         }
         Ok(())
     }

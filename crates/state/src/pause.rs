@@ -34,6 +34,22 @@ pub enum Module {
     RewardsRoots,
     /// Claims.
     RewardsClaims,
+    /// Vault deposits.
+    VaultDeposits,
+    /// Vault redemptions: instant, ticket requests and finalization.
+    VaultRedemptions,
+    /// Receipt token transfers, allowances and ticket transfers.
+    VaultTransfers,
+    /// Vault price reports and rate updates.
+    VaultReports,
+    /// Vault targets, rebalances, rewards claims and validator upkeep.
+    VaultStrategy,
+    /// Vault ticket claims (payouts of finalized tickets).
+    VaultClaims,
+    /// The vault's emergency unwind and in-kind exit.
+    VaultEmergency,
+    /// Vault guardian actions (asset pauses, rate acceptance and rejection).
+    VaultGuardian,
 }
 
 impl Module {
@@ -42,7 +58,9 @@ impl Module {
     }
 }
 
-/// The module a transaction kind belongs to, if it can be paused.
+/// The module a transaction kind belongs to, if it can be paused. Exhaustive: a new kind must
+/// say where it belongs (none: governance, permissions, pausing itself and service setup, which
+/// must stay usable to fix a paused system).
 pub fn module_of(kind: TxKind) -> Option<Module> {
     use TxKind::*;
     Some(match kind {
@@ -67,11 +85,53 @@ pub fn module_of(kind: TxKind) -> Option<Module> {
         | SetOperatorSetSplit => Module::RewardsSubmissions,
         SubmitRoot | DisableRoot => Module::RewardsRoots,
         ProcessClaim | ProcessClaims => Module::RewardsClaims,
-        _ => return None,
+        VaultDeposit => Module::VaultDeposits,
+        VaultRedeem | VaultRequestWithdrawal | VaultFinalizeTickets => Module::VaultRedemptions,
+        VaultTransfer | VaultApprove | VaultTransferFrom | VaultTransferTicket => Module::VaultTransfers,
+        VaultReportPrices | VaultUpdateRate => Module::VaultReports,
+        VaultSetTargets | VaultRebalance | VaultClaimRewards | VaultVerifyValidators | VaultStartCheckpoint => {
+            Module::VaultStrategy
+        }
+        VaultClaimTicket => Module::VaultClaims,
+        VaultEmergencyUnwind | VaultEmergencyExit => Module::VaultEmergency,
+        VaultAcceptRate | VaultRejectRate | VaultSetAssetPaused => Module::VaultGuardian,
+        Mint
+        | ModifyOperatorDetails
+        | UpdateOperatorMetadata
+        | SetAllocationDelay
+        | ApproveDelegation
+        | RegisterService
+        | CreateOperatorSet
+        | AddStrategiesToOperatorSet
+        | RemoveStrategiesFromOperatorSet
+        | UpdateSlasher
+        | SetRegistrationAllowed
+        | DeclareSetRisk
+        | SetIncompatibleService
+        | VetoSlash
+        | AddPendingAdmin
+        | RemovePendingAdmin
+        | AcceptAdmin
+        | RemoveAdmin
+        | SetAppointee
+        | RemoveAppointee
+        | Pause
+        | Unpause
+        | Propose
+        | ExecuteProposal
+        | CancelProposal
+        | PostBeaconReport
+        | SetProtocolFeeOptIn
+        | SetClaimerFor => return None,
     })
 }
 
 impl State {
+    /// The block `module` was paused at, while it is paused.
+    pub fn paused_since(&self, module: Module) -> Option<cairn_primitives::Block> {
+        self.pause_since.get(&module).copied()
+    }
+
     /// Whether `module` is paused.
     pub fn is_paused(&self, module: Module) -> bool {
         self.g.paused & module.bit() != 0
@@ -82,6 +142,9 @@ impl State {
             return Err(PermissionError::NotPauser { caller: ctx.sender }.into());
         }
         for m in modules {
+            if !self.is_paused(*m) {
+                self.pause_since.insert(*m, ctx.block);
+            }
             self.g.paused |= m.bit();
         }
         ev.push(Event::Paused { by: ctx.sender, modules: modules.to_vec() });
@@ -94,6 +157,7 @@ impl State {
         }
         for m in modules {
             self.g.paused &= !m.bit();
+            self.pause_since.remove(m);
         }
         ev.push(Event::Unpaused { by: ctx.sender, modules: modules.to_vec() });
         Ok(())

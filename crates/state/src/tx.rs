@@ -1,6 +1,6 @@
 //! Transactions: everything a signer can ask the state machine to do.
 
-use cairn_primitives::{Address, AssetId, B256, Block, StrategyId, Timestamp, U256, serde_dec};
+use cairn_primitives::{Address, AssetId, B256, Block, StrategyId, Timestamp, U256, VaultId, serde_dec};
 use serde::{Deserialize, Serialize};
 
 use crate::{
@@ -8,6 +8,7 @@ use crate::{
     pause::Module,
     rewards::{OperatorDirectedSubmission, RewardsClaim, RewardsSubmission},
     services::Consent,
+    vault::tx as vault,
 };
 
 /// A veto configuration for an operator set's slash requests (beyond EigenLayer).
@@ -121,6 +122,37 @@ pub enum GovernanceAction {
         members: Vec<Address>,
         /// Matching reports needed.
         quorum: u32,
+    },
+    // vault
+    /// Create a liquid restaking vault.
+    CreateVault(Box<crate::vault::tx::VaultSpec>),
+    /// Replace a vault's parameters.
+    SetVaultParams {
+        /// The vault.
+        vault: VaultId,
+        /// The new parameters.
+        params: crate::vault::VaultParams,
+    },
+    /// Add or replace one priced asset of a vault.
+    SetVaultAsset {
+        /// The vault.
+        vault: VaultId,
+        /// The asset's configuration.
+        config: crate::vault::AssetConfig,
+    },
+    /// Replace a vault's allocation policy.
+    SetVaultPolicy {
+        /// The vault.
+        vault: VaultId,
+        /// The policy.
+        policy: crate::vault::Policy,
+    },
+    /// Replace a vault's roles.
+    SetVaultRoles {
+        /// The vault.
+        vault: VaultId,
+        /// The roles.
+        roles: crate::vault::tx::VaultRoles,
     },
 }
 
@@ -631,6 +663,49 @@ pub enum Tx {
         /// Who receives the tokens.
         recipient: Address,
     },
+    // vault (payloads in `vault::tx`)
+    /// Deposit an asset into a vault for receipt tokens.
+    VaultDeposit(vault::Deposit),
+    /// Redeem receipt tokens at once from the buffer.
+    VaultRedeem(vault::Redeem),
+    /// Move receipt tokens.
+    VaultTransfer(vault::Transfer),
+    /// Set an allowance on the sender's receipt tokens.
+    VaultApprove(vault::Approve),
+    /// Move receipt tokens within an allowance.
+    VaultTransferFrom(vault::TransferFrom),
+    /// Report asset prices for a round (a committee member).
+    VaultReportPrices(vault::ReportPrices),
+    /// Settle the rate, or quarantine it if it breaks its bounds (permissionless).
+    VaultUpdateRate(vault::VaultRef),
+    /// Settle the quarantined rate (the guardian).
+    VaultAcceptRate(vault::VaultRef),
+    /// Drop the quarantined rate (the guardian).
+    VaultRejectRate(vault::VaultRef),
+    /// Set target weights (the keeper), checked against the policy.
+    VaultSetTargets(vault::SetTargets),
+    /// Move toward the targets (permissionless, once a round).
+    VaultRebalance(vault::VaultRef),
+    /// Lock receipt tokens for a withdrawal ticket.
+    VaultRequestWithdrawal(vault::RequestWithdrawal),
+    /// Give a ticket to another account.
+    VaultTransferTicket(vault::TransferTicket),
+    /// Finalize due tickets (permissionless).
+    VaultFinalizeTickets(vault::FinalizeTickets),
+    /// Claim a ticket's payout.
+    VaultClaimTicket(vault::ClaimTicket),
+    /// Start the emergency unwind after a long halt (permissionless).
+    VaultEmergencyUnwind(vault::VaultRef),
+    /// Exit in kind during the emergency.
+    VaultEmergencyExit(vault::EmergencyExit),
+    /// Claim the sub-accounts' rewards into the buffer (permissionless).
+    VaultClaimRewards(vault::ClaimRewards),
+    /// Verify validators deposited into a sub-account's pod (permissionless).
+    VaultVerifyValidators(vault::VerifyValidators),
+    /// Start a checkpoint of a sub-account's pod (permissionless).
+    VaultStartCheckpoint(vault::StartCheckpoint),
+    /// Pause or resume deposits of an asset (the guardian).
+    VaultSetAssetPaused(vault::SetAssetPaused),
 }
 
 impl Tx {

@@ -214,7 +214,7 @@ impl State {
         Ok(out)
     }
 
-    fn check_not_held(&self, staker: Address, nonce: u64, w: &Withdrawal) -> Result<(), TxError> {
+    pub(crate) fn check_not_held(&self, staker: Address, nonce: u64, w: &Withdrawal) -> Result<(), TxError> {
         let Some(op) = w.delegated_to else {
             return Ok(());
         };

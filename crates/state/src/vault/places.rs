@@ -1,0 +1,339 @@
+//! Where the pool goes: the buffer (the vault's own account) and one delegator sub-account per
+//! operator. A sub-account acts exactly as a user would — its deposits, delegation, queued
+//! withdrawals, completions, pod and claims are core transactions sent through `State::route`
+//! (pause checks and every core rule included). Only the vault's own tables are written here.
+
+use cairn_primitives::{Address, AssetId, Block, StrategyId, U256, VaultId, WAD, math};
+
+use super::{Place, Unbonding, VaultError, book, sub_account, vault_account};
+use crate::{Ctx, Event, State, Tx, TxError, stakers::calc_withdrawable, tx::QueueParams};
+
+/// One position of a place, valued.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Holding {
+    /// The asset.
+    pub(crate) asset: AssetId,
+    /// The strategy.
+    pub(crate) strategy: StrategyId,
+    /// Withdrawable shares.
+    pub(crate) shares: U256,
+    /// Their tokens now.
+    pub(crate) tokens: U256,
+}
+
+impl State {
+    /// Sends a core transaction as one of the vault's accounts.
+    pub(crate) fn act(&mut self, account: Address, ctx: &Ctx, tx: &Tx, ev: &mut Vec<Event>) -> Result<(), TxError> {
+        let sub = Ctx { sender: account, ..*ctx };
+        self.route(&sub, tx, ev)
+    }
+
+    /// The vault's place at `operator`, if it has one.
+    pub fn vault_place(&self, vault: VaultId, operator: Address) -> Option<Place> {
+        self.vault_places.get(&(vault, operator)).copied()
+    }
+
+    /// Every place of a vault, ascending by operator.
+    pub fn vault_places_of(&self, vault: VaultId) -> Vec<(Address, Place)> {
+        let lo = (vault, Address::ZERO);
+        let hi = (vault, Address::repeat_byte(0xff));
+        self.vault_places.range(lo..=hi).map(|((_, op), p)| (*op, *p)).collect()
+    }
+
+    /// Creates the place at `operator` (its sub-account delegates there at once).
+    pub(crate) fn ensure_place(
+        &mut self,
+        vault: VaultId,
+        operator: Address,
+        ctx: &Ctx,
+        ev: &mut Vec<Event>,
+    ) -> Result<Place, TxError> {
+        if let Some(p) = self.vault_place(vault, operator) {
+            return Ok(p);
+        }
+        let salt = self.vault_cfg(vault)?.operator_limit(operator).and_then(|l| l.approval_salt);
+        let account = sub_account(vault, operator);
+        let place = Place { account, pending_validators: 0 };
+        self.vault_places.insert((vault, operator), place);
+        self.vault_accounts.insert(account, vault);
+        if self.delegated_to(account).is_none() {
+            self.act(account, ctx, &Tx::DelegateTo { operator, approval_salt: salt }, ev)?;
+        }
+        ev.push(Event::VaultPlaceOpened { vault, operator, account });
+        Ok(place)
+    }
+
+    /// What a place holds in each strategy, at withdrawable shares and their tokens now.
+    pub(crate) fn place_holdings(&self, account: Address) -> Result<Vec<Holding>, TxError> {
+        let mut out = Vec::new();
+        for s in self.staker_strategies(account) {
+            let shares = self.withdrawable_shares(account, s)?;
+            let strategy = self.strategy(s)?;
+            let asset = strategy.asset;
+            let tokens = self.shares_to_underlying(s, shares)?;
+            out.push(Holding { asset, strategy: s, shares, tokens });
+        }
+        Ok(out)
+    }
+
+    /// Tokens an unbonding would pay if completed now (falls while it is slashable).
+    pub(crate) fn unbonding_tokens(&self, account: Address, nonce: u64, block: Block) -> Result<U256, TxError> {
+        let Some(w) = self.withdrawal(account, nonce) else {
+            return Ok(U256::ZERO);
+        };
+        let shares = self.withdrawal_payout(account, w, block)?;
+        let mut total = U256::ZERO;
+        for (s, x) in w.strategies.iter().zip(&shares) {
+            total = math::add(total, self.shares_to_underlying(*s, *x)?)?;
+        }
+        Ok(total)
+    }
+
+    /// Every unbonding of a vault, ascending by (sub-account, nonce).
+    pub fn vault_unbondings_of(&self, vault: VaultId) -> Vec<((Address, u64), Unbonding)> {
+        let lo = (vault, Address::ZERO, 0);
+        let hi = (vault, Address::repeat_byte(0xff), u64::MAX);
+        self.vault_unbondings.range(lo..=hi).map(|((_, a, n), u)| ((*a, *n), *u)).collect()
+    }
+
+    /// Units of `asset` the vault holds anywhere: free buffer, restaked, unbonding.
+    pub(crate) fn vault_units(&self, vault: VaultId, asset: AssetId, block: Block) -> Result<U256, TxError> {
+        let mut units = self.free_buffer(vault, asset)?;
+        for (_, place) in self.vault_places_of(vault) {
+            for h in self.place_holdings(place.account)? {
+                if h.asset == asset {
+                    units = math::add(units, h.tokens)?;
+                }
+            }
+        }
+        for ((account, nonce), u) in self.vault_unbondings_of(vault) {
+            if u.asset == asset {
+                units = math::add(units, self.unbonding_tokens(account, nonce, block)?)?;
+            }
+        }
+        Ok(units)
+    }
+
+    /// Buffer tokens of `asset` that belong to the pool: held less what finalized tickets are owed.
+    pub(crate) fn free_buffer(&self, vault: VaultId, asset: AssetId) -> Result<U256, TxError> {
+        let held = self.balance(vault_account(vault), asset);
+        Ok(held.saturating_sub(self.asset_book(vault, asset).owed))
+    }
+
+    /// Buffer tokens of `asset` nobody has a claim on: free buffer less ticket earmarks.
+    pub(crate) fn spendable_buffer(&self, vault: VaultId, asset: AssetId) -> Result<U256, TxError> {
+        Ok(self.free_buffer(vault, asset)?.saturating_sub(self.asset_book(vault, asset).earmarked))
+    }
+
+    /// Moves `amount` of `asset` from the buffer into the place at `operator` and deposits it
+    /// into the asset's strategy (the native asset: 32 ETH validators into the place's pod).
+    pub(crate) fn place_deposit(
+        &mut self,
+        vault: VaultId,
+        operator: Address,
+        asset: AssetId,
+        amount: U256,
+        ctx: &Ctx,
+        ev: &mut Vec<Event>,
+    ) -> Result<(), TxError> {
+        let place = self.ensure_place(vault, operator, ctx, ev)?;
+        let own = vault_account(vault);
+        if self.is_native_asset(asset) {
+            return self.stake_validators(vault, operator, place, amount, ctx, ev);
+        }
+        let strategy = self.strategy_of_asset(asset).ok_or(VaultError::NoStrategy { asset })?;
+        self.act(own, ctx, &Tx::Transfer { asset, to: place.account, amount }, ev)?;
+        self.act(place.account, ctx, &Tx::Deposit { strategy, amount }, ev)?;
+        ev.push(Event::VaultAllocated { vault, operator, asset, amount });
+        Ok(())
+    }
+
+    /// Sends whole 32 ETH deposits for validators whose credentials point at the place's pod
+    /// (created on first use). The ETH leaves for the beacon chain; it counts as in transit
+    /// until the validators are verified.
+    fn stake_validators(
+        &mut self,
+        vault: VaultId,
+        operator: Address,
+        mut place: Place,
+        amount: U256,
+        ctx: &Ctx,
+        ev: &mut Vec<Event>,
+    ) -> Result<(), TxError> {
+        let count = u32::try_from(amount.checked_div(super::VALIDATOR_DEPOSIT).unwrap_or_default()).unwrap_or(0);
+        if count == 0 {
+            return Ok(());
+        }
+        if self.pod(place.account).is_none() {
+            self.act(place.account, ctx, &Tx::CreatePod {}, ev)?;
+        }
+        let native = self.native()?;
+        let wei = math::mul(super::VALIDATOR_DEPOSIT, U256::from(count))?;
+        self.move_tokens(native.asset, vault_account(vault), super::beacon_deposit_address(), wei)?;
+        place.pending_validators = math::add_u32(place.pending_validators, count)?;
+        self.vault_places.insert((vault, operator), place);
+        let pod = crate::pods::pod_address(place.account);
+        ev.push(Event::VaultValidatorsDeposited { vault, operator, pod, count, amount: wei });
+        Ok(())
+    }
+
+    /// Queues a withdrawal of about `tokens` of `strategy` from the place at `operator` (never
+    /// more than it holds), records the unbonding with `committed` of it promised to tickets,
+    /// and returns it.
+    #[allow(clippy::too_many_arguments)] // the vault, where, what, how much, and the tx context
+    pub(crate) fn place_unbond(
+        &mut self,
+        vault: VaultId,
+        operator: Address,
+        strategy: StrategyId,
+        tokens: U256,
+        committed: U256,
+        ctx: &Ctx,
+        ev: &mut Vec<Event>,
+    ) -> Result<Option<Unbonding>, TxError> {
+        let Some(place) = self.vault_place(vault, operator) else {
+            return Ok(None);
+        };
+        let account = place.account;
+        let x = self.deposit_shares_for(account, strategy, tokens)?;
+        if x.is_zero() {
+            return Ok(None);
+        }
+        let nonce = self.staker(account).map_or(0, |r| r.withdrawal_nonce);
+        let queue = QueueParams { strategies: vec![strategy], deposit_shares: vec![x] };
+        self.act(account, ctx, &Tx::QueueWithdrawals { withdrawals: vec![queue] }, ev)?;
+        let expected = self.unbonding_tokens(account, nonce, ctx.block)?;
+        let asset = self.strategy(strategy)?.asset;
+        let completable_at = math::add_u64(ctx.block, math::add_u64(self.g.params.withdrawal_delay_blocks, 1)?)?;
+        let u = Unbonding { operator, asset, strategy, expected, committed: committed.min(expected), completable_at };
+        self.vault_unbondings.insert((vault, account, nonce), u);
+        ev.push(Event::VaultUnbondingQueued {
+            vault,
+            operator,
+            asset,
+            nonce,
+            expected,
+            committed: u.committed,
+            completable_at,
+        });
+        Ok(Some(u))
+    }
+
+    /// Deposit shares to queue so that at least `tokens` come out (rounding up), capped at the
+    /// position; beacon shares are also capped at the ETH the pod can pay.
+    fn deposit_shares_for(&self, account: Address, strategy: StrategyId, tokens: U256) -> Result<U256, TxError> {
+        let p = self.position(account, strategy);
+        if p.deposit_shares.is_zero() || tokens.is_zero() {
+            return Ok(U256::ZERO);
+        }
+        let s = self.strategy(strategy)?;
+        let mut shares = if s.native {
+            tokens
+        } else {
+            let b = math::add(self.strategy_balance(s), crate::strategies::BALANCE_OFFSET)?;
+            let t = math::add(s.total_shares, crate::strategies::SHARES_OFFSET)?;
+            math::mul_div_up(tokens, t, b)?
+        };
+        if s.native {
+            shares = shares.min(self.pod_unbondable(account)?);
+        }
+        let sf = self.staker_slashing_factor(account, self.delegated_to(account), strategy)?;
+        if sf.is_zero() || p.dsf.is_zero() {
+            return Ok(U256::ZERO);
+        }
+        let x = math::mul_div_up(math::mul_div_up(shares, WAD, sf)?, WAD, p.dsf)?;
+        // Never above the position, and never more than it can withdraw.
+        let x = x.min(p.deposit_shares);
+        Ok(if calc_withdrawable(x, p.dsf, sf)?.is_zero() { U256::ZERO } else { x })
+    }
+
+    /// Beacon wei a place's pod can pay now: checkpointed ETH in the pod less beacon
+    /// unbondings already queued against it.
+    pub(crate) fn pod_unbondable(&self, account: Address) -> Result<U256, TxError> {
+        let Some(pod) = self.pod(account) else {
+            return Ok(U256::ZERO);
+        };
+        let in_pod = math::mul(U256::from(pod.restaked_gwei), crate::oracle::GWEI)?;
+        let Some(vault) = self.vault_accounts.get(&account).copied() else {
+            return Ok(in_pod);
+        };
+        let mut queued = U256::ZERO;
+        for ((a, nonce), u) in self.vault_unbondings_of(vault) {
+            if a == account && self.is_beacon(u.strategy) {
+                let w = self.withdrawal(a, nonce);
+                let shares = match w {
+                    Some(w) => self.withdrawal_payout(a, w, self.g.last_block)?.into_iter().next().unwrap_or_default(),
+                    None => U256::ZERO,
+                };
+                queued = math::add(queued, shares)?;
+            }
+        }
+        Ok(in_pod.saturating_sub(queued))
+    }
+
+    /// Whether the unbonding can complete now: matured, not held by a slash request, and (beacon)
+    /// covered by its pod.
+    fn unbonding_ready(&self, account: Address, nonce: u64, u: &Unbonding, block: Block) -> Result<bool, TxError> {
+        if block < u.completable_at {
+            return Ok(false);
+        }
+        let Some(w) = self.withdrawal(account, nonce) else {
+            return Ok(false);
+        };
+        if self.check_not_held(account, nonce, w).is_err() {
+            return Ok(false);
+        }
+        if self.is_beacon(u.strategy) {
+            let wei = self.withdrawal_payout(account, w, block)?.into_iter().next().unwrap_or_default();
+            let pod = self.pod(account).map_or(0, |p| p.restaked_gwei);
+            if wei.checked_div(crate::oracle::GWEI).unwrap_or_default() > U256::from(pod) {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    /// Completes every unbonding that can complete and moves its tokens to the buffer; the parts
+    /// promised to tickets become earmarks. Returns how many completed.
+    pub(crate) fn sweep(&mut self, vault: VaultId, ctx: &Ctx, ev: &mut Vec<Event>) -> Result<usize, TxError> {
+        let mut done = 0usize;
+        for ((account, nonce), u) in self.vault_unbondings_of(vault) {
+            if !self.unbonding_ready(account, nonce, &u, ctx.block)? {
+                continue;
+            }
+            let before = self.balance(account, u.asset);
+            self.act(account, ctx, &Tx::CompleteWithdrawal { nonce, receive_as_tokens: true }, ev)?;
+            let got = math::sub(self.balance(account, u.asset), before)?;
+            if !got.is_zero() {
+                let to = vault_account(vault);
+                self.act(account, ctx, &Tx::Transfer { asset: u.asset, to, amount: got }, ev)?;
+            }
+            self.vault_unbondings.remove(&(vault, account, nonce));
+            let mut ab = self.asset_book(vault, u.asset);
+            ab.earmarked = math::add(ab.earmarked, u.committed.min(got))?;
+            self.put_asset_book(vault, u.asset, ab);
+            ev.push(Event::VaultUnbondingCompleted { vault, operator: u.operator, asset: u.asset, nonce, tokens: got });
+            done = done.saturating_add(1);
+        }
+        Ok(done)
+    }
+
+    /// Value of everything placed at operators: restaked positions, unbondings and validators in
+    /// transit, in the native asset at the accepted prices (rounding down).
+    pub(crate) fn placed_value(&self, vault: VaultId, block: Block) -> Result<U256, TxError> {
+        let mut total = U256::ZERO;
+        for (_, place) in self.vault_places_of(vault) {
+            for h in self.place_holdings(place.account)? {
+                let p = self.vault_price(vault, h.asset)?;
+                total = math::add(total, book::value_of(h.tokens, p)?)?;
+            }
+            let transit = math::mul(super::VALIDATOR_DEPOSIT, U256::from(place.pending_validators))?;
+            total = math::add(total, transit)?;
+        }
+        for ((account, nonce), u) in self.vault_unbondings_of(vault) {
+            let p = self.vault_price(vault, u.asset)?;
+            total = math::add(total, book::value_of(self.unbonding_tokens(account, nonce, block)?, p)?)?;
+        }
+        Ok(total)
+    }
+}

@@ -1,0 +1,511 @@
+//! Views of a vault, with ERC-4626's names and meaning where one exists (`totalAssets`,
+//! `convertToShares`, `convertToAssets`, `previewDeposit`, `previewRedeem`, `maxDeposit`,
+//! `maxRedeem`): "assets" are value in the native asset (wei), "shares" receipt tokens.
+
+use cairn_primitives::{Address, AssetId, Block, StrategyId, Timestamp, U256, VaultId, serde_dec};
+use serde::Serialize;
+
+use super::{
+    Part, Quarantine, RateRecord, Source, Targets, Ticket, book,
+    book::{BPS, YEAR_SECONDS},
+    vault_account,
+};
+use crate::{State, TxError};
+
+/// One priced asset of a vault.
+#[derive(Debug, Clone, Serialize)]
+pub struct AssetView {
+    /// The asset.
+    pub asset: AssetId,
+    /// Price in the native asset (WAD).
+    #[serde(with = "serde_dec")]
+    pub price: U256,
+    /// When it was accepted.
+    pub price_time: Timestamp,
+    /// Accepted for deposits.
+    pub deposits: bool,
+    /// Cap on net deposits (none: no cap).
+    pub cap: Option<String>,
+    /// Smallest deposit.
+    #[serde(with = "serde_dec")]
+    pub min_deposit: U256,
+    /// Deposits paused.
+    pub paused: bool,
+    /// Net deposits.
+    #[serde(with = "serde_dec")]
+    pub deposited: U256,
+    /// Idle in the buffer and belonging to the pool.
+    #[serde(with = "serde_dec")]
+    pub buffer: U256,
+    /// Of which earmarked for pending tickets.
+    #[serde(with = "serde_dec")]
+    pub earmarked: U256,
+    /// Held for finalized tickets.
+    #[serde(with = "serde_dec")]
+    pub owed: U256,
+}
+
+/// One holding of a place.
+#[derive(Debug, Clone, Serialize)]
+pub struct HoldingView {
+    /// The asset.
+    pub asset: AssetId,
+    /// Its strategy.
+    pub strategy: StrategyId,
+    /// Withdrawable shares.
+    #[serde(with = "serde_dec")]
+    pub shares: U256,
+    /// Their tokens.
+    #[serde(with = "serde_dec")]
+    pub tokens: U256,
+    /// Their value.
+    #[serde(with = "serde_dec")]
+    pub value: U256,
+}
+
+/// A place at an operator.
+#[derive(Debug, Clone, Serialize)]
+pub struct PlaceView {
+    /// The operator.
+    pub operator: Address,
+    /// The sub-account.
+    pub account: Address,
+    /// Its target weight (bps).
+    pub target_bps: u16,
+    /// Value there now (restaked, unbonding, in transit).
+    #[serde(with = "serde_dec")]
+    pub value: U256,
+    /// Its share of the vault now (bps of net assets).
+    pub weight_bps: u64,
+    /// Restaked holdings.
+    pub holdings: Vec<HoldingView>,
+    /// Validators deposited and not yet verified.
+    pub pending_validators: u32,
+}
+
+/// An unbonding in flight.
+#[derive(Debug, Clone, Serialize)]
+pub struct UnbondingView {
+    /// Sub-account.
+    pub account: Address,
+    /// Withdrawal nonce.
+    pub nonce: u64,
+    /// Operator.
+    pub operator: Address,
+    /// Asset.
+    pub asset: AssetId,
+    /// Expected when queued.
+    #[serde(with = "serde_dec")]
+    pub expected: U256,
+    /// Promised to tickets.
+    #[serde(with = "serde_dec")]
+    pub committed: U256,
+    /// Tokens it would pay now.
+    #[serde(with = "serde_dec")]
+    pub tokens_now: U256,
+    /// First block it can complete.
+    pub completable_at: Block,
+}
+
+/// A vault: totals, rates, assets, places.
+#[derive(Debug, Clone, Serialize)]
+pub struct VaultView {
+    /// Id.
+    pub vault: VaultId,
+    /// Receipt token ticker.
+    pub symbol: String,
+    /// The vault's account.
+    pub account: Address,
+    /// Receipt tokens in existence.
+    #[serde(with = "serde_dec")]
+    pub supply: U256,
+    /// The settled rate (WAD).
+    #[serde(with = "serde_dec")]
+    pub settled_rate: U256,
+    /// The current rate (WAD): net assets per token, pending fees deducted.
+    #[serde(with = "serde_dec")]
+    pub current_rate: U256,
+    /// Rate deposits mint at now: max(settled, current).
+    #[serde(with = "serde_dec")]
+    pub deposit_rate: U256,
+    /// Rate instant redemptions pay at now: min(settled, current).
+    #[serde(with = "serde_dec")]
+    pub redeem_rate: U256,
+    /// Gross assets (value).
+    #[serde(with = "serde_dec")]
+    pub gross_assets: U256,
+    /// Reserve for pending slash requests.
+    #[serde(with = "serde_dec")]
+    pub reserve: U256,
+    /// `totalAssets`: gross less the reserve.
+    #[serde(with = "serde_dec")]
+    pub total_assets: U256,
+    /// High-water mark.
+    #[serde(with = "serde_dec")]
+    pub high_water_mark: U256,
+    /// Block and time of the last settlement.
+    pub settled_block: Block,
+    /// Time of the last settlement.
+    pub settled_time: Timestamp,
+    /// A quarantined rate.
+    pub quarantine: Option<Quarantine>,
+    /// Redemptions halted since (pause or quarantine).
+    pub halted_since: Option<Block>,
+    /// Unwinding in an emergency.
+    pub emergency: bool,
+    /// Last accepted price round.
+    pub price_round: u64,
+    /// Last rebalance block.
+    pub last_rebalance: Block,
+    /// Targets in force.
+    pub targets: Option<Targets>,
+    /// Priced assets.
+    pub assets: Vec<AssetView>,
+    /// Places.
+    pub places: Vec<PlaceView>,
+    /// Unbondings in flight.
+    pub unbondings: Vec<UnbondingView>,
+    /// Pending slash requests against the vault's stake, with their reserve.
+    pub reserves: Vec<(Source, String)>,
+    /// Tickets not yet claimed.
+    pub tickets: usize,
+}
+
+/// A ticket with its id and what its tokens are worth now.
+#[derive(Debug, Clone, Serialize)]
+pub struct TicketView {
+    /// Id.
+    pub id: u64,
+    /// The ticket.
+    #[serde(flatten)]
+    pub ticket: Ticket,
+    /// Blocks to its ETA (0 when due).
+    pub blocks_left: u64,
+}
+
+/// An account's position in a vault.
+#[derive(Debug, Clone, Serialize)]
+pub struct PositionView {
+    /// The vault.
+    pub vault: VaultId,
+    /// The holder.
+    pub owner: Address,
+    /// Receipt tokens.
+    #[serde(with = "serde_dec")]
+    pub tokens: U256,
+    /// Their value at the current rate.
+    #[serde(with = "serde_dec")]
+    pub value: U256,
+    /// Their value at the instant-redemption rate (before the fee).
+    #[serde(with = "serde_dec")]
+    pub redeemable_value: U256,
+    /// The holder's tickets.
+    pub tickets: Vec<TicketView>,
+}
+
+/// An APR over a window, with its parts by source.
+#[derive(Debug, Clone, Serialize)]
+pub struct AprView {
+    /// The window asked, seconds.
+    pub window_seconds: u64,
+    /// First settlement in the window: time and rate.
+    pub from_time: Timestamp,
+    /// Its rate.
+    #[serde(with = "serde_dec")]
+    pub from_rate: U256,
+    /// Last settlement: time and rate.
+    pub to_time: Timestamp,
+    /// Its rate.
+    #[serde(with = "serde_dec")]
+    pub to_rate: U256,
+    /// Annualised, bps (none: fewer than two settlements in the window).
+    pub apr_bps: Option<i64>,
+    /// Each source's part of it, annualised bps.
+    pub by_source: Vec<(Source, i64)>,
+}
+
+impl State {
+    /// A vault's overview as of `block` (valued now; the cached book is not used).
+    pub fn vault_view(&self, vault: VaultId, block: Block, now: Timestamp) -> Result<VaultView, TxError> {
+        let cfg = self.vault_cfg(vault)?;
+        let b = self.vault_book(vault)?;
+        let v = self.valuation(vault, block)?;
+        let current = self.vault_current_rate(vault, block, now)?;
+        let net = v.assets.saturating_sub(v.reserve);
+        let mut assets = Vec::new();
+        for a in &cfg.assets {
+            let ab = self.asset_book(vault, a.asset);
+            let price = self.vault_price(vault, a.asset).unwrap_or_default();
+            assets.push(AssetView {
+                asset: a.asset,
+                price,
+                price_time: ab.price_time,
+                deposits: a.deposits,
+                cap: a.cap.map(|c| c.to_string()),
+                min_deposit: a.min_deposit,
+                paused: a.paused,
+                deposited: ab.deposited,
+                buffer: self.free_buffer(vault, a.asset)?,
+                earmarked: ab.earmarked,
+                owed: ab.owed,
+            });
+        }
+        let mut places = Vec::new();
+        for (op, place) in self.vault_places_of(vault) {
+            let mut holdings = Vec::new();
+            for h in self.place_holdings(place.account)? {
+                let value = book::value_of(h.tokens, self.vault_price(vault, h.asset)?)?;
+                holdings.push(HoldingView {
+                    asset: h.asset,
+                    strategy: h.strategy,
+                    shares: h.shares,
+                    tokens: h.tokens,
+                    value,
+                });
+            }
+            let value = self.place_value(vault, op, block)?;
+            let target_bps =
+                cfg.targets.as_ref().and_then(|t| t.operators.iter().find(|w| w.operator == op)).map_or(0, |w| w.bps);
+            let weight_bps = if net.is_zero() {
+                0
+            } else {
+                u64::try_from(cairn_primitives::math::mul_div_down(value, U256::from(BPS), net)?).unwrap_or(u64::MAX)
+            };
+            places.push(PlaceView {
+                operator: op,
+                account: place.account,
+                target_bps,
+                value,
+                weight_bps,
+                holdings,
+                pending_validators: place.pending_validators,
+            });
+        }
+        let mut unbondings = Vec::new();
+        for ((account, nonce), u) in self.vault_unbondings_of(vault) {
+            unbondings.push(UnbondingView {
+                account,
+                nonce,
+                operator: u.operator,
+                asset: u.asset,
+                expected: u.expected,
+                committed: u.committed,
+                tokens_now: self.unbonding_tokens(account, nonce, block)?,
+                completable_at: u.completable_at,
+            });
+        }
+        let reserves = self.slash_reserve(vault, block)?.into_iter().map(|(s, v)| (s, v.to_string())).collect();
+        Ok(VaultView {
+            vault,
+            symbol: cfg.symbol.clone(),
+            account: cfg.account,
+            supply: b.supply,
+            settled_rate: b.settled_rate,
+            current_rate: current,
+            deposit_rate: current.max(b.settled_rate),
+            redeem_rate: current.min(b.settled_rate),
+            gross_assets: v.assets,
+            reserve: v.reserve,
+            total_assets: net,
+            high_water_mark: b.hwm,
+            settled_block: b.settled_block,
+            settled_time: b.settled_time,
+            quarantine: b.quarantine,
+            halted_since: self.vault_halted_since(vault)?,
+            emergency: b.emergency,
+            price_round: b.price_round,
+            last_rebalance: b.last_rebalance,
+            targets: cfg.targets.clone(),
+            assets,
+            places,
+            unbondings,
+            reserves,
+            tickets: self.vault_tickets_of(vault).len(),
+        })
+    }
+
+    /// ERC-4626 `totalAssets`: gross assets less the slash reserve (value).
+    pub fn vault_total_assets(&self, vault: VaultId, block: Block) -> Result<U256, TxError> {
+        let v = self.valuation(vault, block)?;
+        Ok(v.assets.saturating_sub(v.reserve))
+    }
+
+    /// ERC-4626 `convertToShares`: tokens a value is worth at the current rate.
+    pub fn vault_convert_to_shares(
+        &self,
+        vault: VaultId,
+        value: U256,
+        block: Block,
+        now: Timestamp,
+    ) -> Result<U256, TxError> {
+        let r = self.vault_current_rate(vault, block, now)?;
+        if r.is_zero() {
+            return Ok(U256::ZERO);
+        }
+        Ok(book::to_tokens(value, r)?)
+    }
+
+    /// ERC-4626 `convertToAssets`: value of tokens at the current rate.
+    pub fn vault_convert_to_assets(
+        &self,
+        vault: VaultId,
+        tokens: U256,
+        block: Block,
+        now: Timestamp,
+    ) -> Result<U256, TxError> {
+        Ok(book::to_value(tokens, self.vault_current_rate(vault, block, now)?)?)
+    }
+
+    /// ERC-4626 `maxDeposit`: the most of `asset` a deposit may bring now (0 when refused).
+    pub fn vault_max_deposit(&self, vault: VaultId, asset: AssetId) -> Result<U256, TxError> {
+        let cfg = self.vault_cfg(vault)?;
+        let b = self.vault_book(vault)?;
+        let Some(a) = cfg.asset(asset) else { return Ok(U256::ZERO) };
+        let refused = !a.deposits
+            || a.paused
+            || b.emergency
+            || b.quarantine.is_some()
+            || self.is_paused(crate::pause::Module::VaultDeposits);
+        if refused {
+            return Ok(U256::ZERO);
+        }
+        Ok(a.cap.map_or(U256::MAX, |c| c.saturating_sub(self.asset_book(vault, asset).deposited)))
+    }
+
+    /// ERC-4626 `maxRedeem`: the most tokens `owner` can redeem at once into `asset` (its balance,
+    /// limited by the spendable buffer before the fee).
+    pub fn vault_max_redeem(
+        &self,
+        vault: VaultId,
+        owner: Address,
+        asset: AssetId,
+        block: Block,
+        now: Timestamp,
+    ) -> Result<U256, TxError> {
+        let b = self.vault_book(vault)?;
+        if b.emergency || b.quarantine.is_some() || self.is_paused(crate::pause::Module::VaultRedemptions) {
+            return Ok(U256::ZERO);
+        }
+        let balance = self.vault_balance(vault, owner);
+        let price = self.vault_price(vault, asset)?;
+        let buffer = book::value_of(self.spendable_buffer(vault, asset)?, price)?;
+        let rate = self.vault_current_rate(vault, block, now)?.min(b.settled_rate);
+        if rate.is_zero() {
+            return Ok(U256::ZERO);
+        }
+        Ok(balance.min(book::to_tokens(buffer, rate)?))
+    }
+
+    /// An account's position: tokens, their value, its tickets.
+    pub fn vault_position(
+        &self,
+        vault: VaultId,
+        owner: Address,
+        block: Block,
+        now: Timestamp,
+    ) -> Result<PositionView, TxError> {
+        let b = self.vault_book(vault)?;
+        let tokens = self.vault_balance(vault, owner);
+        let current = self.vault_current_rate(vault, block, now)?;
+        let tickets = self
+            .vault_tickets_of(vault)
+            .into_iter()
+            .filter(|(_, t)| t.owner == owner)
+            .map(|(id, t)| TicketView { id, ticket: t, blocks_left: t.eta_block.saturating_sub(block) })
+            .collect();
+        Ok(PositionView {
+            vault,
+            owner,
+            tokens,
+            value: book::to_value(tokens, current)?,
+            redeemable_value: book::to_value(tokens, current.min(b.settled_rate))?,
+            tickets,
+        })
+    }
+
+    /// Tickets of a vault (all, or one owner's), with the blocks left to their ETA.
+    pub fn vault_ticket_views(&self, vault: VaultId, owner: Option<Address>, block: Block) -> Vec<TicketView> {
+        self.vault_tickets_of(vault)
+            .into_iter()
+            .filter(|(_, t)| owner.is_none_or(|o| t.owner == o))
+            .map(|(id, t)| TicketView { id, ticket: t, blocks_left: t.eta_block.saturating_sub(block) })
+            .collect()
+    }
+
+    /// Settlement records from `from` on (at most `limit`), by number.
+    pub fn vault_rate_history(&self, vault: VaultId, from: u64, limit: usize) -> Vec<(u64, RateRecord)> {
+        self.vault_rates
+            .range((vault, from)..=(vault, u64::MAX))
+            .take(limit)
+            .map(|((_, n), r)| (*n, r.clone()))
+            .collect()
+    }
+
+    /// The APR over the settlements in the last `window` seconds before `now`, by source: the
+    /// window is always stated, and so are the settlements it starts and ends at.
+    pub fn vault_apr(&self, vault: VaultId, window: u64, now: Timestamp) -> Result<AprView, TxError> {
+        self.vault_cfg(vault)?;
+        let start = now.saturating_sub(window);
+        let lo = (vault, 0u64);
+        let hi = (vault, u64::MAX);
+        let records: Vec<&RateRecord> =
+            self.vault_rates.range(lo..=hi).map(|(_, r)| r).filter(|r| r.time >= start).collect();
+        let (first, last) = match (records.first(), records.last()) {
+            (Some(f), Some(l)) => (*f, *l),
+            _ => {
+                let b = self.vault_book(vault)?;
+                return Ok(AprView {
+                    window_seconds: window,
+                    from_time: b.settled_time,
+                    from_rate: b.settled_rate,
+                    to_time: b.settled_time,
+                    to_rate: b.settled_rate,
+                    apr_bps: None,
+                    by_source: Vec::new(),
+                });
+            }
+        };
+        // The first record's own change happened before the window opens: start from its rate.
+        let seconds = last.time.saturating_sub(first.time);
+        let mut sums: Vec<(Source, i128)> = Vec::new();
+        for r in records.iter().skip(1) {
+            for (s, p) in &r.attribution {
+                match sums.binary_search_by_key(s, |(k, _)| *k) {
+                    Ok(i) => sums[i].1 = sums[i].1.saturating_add(p.rate),
+                    Err(i) => sums.insert(i, (*s, p.rate)),
+                }
+            }
+        }
+        let annual = |rate_change: i128| -> i64 {
+            if seconds == 0 || first.rate.is_zero() {
+                return 0;
+            }
+            let base = i128::try_from(first.rate).unwrap_or(i128::MAX);
+            let v = rate_change
+                .saturating_mul(i128::from(BPS))
+                .saturating_mul(i128::from(YEAR_SECONDS))
+                .checked_div(base.saturating_mul(i128::from(seconds)).max(1))
+                .unwrap_or_default();
+            i64::try_from(v).unwrap_or(if v < 0 { i64::MIN } else { i64::MAX })
+        };
+        Ok(AprView {
+            window_seconds: window,
+            from_time: first.time,
+            from_rate: first.rate,
+            to_time: last.time,
+            to_rate: last.rate,
+            apr_bps: book::apr_bps(first.rate, last.rate, seconds),
+            by_source: sums.into_iter().map(|(s, r)| (s, annual(r))).collect(),
+        })
+    }
+
+    /// Receipt tokens locked in the vault's own account (pending tickets).
+    pub fn vault_locked_tokens(&self, vault: VaultId) -> U256 {
+        self.vault_balance(vault, vault_account(vault))
+    }
+}
+
+/// The value of a part, for views.
+pub fn part_value(p: &Part) -> i128 {
+    p.value
+}

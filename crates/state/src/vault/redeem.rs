@@ -1,0 +1,118 @@
+//! Instant redemption from the buffer: receipt tokens burned at min(settled rate, current rate),
+//! paid in one asset at the committee's price, less a fee that rises as the buffer drains
+//! (Renzo's curve, [LRV §2.3]); the fee stays in the vault for the holders who remain.
+//!
+//! Only the spendable buffer pays: what finalized tickets are owed and what is earmarked for
+//! pending tickets is never touched, so an instant exit cannot delay a ticket.
+
+use cairn_primitives::{AssetId, U256, VaultId, math};
+
+use super::{Book, VaultError, book, tx::Redeem, vault_account};
+use crate::{Ctx, Event, State, TxError};
+
+/// What an instant redemption would pay.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RedeemQuote {
+    /// Value of the tokens at the redemption rate.
+    pub value: U256,
+    /// Fee in bps.
+    pub fee_bps: u16,
+    /// Asset amount paid.
+    pub amount: U256,
+    /// The rate used.
+    pub rate: U256,
+}
+
+impl State {
+    /// Value of the spendable buffer across the vault's assets.
+    fn spendable_value(&self, vault: VaultId) -> Result<U256, TxError> {
+        let mut total = U256::ZERO;
+        for a in &self.vault_cfg(vault)?.assets {
+            let s = self.spendable_buffer(vault, a.asset)?;
+            if !s.is_zero() {
+                total = math::add(total, book::value_of(s, self.vault_price(vault, a.asset)?)?)?;
+            }
+        }
+        Ok(total)
+    }
+
+    /// The buffer the targets ask for (value): their buffer weight of the net assets.
+    pub(crate) fn buffer_target(&self, vault: VaultId, b: &Book) -> Result<U256, TxError> {
+        let cfg = self.vault_cfg(vault)?;
+        let bps = cfg.targets.as_ref().map_or(cfg.policy.min_buffer_bps, |t| t.buffer_bps);
+        Ok(book::bps_of(b.assets.saturating_sub(b.reserve), u64::from(bps))?)
+    }
+
+    fn quote_redeem(&self, vault: VaultId, b: &Book, tokens: U256, asset: AssetId) -> Result<RedeemQuote, TxError> {
+        let price = self.vault_price(vault, asset)?;
+        let (_, rate) = Self::flow_rates(b)?;
+        let value = book::to_value(tokens, rate)?;
+        if value.is_zero() {
+            return Err(VaultError::ZeroPayout { tokens, rate }.into());
+        }
+        let p = self.vault_cfg(vault)?.params;
+        let after = self.spendable_value(vault)?.saturating_sub(value);
+        let fee_bps =
+            book::instant_fee_bps(p.instant_fee_min_bps, p.instant_fee_max_bps, after, self.buffer_target(vault, b)?)?;
+        let fee = book::bps_of_up(value, u64::from(fee_bps))?;
+        let amount = book::amount_of(math::sub(value, fee)?, price)?;
+        Ok(RedeemQuote { value, fee_bps, amount, rate })
+    }
+
+    /// `vault_redeem`: instant redemption.
+    pub(crate) fn tx_vault_redeem(&mut self, ctx: &Ctx, r: &Redeem, ev: &mut Vec<Event>) -> Result<(), TxError> {
+        r.check_stateless()?;
+        let (vault, asset) = (r.vault, r.asset);
+        let cfg = self.vault_cfg(vault)?;
+        cfg.asset(asset).ok_or(VaultError::UnknownVaultAsset { vault, asset })?;
+        if self.vault_book(vault)?.emergency {
+            return Err(VaultError::InEmergency { vault }.into());
+        }
+        let balance = self.vault_balance(vault, ctx.sender);
+        if balance < r.tokens {
+            return Err(VaultError::InsufficientTokens { vault, account: ctx.sender, balance, amount: r.tokens }.into());
+        }
+        let mut b = self.book_for_flow(vault, ctx, ev)?;
+        let q = self.quote_redeem(vault, &b, r.tokens, asset)?;
+        let available = self.spendable_buffer(vault, asset)?;
+        if q.amount > available {
+            return Err(VaultError::InsufficientLiquidity { asset, requested: q.amount, available }.into());
+        }
+        if q.amount < r.min_out || q.amount.is_zero() {
+            return Err(VaultError::SlippageExceeded { out: q.amount, min_out: r.min_out }.into());
+        }
+        let price = self.vault_price(vault, asset)?;
+        let paid_value = book::value_of_up(q.amount, price)?;
+        self.debit_receipt(vault, ctx.sender, r.tokens)?;
+        self.move_tokens(asset, vault_account(vault), ctx.sender, q.amount)?;
+        b.supply = math::sub(b.supply, r.tokens)?;
+        b.assets = b.assets.saturating_sub(paid_value);
+        let kept = q.value.saturating_sub(paid_value);
+        b.exit_fee_value = math::add(b.exit_fee_value, kept)?;
+        if !b.supply.is_zero() {
+            b.exit_fee_rate = math::add(b.exit_fee_rate, math::mul_div_down(kept, cairn_primitives::WAD, b.supply)?)?;
+        }
+        self.put_book(vault, b);
+        let mut ab = self.asset_book(vault, asset);
+        ab.deposited = ab.deposited.saturating_sub(q.amount);
+        self.put_asset_book(vault, asset, ab);
+        ev.push(Event::VaultRedeemed {
+            vault,
+            owner: ctx.sender,
+            asset,
+            tokens: r.tokens,
+            value: q.value,
+            fee_bps: q.fee_bps,
+            amount: q.amount,
+            rate: q.rate,
+        });
+        Ok(())
+    }
+
+    /// What an instant redemption of `tokens` into `asset` would pay now (ERC-4626
+    /// `previewRedeem`), against the cached book; an error names what would refuse it.
+    pub fn vault_preview_redeem(&self, vault: VaultId, tokens: U256, asset: AssetId) -> Result<RedeemQuote, TxError> {
+        let b = self.vault_book(vault)?;
+        self.quote_redeem(vault, &b, tokens, asset)
+    }
+}
