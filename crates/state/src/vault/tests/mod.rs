@@ -3,10 +3,12 @@
 //! step runs the core's and the vault's invariants (`World::ok`).
 
 mod deposit;
+mod native;
 mod policy;
 mod pricing;
 mod rate;
 mod rebalance;
+mod rewards;
 mod tickets;
 mod token;
 
