@@ -3,7 +3,7 @@
 //! Results are JSON: amounts (U256) as decimal strings, magnitudes and blocks as numbers,
 //! addresses as `0x` strings, missing records as `null`.
 
-use cairn_primitives::{Address, AssetId, Block, OperatorSetKey, StrategyId, Timestamp, U256, serde_dec};
+use cairn_primitives::{Address, AssetId, Block, OperatorSetKey, StrategyId, Timestamp, U256, VaultId, serde_dec};
 use cairn_state::{
     State, TxError, pause::Module, pods::pod_credentials, rewards::SplitTarget, slashing::RequestStatus,
     withdrawals::Withdrawal,
@@ -109,6 +109,71 @@ pub enum Query {
         #[serde(default)]
         set_id: Option<u32>,
     },
+    /// A vault: supply, settled and current rates, assets, reserve, places, unbondings, targets.
+    Vault { vault: VaultId },
+    /// Receipt tokens an account holds.
+    VaultBalance { vault: VaultId, account: Address },
+    /// An account's position: tokens, their value now and at the redemption rate, its tickets.
+    VaultPosition { vault: VaultId, owner: Address },
+    /// Tickets (all, or one owner's) with their ETA.
+    VaultTickets {
+        vault: VaultId,
+        #[serde(default)]
+        owner: Option<Address>,
+    },
+    /// One ticket (null if none: never opened, or claimed).
+    VaultTicket { vault: VaultId, ticket: u64 },
+    /// Settlement records from number `first` (default 0), at most `limit` (default 100), each with
+    /// its attribution.
+    VaultRates {
+        vault: VaultId,
+        #[serde(default)]
+        first: u64,
+        #[serde(default = "default_limit")]
+        limit: u32,
+    },
+    /// What moved the rate since the last settlement, by source.
+    VaultAttribution { vault: VaultId },
+    /// The APR over the settlements of the last `window` seconds, by source.
+    VaultApr { vault: VaultId, window: u64 },
+    /// ERC-4626 `totalAssets`: gross assets less the slash reserve.
+    VaultTotalAssets { vault: VaultId },
+    /// ERC-4626 `convertToShares`: receipt tokens `value` is worth at the current rate.
+    VaultConvertToShares {
+        vault: VaultId,
+        #[serde(with = "serde_dec")]
+        value: U256,
+    },
+    /// ERC-4626 `convertToAssets`: value of `shares` receipt tokens at the current rate.
+    VaultConvertToAssets {
+        vault: VaultId,
+        #[serde(with = "serde_dec")]
+        shares: U256,
+    },
+    /// ERC-4626 `previewDeposit`: tokens a deposit would mint now.
+    VaultPreviewDeposit {
+        vault: VaultId,
+        asset: AssetId,
+        #[serde(with = "serde_dec")]
+        amount: U256,
+    },
+    /// ERC-4626 `previewRedeem`: what an instant redemption would pay now (value, fee, amount).
+    VaultPreviewRedeem {
+        vault: VaultId,
+        #[serde(with = "serde_dec")]
+        shares: U256,
+        asset: AssetId,
+    },
+    /// ERC-4626 `maxDeposit`: the most of an asset a deposit may bring now.
+    VaultMaxDeposit { vault: VaultId, asset: AssetId },
+    /// ERC-4626 `maxRedeem`: the most tokens an owner can redeem at once into an asset.
+    VaultMaxRedeem { vault: VaultId, owner: Address, asset: AssetId },
+    /// The vault's exposure to each service for its targets (bps), and the worst.
+    VaultExposure { vault: VaultId },
+}
+
+fn default_limit() -> u32 {
+    100
 }
 
 fn set(service: Address, id: u32) -> OperatorSetKey {
@@ -181,6 +246,22 @@ pub fn evaluate(state: &State, q: &Query, block: Block, time: Timestamp) -> Resu
         Strategy { strategy } => strategy_info(state, *strategy, block),
         SharesToUnderlying { strategy, shares } => Ok(dec(state.shares_to_underlying(*strategy, *shares)?)),
         Pod { .. } | Validator { .. } | BeaconOracle {} | BeaconFactor { .. } => native_query(state, q),
+        Vault { .. }
+        | VaultBalance { .. }
+        | VaultPosition { .. }
+        | VaultTickets { .. }
+        | VaultTicket { .. }
+        | VaultRates { .. }
+        | VaultAttribution { .. }
+        | VaultApr { .. } => vault_query(state, q, block, time),
+        VaultTotalAssets { .. }
+        | VaultConvertToShares { .. }
+        | VaultConvertToAssets { .. }
+        | VaultPreviewDeposit { .. }
+        | VaultPreviewRedeem { .. }
+        | VaultMaxDeposit { .. }
+        | VaultMaxRedeem { .. }
+        | VaultExposure { .. } => vault_erc4626_query(state, q, block, time),
         _ => global_query(state, q, block),
     }
 }
@@ -265,6 +346,74 @@ fn rewards_query(state: &State, q: &Query, time: Timestamp) -> Result<Value, Que
         }
         _ => return Err(QueryError::from(format!("not a rewards query: {q:?}"))),
     })
+}
+
+fn vault_query(state: &State, q: &Query, block: Block, time: Timestamp) -> Result<Value, QueryError> {
+    Ok(match q {
+        Query::Vault { vault } => to_json(&state.vault_view(*vault, block, time)?)?,
+        Query::VaultBalance { vault, account } => dec(state.vault_balance(*vault, *account)),
+        Query::VaultPosition { vault, owner } => to_json(&state.vault_position(*vault, *owner, block, time)?)?,
+        Query::VaultTickets { vault, owner } => to_json(&state.vault_ticket_views(*vault, *owner, block))?,
+        Query::VaultTicket { vault, ticket } => {
+            to_json(&state.vault_ticket_views(*vault, None, block).into_iter().find(|t| t.id == *ticket))?
+        }
+        Query::VaultRates { vault, first, limit } => {
+            let rows = state.vault_rate_history(*vault, *first, *limit as usize);
+            Value::Array(
+                rows.into_iter()
+                    .map(|(n, r)| vault_rate_json(n, &r))
+                    .collect::<Result<Vec<_>, String>>()?,
+            )
+        }
+        Query::VaultAttribution { vault } => attribution_json(&state.vault_open_attribution(*vault))?,
+        Query::VaultApr { vault, window } => to_json(&state.vault_apr(*vault, *window, time)?)?,
+        _ => return Err(QueryError::from(format!("not a vault query: {q:?}"))),
+    })
+}
+
+fn vault_erc4626_query(state: &State, q: &Query, block: Block, time: Timestamp) -> Result<Value, QueryError> {
+    Ok(match q {
+        Query::VaultTotalAssets { vault } => dec(state.vault_total_assets(*vault, block)?),
+        Query::VaultConvertToShares { vault, value } => dec(state.vault_convert_to_shares(*vault, *value, block, time)?),
+        Query::VaultConvertToAssets { vault, shares } => dec(state.vault_convert_to_assets(*vault, *shares, block, time)?),
+        Query::VaultPreviewDeposit { vault, asset, amount } => {
+            dec(state.vault_preview_deposit(*vault, *asset, *amount, block, time)?)
+        }
+        Query::VaultPreviewRedeem { vault, shares, asset } => {
+            let r = state.vault_preview_redeem(*vault, *shares, *asset)?;
+            json!({ "value": dec(r.value), "fee_bps": r.fee_bps, "amount": dec(r.amount), "rate": dec(r.rate) })
+        }
+        Query::VaultMaxDeposit { vault, asset } => dec(state.vault_max_deposit(*vault, *asset)?),
+        Query::VaultMaxRedeem { vault, owner, asset } => dec(state.vault_max_redeem(*vault, *owner, *asset, block, time)?),
+        Query::VaultExposure { vault } => to_json(&state.vault_exposure(*vault, block)?)?,
+        _ => return Err(QueryError::from(format!("not a vault query: {q:?}"))),
+    })
+}
+
+/// A settlement record: rates and totals as decimal strings, its parts by source.
+pub fn vault_rate_json(number: u64, r: &cairn_state::vault::RateRecord) -> Result<Value, String> {
+    Ok(json!({
+        "number": number,
+        "block": r.block,
+        "time": r.time,
+        "rate": dec(r.rate),
+        "previous": dec(r.previous),
+        "supply": dec(r.supply),
+        "assets": dec(r.assets),
+        "reserve": dec(r.reserve),
+        "fee_tokens": dec(r.fee_tokens),
+        "accepted_from_quarantine": r.accepted_from_quarantine,
+        "attribution": attribution_json(&r.attribution)?,
+    }))
+}
+
+/// Parts by source: `[{ source, value, rate }]`, signed integers as decimal strings.
+pub fn attribution_json(parts: &[(cairn_state::vault::Source, cairn_state::vault::Part)]) -> Result<Value, String> {
+    parts
+        .iter()
+        .map(|(s, p)| Ok(json!({ "source": to_json(s)?, "value": p.value.to_string(), "rate": p.rate.to_string() })))
+        .collect::<Result<Vec<_>, String>>()
+        .map(Value::Array)
 }
 
 fn native_query(state: &State, q: &Query) -> Result<Value, QueryError> {

@@ -8,7 +8,8 @@
 //! - strings under `new_magnitudes` and the gwei fields of beacon reports become integers (so
 //!   `"5e17"` or `"32e9"` may be written);
 //! - an account written `pod:NAME` is the pod of `NAME`, and `withdrawal_credentials = "pod:NAME"`
-//!   are that pod's 0x01 credentials.
+//!   are that pod's 0x01 credentials;
+//! - `vault:N` is vault N's own account and `vault:N:NAME` its sub-account at operator `NAME`.
 
 use std::collections::BTreeMap;
 
@@ -42,6 +43,12 @@ pub(crate) const ADDRESS_KEYS: &[&str] = &[
     "claimer",
     "submitter",
     "recipient",
+    "receiver",
+    "spender",
+    "from",
+    "guardian",
+    "keeper",
+    "fee_recipient",
 ];
 
 /// Keys whose string values are withdrawal credentials (`pod:NAME` or 32 bytes of hex).
@@ -57,8 +64,20 @@ pub(crate) const STRATEGY_KEYS: &[&str] = &["strategy", "strategies"];
 pub(crate) const INTEGER_KEYS: &[&str] = &["new_magnitudes", "effective_balance_gwei", "balance_gwei", "amount_gwei"];
 
 /// Keys whose string values are amounts: a fractional form (`"11.2e18"`) becomes decimal digits.
-pub(crate) const AMOUNT_KEYS: &[&str] =
-    &["amount", "deposit_shares", "wads_to_slash", "shares", "cap", "multiplier", "prize"];
+pub(crate) const AMOUNT_KEYS: &[&str] = &[
+    "amount",
+    "deposit_shares",
+    "wads_to_slash",
+    "shares",
+    "cap",
+    "multiplier",
+    "prize",
+    "min_out",
+    "price",
+    "min_deposit",
+    "finalization_cap",
+    "value",
+];
 
 /// The accounts a scenario has named so far, for the report.
 #[derive(Debug, Clone, Default)]
@@ -77,6 +96,19 @@ impl Names {
         }
         if let Some(owner) = text.strip_prefix("pod:") {
             return Ok(pod_address(self.address(owner)?));
+        }
+        if let Some(rest) = text.strip_prefix("vault:") {
+            // `vault:N` is vault N's own account, `vault:N:OPERATOR` its sub-account there.
+            let (id, op) = rest.split_once(':').map_or((rest, None), |(i, o)| (i, Some(o)));
+            let id: u32 = id.parse().map_err(|_| format!("{text:?}: a vault is named vault:N or vault:N:OPERATOR"))?;
+            let vault = cairn_primitives::VaultId(id);
+            let a = match op {
+                None => cairn_state::vault::vault_account(vault),
+                Some(op) => cairn_state::vault::sub_account(vault, self.address(op)?),
+            };
+            // Remembered under the name written, so reports show `vault:0:op1`.
+            self.map.insert(text.to_string(), a);
+            return Ok(a);
         }
         let a = named_address(text);
         self.map.insert(text.to_string(), a);

@@ -384,7 +384,8 @@ impl Runner {
         Ok(())
     }
 
-    /// The `ProcessClaim` transaction a `claim` step describes, from the latest calculation.
+    /// The transaction a `claim` step describes, from the latest calculation: `ProcessClaim` for
+    /// one earner, or `VaultClaimRewards` for every sub-account of `vault` that earned.
     fn prepare_claim(&mut self, step: &Step) -> Result<(Address, Tx), String> {
         let sender =
             self.names.address(step.sender.as_deref().unwrap_or_default()).map_err(|e| format!("sender: {e}"))?;
@@ -396,10 +397,23 @@ impl Runner {
             .tokens
             .map(|ts| ts.iter().map(|t| self.state.asset_address(*t).ok_or(format!("unknown asset {t}"))).collect())
             .transpose()?;
+        if let Some(vault) = spec.vault {
+            let claims: Vec<_> = self
+                .state
+                .vault_places_of(vault)
+                .into_iter()
+                .filter_map(|(_, p)| c.tree.claim(spec.root_index, p.account, tokens.as_deref()))
+                .collect();
+            if claims.is_empty() {
+                return Err(format!("no sub-account of {vault} earned anything in the latest calculation"));
+            }
+            return Ok((sender, Tx::VaultClaimRewards(cairn_state::vault::tx::ClaimRewards { vault, claims })));
+        }
+        let earner = spec.earner.ok_or("a `claim` step names an `earner` or a `vault`")?;
         let claim = c
             .tree
-            .claim(spec.root_index, spec.earner, tokens.as_deref())
-            .ok_or(format!("{} earned nothing in the latest calculation", spec.earner))?;
+            .claim(spec.root_index, earner, tokens.as_deref())
+            .ok_or(format!("{earner} earned nothing in the latest calculation"))?;
         Ok((sender, Tx::ProcessClaim { claim, recipient: spec.recipient.unwrap_or(sender) }))
     }
 
@@ -521,7 +535,10 @@ impl Runner {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ClaimSpec {
-    earner: Address,
+    #[serde(default)]
+    earner: Option<Address>,
+    #[serde(default)]
+    vault: Option<cairn_primitives::VaultId>,
     #[serde(default)]
     root_index: u32,
     #[serde(default)]

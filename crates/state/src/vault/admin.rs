@@ -6,13 +6,22 @@ use cairn_primitives::{Address, U256, VaultId, WAD};
 use super::{
     AssetConfig, Book, Policy, Vault, VaultError, VaultParams,
     book::{BPS, MAX_INSTANT_FEE_BPS, MAX_MANAGEMENT_FEE_BPS, MAX_PERFORMANCE_FEE_BPS},
-    tx::{SetAssetPaused, VaultRoles, VaultSpec},
+    tx::{SetAssetPaused, VaultRoles, VaultSpec, sorted_unique},
     vault_account,
 };
 use crate::{Ctx, Event, State, TxError, tx::GovernanceAction};
 
-fn ascending<T, K: Ord>(items: &[T], key: impl Fn(&T) -> K, list: &'static str) -> Result<(), VaultError> {
-    if items.windows(2).all(|w| key(&w[0]) < key(&w[1])) { Ok(()) } else { Err(VaultError::NotAscending { list }) }
+fn unique<T: Clone, K: Ord + Copy>(items: &[T], key: impl Fn(&T) -> K, list: &'static str) -> Result<Vec<T>, VaultError> {
+    sorted_unique(items, key).map_err(|_| VaultError::DuplicateEntry { list })
+}
+
+/// The lists of a policy, sorted.
+fn sorted_policy(p: &Policy) -> Result<Policy, VaultError> {
+    Ok(Policy {
+        operators: unique(&p.operators, |o| o.operator, "policy operators")?,
+        service_caps: unique(&p.service_caps, |c| c.service, "service caps")?,
+        ..p.clone()
+    })
 }
 
 fn at_most(name: &'static str, value: u64, max: u64) -> Result<(), VaultError> {
@@ -48,7 +57,7 @@ impl State {
     }
 
     fn check_roles(&self, r: &VaultRoles) -> Result<(), TxError> {
-        ascending(&r.committee, |a| *a, "committee")?;
+        unique(&r.committee, |a| *a, "committee")?;
         let n = r.committee.len();
         if n == 0 || r.quorum as usize > n || (r.quorum as usize).saturating_mul(2) <= n {
             return Err(VaultError::InvalidQuorum { members: n, quorum: r.quorum }.into());
@@ -68,7 +77,7 @@ impl State {
     }
 
     fn check_assets(&self, assets: &[AssetConfig]) -> Result<(), TxError> {
-        ascending(assets, |a| a.asset, "assets")?;
+        unique(assets, |a| a.asset, "assets")?;
         let native = self.g.native.map(|n| n.asset);
         if native.is_none_or(|n| !assets.iter().any(|a| a.asset == n)) {
             return Err(VaultError::NativeAssetMissing.into());
@@ -77,8 +86,7 @@ impl State {
     }
 
     fn check_policy(&self, p: &Policy) -> Result<(), TxError> {
-        ascending(&p.operators, |o| o.operator, "policy operators")?;
-        ascending(&p.service_caps, |c| c.service, "service caps")?;
+        let p = sorted_policy(p)?;
         for o in &p.operators {
             at_most("operator cap_bps", u64::from(o.cap_bps), BPS)?;
         }
@@ -150,13 +158,15 @@ impl State {
                 Ok(())
             }
             GovernanceAction::SetVaultPolicy { vault, policy } => {
+                let policy = &sorted_policy(policy)?;
                 self.update_vault(*vault, |v| v.policy = policy.clone())?;
                 ev.push(Event::VaultPolicySet { vault: *vault, policy: policy.clone() });
                 Ok(())
             }
             GovernanceAction::SetVaultRoles { vault, roles } => {
+                let committee = unique(&roles.committee, |a| *a, "committee")?;
                 self.update_vault(*vault, |v| {
-                    v.committee = roles.committee.clone();
+                    v.committee = committee.clone();
                     v.quorum = roles.quorum;
                     v.guardian = roles.guardian;
                     v.keeper = roles.keeper;
@@ -168,7 +178,7 @@ impl State {
                 let stale: Vec<_> = self
                     .vault_price_votes
                     .range(lo..=hi)
-                    .filter(|((_, m), _)| roles.committee.binary_search(m).is_err())
+                    .filter(|((_, m), _)| committee.binary_search(m).is_err())
                     .map(|(k, _)| *k)
                     .collect();
                 for k in stale {
@@ -197,14 +207,14 @@ impl State {
         let v = Vault {
             symbol: spec.symbol.clone(),
             account,
-            committee: spec.committee.clone(),
+            committee: unique(&spec.committee, |a| *a, "committee")?,
             quorum: spec.quorum,
             guardian: spec.guardian,
             keeper: spec.keeper,
             fee_recipient: spec.fee_recipient,
             params: spec.params,
-            assets: spec.assets.clone(),
-            policy: spec.policy.clone(),
+            assets: unique(&spec.assets, |a| a.asset, "assets")?,
+            policy: sorted_policy(&spec.policy)?,
             targets: None,
         };
         let book = Book {

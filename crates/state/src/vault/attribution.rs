@@ -49,7 +49,8 @@ fn moves_values(kind: TxKind) -> bool {
     )
 }
 
-fn signed(value: U256, loss: bool) -> Result<i128, TxError> {
+/// A value as a signed part (negative when `loss`).
+pub(crate) fn signed(value: U256, loss: bool) -> Result<i128, TxError> {
     let v = i128::try_from(value).map_err(|_| math_overflow(value))?;
     Ok(if loss { v.saturating_neg() } else { v })
 }
@@ -85,7 +86,7 @@ impl State {
         self.add_attribution(vault, source, part(value, loss, supply)?)
     }
 
-    fn add_attribution(&mut self, vault: VaultId, source: Source, p: Part) -> Result<(), TxError> {
+    pub(crate) fn add_attribution(&mut self, vault: VaultId, source: Source, p: Part) -> Result<(), TxError> {
         let mut parts = self.vault_attribution.get(&vault).cloned().unwrap_or_default();
         match parts.binary_search_by_key(&source, |(s, _)| *s) {
             Ok(i) => {
@@ -104,15 +105,15 @@ impl State {
     }
 
     /// Closes the open period at a settlement from `previous` to `rate`: folds in the exit fees
-    /// summed in the book and the residual (`Other`), so the rate parts sum to `rate − previous`.
-    /// Returns the parts and the fee tokens minted in the period.
+    /// summed in the book `b` (and zeroes its period counters) and the residual (`Other`), so the
+    /// rate parts sum to `rate − previous`. Returns the parts and the fee tokens minted.
     pub(crate) fn close_attribution(
         &mut self,
         vault: VaultId,
+        b: &mut super::Book,
         previous: U256,
         rate: U256,
     ) -> Result<(Vec<(Source, Part)>, U256), TxError> {
-        let mut b = self.vault_book(vault)?;
         if !b.exit_fee_value.is_zero() {
             let p = Part { value: signed(b.exit_fee_value, false)?, rate: signed(b.exit_fee_rate, false)? };
             self.add_attribution(vault, Source::ExitFees, p)?;
@@ -132,7 +133,6 @@ impl State {
         b.exit_fee_value = U256::ZERO;
         b.exit_fee_rate = U256::ZERO;
         b.fee_tokens_since = U256::ZERO;
-        self.put_book(vault, b);
         Ok((parts, fee_tokens))
     }
 

@@ -62,12 +62,12 @@ impl State {
             if t.status != TicketStatus::Pending {
                 continue;
             }
-            self.move_receipt(vault, vault_account(vault), t.owner, t.tokens)?;
+            self.move_receipt(vault, vault_account(vault), t.owner, t.shares)?;
             let mut ab = self.asset_book(vault, t.asset);
             ab.earmarked = ab.earmarked.saturating_sub(t.requested);
             self.put_asset_book(vault, t.asset, ab);
             self.vault_tickets.remove(&(vault, id));
-            ev.push(Event::VaultTicketCancelled { vault, ticket: id, owner: t.owner, tokens: t.tokens });
+            ev.push(Event::VaultTicketCancelled { vault, ticket: id, owner: t.owner, tokens: t.shares });
         }
         Ok(())
     }
@@ -91,24 +91,24 @@ impl State {
             return Err(VaultError::UnwindInProgress { vault, unbondings }.into());
         }
         let balance = self.vault_balance(vault, ctx.sender);
-        if balance < e.tokens {
-            return Err(VaultError::InsufficientTokens { vault, account: ctx.sender, balance, amount: e.tokens }.into());
+        if balance < e.shares {
+            return Err(VaultError::InsufficientTokens { vault, account: ctx.sender, balance, amount: e.shares }.into());
         }
         let mut b = self.vault_book(vault)?;
         let assets: Vec<AssetId> = self.vault_cfg(vault)?.assets.iter().map(|a| a.asset).collect();
         let mut paid = Vec::new();
         for a in assets {
-            let share = math::mul_div_down(self.free_buffer(vault, a)?, e.tokens, b.supply)?;
+            let share = math::mul_div_down(self.free_buffer(vault, a)?, e.shares, b.supply)?;
             if !share.is_zero() {
                 self.move_tokens(a, vault_account(vault), ctx.sender, share)?;
                 paid.push(super::AssetAmount { asset: a, amount: share });
             }
         }
-        self.debit_receipt(vault, ctx.sender, e.tokens)?;
-        b.supply = math::sub(b.supply, e.tokens)?;
+        self.debit_receipt(vault, ctx.sender, e.shares)?;
+        b.supply = math::sub(b.supply, e.shares)?;
         b.val_block = 0;
         self.put_book(vault, b);
-        ev.push(Event::VaultEmergencyExit { vault, owner: ctx.sender, tokens: e.tokens, paid });
+        ev.push(Event::VaultEmergencyExit { vault, owner: ctx.sender, tokens: e.shares, paid });
         Ok(())
     }
 }

@@ -146,12 +146,10 @@ pub enum VaultError {
     /// A price report without prices.
     #[error("a price report needs at least one price")]
     EmptyReport,
-    /// Prices not strictly ascending by asset.
-    #[error("asset {asset} follows {previous}: prices must be strictly ascending")]
-    PricesNotAscending {
-        /// Previous asset.
-        previous: AssetId,
-        /// This one.
+    /// An asset priced twice in one report.
+    #[error("asset {asset} is priced twice")]
+    DuplicatePrice {
+        /// The asset.
         asset: AssetId,
     },
     /// A zero price.
@@ -224,12 +222,10 @@ pub enum VaultError {
         /// The vault.
         vault: VaultId,
     },
-    /// Target operators not strictly ascending.
-    #[error("operator {operator} follows {previous}: targets must be strictly ascending")]
-    TargetsNotAscending {
-        /// Previous.
-        previous: Address,
-        /// This one.
+    /// An operator named twice in the targets.
+    #[error("operator {operator} appears twice in the targets")]
+    DuplicateTarget {
+        /// The operator.
         operator: Address,
     },
     /// Weights do not add up to 10 000 bps.
@@ -440,9 +436,9 @@ pub enum VaultError {
         /// Quorum.
         quorum: u32,
     },
-    /// A list (committee, assets, operators, service caps) not strictly ascending.
-    #[error("{list} must be strictly ascending")]
-    NotAscending {
+    /// An entry named twice in a list (committee, assets, policy operators, service caps).
+    #[error("{list} names an entry twice")]
+    DuplicateEntry {
         /// Which list.
         list: &'static str,
     },

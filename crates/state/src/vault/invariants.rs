@@ -29,7 +29,7 @@ impl State {
             let locked = tickets
                 .iter()
                 .filter(|(_, t)| t.status == TicketStatus::Pending)
-                .fold(U256::ZERO, |a, (_, t)| a.saturating_add(t.tokens));
+                .fold(U256::ZERO, |a, (_, t)| a.saturating_add(t.shares));
             if locked != self.vault_balance(vault, vault_account(vault)) {
                 return fail(format!(
                     "{vault}: locked {} != pending tickets' tokens {locked}",

@@ -163,7 +163,7 @@ impl State {
         t: &SetTargets,
         ev: &mut Vec<Event>,
     ) -> Result<(), TxError> {
-        t.check_stateless()?;
+        let operators = t.check_stateless()?;
         let vault = t.vault;
         let keeper = self.vault_cfg(vault)?.keeper;
         if ctx.sender != keeper {
@@ -172,7 +172,7 @@ impl State {
         if self.vault_book(vault)?.emergency {
             return Err(VaultError::InEmergency { vault }.into());
         }
-        let targets = self.check_targets(vault, t.buffer_bps, &t.operators, ctx.block)?;
+        let targets = self.check_targets(vault, t.buffer_bps, &operators, ctx.block)?;
         ev.push(Event::VaultTargetsSet {
             vault,
             buffer_bps: targets.buffer_bps,

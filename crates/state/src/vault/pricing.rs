@@ -17,7 +17,7 @@ impl State {
         r: &ReportPrices,
         ev: &mut Vec<Event>,
     ) -> Result<(), TxError> {
-        r.check_stateless()?;
+        let prices = r.check_stateless()?;
         let vault = r.vault;
         let cfg = self.vault_cfg(vault)?;
         if cfg.committee.binary_search(&ctx.sender).is_err() {
@@ -31,10 +31,10 @@ impl State {
         if self.vault_price_votes.get(&(vault, ctx.sender)).is_some_and(|(round, _)| *round == r.round) {
             return Err(VaultError::AlreadyReported { member: ctx.sender, round: r.round }.into());
         }
-        for p in &r.prices {
+        for p in &prices {
             self.check_price(vault, p.asset, p.price, max_change)?;
         }
-        self.vault_price_votes.insert((vault, ctx.sender), (r.round, r.prices.clone()));
+        self.vault_price_votes.insert((vault, ctx.sender), (r.round, prices));
         ev.push(Event::VaultPricesReported { vault, member: ctx.sender, round: r.round });
         let votes = self.round_votes(vault, r.round);
         if u32::try_from(votes.len()).unwrap_or(u32::MAX) >= quorum {

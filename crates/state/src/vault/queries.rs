@@ -190,9 +190,9 @@ pub struct PositionView {
     pub vault: VaultId,
     /// The holder.
     pub owner: Address,
-    /// Receipt tokens.
+    /// Receipt tokens (ERC-4626 "shares").
     #[serde(with = "serde_dec")]
-    pub tokens: U256,
+    pub shares: U256,
     /// Their value at the current rate.
     #[serde(with = "serde_dec")]
     pub value: U256,
@@ -405,7 +405,7 @@ impl State {
         now: Timestamp,
     ) -> Result<PositionView, TxError> {
         let b = self.vault_book(vault)?;
-        let tokens = self.vault_balance(vault, owner);
+        let shares = self.vault_balance(vault, owner);
         let current = self.vault_current_rate(vault, block, now)?;
         let tickets = self
             .vault_tickets_of(vault)
@@ -416,9 +416,9 @@ impl State {
         Ok(PositionView {
             vault,
             owner,
-            tokens,
-            value: book::to_value(tokens, current)?,
-            redeemable_value: book::to_value(tokens, current.min(b.settled_rate))?,
+            shares,
+            value: book::to_value(shares, current)?,
+            redeemable_value: book::to_value(shares, current.min(b.settled_rate))?,
             tickets,
         })
     }
@@ -508,4 +508,98 @@ impl State {
 /// The value of a part, for views.
 pub fn part_value(p: &Part) -> i128 {
     p.value
+}
+
+/// What a vault could lose to each service, for its targets and for what it holds now.
+#[derive(Debug, Clone, Serialize)]
+pub struct ExposureView {
+    /// Net assets (value).
+    #[serde(with = "serde_dec")]
+    pub total_assets: U256,
+    /// Exposure of the targets in force by service, bps (the policy's view).
+    pub targets: Vec<(Address, u16)>,
+    /// The targets' worst single-service loss.
+    pub worst_target: Option<(Address, u16)>,
+    /// Now: the value each service could take if it slashed all it can, largest first.
+    pub by_service: Vec<(Address, String)>,
+    /// Loss if the k most damaging services all slash in full, k = 1, 2, … (allocations are
+    /// unique stake, so losses to different services add up), capped at the total.
+    pub worst_k: Vec<String>,
+}
+
+impl State {
+    /// Per service, the value of the vault's stake (restaked and unbonding) it can slash now:
+    /// each holding times the fraction of its operator's magnitude the service's sets hold
+    /// (rounded up), at the accepted prices. Ascending by service.
+    pub fn vault_service_losses(&self, vault: VaultId, block: Block) -> Result<Vec<(Address, U256)>, TxError> {
+        use cairn_primitives::math;
+        let mut out: std::collections::BTreeMap<Address, U256> = std::collections::BTreeMap::new();
+        let unbondings = self.vault_unbondings_of(vault);
+        for (op, place) in self.vault_places_of(vault) {
+            let mut held: Vec<(StrategyId, AssetId, U256)> =
+                self.place_holdings(place.account)?.into_iter().map(|h| (h.strategy, h.asset, h.shares)).collect();
+            for ((account, nonce), u) in &unbondings {
+                if *account != place.account {
+                    continue;
+                }
+                let Some(w) = self.withdrawal(*account, *nonce) else { continue };
+                let shares = self.withdrawal_payout(*account, w, block)?.into_iter().next().unwrap_or_default();
+                held.push((u.strategy, u.asset, shares));
+            }
+            let allocations = self.operator_allocations(op, block);
+            for (s, asset, shares) in held {
+                let m = self.max_magnitude(op, s);
+                if m == 0 || shares.is_zero() {
+                    continue;
+                }
+                let mut by: std::collections::BTreeMap<Address, u128> = std::collections::BTreeMap::new();
+                for (set, st, a) in &allocations {
+                    if *st == s && self.is_slashable_by(op, *set, block) {
+                        let e = by.entry(set.service).or_default();
+                        *e = e.saturating_add(u128::from(a.current));
+                    }
+                }
+                for (service, mag) in by {
+                    let lost = math::mul_div_up(shares, U256::from(mag), U256::from(m))?.min(shares);
+                    let tokens = self.shares_to_underlying(s, lost)?;
+                    let value = book::value_of_up(tokens, self.vault_price(vault, asset)?)?;
+                    let e = out.entry(service).or_default();
+                    *e = math::add(*e, value)?;
+                }
+            }
+        }
+        Ok(out.into_iter().collect())
+    }
+
+    /// The vault's exposure: the targets' (policy view) and what it holds now.
+    pub fn vault_exposure(&self, vault: VaultId, block: Block) -> Result<ExposureView, TxError> {
+        let cfg = self.vault_cfg(vault)?;
+        let strategies = self.vault_strategies(vault)?;
+        let (targets, worst_target) = match &cfg.targets {
+            Some(t) => {
+                let ex = super::exposure_bps(self, &t.operators, &strategies, block)?;
+                let worst = super::worst_loss(self, &t.operators, &strategies, block)?;
+                (ex, worst)
+            }
+            None => (Vec::new(), None),
+        };
+        let total = self.vault_total_assets(vault, block)?;
+        let mut losses = self.vault_service_losses(vault, block)?;
+        losses.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        let mut acc = U256::ZERO;
+        let worst_k = losses
+            .iter()
+            .map(|(_, l)| {
+                acc = acc.saturating_add(*l).min(total);
+                acc.to_string()
+            })
+            .collect();
+        Ok(ExposureView {
+            total_assets: total,
+            targets,
+            worst_target,
+            by_service: losses.into_iter().map(|(s, l)| (s, l.to_string())).collect(),
+            worst_k,
+        })
+    }
 }

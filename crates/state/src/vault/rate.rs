@@ -186,11 +186,15 @@ impl State {
         let fees = book::accrue_fees(net, b.supply, b.hwm, elapsed, rates)?;
         b.fee_time = now;
         if !fees.tokens.is_zero() {
+            let before = book::rate(net, b.supply)?;
             self.credit_receipt(vault, recipient, fees.tokens)?;
             b.supply = math::add(b.supply, fees.tokens)?;
             b.fee_tokens_since = math::add(b.fee_tokens_since, fees.tokens)?;
             let value = fees.value()?;
-            self.attribute(vault, Source::Fees, value, true, b.supply)?;
+            // The fee's part of the rate is exactly the drop the mint caused.
+            let drop = before.saturating_sub(book::rate(net, b.supply)?);
+            let p = super::Part { value: super::attribution::signed(value, true)?, rate: super::attribution::signed(drop, true)? };
+            self.add_attribution(vault, Source::Fees, p)?;
             ev.push(Event::VaultFeesMinted {
                 vault,
                 recipient,
@@ -259,7 +263,7 @@ impl State {
         ev: &mut Vec<Event>,
     ) -> Result<(), TxError> {
         let previous = b.settled_rate;
-        let (attribution, fee_tokens) = self.close_attribution(vault, previous, rate)?;
+        let (attribution, fee_tokens) = self.close_attribution(vault, &mut b, previous, rate)?;
         b.settled_rate = rate;
         b.settled_block = ctx.block;
         b.settled_time = ctx.time;

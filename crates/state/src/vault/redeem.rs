@@ -69,11 +69,11 @@ impl State {
             return Err(VaultError::InEmergency { vault }.into());
         }
         let balance = self.vault_balance(vault, ctx.sender);
-        if balance < r.tokens {
-            return Err(VaultError::InsufficientTokens { vault, account: ctx.sender, balance, amount: r.tokens }.into());
+        if balance < r.shares {
+            return Err(VaultError::InsufficientTokens { vault, account: ctx.sender, balance, amount: r.shares }.into());
         }
         let mut b = self.book_for_flow(vault, ctx, ev)?;
-        let q = self.quote_redeem(vault, &b, r.tokens, asset)?;
+        let q = self.quote_redeem(vault, &b, r.shares, asset)?;
         let available = self.spendable_buffer(vault, asset)?;
         if q.amount > available {
             return Err(VaultError::InsufficientLiquidity { asset, requested: q.amount, available }.into());
@@ -83,9 +83,9 @@ impl State {
         }
         let price = self.vault_price(vault, asset)?;
         let paid_value = book::value_of_up(q.amount, price)?;
-        self.debit_receipt(vault, ctx.sender, r.tokens)?;
+        self.debit_receipt(vault, ctx.sender, r.shares)?;
         self.move_tokens(asset, vault_account(vault), ctx.sender, q.amount)?;
-        b.supply = math::sub(b.supply, r.tokens)?;
+        b.supply = math::sub(b.supply, r.shares)?;
         b.assets = b.assets.saturating_sub(paid_value);
         let kept = q.value.saturating_sub(paid_value);
         b.exit_fee_value = math::add(b.exit_fee_value, kept)?;
@@ -100,7 +100,7 @@ impl State {
             vault,
             owner: ctx.sender,
             asset,
-            tokens: r.tokens,
+            tokens: r.shares,
             value: q.value,
             fee_bps: q.fee_bps,
             amount: q.amount,

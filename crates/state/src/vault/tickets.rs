@@ -49,16 +49,16 @@ impl State {
             return Err(VaultError::InEmergency { vault }.into());
         }
         let balance = self.vault_balance(vault, ctx.sender);
-        if balance < r.tokens {
-            return Err(VaultError::InsufficientTokens { vault, account: ctx.sender, balance, amount: r.tokens }.into());
+        if balance < r.shares {
+            return Err(VaultError::InsufficientTokens { vault, account: ctx.sender, balance, amount: r.shares }.into());
         }
         let mut b = self.book_for_flow(vault, ctx, ev)?;
         let price = self.vault_price(vault, asset)?;
         let (_, rate) = Self::flow_rates(&b)?;
-        let value = book::to_value(r.tokens, rate)?;
+        let value = book::to_value(r.shares, rate)?;
         let requested = book::amount_of(value, price)?;
         if requested.is_zero() {
-            return Err(VaultError::ZeroPayout { tokens: r.tokens, rate }.into());
+            return Err(VaultError::ZeroPayout { tokens: r.shares, rate }.into());
         }
         if requested < r.min_out {
             return Err(VaultError::SlippageExceeded { out: requested, min_out: r.min_out }.into());
@@ -66,7 +66,7 @@ impl State {
         let delay = self.vault_cfg(vault)?.params.ticket_delay_blocks;
         let ready = self.source_liquidity(vault, asset, requested, ctx, ev)?;
         let eta_block = self.book_finalization(vault, value, ready.max(math::add_u64(ctx.block, delay)?))?;
-        self.move_receipt(vault, ctx.sender, vault_account(vault), r.tokens)?;
+        self.move_receipt(vault, ctx.sender, vault_account(vault), r.shares)?;
         // Unbondings queued above change the places but not the value: the cache stays current.
         let id = b.next_ticket;
         b.next_ticket = math::add_u64(id, 1)?;
@@ -75,7 +75,7 @@ impl State {
         let t = Ticket {
             owner: ctx.sender,
             asset,
-            tokens: r.tokens,
+            shares: r.shares,
             requested,
             requested_at: ctx.block,
             eta_block,
@@ -88,7 +88,7 @@ impl State {
             ticket: id,
             owner: ctx.sender,
             asset,
-            tokens: r.tokens,
+            tokens: r.shares,
             requested,
             eta_block,
             eta_time,
@@ -334,7 +334,7 @@ impl State {
     ) -> Result<Book, TxError> {
         let price = self.vault_price(vault, t.asset)?;
         let (_, rate) = Self::flow_rates(&b)?;
-        let worth = book::to_value(t.tokens, rate)?;
+        let worth = book::to_value(t.shares, rate)?;
         let amount = t.requested.min(book::amount_of(worth, price)?);
         let mut ab = self.asset_book(vault, t.asset);
         let free = self.free_buffer(vault, t.asset)?;
@@ -353,14 +353,14 @@ impl State {
         ab.owed = math::add(ab.owed, amount)?;
         ab.deposited = ab.deposited.saturating_sub(amount);
         self.put_asset_book(vault, t.asset, ab);
-        self.debit_receipt(vault, vault_account(vault), t.tokens)?;
-        b.supply = math::sub(b.supply, t.tokens)?;
+        self.debit_receipt(vault, vault_account(vault), t.shares)?;
+        b.supply = math::sub(b.supply, t.shares)?;
         let paid = book::value_of_up(amount, price)?;
         b.assets = b.assets.saturating_sub(paid);
         self.attribute(vault, Source::Settlements, worth.saturating_sub(paid), false, b.supply)?;
         t.status = TicketStatus::Finalized { amount, block: ctx.block };
         self.vault_tickets.insert((vault, id), t);
-        ev.push(Event::VaultTicketFinalized { vault, ticket: id, asset: t.asset, tokens: t.tokens, amount, rate });
+        ev.push(Event::VaultTicketFinalized { vault, ticket: id, asset: t.asset, tokens: t.shares, amount, rate });
         Ok(b)
     }
 

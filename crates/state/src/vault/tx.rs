@@ -15,6 +15,18 @@ fn non_zero(v: U256) -> Result<(), VaultError> {
     if v.is_zero() { Err(VaultError::ZeroAmount) } else { Ok(()) }
 }
 
+/// `items` sorted by `key`, or the first key that appears twice. Lists written by people (or
+/// scenario files, where names hash to arbitrary addresses) may come in any order; the state
+/// keeps them sorted.
+pub fn sorted_unique<T: Clone, K: Ord + Copy>(items: &[T], key: impl Fn(&T) -> K) -> Result<Vec<T>, K> {
+    let mut v = items.to_vec();
+    v.sort_by_key(|x| key(x));
+    match v.windows(2).find(|w| key(&w[0]) == key(&w[1])) {
+        Some(w) => Err(key(&w[0])),
+        None => Ok(v),
+    }
+}
+
 /// Deposit an asset into the pool for receipt tokens, minted at max(settled rate, current rate).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -48,9 +60,9 @@ impl Deposit {
 pub struct Redeem {
     /// The vault.
     pub vault: VaultId,
-    /// Receipt tokens burned.
+    /// Receipt tokens burned (ERC-4626 "shares").
     #[serde(with = "serde_dec")]
-    pub tokens: U256,
+    pub shares: U256,
     /// The asset paid.
     pub asset: AssetId,
     /// Smallest asset amount accepted, after the fee.
@@ -59,9 +71,9 @@ pub struct Redeem {
 }
 
 impl Redeem {
-    /// Non-zero tokens.
+    /// Non-zero shares.
     pub fn check_stateless(&self) -> Result<(), VaultError> {
-        non_zero(self.tokens)
+        non_zero(self.shares)
     }
 }
 
@@ -139,27 +151,21 @@ pub struct ReportPrices {
     pub vault: VaultId,
     /// The round: above the last accepted one.
     pub round: u64,
-    /// Prices, strictly ascending by asset.
+    /// Prices, each asset once.
     pub prices: Vec<AssetPrice>,
 }
 
 impl ReportPrices {
-    /// At least one price, ascending assets, no zero price.
-    pub fn check_stateless(&self) -> Result<(), VaultError> {
+    /// At least one price, no asset twice, no zero price; returns the prices by asset.
+    pub fn check_stateless(&self) -> Result<Vec<AssetPrice>, VaultError> {
         if self.prices.is_empty() {
             return Err(VaultError::EmptyReport);
         }
-        for w in self.prices.windows(2) {
-            if let [a, b] = w
-                && a.asset >= b.asset
-            {
-                return Err(VaultError::PricesNotAscending { previous: a.asset, asset: b.asset });
-            }
-        }
-        if let Some(p) = self.prices.iter().find(|p| p.price.is_zero()) {
+        let prices = sorted_unique(&self.prices, |p| p.asset).map_err(|asset| VaultError::DuplicatePrice { asset })?;
+        if let Some(p) = prices.iter().find(|p| p.price.is_zero()) {
             return Err(VaultError::ZeroPrice { asset: p.asset });
         }
-        Ok(())
+        Ok(prices)
     }
 }
 
@@ -179,25 +185,20 @@ pub struct SetTargets {
     pub vault: VaultId,
     /// Buffer weight, in bps.
     pub buffer_bps: u16,
-    /// Operator weights, strictly ascending by operator; with the buffer they sum to 10 000.
+    /// Operator weights, each operator once; with the buffer they sum to 10 000.
     pub operators: Vec<TargetWeight>,
 }
 
 impl SetTargets {
-    /// Ascending operators, weights summing to 10 000.
-    pub fn check_stateless(&self) -> Result<(), VaultError> {
-        for w in self.operators.windows(2) {
-            if let [a, b] = w
-                && a.operator >= b.operator
-            {
-                return Err(VaultError::TargetsNotAscending { previous: a.operator, operator: b.operator });
-            }
-        }
-        let sum = self.operators.iter().fold(u64::from(self.buffer_bps), |s, t| s.saturating_add(u64::from(t.bps)));
+    /// No operator twice, weights summing to 10 000; returns the weights by operator.
+    pub fn check_stateless(&self) -> Result<Vec<TargetWeight>, VaultError> {
+        let ops =
+            sorted_unique(&self.operators, |t| t.operator).map_err(|operator| VaultError::DuplicateTarget { operator })?;
+        let sum = ops.iter().fold(u64::from(self.buffer_bps), |s, t| s.saturating_add(u64::from(t.bps)));
         if sum != BPS {
             return Err(VaultError::TargetsDoNotSum { sum });
         }
-        Ok(())
+        Ok(ops)
     }
 }
 
@@ -207,9 +208,9 @@ impl SetTargets {
 pub struct RequestWithdrawal {
     /// The vault.
     pub vault: VaultId,
-    /// Receipt tokens locked.
+    /// Receipt tokens locked (ERC-4626 "shares").
     #[serde(with = "serde_dec")]
-    pub tokens: U256,
+    pub shares: U256,
     /// The asset paid.
     pub asset: AssetId,
     /// Smallest requested amount accepted (the ticket pays at most this much at finalization).
@@ -218,9 +219,9 @@ pub struct RequestWithdrawal {
 }
 
 impl RequestWithdrawal {
-    /// Non-zero tokens.
+    /// Non-zero shares.
     pub fn check_stateless(&self) -> Result<(), VaultError> {
-        non_zero(self.tokens)
+        non_zero(self.shares)
     }
 }
 
@@ -269,15 +270,15 @@ pub struct ClaimTicket {
 pub struct EmergencyExit {
     /// The vault.
     pub vault: VaultId,
-    /// Receipt tokens burned.
+    /// Receipt tokens burned (ERC-4626 "shares").
     #[serde(with = "serde_dec")]
-    pub tokens: U256,
+    pub shares: U256,
 }
 
 impl EmergencyExit {
-    /// Non-zero tokens.
+    /// Non-zero shares.
     pub fn check_stateless(&self) -> Result<(), VaultError> {
-        non_zero(self.tokens)
+        non_zero(self.shares)
     }
 }
 
@@ -340,7 +341,7 @@ pub struct SetAssetPaused {
 pub struct VaultSpec {
     /// Receipt token ticker.
     pub symbol: String,
-    /// Price committee members, strictly ascending.
+    /// Price committee members (any order, each once).
     pub committee: Vec<Address>,
     /// Matching reports needed (a strict majority).
     pub quorum: u32,
@@ -352,7 +353,7 @@ pub struct VaultSpec {
     pub fee_recipient: Address,
     /// Parameters.
     pub params: VaultParams,
-    /// Priced assets, strictly ascending by id.
+    /// Priced assets (any order, each once).
     pub assets: Vec<AssetConfig>,
     /// The policy.
     pub policy: Policy,
@@ -362,7 +363,7 @@ pub struct VaultSpec {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct VaultRoles {
-    /// Price committee members, strictly ascending.
+    /// Price committee members (any order, each once).
     pub committee: Vec<Address>,
     /// Matching reports needed.
     pub quorum: u32,

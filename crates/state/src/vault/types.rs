@@ -95,13 +95,13 @@ pub struct ServiceCap {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Policy {
-    /// Operators the vault may delegate to, strictly ascending, with their caps.
+    /// Operators the vault may delegate to, with their caps (kept ascending).
     pub operators: Vec<OperatorLimit>,
     /// Smallest buffer target, in bps.
     pub min_buffer_bps: u16,
     /// Exposure cap for any service not listed in `service_caps`, in bps.
     pub service_cap_bps: u16,
-    /// Per-service exposure caps, strictly ascending by service.
+    /// Per-service exposure caps (kept ascending by service).
     #[serde(default)]
     pub service_caps: Vec<ServiceCap>,
     /// Risk budget: the largest loss the vault accepts if any one service slashes all it can.
@@ -123,7 +123,7 @@ pub struct TargetWeight {
 pub struct Targets {
     /// Buffer weight, in bps.
     pub buffer_bps: u16,
-    /// Operator weights, strictly ascending by operator.
+    /// Operator weights, ascending by operator.
     pub operators: Vec<TargetWeight>,
     /// The largest loss, in bps of the vault, if one service slashes all it can.
     pub worst_loss_bps: u16,
@@ -141,7 +141,7 @@ pub struct Vault {
     pub symbol: String,
     /// The vault's own account: holds the buffer, locked ticket tokens and finalized payouts.
     pub account: Address,
-    /// Price committee members, strictly ascending.
+    /// Price committee members, ascending.
     pub committee: Vec<Address>,
     /// Matching reports (a strict majority) for a price round to be accepted.
     pub quorum: u32,
@@ -153,7 +153,7 @@ pub struct Vault {
     pub fee_recipient: Address,
     /// Parameters.
     pub params: VaultParams,
-    /// Priced assets, strictly ascending by id; ETH (the native asset) is priced at one.
+    /// Priced assets, ascending by id; ETH (the native asset) is priced at one.
     pub assets: Vec<AssetConfig>,
     /// The policy.
     pub policy: Policy,
@@ -285,9 +285,9 @@ pub struct Ticket {
     pub owner: Address,
     /// The asset paid.
     pub asset: AssetId,
-    /// Receipt tokens locked.
+    /// Receipt tokens locked (ERC-4626 "shares").
     #[serde(with = "serde_dec")]
-    pub tokens: U256,
+    pub shares: U256,
     /// Asset amount at the request's value (the most it can pay).
     #[serde(with = "serde_dec")]
     pub requested: U256,

@@ -184,7 +184,7 @@ impl VaultWorld {
     }
 
     pub(crate) fn redeem_tx(tokens: U256, asset: AssetId) -> Tx {
-        Tx::VaultRedeem(Redeem { vault: V, tokens, asset, min_out: U256::ZERO })
+        Tx::VaultRedeem(Redeem { vault: V, shares: tokens, asset, min_out: U256::ZERO })
     }
 
     /// Redeems at once and returns the asset amount paid.

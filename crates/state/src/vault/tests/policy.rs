@@ -53,11 +53,10 @@ fn targets_that_break_the_policy_are_refused_with_their_numbers() {
         VaultError::RiskBudgetExceeded { service: a("svcA"), loss_bps: 3_200, budget_bps: 2_000 }.into()
     );
     v.w.ok("keeper", VaultWorld::targets_tx(4_000, 0));
-    // Shapes: operators out of order, weights not summing to 10 000, an unknown operator.
-    let mut ops = vec![TargetWeight { operator: a("op1"), bps: 1 }, TargetWeight { operator: a("op2"), bps: 1 }];
-    ops.sort_by_key(|t| std::cmp::Reverse(t.operator));
+    // Shapes: an operator twice, weights not summing to 10 000, an unknown operator.
+    let ops = vec![TargetWeight { operator: a("op1"), bps: 1 }, TargetWeight { operator: a("op1"), bps: 1 }];
     let tx = Tx::VaultSetTargets(SetTargets { vault: V, buffer_bps: 9_998, operators: ops });
-    assert_eq!(v.err("keeper", tx).name(), "TargetsNotAscending");
+    assert_eq!(v.err("keeper", tx), VaultError::DuplicateTarget { operator: a("op1") }.into());
     let tx = Tx::VaultSetTargets(SetTargets { vault: V, buffer_bps: 9_000, operators: vec![] });
     assert_eq!(v.err("keeper", tx), VaultError::TargetsDoNotSum { sum: 9_000 }.into());
     let tx = Tx::VaultSetTargets(SetTargets {
@@ -97,8 +96,12 @@ fn governance_refuses_a_bad_vault_configuration() {
     s.guardian = crate::BURN_ADDRESS;
     assert_eq!(v.err("gov", Tx::Propose { action: GovernanceAction::CreateVault(Box::new(s)) }).name(), "ReservedRole");
     let mut s = spec();
-    s.committee.reverse();
-    assert_eq!(v.err("gov", Tx::Propose { action: GovernanceAction::CreateVault(Box::new(s)) }).name(), "NotAscending");
+    s.committee.push(s.committee[0]);
+    s.quorum = 3;
+    assert_eq!(
+        v.err("gov", Tx::Propose { action: GovernanceAction::CreateVault(Box::new(s)) }),
+        VaultError::DuplicateEntry { list: "committee" }.into()
+    );
     assert_eq!(
         v.err("bob", Tx::Propose { action: GovernanceAction::CreateVault(Box::new(spec())) }).name(),
         "NotGovernor"

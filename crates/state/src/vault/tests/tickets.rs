@@ -11,7 +11,7 @@ use crate::{
 };
 
 fn request(tokens: U256, asset: AssetId) -> Tx {
-    Tx::VaultRequestWithdrawal(RequestWithdrawal { vault: V, tokens, asset, min_out: U256::ZERO })
+    Tx::VaultRequestWithdrawal(RequestWithdrawal { vault: V, shares: tokens, asset, min_out: U256::ZERO })
 }
 
 fn requested(ev: &[Event]) -> (u64, u64) {
@@ -140,7 +140,7 @@ fn tickets_transfer_and_refusals() {
     );
     assert_eq!(v.err("anyone", Tx::VaultFinalizeTickets(FinalizeTickets { vault: V, max: 0 })).name(), "ZeroAmount");
     let tx =
-        Tx::VaultRequestWithdrawal(RequestWithdrawal { vault: V, tokens: u(E18), asset: STETH, min_out: u(2 * E18) });
+        Tx::VaultRequestWithdrawal(RequestWithdrawal { vault: V, shares: u(E18), asset: STETH, min_out: u(2 * E18) });
     assert_eq!(v.err("alice", tx).name(), "SlippageExceeded");
 }
 
@@ -173,7 +173,7 @@ fn the_emergency_path_opens_after_a_long_halt() {
         v.err("anyone", unwind.clone()),
         VaultError::NotHaltedLongEnough { vault: V, halted_since: Some(since), delay: 50 }.into()
     );
-    let exit = |t: u128| Tx::VaultEmergencyExit(EmergencyExit { vault: V, tokens: u(t) });
+    let exit = |t: u128| Tx::VaultEmergencyExit(EmergencyExit { vault: V, shares: u(t) });
     assert_eq!(v.err("alice", exit(E18)).name(), "NotInEmergency");
     v.advance(1);
     v.w.ok("anyone", unwind);
