@@ -75,7 +75,7 @@ impl State {
     }
 
     /// A place's value that stays there: restaked and in transit (unbondings are leaving).
-    fn settled_place_value(&self, vault: VaultId, operator: Address) -> Result<U256, TxError> {
+    pub(crate) fn settled_place_value(&self, vault: VaultId, operator: Address) -> Result<U256, TxError> {
         let Some(place) = self.vault_place(vault, operator) else {
             return Ok(U256::ZERO);
         };

@@ -209,7 +209,7 @@ impl State {
         let net = b.assets.saturating_sub(b.reserve);
         let mut order = Vec::new();
         for (op, place) in self.vault_places_of(vault) {
-            let value = self.place_value(vault, op, ctx.block)?;
+            let value = self.settled_place_value(vault, op)?;
             let bps = targets.as_ref().and_then(|t| t.operators.iter().find(|w| w.operator == op)).map_or(0, |w| w.bps);
             let target = book::bps_of(net, u64::from(bps))?;
             let held = self.place_holdings(place.account)?.into_iter().find(|h| h.strategy == strategy);
