@@ -328,10 +328,11 @@ fn the_scenario_docs_name_every_transaction_error_and_event() {
         ("oracle.rs", "OracleError"),
         ("pods.rs", "PodError"),
         ("rewards.rs", "RewardsError"),
+        ("vault/error.rs", "VaultError"),
     ];
     let wrappers = ["Ledger", "Strategy", "Operator", "Delegation", "Service", "Allocation", "Slashing"];
     let wrappers =
-        [&wrappers[..], &["Withdrawal", "Permission", "Governance", "Oracle", "Pod", "Rewards", "Math"]].concat();
+        [&wrappers[..], &["Withdrawal", "Permission", "Governance", "Oracle", "Pod", "Rewards", "Vault", "Math"]].concat();
     let mut error_count = 0;
     for (file, name) in errors {
         let variants = enum_variants(&src(file), name);
