@@ -5,3 +5,4 @@ mod node;
 mod persist;
 mod scenarios;
 mod support;
+mod vault_model;

@@ -332,7 +332,8 @@ fn the_scenario_docs_name_every_transaction_error_and_event() {
     ];
     let wrappers = ["Ledger", "Strategy", "Operator", "Delegation", "Service", "Allocation", "Slashing"];
     let wrappers =
-        [&wrappers[..], &["Withdrawal", "Permission", "Governance", "Oracle", "Pod", "Rewards", "Vault", "Math"]].concat();
+        [&wrappers[..], &["Withdrawal", "Permission", "Governance", "Oracle", "Pod", "Rewards", "Vault", "Math"]]
+            .concat();
     let mut error_count = 0;
     for (file, name) in errors {
         let variants = enum_variants(&src(file), name);

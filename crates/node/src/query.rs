@@ -359,11 +359,7 @@ fn vault_query(state: &State, q: &Query, block: Block, time: Timestamp) -> Resul
         }
         Query::VaultRates { vault, first, limit } => {
             let rows = state.vault_rate_history(*vault, *first, *limit as usize);
-            Value::Array(
-                rows.into_iter()
-                    .map(|(n, r)| vault_rate_json(n, &r))
-                    .collect::<Result<Vec<_>, String>>()?,
-            )
+            Value::Array(rows.into_iter().map(|(n, r)| vault_rate_json(n, &r)).collect::<Result<Vec<_>, String>>()?)
         }
         Query::VaultAttribution { vault } => attribution_json(&state.vault_open_attribution(*vault))?,
         Query::VaultApr { vault, window } => to_json(&state.vault_apr(*vault, *window, time)?)?,
@@ -374,8 +370,12 @@ fn vault_query(state: &State, q: &Query, block: Block, time: Timestamp) -> Resul
 fn vault_erc4626_query(state: &State, q: &Query, block: Block, time: Timestamp) -> Result<Value, QueryError> {
     Ok(match q {
         Query::VaultTotalAssets { vault } => dec(state.vault_total_assets(*vault, block)?),
-        Query::VaultConvertToShares { vault, value } => dec(state.vault_convert_to_shares(*vault, *value, block, time)?),
-        Query::VaultConvertToAssets { vault, shares } => dec(state.vault_convert_to_assets(*vault, *shares, block, time)?),
+        Query::VaultConvertToShares { vault, value } => {
+            dec(state.vault_convert_to_shares(*vault, *value, block, time)?)
+        }
+        Query::VaultConvertToAssets { vault, shares } => {
+            dec(state.vault_convert_to_assets(*vault, *shares, block, time)?)
+        }
         Query::VaultPreviewDeposit { vault, asset, amount } => {
             dec(state.vault_preview_deposit(*vault, *asset, *amount, block, time)?)
         }
@@ -384,7 +384,9 @@ fn vault_erc4626_query(state: &State, q: &Query, block: Block, time: Timestamp) 
             json!({ "value": dec(r.value), "fee_bps": r.fee_bps, "amount": dec(r.amount), "rate": dec(r.rate) })
         }
         Query::VaultMaxDeposit { vault, asset } => dec(state.vault_max_deposit(*vault, *asset)?),
-        Query::VaultMaxRedeem { vault, owner, asset } => dec(state.vault_max_redeem(*vault, *owner, *asset, block, time)?),
+        Query::VaultMaxRedeem { vault, owner, asset } => {
+            dec(state.vault_max_redeem(*vault, *owner, *asset, block, time)?)
+        }
         Query::VaultExposure { vault } => to_json(&state.vault_exposure(*vault, block)?)?,
         _ => return Err(QueryError::from(format!("not a vault query: {q:?}"))),
     })

@@ -11,7 +11,11 @@ use super::{
 };
 use crate::{Ctx, Event, State, TxError, tx::GovernanceAction};
 
-fn unique<T: Clone, K: Ord + Copy>(items: &[T], key: impl Fn(&T) -> K, list: &'static str) -> Result<Vec<T>, VaultError> {
+fn unique<T: Clone, K: Ord + Copy>(
+    items: &[T],
+    key: impl Fn(&T) -> K,
+    list: &'static str,
+) -> Result<Vec<T>, VaultError> {
     sorted_unique(items, key).map_err(|_| VaultError::DuplicateEntry { list })
 }
 

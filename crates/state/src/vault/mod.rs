@@ -82,11 +82,13 @@ pub fn sub_account(vault: VaultId, operator: Address) -> Address {
 }
 
 impl State {
-    pub(crate) fn vault_cfg(&self, vault: VaultId) -> Result<&Vault, VaultError> {
+    /// A vault's configuration, policy and targets.
+    pub fn vault_cfg(&self, vault: VaultId) -> Result<&Vault, VaultError> {
         self.vaults.get(&vault).ok_or(VaultError::UnknownVault { vault })
     }
 
-    pub(crate) fn vault_book(&self, vault: VaultId) -> Result<Book, VaultError> {
+    /// A vault's hot totals: supply, rates, cached valuation.
+    pub fn vault_book(&self, vault: VaultId) -> Result<Book, VaultError> {
         self.vault_books.get(&vault).copied().ok_or(VaultError::UnknownVault { vault })
     }
 

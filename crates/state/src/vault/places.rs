@@ -22,6 +22,17 @@ pub(crate) struct Holding {
 }
 
 impl State {
+    /// Marks the cached valuation stale: moving value between places splits and joins positions,
+    /// which can move their value by rounding.
+    pub(crate) fn invalidate_valuation(&mut self, vault: VaultId) -> Result<(), TxError> {
+        let mut b = self.vault_book(vault)?;
+        if b.val_block != 0 {
+            b.val_block = 0;
+            self.put_book(vault, b);
+        }
+        Ok(())
+    }
+
     /// Sends a core transaction as one of the vault's accounts.
     pub(crate) fn act(&mut self, account: Address, ctx: &Ctx, tx: &Tx, ev: &mut Vec<Event>) -> Result<(), TxError> {
         let sub = Ctx { sender: account, ..*ctx };
@@ -144,6 +155,7 @@ impl State {
         let strategy = self.strategy_of_asset(asset).ok_or(VaultError::NoStrategy { asset })?;
         self.act(own, ctx, &Tx::Transfer { asset, to: place.account, amount }, ev)?;
         self.act(place.account, ctx, &Tx::Deposit { strategy, amount }, ev)?;
+        self.invalidate_valuation(vault)?;
         ev.push(Event::VaultAllocated { vault, operator, asset, amount });
         Ok(())
     }
@@ -207,6 +219,7 @@ impl State {
         let completable_at = math::add_u64(ctx.block, math::add_u64(self.g.params.withdrawal_delay_blocks, 1)?)?;
         let u = Unbonding { operator, asset, strategy, expected, committed: committed.min(expected), completable_at };
         self.vault_unbondings.insert((vault, account, nonce), u);
+        self.invalidate_valuation(vault)?;
         ev.push(Event::VaultUnbondingQueued {
             vault,
             operator,
@@ -314,6 +327,9 @@ impl State {
             self.put_asset_book(vault, u.asset, ab);
             ev.push(Event::VaultUnbondingCompleted { vault, operator: u.operator, asset: u.asset, nonce, tokens: got });
             done = done.saturating_add(1);
+        }
+        if done > 0 {
+            self.invalidate_valuation(vault)?;
         }
         Ok(done)
     }

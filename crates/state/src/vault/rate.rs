@@ -193,7 +193,10 @@ impl State {
             let value = fees.value()?;
             // The fee's part of the rate is exactly the drop the mint caused.
             let drop = before.saturating_sub(book::rate(net, b.supply)?);
-            let p = super::Part { value: super::attribution::signed(value, true)?, rate: super::attribution::signed(drop, true)? };
+            let p = super::Part {
+                value: super::attribution::signed(value, true)?,
+                rate: super::attribution::signed(drop, true)?,
+            };
             self.add_attribution(vault, Source::Fees, p)?;
             ev.push(Event::VaultFeesMinted {
                 vault,

@@ -67,7 +67,8 @@ impl State {
         let ready = self.source_liquidity(vault, asset, requested, ctx, ev)?;
         let eta_block = self.book_finalization(vault, value, ready.max(math::add_u64(ctx.block, delay)?))?;
         self.move_receipt(vault, ctx.sender, vault_account(vault), r.shares)?;
-        // Unbondings queued above change the places but not the value: the cache stays current.
+        // Unbondings queued above split positions: keep the cache's staleness mark.
+        b.val_block = self.vault_book(vault)?.val_block;
         let id = b.next_ticket;
         b.next_ticket = math::add_u64(id, 1)?;
         self.put_book(vault, b);

@@ -192,8 +192,8 @@ pub struct SetTargets {
 impl SetTargets {
     /// No operator twice, weights summing to 10 000; returns the weights by operator.
     pub fn check_stateless(&self) -> Result<Vec<TargetWeight>, VaultError> {
-        let ops =
-            sorted_unique(&self.operators, |t| t.operator).map_err(|operator| VaultError::DuplicateTarget { operator })?;
+        let ops = sorted_unique(&self.operators, |t| t.operator)
+            .map_err(|operator| VaultError::DuplicateTarget { operator })?;
         let sum = ops.iter().fold(u64::from(self.buffer_bps), |s, t| s.saturating_add(u64::from(t.bps)));
         if sum != BPS {
             return Err(VaultError::TargetsDoNotSum { sum });

@@ -56,14 +56,20 @@ fn eth_goes_to_validators_and_earns_through_checkpoints() {
     // The beacon chain shows op1's validator; anyone verifies it for the vault.
     let sub = sub_account(V, a("op1"));
     report(&mut v, 10, vec![record(7, sub, 32 * GWEI)], vec![]);
-    let verify = |slot| Tx::VaultVerifyValidators(VerifyValidators { vault: V, operator: a("op1"), slot, validators: vec![7] });
+    let verify =
+        |slot| Tx::VaultVerifyValidators(VerifyValidators { vault: V, operator: a("op1"), slot, validators: vec![7] });
     v.w.ok("anyone", verify(10));
     assert_eq!(v.w.s.vault_place(V, a("op1")).unwrap().pending_validators, 0);
     assert_eq!(v.w.s.withdrawable_shares(sub, crate::tests::BEACON).unwrap(), u(32 * E18));
     assert_eq!(v.w.s.vault_total_assets(V, v.w.block).unwrap(), u(100 * E18));
     // It earns 0.01 ETH, skimmed to the pod; a checkpoint credits it as base staking.
     v.advance(1);
-    report(&mut v, 11, vec![record(7, sub, 32 * GWEI)], vec![BeaconWithdrawal { validator_index: 7, address: pod_address(sub), amount_gwei: GWEI / 100 }]);
+    report(
+        &mut v,
+        11,
+        vec![record(7, sub, 32 * GWEI)],
+        vec![BeaconWithdrawal { validator_index: 7, address: pod_address(sub), amount_gwei: GWEI / 100 }],
+    );
     v.w.ok("anyone", Tx::VaultStartCheckpoint(StartCheckpoint { vault: V, operator: a("op1") }));
     v.w.ok("anyone", Tx::VerifyCheckpointProofs { pod_owner: sub, validators: vec![7] });
     assert_eq!(v.w.s.vault_total_assets(V, v.w.block).unwrap(), u(100 * E18 + E18 / 100));
@@ -71,7 +77,8 @@ fn eth_goes_to_validators_and_earns_through_checkpoints() {
     let base: i128 = open.iter().filter(|(s, _)| *s == Source::BaseStaking).map(|(_, p)| p.value).sum();
     assert_eq!(base, (E18 / 100) as i128);
     // Refusals: an operator without a place.
-    let tx = Tx::VaultVerifyValidators(VerifyValidators { vault: V, operator: a("op9"), slot: 11, validators: vec![7] });
+    let tx =
+        Tx::VaultVerifyValidators(VerifyValidators { vault: V, operator: a("op9"), slot: 11, validators: vec![7] });
     assert_eq!(v.err("anyone", tx).name(), "NoPlace");
     let _ = U256::ZERO;
 }

@@ -49,7 +49,10 @@ fn report_refusals() {
     assert_eq!(v.err("p2", Tx::VaultReportPrices(v.report(round, &[]))).name(), "EmptyReport");
     assert_eq!(v.err("p2", Tx::VaultReportPrices(v.report(round, &[(STETH, 0)]))).name(), "ZeroPrice");
     let twice = v.report(round, &[(RETH, 11 * E18 / 10), (RETH, 11 * E18 / 10)]);
-    assert_eq!(v.err("p2", Tx::VaultReportPrices(twice)), crate::vault::VaultError::DuplicatePrice { asset: RETH }.into());
+    assert_eq!(
+        v.err("p2", Tx::VaultReportPrices(twice)),
+        crate::vault::VaultError::DuplicatePrice { asset: RETH }.into()
+    );
     // Any order is fine.
     v.w.ok("p2", Tx::VaultReportPrices(v.report(round, &[(RETH, 11 * E18 / 10), (STETH, E18)])));
 }

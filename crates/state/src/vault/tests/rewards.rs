@@ -1,6 +1,9 @@
 //! Rewards: the sub-accounts' earnings claimed into the buffer, attributed to the paying service.
 
-use cairn_primitives::{Bytes, merkle::{earner_leaf, token_leaf}};
+use cairn_primitives::{
+    Bytes,
+    merkle::{earner_leaf, token_leaf},
+};
 
 use super::*;
 use crate::{
@@ -58,5 +61,8 @@ fn rewards_are_claimed_into_the_buffer_and_attributed() {
     let part = open.iter().find(|(s, _)| *s == Source::Service { service: a("svcA") }).expect("svcA part").1;
     assert_eq!(part.value, (3 * E18) as i128);
     // The same claim again is refused by the core.
-    assert_eq!(v.err("anyone", Tx::VaultClaimRewards(ClaimRewards { vault: V, claims: vec![claim] })).name(), "EarningsNotGreaterThanClaimed");
+    assert_eq!(
+        v.err("anyone", Tx::VaultClaimRewards(ClaimRewards { vault: V, claims: vec![claim] })).name(),
+        "EarningsNotGreaterThanClaimed"
+    );
 }
