@@ -620,8 +620,6 @@ fn run(ops: &[Op]) -> Vec<(&'static str, bool)> {
         let settled = book.settlements != settlements;
         if settled && matches!(op, Op::Update) {
             let rec = w.s.vault_rate_history(V, settlements, 1).pop().expect("record").1;
-            let cfg = w.s.vault_view(V, w.block, w.block * 2).expect("view");
-            let _ = cfg;
             let p = params();
             let bounds = book::RateBounds {
                 max_apr_bps: p.max_apr_bps,
