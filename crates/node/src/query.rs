@@ -170,6 +170,17 @@ pub enum Query {
     VaultMaxRedeem { vault: VaultId, owner: Address, asset: AssetId },
     /// The vault's exposure to each service for its targets (bps), and the worst.
     VaultExposure { vault: VaultId },
+    /// What the keeper's optimizer needs: allowed operators with their slashable fraction per
+    /// service, and each service's reward rate over the last `window` seconds (default 30 days).
+    VaultKeeperInputs {
+        vault: VaultId,
+        #[serde(default = "default_window")]
+        window: u64,
+    },
+}
+
+fn default_window() -> u64 {
+    30 * 86_400
 }
 
 fn default_limit() -> u32 {
@@ -261,7 +272,8 @@ pub fn evaluate(state: &State, q: &Query, block: Block, time: Timestamp) -> Resu
         | VaultPreviewRedeem { .. }
         | VaultMaxDeposit { .. }
         | VaultMaxRedeem { .. }
-        | VaultExposure { .. } => vault_erc4626_query(state, q, block, time),
+        | VaultExposure { .. }
+        | VaultKeeperInputs { .. } => vault_erc4626_query(state, q, block, time),
         _ => global_query(state, q, block),
     }
 }
@@ -388,6 +400,7 @@ fn vault_erc4626_query(state: &State, q: &Query, block: Block, time: Timestamp) 
             dec(state.vault_max_redeem(*vault, *owner, *asset, block, time)?)
         }
         Query::VaultExposure { vault } => to_json(&state.vault_exposure(*vault, block)?)?,
+        Query::VaultKeeperInputs { vault, window } => to_json(&state.vault_keeper_inputs(*vault, block, time, *window)?)?,
         _ => return Err(QueryError::from(format!("not a vault query: {q:?}"))),
     })
 }

@@ -56,7 +56,7 @@ mod tests;
 use cairn_primitives::{Address, AssetId, U256, VaultId, WAD, named_address};
 
 pub use error::VaultError;
-pub use policy::{exposure_bps, worst_loss};
+pub use policy::{exposure_bps, operator_fractions, worst_loss};
 pub use types::*;
 
 use crate::{State, TxError};

@@ -17,8 +17,8 @@ use super::{TargetWeight, Targets, VaultError, book::BPS, tx::SetTargets};
 use crate::{Ctx, Event, State, TxError};
 
 /// Per service, the fraction (WAD, rounded up, at most WAD) of `operator`'s stake it can slash,
-/// the largest over `strategies`.
-fn operator_fractions(
+/// the largest over `strategies`: what `exposure_bps` weighs each target with.
+pub fn operator_fractions(
     state: &State,
     operator: Address,
     strategies: &[StrategyId],

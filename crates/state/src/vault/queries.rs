@@ -603,3 +603,129 @@ impl State {
         })
     }
 }
+
+/// One operator the keeper may weigh.
+#[derive(Debug, Clone, Serialize)]
+pub struct KeeperOperator {
+    /// The operator.
+    pub operator: Address,
+    /// Its cap in the policy (bps).
+    pub cap_bps: u16,
+    /// Whether it is a registered operator now.
+    pub registered: bool,
+    /// Per service, the fraction (WAD, rounded up) of its stake the service can slash — the
+    /// numbers `vault_set_targets` is checked with.
+    pub fractions: Vec<(Address, String)>,
+}
+
+/// One service the vault's operators secure.
+#[derive(Debug, Clone, Serialize)]
+pub struct KeeperService {
+    /// The service.
+    pub service: Address,
+    /// Its exposure cap (bps).
+    pub cap_bps: u16,
+    /// Rewards it paid over the window, annualised, per unit of stake it can slash (bps a year;
+    /// value at the vault's prices).
+    pub reward_apr_bps: u64,
+    /// Value of the stake it can slash across all operators (the denominator above).
+    #[serde(with = "serde_dec")]
+    pub secured_value: U256,
+    /// Its largest declared profit from corruption over its sets (risk declarations), if any.
+    pub declared_prize: Option<String>,
+}
+
+/// Everything the keeper's optimizer needs, computed by the state machine in integers.
+#[derive(Debug, Clone, Serialize)]
+pub struct KeeperInputs {
+    /// The vault.
+    pub vault: VaultId,
+    /// Net assets (value).
+    #[serde(with = "serde_dec")]
+    pub total_assets: U256,
+    /// Policy: smallest buffer (bps).
+    pub min_buffer_bps: u16,
+    /// Policy: risk budget (bps).
+    pub risk_budget_bps: u16,
+    /// The window the reward rates are measured over (seconds).
+    pub window_seconds: u64,
+    /// Operators allowed by the policy.
+    pub operators: Vec<KeeperOperator>,
+    /// Services any allowed operator can be slashed by.
+    pub services: Vec<KeeperService>,
+}
+
+impl State {
+    /// The keeper's inputs for a vault at `block`: operators with their slashable fractions per
+    /// service, and each service's reward rate over the `window` seconds before `now`.
+    pub fn vault_keeper_inputs(&self, vault: VaultId, block: Block, now: Timestamp, window: u64) -> Result<KeeperInputs, TxError> {
+        use cairn_primitives::math;
+        let cfg = self.vault_cfg(vault)?;
+        let strategies = self.vault_strategies(vault)?;
+        let mut operators = Vec::new();
+        let mut services: std::collections::BTreeMap<Address, U256> = std::collections::BTreeMap::new();
+        for limit in &cfg.policy.operators {
+            let fractions = super::operator_fractions(self, limit.operator, &strategies, block)?;
+            for (set, s, a) in self.operator_allocations(limit.operator, block) {
+                if !strategies.contains(&s) || !self.is_slashable_by(limit.operator, set, block) || a.current == 0 {
+                    continue;
+                }
+                let shares = self.allocated_stake(limit.operator, set, s, block)?;
+                let asset = self.strategy(s)?.asset;
+                let price = self.vault_price(vault, asset).unwrap_or_default();
+                let value = book::value_of(self.shares_to_underlying(s, shares)?, price)?;
+                let e = services.entry(set.service).or_default();
+                *e = math::add(*e, value)?;
+            }
+            operators.push(KeeperOperator {
+                operator: limit.operator,
+                cap_bps: limit.cap_bps,
+                registered: self.is_operator(limit.operator),
+                fractions: fractions.into_iter().map(|(s, f)| (s, f.to_string())).collect(),
+            });
+        }
+        let start = now.saturating_sub(window);
+        let mut out = Vec::new();
+        for (service, secured) in services {
+            let mut paid = U256::ZERO;
+            for ((svc, _), sub) in self.submissions.iter() {
+                let end = sub.start.saturating_add(sub.duration);
+                let overlap = end.min(now).saturating_sub(sub.start.max(start));
+                if *svc != service || overlap == 0 || sub.duration == 0 {
+                    continue;
+                }
+                let Ok(price) = self.vault_price(vault, sub.token) else { continue };
+                let amount = math::mul_div_down(sub.amount, U256::from(overlap), U256::from(sub.duration))?;
+                paid = math::add(paid, book::value_of(amount, price)?)?;
+            }
+            let apr = if secured.is_zero() || window == 0 {
+                U256::ZERO
+            } else {
+                let yearly = math::mul_div_down(paid, U256::from(YEAR_SECONDS), U256::from(window))?;
+                math::mul_div_down(yearly, U256::from(BPS), secured)?
+            };
+            let prize = self
+                .operator_sets_of(service)
+                .into_iter()
+                .filter_map(|set| self.set_risk(set).map(|d| d.prize))
+                .max()
+                .map(|p| p.to_string());
+            out.push(KeeperService {
+                service,
+                cap_bps: cfg.service_cap(service),
+                reward_apr_bps: u64::try_from(apr).unwrap_or(u64::MAX),
+                secured_value: secured,
+                declared_prize: prize,
+            });
+        }
+        Ok(KeeperInputs {
+            vault,
+            total_assets: self.vault_total_assets(vault, block)?,
+            min_buffer_bps: cfg.policy.min_buffer_bps,
+            risk_budget_bps: cfg.policy.risk_budget_bps,
+            window_seconds: window,
+            operators,
+            services: out,
+        })
+    }
+}

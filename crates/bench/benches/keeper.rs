@@ -1,0 +1,2 @@
+//! Keeper optimizer benchmark (to be written).
+fn main() {}

@@ -1,0 +1,2 @@
+//! Vault benchmarks (to be written).
+fn main() {}

@@ -1,0 +1,1 @@
+//! The allocation optimizer (to be written).
