@@ -4,7 +4,9 @@
 //! [`scenario::run_file`] and [`scenario::run_str`] return a [`scenario::Report`].
 #![forbid(unsafe_code)]
 
+pub mod keeper;
 pub mod net;
 pub mod rewards;
 pub mod risk;
 pub mod scenario;
+pub mod vault;

@@ -11,7 +11,8 @@
 //! distribution root; `cairn rewards proof FILE EARNER` prints the earner's claim (docs/rewards.md).
 //!
 //! `cairn devnet` starts a node with a seeded world; `cairn keys`, `cairn tx` and `cairn query`
-//! talk to a node (docs/node.md); `cairn bench node` measures one under load.
+//! talk to a node (docs/node.md); `cairn vault` reads and uses a liquid restaking vault
+//! (docs/vault.md); `cairn bench node` measures one under load.
 #![forbid(unsafe_code)]
 
 use std::{path::PathBuf, process::ExitCode};
@@ -98,9 +99,142 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// The liquid restaking vault: show it, a position, tickets, rates; deposit, redeem,
+    /// request a ticket, claim it (docs/vault.md).
+    Vault {
+        #[command(subcommand)]
+        command: VaultCommand,
+        /// Node URL.
+        #[arg(long, global = true, default_value = "http://127.0.0.1:8545")]
+        node: String,
+        /// The vault's number.
+        #[arg(long, global = true, default_value_t = 0)]
+        vault: u32,
+        /// Print compact JSON.
+        #[arg(long, global = true)]
+        json: bool,
+    },
+    /// The vault keeper: prices, rate updates, targets from the optimizer, rebalances,
+    /// finalizations and reward claims, as signed transactions (docs/vault.md).
+    #[command(subcommand)]
+    Keeper(KeeperCommand),
     /// Benchmarks that need a running system.
     #[command(subcommand)]
     Bench(BenchCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum KeeperCommand {
+    /// Keep a vault: a round every `--every` seconds until stopped (or once).
+    Run {
+        /// Node URL.
+        #[arg(long, default_value = "http://127.0.0.1:8545")]
+        node: String,
+        /// The keeper's key (name or 0x private key): the vault's keeper role.
+        #[arg(long)]
+        key: String,
+        /// Price committee keys to report with (a quorum of them); none: no price rounds.
+        #[arg(long)]
+        reporter: Vec<String>,
+        /// Report the devnet's deterministic LST prices.
+        #[arg(long)]
+        devnet_feed: bool,
+        /// The vault's number.
+        #[arg(long, default_value_t = 0)]
+        vault: u32,
+        /// Seconds between rounds.
+        #[arg(long, default_value_t = 5)]
+        every: u64,
+        /// Seconds between recomputing the targets.
+        #[arg(long, default_value_t = 300)]
+        retarget_every: u64,
+        /// One round, then exit.
+        #[arg(long)]
+        once: bool,
+        /// Keys directory.
+        #[arg(long)]
+        keys_dir: Option<PathBuf>,
+    },
+}
+
+/// How a vault write is signed.
+#[derive(Debug, clap::Args)]
+struct Signer {
+    /// Key name (in the keys directory) or a 0x private key.
+    #[arg(long)]
+    key: String,
+    /// Keys directory.
+    #[arg(long)]
+    keys_dir: Option<PathBuf>,
+    /// Wait until the transaction is committed; a refusal then exits 2.
+    #[arg(long)]
+    wait: bool,
+}
+
+#[derive(Debug, Subcommand)]
+enum VaultCommand {
+    /// Every vault with its supply and rates.
+    List,
+    /// The vault valued now: rates, assets, reserve, places, unbondings, targets.
+    Show,
+    /// A holder's tokens, their value, its tickets and what it can redeem at once.
+    Position {
+        /// The holder (0x address).
+        address: String,
+    },
+    /// Tickets with their ETA (all, or one owner's).
+    Tickets {
+        /// Only this owner's.
+        #[arg(long)]
+        owner: Option<String>,
+    },
+    /// Settlements with their attribution, and APRs over 7 and 30 days with their windows.
+    Rates,
+    /// The policy, the targets and the exposure per service.
+    Policy,
+    /// Deposit an asset (symbol or id) for receipt tokens.
+    Deposit {
+        /// Asset symbol (ETH, stETH...) or id.
+        asset: String,
+        /// Amount in the smallest unit (`10e18` is 10 tokens of 18 decimals).
+        amount: String,
+        /// Fewest receipt tokens accepted.
+        #[arg(long, default_value = "0")]
+        min_out: String,
+        #[command(flatten)]
+        signer: Signer,
+    },
+    /// Redeem receipt tokens at once from the buffer (a fee that rises as the buffer drains).
+    Redeem {
+        /// Receipt tokens.
+        shares: String,
+        /// Asset paid.
+        asset: String,
+        /// Smallest amount accepted.
+        #[arg(long, default_value = "0")]
+        min_out: String,
+        #[command(flatten)]
+        signer: Signer,
+    },
+    /// Lock receipt tokens for a ticket with an ETA (no fee).
+    Request {
+        /// Receipt tokens.
+        shares: String,
+        /// Asset paid.
+        asset: String,
+        /// Smallest requested amount accepted.
+        #[arg(long, default_value = "0")]
+        min_out: String,
+        #[command(flatten)]
+        signer: Signer,
+    },
+    /// Claim a due ticket.
+    Claim {
+        /// The ticket's id.
+        ticket: u64,
+        #[command(flatten)]
+        signer: Signer,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -229,6 +363,18 @@ enum RiskCommand {
         #[arg(long, default_value = "0")]
         budget: String,
     },
+    /// Run a scenario and report a vault's exposure: what each service could take of its stake,
+    /// the worst single service and any k together, and its targets' worst loss (docs/risk.md).
+    Vault {
+        /// The scenario file.
+        file: PathBuf,
+        /// The vault's number.
+        #[arg(long, default_value_t = 0)]
+        vault: u32,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Run a scenario and check the graph of its final state: operators, the operator sets its
     /// `[[risk]]` entries declare (prize and threshold), allocated stake (docs/risk.md).
     Scenario {
@@ -283,6 +429,36 @@ fn main() -> ExitCode {
             json,
         ),
         Command::Query { resource, arg, node, json } => report(net::query(&node, &resource, arg.as_deref()), json),
+        Command::Vault { command, node, vault, json } => report(run_vault(command, &node, vault), json),
+        Command::Keeper(KeeperCommand::Run {
+            node,
+            key,
+            reporter,
+            devnet_feed,
+            vault,
+            every,
+            retarget_every,
+            once,
+            keys_dir,
+        }) => report(
+            (|| {
+                let dir = net::keys_dir(keys_dir);
+                let keeper = net::read_key(&dir, &key)?;
+                let reporters = reporter.iter().map(|r| net::read_key(&dir, r)).collect::<anyhow::Result<Vec<_>>>()?;
+                let n = reporters.len();
+                let mut chain = cairn_cli::keeper::HttpChain::new(&node, keeper, reporters)?;
+                let mut bot = cairn_keeper::bot::Bot::new(cairn_keeper::bot::BotConfig {
+                    vault: cairn_primitives::VaultId(vault),
+                    price_every: every.max(1) * 2,
+                    update_every: every.max(1) * 2,
+                    retarget_every,
+                    reporters: n,
+                    optimizer: cairn_keeper::optimizer::Config::default(),
+                });
+                cairn_cli::keeper::run(&mut chain, &mut bot, devnet_feed, std::time::Duration::from_secs(every), once)
+            })(),
+            false,
+        ),
         Command::Bench(BenchCommand::Node { txs, accounts, clients, batch, reads, block_ms }) => {
             let spec = cairn_node::loadgen::LoadSpec {
                 txs,
@@ -305,6 +481,17 @@ fn main() -> ExitCode {
         Command::Risk(RiskCommand::Scenario { file, psi, json, deep }) => {
             run_risk(&file, psi.as_deref(), json, deep, true)
         }
+        Command::Risk(RiskCommand::Vault { file, vault, json }) => match risk::vault_scenario(&file, vault) {
+            Ok(v) if json => report(Ok(v), false),
+            Ok(v) => {
+                print!("{}", risk::vault_human(&v));
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("error: {}: {e}", file.display());
+                ExitCode::from(2)
+            }
+        },
         Command::Risk(RiskCommand::Symmetric {
             validators,
             services,
@@ -337,6 +524,37 @@ fn main() -> ExitCode {
                     ExitCode::from(2)
                 }
             }
+        }
+    }
+}
+
+fn run_vault(cmd: VaultCommand, node: &str, id: u32) -> anyhow::Result<serde_json::Value> {
+    use cairn_cli::vault as v;
+    let write = |s: &Signer| -> anyhow::Result<(k256::ecdsa::SigningKey, bool)> {
+        Ok((net::read_key(&net::keys_dir(s.keys_dir.clone()), &s.key)?, s.wait))
+    };
+    match cmd {
+        VaultCommand::List => v::list(node),
+        VaultCommand::Show => v::show(node, id),
+        VaultCommand::Position { address } => v::position(node, id, &address),
+        VaultCommand::Tickets { owner } => v::tickets(node, id, owner.as_deref()),
+        VaultCommand::Rates => v::rates(node, id),
+        VaultCommand::Policy => v::policy(node, id),
+        VaultCommand::Deposit { asset, amount, min_out, signer } => {
+            let (key, wait) = write(&signer)?;
+            v::deposit(&v::Write { node, key: &key, vault: id, wait }, &asset, &amount, &min_out)
+        }
+        VaultCommand::Redeem { shares, asset, min_out, signer } => {
+            let (key, wait) = write(&signer)?;
+            v::redeem(&v::Write { node, key: &key, vault: id, wait }, &shares, &asset, &min_out)
+        }
+        VaultCommand::Request { shares, asset, min_out, signer } => {
+            let (key, wait) = write(&signer)?;
+            v::request(&v::Write { node, key: &key, vault: id, wait }, &shares, &asset, &min_out)
+        }
+        VaultCommand::Claim { ticket, signer } => {
+            let (key, wait) = write(&signer)?;
+            v::claim(&v::Write { node, key: &key, vault: id, wait }, ticket)
         }
     }
 }

@@ -62,11 +62,11 @@ impl ApiError {
         Self { error: error.to_owned(), message: message.into(), status }
     }
 
-    fn bad(error: &str, message: impl Into<String>) -> Self {
+    pub(crate) fn bad(error: &str, message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, error, message)
     }
 
-    fn not_found(what: impl Into<String>) -> Self {
+    pub(crate) fn not_found(what: impl Into<String>) -> Self {
         Self::new(StatusCode::NOT_FOUND, "NotFound", what)
     }
 }
@@ -145,7 +145,8 @@ pub struct HeightPath {
     pub height: String,
 }
 
-fn parse_address(s: &str) -> Result<Address, ApiError> {
+/// An address from a path or query string.
+pub(crate) fn parse_address(s: &str) -> Result<Address, ApiError> {
     s.parse().map_err(|e| ApiError::bad("BadAddress", format!("{s:?} is not an address: {e}")))
 }
 
@@ -559,6 +560,25 @@ async fn claimed(State(node): Shared, earner: Result<Path<String>, PathRejection
     })))
 }
 
+#[utoipa::path(get, path = "/v1/rewards/proof/{earner}", params(("earner" = String, Path, description = "Earner, `0x` and 40 hex digits", pattern = "^0x[0-9a-fA-F]{40}$")),
+    responses((status = 200, description = "The earner's claim against the latest posted root, with merkle proofs (a `process_claim` body's `claim`)", body = Object), (status = 400, body = ApiError), (status = 404, body = ApiError)))]
+async fn proof(State(node): Shared, earner: Result<Path<String>, PathRejection>) -> Result<Json<Value>, ApiError> {
+    let earner = path_param(earner)?;
+    let e = parse_address(&earner)?;
+    let n = Arc::clone(&node);
+    let claims = tokio::task::spawn_blocking(move || n.rewards_claims(&[e]))
+        .await
+        .map_err(|err| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "Internal", err.to_string()))?;
+    match claims {
+        None => Err(ApiError::not_found("no root posted, or this node does not record the rewards history")),
+        Some(Err(msg)) => Err(ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "RewardsCalculationFailed", msg)),
+        Some(Ok(c)) => match c.into_iter().next() {
+            Some(claim) => Ok(Json(serde_json::to_value(claim).unwrap_or_default())),
+            None => Err(ApiError::not_found(format!("{e} earned nothing in the latest root"))),
+        },
+    }
+}
+
 #[utoipa::path(post, path = "/v1/query", request_body(content = Object, description = "One scenario query, e.g. {\"withdrawable_shares\": {\"staker\": \"0x..\", \"strategy\": 1}}"),
     responses((status = 200, body = Value), (status = 400, body = ApiError), (status = 413, body = ApiError), (status = 415, body = ApiError)))]
 async fn run_query(State(node): Shared, ApiJson(q): ApiJson<Value>) -> Result<Json<Value>, ApiError> {
@@ -658,7 +678,7 @@ async fn method_not_allowed(req: Request) -> ApiError {
 #[openapi(
     info(
         title = "Cairn node API",
-        description = "Signed transactions, blocks, positions, operators, services, slashes, withdrawals and rewards of a Cairn node."
+        description = "Signed transactions, blocks, positions, operators, services, slashes, withdrawals, rewards and liquid restaking vaults of a Cairn node."
     ),
     paths(
         health,
@@ -679,10 +699,18 @@ async fn method_not_allowed(req: Request) -> ApiError {
         slashes,
         rewards,
         claimed,
+        proof,
         run_query,
         state_hash,
         eip712,
-        events
+        events,
+        crate::api_vault::list,
+        crate::api_vault::vault,
+        crate::api_vault::holdings,
+        crate::api_vault::policy,
+        crate::api_vault::rates,
+        crate::api_vault::tickets,
+        crate::api_vault::position
     ),
     components(schemas(
         ApiError,
@@ -731,9 +759,11 @@ pub fn router(node: Arc<Node>) -> Router {
         .route("/v1/slashes", get(slashes))
         .route("/v1/rewards", get(rewards))
         .route("/v1/rewards/claimed/{earner}", get(claimed))
+        .route("/v1/rewards/proof/{earner}", get(proof))
         .route("/v1/query", post(run_query))
         .route("/v1/state", get(state_hash))
-        .route("/v1/eip712", get(eip712))
+        .route("/v1/eip712", get(eip712));
+    let timed = crate::api_vault::routes(timed)
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
         .layer(axum::middleware::map_response(json_timeout));
     Router::new()

@@ -3,9 +3,12 @@
 //! The world: ETH (native) and three liquid staking tokens (stETH, rETH, cbETH); five operators;
 //! four services (an oracle, a bridge, a data-availability layer and a sequencer), each with an
 //! operator set over the three LST strategies and a declared risk; a thousand stakers with
-//! deposits and delegations. Everything after the genesis balances arrives as ordinary signed
-//! transactions from deterministic development keys: the seeding, then the workers' oracle
-//! reports, reward submissions, the rewards calculator's roots and staker activity. Allocations go in once the operators'
+//! deposits and delegations; and one liquid restaking vault (cETH) over ETH and the LSTs, kept by
+//! its keeper. Everything after the genesis balances arrives as ordinary signed transactions from
+//! deterministic development keys: the seeding, then the workers' oracle reports, reward
+//! submissions, the rewards calculator's roots, staker activity, the vault's creation (through
+//! timelocked governance) and the keeper's rounds (prices, rate updates, targets from the
+//! optimizer, rebalances, finalizations, reward claims). Allocations go in once the operators'
 //! allocation delay has taken effect (the devnet's `allocation_configuration_delay_blocks`).
 
 use std::{collections::BTreeMap, sync::Arc, time::Duration};
@@ -54,6 +57,8 @@ pub struct DevKeys {
     pub services: Vec<SigningKey>,
     /// Stakers.
     pub stakers: Vec<SigningKey>,
+    /// The vault's keeper (targets and upkeep); the oracle keys are its price committee.
+    pub keeper: SigningKey,
 }
 
 fn keys(role: &str, n: usize) -> Vec<SigningKey> {
@@ -69,17 +74,25 @@ impl DevKeys {
             operators: keys("operator", OPERATORS),
             services: keys("service", SERVICES.len()),
             stakers: keys("staker", stakers),
+            keeper: dev_key("cairn/devnet/keeper/0"),
         }
     }
 
     /// Named keys for printing: (role, address, private key hex).
     pub fn listing(&self) -> Vec<(String, Address, String)> {
-        let mut out = vec![("governor".to_owned(), address_of(&self.governor), key_hex(&self.governor))];
+        let mut out = vec![
+            ("governor (vault guardian)".to_owned(), address_of(&self.governor), key_hex(&self.governor)),
+            ("vault keeper".to_owned(), address_of(&self.keeper), key_hex(&self.keeper)),
+        ];
         let groups: [(&str, &[SigningKey]); 3] =
             [("oracle", &self.oracle), ("operator", &self.operators), ("service", &self.services)];
         for (role, ks) in groups {
             for (i, k) in ks.iter().enumerate() {
-                let name = if role == "service" { format!("service/{}", SERVICES[i]) } else { format!("{role}/{i}") };
+                let name = match role {
+                    "service" => format!("service/{}", SERVICES[i]),
+                    "oracle" => format!("oracle/{i} (vault prices)"),
+                    _ => format!("{role}/{i}"),
+                };
                 out.push((name, address_of(k), key_hex(k)));
             }
         }
@@ -305,9 +318,15 @@ fn post_root(node: &Node, keys: &DevKeys, signer: &mut Signer) {
     }
 }
 
+/// One hour of rewards per service: 0.03 stETH, about 2% a year on the devnet's stake, so the
+/// vault's rate grows at a believable pace within its bounds.
+pub const HOURLY_REWARD: u128 = 30_000_000_000_000_000;
+
 /// Runs the workers until the process ends: seeding on a fresh chain, allocations once they
-/// can take effect, then oracle reports every 12 s, reward submissions every hour, a rewards
-/// root every minute once an interval has closed, and a staker deposit every 2 s.
+/// can take effect, the vault's creation through governance, then oracle reports every 12 s
+/// (with the validators the vault deposited), reward submissions every hour, a rewards root
+/// every minute once an interval has closed, a staker deposit every 2 s, and the vault's keeper
+/// and its users every 2 s.
 pub async fn run_workers(node: Arc<Node>, keys: Arc<DevKeys>) {
     let mut signer = Signer::new(Arc::clone(&node));
     // What is already there comes from the state, so a devnet stopped half-way resumes its seeding.
@@ -331,6 +350,10 @@ pub async fn run_workers(node: Arc<Node>, keys: Arc<DevKeys>) {
     }
     let alloc_height = params().allocation_configuration_delay_blocks + 2;
     let mut last_reward_hour = if allocated { unix_now() / 3_600 } else { 0 };
+    let start = node.read(|a| a.store().block(1).ok().flatten().map_or_else(unix_now, |b| b.header.time));
+    let feed = crate::devnet_vault::feed(start);
+    let mut bot = crate::devnet_vault::bot();
+    let mut verify: Vec<(Address, Vec<u64>)> = Vec::new();
     let mut tick: u64 = 0;
     loop {
         tokio::time::sleep(Duration::from_secs(2)).await;
@@ -340,9 +363,17 @@ pub async fn run_workers(node: Arc<Node>, keys: Arc<DevKeys>) {
             signer.submit(allocation_txs(&keys));
             allocated = true;
         }
+        let vault = allocated && crate::devnet_vault::seed(&node, &keys, &mut signer);
+        if !verify.is_empty() {
+            let slot = node.read(|a| a.state().latest_beacon_report().map_or(0, |(slot, _)| slot));
+            signer.submit(crate::devnet_vault::verify_txs(&keys, slot, &verify));
+            verify.clear();
+        }
         if tick.is_multiple_of(6) {
             let slot = unix_now() / 12;
-            let report = Tx::PostBeaconReport { slot, validators: Vec::new(), withdrawals: Vec::new() };
+            let (validators, to_verify) = crate::devnet_vault::new_validators(&node);
+            verify = to_verify;
+            let report = Tx::PostBeaconReport { slot, validators, withdrawals: Vec::new() };
             signer.submit(keys.oracle.iter().take(2).map(|k| (k.clone(), report.clone())).collect());
         }
         if tick.is_multiple_of(30) {
@@ -350,13 +381,25 @@ pub async fn run_workers(node: Arc<Node>, keys: Arc<DevKeys>) {
         }
         let hour = unix_now() / 3_600;
         if hour != last_reward_hour && allocated {
-            signer.submit(reward_txs(&keys, unix_now(), eth(1_000)));
+            signer.submit(reward_txs(&keys, unix_now(), U256::from(HOURLY_REWARD)));
             last_reward_hour = hour;
         }
         if !keys.stakers.is_empty() {
             let k = &keys.stakers[(tick as usize * 7919) % keys.stakers.len()];
             let strategy = StrategyId(1 + (tick % LSTS.len() as u64) as u32);
             signer.submit(vec![(k.clone(), Tx::Deposit { strategy, amount: eth(1) })]);
+        }
+        if vault {
+            signer.submit(crate::devnet_vault::activity(&node, &keys, tick));
+            let mut chain = crate::devnet_vault::DevChain { node: &node, signer: &mut signer, keys: &keys };
+            match bot.tick(&mut chain, &feed) {
+                Ok(done) => {
+                    for line in done.iter().filter(|l| !l.starts_with("price round") && l.as_str() != "rate update") {
+                        eprintln!("keeper: {line}");
+                    }
+                }
+                Err(e) => eprintln!("keeper: {e:#}"),
+            }
         }
     }
 }

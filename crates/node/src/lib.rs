@@ -6,10 +6,12 @@
 //! and events out to subscribers.
 
 pub mod api;
+pub mod api_vault;
 pub mod app;
 pub mod block;
 pub mod client;
 pub mod devnet;
+pub mod devnet_vault;
 pub mod envelope;
 pub mod loadgen;
 pub mod mempool;

@@ -11,7 +11,7 @@ use std::{
 
 use alloy_primitives::{Address, B256};
 use cairn_rewards::{Recorder, calculate};
-use cairn_state::Genesis;
+use cairn_state::{Genesis, rewards::RewardsClaim};
 use serde::Serialize;
 use tokio::sync::{broadcast, watch};
 
@@ -357,6 +357,35 @@ impl Node {
         match calculate(&state.submissions(), rec.snapshots(), rec.interval(), end) {
             Ok(c) if c.earnings.is_empty() => None,
             Ok(c) => Some(Ok(c.tree(state).root())),
+            Err(e) => Some(Err(e.to_string())),
+        }
+    }
+
+    /// Claims for `earners` against the latest posted root (index and calculation end taken from
+    /// the chain): the calculation through that end over the recorded history, with proofs.
+    /// Earners with nothing in the tree are left out; `None` when recording is off or no root
+    /// was posted.
+    pub fn rewards_claims(&self, earners: &[Address]) -> Option<Result<Vec<RewardsClaim>, String>> {
+        let app = self.app.read().unwrap_or_else(|p| p.into_inner());
+        let rec = self.rewards.lock().unwrap_or_else(|p| p.into_inner());
+        let rec = rec.as_ref()?;
+        let state = app.state();
+        let roots = state.distribution_roots();
+        let index = u32::try_from(roots.len().checked_sub(1)?).ok()?;
+        let posted = roots.last()?;
+        match calculate(&state.submissions(), rec.snapshots(), rec.interval(), posted.calculation_end) {
+            Ok(c) => {
+                let tree = c.tree(state);
+                if tree.root() != posted.root {
+                    return Some(Err(format!(
+                        "the recorded history gives root {} for {}, the chain posted {}",
+                        tree.root(),
+                        posted.calculation_end,
+                        posted.root
+                    )));
+                }
+                Some(Ok(earners.iter().filter_map(|e| tree.claim(index, *e, None)).collect()))
+            }
             Err(e) => Some(Err(e.to_string())),
         }
     }

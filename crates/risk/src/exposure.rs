@@ -111,3 +111,33 @@ pub fn staker_exposure(state: &State, staker: Address, block: Block, name: &impl
     };
     finish(name(staker), "staker", stake, losses)
 }
+
+/// A vault's exposure: what each service could take of the vault's stake (restaked and
+/// unbonding, valued at the vault's prices) if it slashed all it can, and the loss if any k of
+/// them slash together. The numbers are the state machine's own (`State::vault_service_losses`);
+/// with unique stake the losses add up, capped at the vault's net assets.
+pub fn vault_exposure(
+    state: &State,
+    vault: cairn_primitives::VaultId,
+    block: Block,
+    name: &impl Fn(Address) -> String,
+) -> Result<Exposure, cairn_state::TxError> {
+    let total = state.vault_total_assets(vault, block)?;
+    let losses = state.vault_service_losses(vault, block)?.into_iter().map(|(s, l)| (name(s), l)).collect();
+    let symbol = state.vault_cfg(vault).map(|c| c.symbol.clone()).unwrap_or_default();
+    Ok(finish(format!("vault {} ({symbol})", vault.0), "vault", total, losses))
+}
+
+#[cfg(test)]
+mod vault_tests {
+    use super::*;
+    use cairn_primitives::{Address, U256};
+
+    #[test]
+    fn worst_k_adds_losses_and_caps_at_the_stake() {
+        let e = finish("v".into(), "vault", U256::from(100u8), vec![("a".into(), U256::from(30u8)), ("b".into(), U256::from(90u8))]);
+        assert_eq!(e.per_service[0], ("b".to_string(), "90".to_string()));
+        assert_eq!(e.worst_k, vec!["90".to_string(), "100".to_string()]);
+        let _ = Address::ZERO;
+    }
+}

@@ -17,6 +17,8 @@ use crate::{State, TxError};
 pub struct AssetView {
     /// The asset.
     pub asset: AssetId,
+    /// The chain's native asset (priced at one, never reported).
+    pub native: bool,
     /// Price in the native asset (WAD).
     #[serde(with = "serde_dec")]
     pub price: U256,
@@ -159,6 +161,8 @@ pub struct VaultView {
     pub last_rebalance: Block,
     /// Targets in force.
     pub targets: Option<Targets>,
+    /// Parameters.
+    pub params: super::VaultParams,
     /// Priced assets.
     pub assets: Vec<AssetView>,
     /// Places.
@@ -238,6 +242,7 @@ impl State {
             let price = self.vault_price(vault, a.asset).unwrap_or_default();
             assets.push(AssetView {
                 asset: a.asset,
+                native: self.is_native_asset(a.asset),
                 price,
                 price_time: ab.price_time,
                 deposits: a.deposits,
@@ -316,6 +321,7 @@ impl State {
             price_round: b.price_round,
             last_rebalance: b.last_rebalance,
             targets: cfg.targets.clone(),
+            params: cfg.params,
             assets,
             places,
             unbondings,
