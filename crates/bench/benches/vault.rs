@@ -25,7 +25,9 @@ use std::{
 
 use cairn_bench::{
     SplitMix64, ctx, timed_apply, tokens,
-    vault::{HolderFixture, RebalanceFixture, STETH, VaultWorld, anyone, holder_fixture, rebalance_fixture, rebalanced},
+    vault::{
+        HolderFixture, RebalanceFixture, STETH, VaultWorld, anyone, holder_fixture, rebalance_fixture, rebalanced,
+    },
     vault::{vault_deposit, vault_rebalance, vault_redeem},
 };
 use cairn_primitives::{U256, WAD};

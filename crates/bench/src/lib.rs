@@ -348,9 +348,7 @@ impl SlashFixture {
 pub mod vault {
     use std::collections::BTreeMap;
 
-    use cairn_primitives::{
-        Address, AssetId, Block, Params, Profile, StrategyId, U256, VaultId, WAD, named_address,
-    };
+    use cairn_primitives::{Address, AssetId, Block, Params, Profile, StrategyId, U256, VaultId, WAD, named_address};
     use cairn_state::{
         Event, Genesis, GenesisAsset, State, Tx,
         tx::{AllocateParams, GovernanceAction},
@@ -437,7 +435,11 @@ pub mod vault {
             governor: super::governor(),
             unpauser: super::governor(),
             pausers: vec![super::governor()],
-            assets: vec![asset("ETH", true, BTreeMap::new()), asset("stETH", false, funded), asset("rETH", false, reth)],
+            assets: vec![
+                asset("ETH", true, BTreeMap::new()),
+                asset("stETH", false, funded),
+                asset("rETH", false, reth),
+            ],
             oracle: Default::default(),
         }
     }
@@ -487,7 +489,10 @@ pub mod vault {
         Tx::VaultSetTargets(SetTargets {
             vault: VAULT,
             buffer_bps: 10_000 - used,
-            operators: operators.iter().map(|(operator, bps)| TargetWeight { operator: *operator, bps: *bps }).collect(),
+            operators: operators
+                .iter()
+                .map(|(operator, bps)| TargetWeight { operator: *operator, bps: *bps })
+                .collect(),
         })
     }
 

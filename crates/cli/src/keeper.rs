@@ -30,7 +30,7 @@ impl HttpChain {
     }
 
     fn get(&self, path: &str) -> Result<(u16, Value)> {
-        self.rt.block_on(Client::new(&self.node).get(path))
+        Ok(self.rt.block_on(Client::new(&self.node).get(path))?)
     }
 }
 
@@ -83,28 +83,34 @@ impl Chain for HttpChain {
     }
 }
 
-/// A feed that reports nothing (a keeper without committee keys).
-struct NoFeed;
+/// The prices the keeper reports: the devnet's deterministic feed, or none (a keeper without
+/// committee keys).
+enum Feed {
+    Devnet(GrowthFeed),
+    None,
+}
 
-impl PriceFeed for NoFeed {
-    fn prices(&self, _: u64) -> Vec<(cairn_primitives::AssetId, cairn_primitives::U256)> {
-        Vec::new()
+impl PriceFeed for Feed {
+    fn prices(&self, time: u64) -> Vec<(cairn_primitives::AssetId, cairn_primitives::U256)> {
+        match self {
+            Feed::Devnet(f) => f.prices(time),
+            Feed::None => Vec::new(),
+        }
     }
 }
 
 /// Runs the keeper: a tick every `every`, printing what it does; `once` stops after one.
 pub fn run(chain: &mut HttpChain, bot: &mut Bot, devnet_feed: bool, every: Duration, once: bool) -> Result<Value> {
-    let feed: Box<dyn Fn(&mut HttpChain, &mut Bot) -> Result<Vec<String>>> = if devnet_feed {
+    let feed = if devnet_feed {
         let (_, first) = chain.get("/v1/blocks/1")?;
         let start = first["header"]["time"].as_u64().ok_or_else(|| anyhow!("no block 1 on this node"))?;
-        let feed: GrowthFeed = cairn_node::devnet_vault::feed(start);
-        Box::new(move |c, b| b.tick(c, &feed))
+        Feed::Devnet(cairn_node::devnet_vault::feed(start))
     } else {
-        Box::new(|c, b| b.tick(c, &NoFeed))
+        Feed::None
     };
     let mut all = Vec::new();
     loop {
-        match feed(chain, bot) {
+        match bot.tick(chain, &feed) {
             Ok(lines) => {
                 for l in &lines {
                     eprintln!("keeper: {l}");

@@ -343,6 +343,70 @@ pub fn human(r: &RiskReport) -> String {
     out
 }
 
+/// `cairn risk vault FILE`: run a scenario and report the vault's exposure — per service, what it
+/// could take if it slashed all it can, the worst single service, any k together, and the
+/// targets' worst loss as the policy checks it.
+pub fn vault_scenario(path: &std::path::Path, vault: u32) -> Result<serde_json::Value, String> {
+    use crate::scenario::{Scenario, run_with_state};
+    let scenario = Scenario::from_file(path).map_err(|e| format!("{e:#}"))?;
+    let (rep, state) = run_with_state(&scenario, "scenario").map_err(|e| format!("{e:#}"))?;
+    if !rep.ok() {
+        return Err(format!("the scenario failed: {}", rep.failure_lines().join("; ")));
+    }
+    let by_address: std::collections::BTreeMap<cairn_primitives::Address, String> =
+        rep.accounts.iter().map(|(n, a)| (*a, n.clone())).collect();
+    let name = |a: cairn_primitives::Address| by_address.get(&a).cloned().unwrap_or_else(|| a.to_string());
+    let vault = cairn_primitives::VaultId(vault);
+    let block = state.last_block();
+    let exposure = cairn_risk::exposure::vault_exposure(&state, vault, block, &name).map_err(|e| e.to_string())?;
+    let view = state.vault_exposure(vault, block).map_err(|e| e.to_string())?;
+    let targets: Vec<serde_json::Value> =
+        view.targets.iter().map(|(s, b)| serde_json::json!({"service": name(*s), "bps": b})).collect();
+    Ok(serde_json::json!({
+        "exposure": exposure,
+        "targets": targets,
+        "worst_target": view.worst_target.map(|(s, b)| serde_json::json!({"service": name(s), "bps": b})),
+    }))
+}
+
+/// The vault report in words.
+pub fn vault_human(v: &serde_json::Value) -> String {
+    let mut out = String::new();
+    let e = &v["exposure"];
+    let stake = e["stake"].as_str().unwrap_or("0");
+    let _ = writeln!(out, "{}: net assets {stake}", e["account"].as_str().unwrap_or("vault"));
+    let pct = |x: &str| -> String {
+        let (Ok(x), Ok(t)) = (x.parse::<f64>(), stake.parse::<f64>()) else { return "?".into() };
+        if t == 0.0 { "0%".into() } else { format!("{:.2}%", 100.0 * x / t) }
+    };
+    match e["per_service"].as_array().and_then(|p| p.first()) {
+        Some(w) => {
+            let (s, l) = (w[0].as_str().unwrap_or("?"), w[1].as_str().unwrap_or("0"));
+            let _ = writeln!(out, "worst single service: {s} could take {l} ({})", pct(l));
+        }
+        None => {
+            let _ = writeln!(out, "no service can slash the vault's stake");
+        }
+    }
+    for (k, l) in e["worst_k"].as_array().into_iter().flatten().enumerate() {
+        let l = l.as_str().unwrap_or("0");
+        let _ = writeln!(out, "  any {} together: {l} ({})", k + 1, pct(l));
+    }
+    for p in e["per_service"].as_array().into_iter().flatten() {
+        let l = p[1].as_str().unwrap_or("0");
+        let _ = writeln!(out, "  {}: {l} ({})", p[0].as_str().unwrap_or("?"), pct(l));
+    }
+    if let Some(w) = v["worst_target"].as_object() {
+        let _ = writeln!(
+            out,
+            "targets in force: worst single-service loss {} bps ({})",
+            w["bps"],
+            w["service"].as_str().unwrap_or("?")
+        );
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -473,63 +537,4 @@ mod tests {
             .is_err()
         );
     }
-}
-
-/// `cairn risk vault FILE`: run a scenario and report the vault's exposure — per service, what it
-/// could take if it slashed all it can, the worst single service, any k together, and the
-/// targets' worst loss as the policy checks it.
-pub fn vault_scenario(path: &std::path::Path, vault: u32) -> Result<serde_json::Value, String> {
-    use crate::scenario::{Scenario, run_with_state};
-    let scenario = Scenario::from_file(path).map_err(|e| format!("{e:#}"))?;
-    let (rep, state) = run_with_state(&scenario, "scenario").map_err(|e| format!("{e:#}"))?;
-    if !rep.ok() {
-        return Err(format!("the scenario failed: {}", rep.failure_lines().join("; ")));
-    }
-    let by_address: std::collections::BTreeMap<cairn_primitives::Address, String> =
-        rep.accounts.iter().map(|(n, a)| (*a, n.clone())).collect();
-    let name = |a: cairn_primitives::Address| by_address.get(&a).cloned().unwrap_or_else(|| a.to_string());
-    let vault = cairn_primitives::VaultId(vault);
-    let block = state.last_block();
-    let exposure = cairn_risk::exposure::vault_exposure(&state, vault, block, &name).map_err(|e| e.to_string())?;
-    let view = state.vault_exposure(vault, block).map_err(|e| e.to_string())?;
-    let targets: Vec<serde_json::Value> =
-        view.targets.iter().map(|(s, b)| serde_json::json!({"service": name(*s), "bps": b})).collect();
-    Ok(serde_json::json!({
-        "exposure": exposure,
-        "targets": targets,
-        "worst_target": view.worst_target.map(|(s, b)| serde_json::json!({"service": name(s), "bps": b})),
-    }))
-}
-
-/// The vault report in words.
-pub fn vault_human(v: &serde_json::Value) -> String {
-    let mut out = String::new();
-    let e = &v["exposure"];
-    let stake = e["stake"].as_str().unwrap_or("0");
-    let _ = writeln!(out, "{}: net assets {stake}", e["account"].as_str().unwrap_or("vault"));
-    let pct = |x: &str| -> String {
-        let (Ok(x), Ok(t)) = (x.parse::<f64>(), stake.parse::<f64>()) else { return "?".into() };
-        if t == 0.0 { "0%".into() } else { format!("{:.2}%", 100.0 * x / t) }
-    };
-    match e["per_service"].as_array().and_then(|p| p.first()) {
-        Some(w) => {
-            let (s, l) = (w[0].as_str().unwrap_or("?"), w[1].as_str().unwrap_or("0"));
-            let _ = writeln!(out, "worst single service: {s} could take {l} ({})", pct(l));
-        }
-        None => {
-            let _ = writeln!(out, "no service can slash the vault's stake");
-        }
-    }
-    for (k, l) in e["worst_k"].as_array().into_iter().flatten().enumerate() {
-        let l = l.as_str().unwrap_or("0");
-        let _ = writeln!(out, "  any {} together: {l} ({})", k + 1, pct(l));
-    }
-    for p in e["per_service"].as_array().into_iter().flatten() {
-        let l = p[1].as_str().unwrap_or("0");
-        let _ = writeln!(out, "  {}: {l} ({})", p[0].as_str().unwrap_or("?"), pct(l));
-    }
-    if let Some(w) = v["worst_target"].as_object() {
-        let _ = writeln!(out, "targets in force: worst single-service loss {} bps ({})", w["bps"], w["service"].as_str().unwrap_or("?"));
-    }
-    out
 }

@@ -140,14 +140,12 @@ impl Bot {
         if !view["quarantine"].is_null() {
             log.push(format!("rate quarantined ({}): waiting for the guardian", view["quarantine"]));
         } else if Self::due(self.last_update, self.cfg.update_every, now) {
+            chain.submit(Role::Keeper, Tx::VaultUpdateRate(VaultRef { vault: v }))?;
+            self.last_update = Some(now);
             match Self::breach(&view, now) {
-                // Time alone would quarantine it (lumpy rewards): wait for the APR allowance.
-                Some(Breach::AprCap) => log.push("rate update waits: the rise is above the APR cap so far".into()),
-                _ => {
-                    chain.submit(Role::Keeper, Tx::VaultUpdateRate(VaultRef { vault: v }))?;
-                    self.last_update = Some(now);
-                    log.push("rate update".into());
-                }
+                Some(Breach::AprCap) => log.push("rate update (smoothed: the rise is above the APR cap)".into()),
+                Some(b) => log.push(format!("rate update (will be quarantined: {b:?})")),
+                None => log.push("rate update".into()),
             }
         }
         if Self::due(self.last_targets, self.cfg.retarget_every, now) {

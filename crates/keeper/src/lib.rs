@@ -4,4 +4,5 @@
 //! whatever it submits is integer and is re-checked by the state machine.
 #![forbid(unsafe_code)]
 
+pub mod bot;
 pub mod optimizer;

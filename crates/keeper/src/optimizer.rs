@@ -16,11 +16,12 @@
 //! stays within both the service's cap and the risk budget (the worst single-service loss is the
 //! largest exposure). It is a linear program, solved with good_lp's pure-Rust `microlp` backend.
 //!
-//! **Presolve.** Operators that are unregistered, capped at zero or have no positive net yield
-//! keep weight zero and get no variable; a penalty segment whose slope already exceeds the
-//! operator's yield gets no variable either (it would stay empty); service constraints that can
-//! never bind are dropped. Each operator's weight is the sum of its segment variables, whose
-//! lengths are clipped to its cap, so no cap constraint is needed.
+//! **Presolve.** Operators that are unregistered, capped at zero, without a positive net yield,
+//! or slashable at all by a service whose limit is zero (exposure is rounded up) keep weight zero
+//! and get no variable; a penalty segment whose slope already exceeds the operator's yield gets no
+//! variable either (it would stay empty); service rows that can never bind are dropped. Each
+//! operator's weight is the sum of its segment variables, whose lengths are clipped to its cap, so
+//! no cap row is needed.
 //!
 //! **Rounding.** The LP's weights are rounded to basis points by largest remainder (ties by
 //! operator address, the buffer last), then repaired in integers: bps are taken from the
@@ -34,7 +35,7 @@
 
 use std::collections::BTreeMap;
 
-use cairn_primitives::{Address, Block, MathError, Timestamp, U256, VaultId, WAD, math, serde_dec};
+use cairn_primitives::{Address, Block, MathError, Timestamp, U256, VaultId, WAD, serde_dec};
 use cairn_state::{
     State, Tx,
     vault::{TargetWeight, tx::SetTargets},
@@ -443,10 +444,14 @@ impl Model {
         self.svcs[svc].cap_bps.min(self.risk_budget_bps)
     }
 
-    /// Whether an operator may take weight at all (and is worth it).
+    /// Whether an operator may take weight at all (and is worth it). Exposure is rounded up, so
+    /// an operator any service with a zero limit can slash at all must stay at zero.
     fn usable(&self, op: usize) -> bool {
         let o = &self.ops[op];
-        o.registered && o.cap_bps > 0 && o.net_bps > 0.0
+        o.registered
+            && o.cap_bps > 0
+            && o.net_bps > 0.0
+            && o.fractions.iter().all(|(s, wad, _)| wad.is_zero() || self.limit_bps(*s) > 0)
     }
 
     /// The concentration penalty of weight `x` (bps a year).

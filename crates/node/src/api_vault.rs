@@ -7,7 +7,10 @@ use std::sync::Arc;
 
 use axum::{
     Json, Router,
-    extract::{Path, Query, State, rejection::{PathRejection, QueryRejection}},
+    extract::{
+        Path, Query, State,
+        rejection::{PathRejection, QueryRejection},
+    },
     routing::get,
 };
 use cairn_primitives::VaultId;
@@ -82,15 +85,16 @@ async fn holdings(State(node): Shared, id: Result<Path<String>, PathRejection>) 
 async fn policy(State(node): Shared, id: Result<Path<String>, PathRejection>) -> Result<Json<Value>, ApiError> {
     let vault = vault_id(id)?;
     let exposure = eval(&node, Q::VaultExposure { vault })?;
-    let (policy, params, targets) = node.read(|app| {
-        let cfg = app.state().vault_cfg(vault).ok()?;
-        Some((
-            serde_json::to_value(&cfg.policy).ok()?,
-            serde_json::to_value(cfg.params).ok()?,
-            serde_json::to_value(&cfg.targets).ok()?,
-        ))
-    })
-    .ok_or_else(|| ApiError::not_found(format!("no vault {}", vault.0)))?;
+    let (policy, params, targets) = node
+        .read(|app| {
+            let cfg = app.state().vault_cfg(vault).ok()?;
+            Some((
+                serde_json::to_value(&cfg.policy).ok()?,
+                serde_json::to_value(cfg.params).ok()?,
+                serde_json::to_value(&cfg.targets).ok()?,
+            ))
+        })
+        .ok_or_else(|| ApiError::not_found(format!("no vault {}", vault.0)))?;
     Ok(Json(json!({"vault": vault.0, "policy": policy, "params": params, "targets": targets, "exposure": exposure})))
 }
 
@@ -154,10 +158,14 @@ async fn position(
     path: Result<Path<(String, String)>, PathRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let Path((id, address)) = path.map_err(|e| ApiError::bad("BadPath", e.body_text()))?;
-    let vault = id.parse::<u32>().map(VaultId).map_err(|_| ApiError::bad("BadVault", format!("{id:?} is not a vault number")))?;
+    let vault = id
+        .parse::<u32>()
+        .map(VaultId)
+        .map_err(|_| ApiError::bad("BadVault", format!("{id:?} is not a vault number")))?;
     let owner = crate::api::parse_address(&address)?;
     let mut p = eval(&node, Q::VaultPosition { vault, owner })?;
-    let assets = node.read(|app| app.state().vault_cfg(vault).map(|c| c.assets.iter().map(|a| a.asset).collect::<Vec<_>>()));
+    let assets =
+        node.read(|app| app.state().vault_cfg(vault).map(|c| c.assets.iter().map(|a| a.asset).collect::<Vec<_>>()));
     let mut max_redeem = Vec::new();
     for asset in assets.unwrap_or_default() {
         let m = eval(&node, Q::VaultMaxRedeem { vault, owner, asset })?;

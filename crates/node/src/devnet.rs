@@ -277,8 +277,9 @@ impl Signer {
     /// Signs each transaction with the next nonce of its key and submits it; returns how many
     /// were admitted. A refused submission resynchronises that key's nonce from the node.
     pub fn submit(&mut self, txs: Vec<(SigningKey, Tx)>) -> usize {
-        let domain = self.node.read(|a| a.domain().clone());
-        let expiry = unix_now() + 600;
+        let (domain, head_time) = self.node.read(|a| (a.domain().clone(), a.head().time));
+        // From the later of the clock and the head (a node driven ahead of the clock, as in tests).
+        let expiry = unix_now().max(head_time) + 600;
         let mut admitted = 0;
         for (key, tx) in txs {
             let from = address_of(&key);
@@ -302,9 +303,9 @@ impl Signer {
 
 /// The rewards updater's job: once an interval has closed since the last root, calculate
 /// through its end over the node's recorded history and post the root.
-fn post_root(node: &Node, keys: &DevKeys, signer: &mut Signer) {
+fn post_root(node: &Node, keys: &DevKeys, signer: &mut Signer, now: u64) {
     let interval = params().rewards_interval_seconds;
-    let end = unix_now() / interval * interval;
+    let end = now / interval * interval;
     let last = node.read(|a| a.state().distribution_roots().last().map_or(0, |r| r.calculation_end));
     if end <= last {
         return;
@@ -322,83 +323,120 @@ fn post_root(node: &Node, keys: &DevKeys, signer: &mut Signer) {
 /// vault's rate grows at a believable pace within its bounds.
 pub const HOURLY_REWARD: u128 = 30_000_000_000_000_000;
 
+/// The workers' memory between ticks; everything else is read from the chain.
+pub struct Workers {
+    node: Arc<Node>,
+    keys: Arc<DevKeys>,
+    /// Nonces per key.
+    pub signer: Signer,
+    allocated: bool,
+    last_reward_hour: u64,
+    feed: cairn_keeper::bot::GrowthFeed,
+    bot: cairn_keeper::bot::Bot,
+    verify: Vec<(Address, Vec<u64>)>,
+    tick: u64,
+}
+
+impl Workers {
+    /// The workers of a (possibly resumed) devnet: what is already seeded is read from the state.
+    pub fn new(node: Arc<Node>, keys: Arc<DevKeys>) -> Self {
+        let signer = Signer::new(Arc::clone(&node));
+        let allocated = node.read(|a| {
+            let s = a.state();
+            s.operator_addresses().iter().any(|op| !s.operator_allocations(*op, a.head().height).is_empty())
+        });
+        let start = node.read(|a| a.store().block(1).ok().flatten().map_or_else(unix_now, |b| b.header.time));
+        Self {
+            node,
+            keys,
+            signer,
+            allocated,
+            last_reward_hour: if allocated { unix_now() / 3_600 } else { 0 },
+            feed: crate::devnet_vault::feed(start),
+            bot: crate::devnet_vault::bot(),
+            verify: Vec::new(),
+            tick: 0,
+        }
+    }
+
+    /// The seeding a fresh chain needs (operators, services, sets, stakers): what is missing.
+    pub fn seed(&mut self) -> bool {
+        let (has_operators, has_positions) =
+            self.node.read(|a| (!a.state().operator_addresses().is_empty(), a.state().position_count() > 0));
+        if !has_operators {
+            self.signer.submit(seed_setup_txs(&self.keys));
+            return true;
+        }
+        if !has_positions {
+            self.signer.submit(seed_participant_txs(&self.keys));
+            return true;
+        }
+        false
+    }
+
+    /// One tick (every 2 s on a running devnet) at time `now`; returns the keeper's actions.
+    pub fn step(&mut self, now: u64) -> Vec<String> {
+        self.tick += 1;
+        let tick = self.tick;
+        let (node, keys) = (Arc::clone(&self.node), Arc::clone(&self.keys));
+        let height = node.read(|a| a.head().height);
+        let alloc_height = params().allocation_configuration_delay_blocks + 2;
+        if !self.allocated && height >= alloc_height && node.mempool_len() == 0 {
+            self.signer.submit(allocation_txs(&keys));
+            self.allocated = true;
+        }
+        let vault = self.allocated && crate::devnet_vault::seed(&node, &keys, &mut self.signer);
+        if !self.verify.is_empty() {
+            let slot = node.read(|a| a.state().latest_beacon_report().map_or(0, |(slot, _)| slot));
+            self.signer.submit(crate::devnet_vault::verify_txs(&keys, slot, &self.verify));
+            self.verify.clear();
+        }
+        if tick.is_multiple_of(6) {
+            let slot = now / 12;
+            let (validators, to_verify) = crate::devnet_vault::new_validators(&node);
+            self.verify = to_verify;
+            let report = Tx::PostBeaconReport { slot, validators, withdrawals: Vec::new() };
+            self.signer.submit(keys.oracle.iter().take(2).map(|k| (k.clone(), report.clone())).collect());
+        }
+        if tick.is_multiple_of(30) {
+            post_root(&node, &keys, &mut self.signer, now);
+        }
+        let hour = now / 3_600;
+        if hour != self.last_reward_hour && self.allocated {
+            self.signer.submit(reward_txs(&keys, now, U256::from(HOURLY_REWARD)));
+            self.last_reward_hour = hour;
+        }
+        if !keys.stakers.is_empty() {
+            let k = &keys.stakers[(tick as usize * 7919) % keys.stakers.len()];
+            let strategy = StrategyId(1 + (tick % LSTS.len() as u64) as u32);
+            self.signer.submit(vec![(k.clone(), Tx::Deposit { strategy, amount: eth(1) })]);
+        }
+        if !vault {
+            return Vec::new();
+        }
+        self.signer.submit(crate::devnet_vault::activity(&node, &keys, tick));
+        let mut chain = crate::devnet_vault::DevChain { node: &node, signer: &mut self.signer, keys: &keys };
+        self.bot.tick(&mut chain, &self.feed).unwrap_or_else(|e| vec![format!("error: {e:#}")])
+    }
+}
+
 /// Runs the workers until the process ends: seeding on a fresh chain, allocations once they
 /// can take effect, the vault's creation through governance, then oracle reports every 12 s
 /// (with the validators the vault deposited), reward submissions every hour, a rewards root
 /// every minute once an interval has closed, a staker deposit every 2 s, and the vault's keeper
 /// and its users every 2 s.
 pub async fn run_workers(node: Arc<Node>, keys: Arc<DevKeys>) {
-    let mut signer = Signer::new(Arc::clone(&node));
-    // What is already there comes from the state, so a devnet stopped half-way resumes its seeding.
-    let seeded = |n: &Node| {
-        n.read(|a| {
-            let s = a.state();
-            let ops = s.operator_addresses();
-            let allocated = ops.iter().any(|op| !s.operator_allocations(*op, a.head().height).is_empty());
-            (!ops.is_empty(), s.position_count() > 0, allocated)
-        })
-    };
-    let (has_operators, has_positions, mut allocated) = seeded(&node);
-    if !has_operators {
-        signer.submit(seed_setup_txs(&keys));
+    let mut w = Workers::new(Arc::clone(&node), keys);
+    while w.seed() {
         while node.mempool_len() > 0 {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
-    if !has_positions {
-        signer.submit(seed_participant_txs(&keys));
-    }
-    let alloc_height = params().allocation_configuration_delay_blocks + 2;
-    let mut last_reward_hour = if allocated { unix_now() / 3_600 } else { 0 };
-    let start = node.read(|a| a.store().block(1).ok().flatten().map_or_else(unix_now, |b| b.header.time));
-    let feed = crate::devnet_vault::feed(start);
-    let mut bot = crate::devnet_vault::bot();
-    let mut verify: Vec<(Address, Vec<u64>)> = Vec::new();
-    let mut tick: u64 = 0;
     loop {
         tokio::time::sleep(Duration::from_secs(2)).await;
-        tick += 1;
-        let height = node.read(|a| a.head().height);
-        if !allocated && height >= alloc_height && node.mempool_len() == 0 {
-            signer.submit(allocation_txs(&keys));
-            allocated = true;
-        }
-        let vault = allocated && crate::devnet_vault::seed(&node, &keys, &mut signer);
-        if !verify.is_empty() {
-            let slot = node.read(|a| a.state().latest_beacon_report().map_or(0, |(slot, _)| slot));
-            signer.submit(crate::devnet_vault::verify_txs(&keys, slot, &verify));
-            verify.clear();
-        }
-        if tick.is_multiple_of(6) {
-            let slot = unix_now() / 12;
-            let (validators, to_verify) = crate::devnet_vault::new_validators(&node);
-            verify = to_verify;
-            let report = Tx::PostBeaconReport { slot, validators, withdrawals: Vec::new() };
-            signer.submit(keys.oracle.iter().take(2).map(|k| (k.clone(), report.clone())).collect());
-        }
-        if tick.is_multiple_of(30) {
-            post_root(&node, &keys, &mut signer);
-        }
-        let hour = unix_now() / 3_600;
-        if hour != last_reward_hour && allocated {
-            signer.submit(reward_txs(&keys, unix_now(), U256::from(HOURLY_REWARD)));
-            last_reward_hour = hour;
-        }
-        if !keys.stakers.is_empty() {
-            let k = &keys.stakers[(tick as usize * 7919) % keys.stakers.len()];
-            let strategy = StrategyId(1 + (tick % LSTS.len() as u64) as u32);
-            signer.submit(vec![(k.clone(), Tx::Deposit { strategy, amount: eth(1) })]);
-        }
-        if vault {
-            signer.submit(crate::devnet_vault::activity(&node, &keys, tick));
-            let mut chain = crate::devnet_vault::DevChain { node: &node, signer: &mut signer, keys: &keys };
-            match bot.tick(&mut chain, &feed) {
-                Ok(done) => {
-                    for line in done.iter().filter(|l| !l.starts_with("price round") && l.as_str() != "rate update") {
-                        eprintln!("keeper: {line}");
-                    }
-                }
-                Err(e) => eprintln!("keeper: {e:#}"),
+        for line in w.step(unix_now()) {
+            if !line.starts_with("price round") && !line.starts_with("rate update") {
+                eprintln!("keeper: {line}");
             }
         }
     }

@@ -70,7 +70,7 @@ pub fn vault_spec(keys: &DevKeys) -> VaultSpec {
             price_staleness_seconds: 3_600,
             max_price_change_bps: 100,
             max_apr_bps: 2_000,
-            max_rate_up_bps: 50,
+            max_rate_up_bps: 200,
             max_rate_down_bps: 10,
             performance_fee_bps: 1_000,
             management_fee_bps: 0,
@@ -115,7 +115,8 @@ pub fn bot() -> Bot {
         update_every: 10,
         retarget_every: 300,
         reporters: 2,
-        optimizer: OptimizerConfig::default(),
+        // The devnet's services never slash: a low expected cost lets rewards lead the weights.
+        optimizer: OptimizerConfig { slash_probability: 0.002, ..OptimizerConfig::default() },
     })
 }
 
@@ -200,8 +201,10 @@ pub fn activity(node: &Node, keys: &DevKeys, tick: u64) -> Vec<(SigningKey, Tx)>
     }
     let pick = |salt: u64| &keys.stakers[(tick.wrapping_mul(7_919).wrapping_add(salt) as usize) % n];
     let mut out = Vec::new();
-    let (asset, amount) = if tick.is_multiple_of(9) { (AssetId(0), 32 * E18) } else { (AssetId(1 + (tick % 3) as u32), E18) };
-    let deposit = vault_tx(|vault| Deposit { vault, asset, amount: U256::from(amount), min_out: U256::ZERO, receiver: None });
+    let (asset, amount) =
+        if tick.is_multiple_of(9) { (AssetId(0), 32 * E18) } else { (AssetId(1 + (tick % 3) as u32), E18) };
+    let deposit =
+        vault_tx(|vault| Deposit { vault, asset, amount: U256::from(amount), min_out: U256::ZERO, receiver: None });
     out.push((pick(0).clone(), Tx::VaultDeposit(deposit)));
     let (height, holders): (u64, Vec<(usize, U256)>) = node.read(|a| {
         let s = a.state();
@@ -224,7 +227,9 @@ pub fn activity(node: &Node, keys: &DevKeys, tick: u64) -> Vec<(SigningKey, Tx)>
         a.state()
             .vault_tickets_of(VAULT)
             .into_iter()
-            .filter(|(_, t)| t.eta_block <= height)
+            .filter(|(_, t)| {
+                t.eta_block <= height && matches!(t.status, cairn_state::vault::TicketStatus::Finalized { .. })
+            })
             .map(|(id, t)| (id, t.owner))
             .collect()
     });
@@ -250,7 +255,9 @@ pub fn new_validators(node: &Node) -> (Vec<ValidatorRecord>, Vec<(Address, Vec<u
         let mut verify: Vec<(Address, Vec<u64>)> = places.iter().map(|(op, _)| (*op, Vec::new())).collect();
         // Already reported, not yet verified.
         while let Some(rec) = slot.and_then(|sl| s.validator_record(next, sl)) {
-            if let Some(i) = places.iter().position(|(_, p)| pod_credentials(pod_address(p.account)) == rec.withdrawal_credentials) {
+            if let Some(i) =
+                places.iter().position(|(_, p)| pod_credentials(pod_address(p.account)) == rec.withdrawal_credentials)
+            {
                 verify[i].1.push(next);
             }
             next += 1;

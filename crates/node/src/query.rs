@@ -400,7 +400,9 @@ fn vault_erc4626_query(state: &State, q: &Query, block: Block, time: Timestamp) 
             dec(state.vault_max_redeem(*vault, *owner, *asset, block, time)?)
         }
         Query::VaultExposure { vault } => to_json(&state.vault_exposure(*vault, block)?)?,
-        Query::VaultKeeperInputs { vault, window } => to_json(&state.vault_keeper_inputs(*vault, block, time, *window)?)?,
+        Query::VaultKeeperInputs { vault, window } => {
+            to_json(&state.vault_keeper_inputs(*vault, block, time, *window)?)?
+        }
         _ => return Err(QueryError::from(format!("not a vault query: {q:?}"))),
     })
 }

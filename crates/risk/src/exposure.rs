@@ -135,7 +135,12 @@ mod vault_tests {
 
     #[test]
     fn worst_k_adds_losses_and_caps_at_the_stake() {
-        let e = finish("v".into(), "vault", U256::from(100u8), vec![("a".into(), U256::from(30u8)), ("b".into(), U256::from(90u8))]);
+        let e = finish(
+            "v".into(),
+            "vault",
+            U256::from(100u8),
+            vec![("a".into(), U256::from(30u8)), ("b".into(), U256::from(90u8))],
+        );
         assert_eq!(e.per_service[0], ("b".to_string(), "90".to_string()));
         assert_eq!(e.worst_k, vec!["90".to_string(), "100".to_string()]);
         let _ = Address::ZERO;

@@ -376,6 +376,14 @@ pub enum Event {
         #[serde(with = "serde_dec")]
         reserve: U256,
     },
+    /// A rise faster than the APR cap settled at the cap; the rest waits in the current rate.
+    VaultRateSmoothed {
+        vault: VaultId,
+        #[serde(with = "serde_dec")]
+        rate: U256,
+        #[serde(with = "serde_dec")]
+        settled: U256,
+    },
     /// A rate broke its bounds and waits for the guardian; minting and redemption pause.
     VaultRateQuarantined {
         vault: VaultId,

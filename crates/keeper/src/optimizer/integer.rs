@@ -29,7 +29,11 @@ fn exposure_bps(sum: U256) -> Result<u16, MathError> {
 }
 
 /// The state machine's policy check, in integers. `bps` is per operator of the model.
-pub(super) fn check(model: &Model, buffer_bps: u16, bps: &[u16]) -> Result<Result<Checked, PolicyViolation>, MathError> {
+pub(super) fn check(
+    model: &Model,
+    buffer_bps: u16,
+    bps: &[u16],
+) -> Result<Result<Checked, PolicyViolation>, MathError> {
     let sum = bps.iter().fold(u64::from(buffer_bps), |s, b| s.saturating_add(u64::from(*b)));
     if sum != u64::from(BPS) {
         return Ok(Err(PolicyViolation::DoesNotSum { sum }));
@@ -113,7 +117,7 @@ pub(super) fn round(model: &Model, x: &[f64]) -> Vec<u16> {
     bps
 }
 
-/// Repairs rounded weights in integers until the policy holds; returns the buffer. Bps only ever
+/// Repairs rounded weights in integers until the policy holds. Bps only ever
 /// move from operators to the buffer:
 ///
 /// 1. while the buffer is below what the keeper wants, the operator with the lowest net yield

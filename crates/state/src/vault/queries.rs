@@ -631,8 +631,8 @@ pub struct KeeperService {
     pub service: Address,
     /// Its exposure cap (bps).
     pub cap_bps: u16,
-    /// Rewards it paid over the window, annualised, per unit of stake it can slash (bps a year;
-    /// value at the vault's prices).
+    /// Rewards it paid over the window (or since it began paying, if later), annualised, per unit
+    /// of stake it can slash (bps a year; value at the vault's prices).
     pub reward_apr_bps: u64,
     /// Value of the stake it can slash across all operators (the denominator above).
     #[serde(with = "serde_dec")]
@@ -664,7 +664,13 @@ pub struct KeeperInputs {
 impl State {
     /// The keeper's inputs for a vault at `block`: operators with their slashable fractions per
     /// service, and each service's reward rate over the `window` seconds before `now`.
-    pub fn vault_keeper_inputs(&self, vault: VaultId, block: Block, now: Timestamp, window: u64) -> Result<KeeperInputs, TxError> {
+    pub fn vault_keeper_inputs(
+        &self,
+        vault: VaultId,
+        block: Block,
+        now: Timestamp,
+        window: u64,
+    ) -> Result<KeeperInputs, TxError> {
         use cairn_primitives::math;
         let cfg = self.vault_cfg(vault)?;
         let strategies = self.vault_strategies(vault)?;
@@ -694,20 +700,25 @@ impl State {
         let mut out = Vec::new();
         for (service, secured) in services {
             let mut paid = U256::ZERO;
+            // Annualised over what was observed: the window, or less if payments began later.
+            let mut first = now;
             for ((svc, _), sub) in self.submissions.iter() {
                 let end = sub.start.saturating_add(sub.duration);
-                let overlap = end.min(now).saturating_sub(sub.start.max(start));
+                let from = sub.start.max(start);
+                let overlap = end.min(now).saturating_sub(from);
                 if *svc != service || overlap == 0 || sub.duration == 0 {
                     continue;
                 }
                 let Ok(price) = self.vault_price(vault, sub.token) else { continue };
                 let amount = math::mul_div_down(sub.amount, U256::from(overlap), U256::from(sub.duration))?;
                 paid = math::add(paid, book::value_of(amount, price)?)?;
+                first = first.min(from);
             }
+            let observed = now.saturating_sub(first).max(1);
             let apr = if secured.is_zero() || window == 0 {
                 U256::ZERO
             } else {
-                let yearly = math::mul_div_down(paid, U256::from(YEAR_SECONDS), U256::from(window))?;
+                let yearly = math::mul_div_down(paid, U256::from(YEAR_SECONDS), U256::from(observed))?;
                 math::mul_div_down(yearly, U256::from(BPS), secured)?
             };
             let prize = self

@@ -8,8 +8,10 @@
 //! (`accrue`), so the rate never jumps when they are paid.
 //!
 //! The settled rate moves only through `vault_update_rate`, within bounds (an APR cap and caps
-//! per update up and down, [LRV §9.1]); a candidate outside them is quarantined and minting and
-//! redemption pause until the guardian accepts or rejects it. Deposits mint at
+//! per update up and down, [LRV §9.1]). A rise faster than the APR cap but within the per-update
+//! cap is smoothed: the rate settles at the cap and the rest waits for later updates. A candidate
+//! beyond a per-update cap is quarantined and minting and redemption pause until the guardian
+//! accepts or rejects it. Deposits mint at
 //! max(settled, current) and instant redemptions pay at min(settled, current).
 //!
 //! A full valuation reads every place; it is cached in the book for one block and one valuation
@@ -20,7 +22,7 @@ use cairn_primitives::{Address, AssetId, Block, Timestamp, U256, VaultId, math};
 
 use super::{
     Book, Quarantine, RateRecord, Source, Vault, VaultError,
-    book::{self, FeeRates, RateBounds},
+    book::{self, Breach, FeeRates, RateBounds},
     vault_account,
 };
 use crate::{Ctx, Event, State, TxError};
@@ -245,6 +247,21 @@ impl State {
         let bounds = self.vault_cfg(vault)?.bounds();
         match book::check_bounds(b.settled_rate, candidate, elapsed, bounds)? {
             None => self.settle(vault, b, candidate, ctx, false, ev),
+            // A rise within the per-update cap but faster than the APR cap is smoothed: the rate
+            // settles at the cap and the rest waits in the current rate for later updates
+            // (Lido's positive-rebase smoothing). Flows meanwhile mint at the higher current rate
+            // and pay at the lower settled one, so nobody can claim the held-back part early.
+            Some(Breach::AprCap) => {
+                let (up, _) = book::allowed_moves(b.settled_rate, elapsed, bounds)?;
+                let capped = math::add(b.settled_rate, up)?;
+                let held = math::sub(candidate, capped)?;
+                let held_part = super::Part { value: 0, rate: super::attribution::signed(held, true)? };
+                self.add_attribution(vault, Source::Smoothing, held_part)?;
+                ev.push(Event::VaultRateSmoothed { vault, rate: candidate, settled: capped });
+                self.settle(vault, b, capped, ctx, false, ev)?;
+                let released = super::Part { value: 0, rate: super::attribution::signed(held, false)? };
+                self.add_attribution(vault, Source::Smoothing, released)
+            }
             Some(breach) => {
                 b.quarantine = Some(Quarantine { rate: candidate, previous: b.settled_rate, breach, block: ctx.block });
                 b.halted_since = Some(ctx.block);

@@ -334,6 +334,8 @@ pub enum Source {
     Settlements,
     /// Performance and management fees.
     Fees,
+    /// A rise held back by the APR cap (−), released into the next period (+).
+    Smoothing,
     /// What no other source explains: strategy rounding, allocation changes under a pending slash.
     Other,
 }
