@@ -8,6 +8,7 @@ mod policy;
 mod pricing;
 mod rate;
 mod rebalance;
+mod refusals;
 mod rewards;
 mod tickets;
 mod token;
