@@ -215,15 +215,24 @@ impl State {
         Ok(b)
     }
 
-    /// The book ready for a flow: valuation current, prices fresh, no quarantine, fees minted.
-    pub(crate) fn book_for_flow(&mut self, vault: VaultId, ctx: &Ctx, ev: &mut Vec<Event>) -> Result<Book, TxError> {
-        let b = self.vault_book(vault)?;
-        if let Some(q) = b.quarantine {
-            return Err(VaultError::RateQuarantined { vault, rate: q.rate, previous: q.previous }.into());
-        }
+    /// The book valued now: valuation current, prices fresh, fees minted.
+    fn priced_book(&mut self, vault: VaultId, ctx: &Ctx, ev: &mut Vec<Event>) -> Result<Book, TxError> {
         let b = self.fresh_book(vault, ctx)?;
         self.require_fresh_prices(vault, &b, ctx.time)?;
         self.accrue(vault, b, ctx.time, ev)
+    }
+
+    fn require_no_quarantine(&self, vault: VaultId) -> Result<(), TxError> {
+        match self.vault_book(vault)?.quarantine {
+            Some(q) => Err(VaultError::RateQuarantined { vault, rate: q.rate, previous: q.previous }.into()),
+            None => Ok(()),
+        }
+    }
+
+    /// The book ready for a flow: no quarantine, valued now, fees minted.
+    pub(crate) fn book_for_flow(&mut self, vault: VaultId, ctx: &Ctx, ev: &mut Vec<Event>) -> Result<Book, TxError> {
+        self.require_no_quarantine(vault)?;
+        self.priced_book(vault, ctx, ev)
     }
 
     /// `vault_update_rate`: settle the current rate if it is within bounds of the settled one,
@@ -234,14 +243,9 @@ impl State {
         vault: VaultId,
         ev: &mut Vec<Event>,
     ) -> Result<(), TxError> {
-        let b = self.vault_book(vault)?;
-        if let Some(q) = b.quarantine {
-            return Err(VaultError::RateQuarantined { vault, rate: q.rate, previous: q.previous }.into());
-        }
+        self.require_no_quarantine(vault)?;
         self.sweep(vault, ctx, ev)?;
-        let b = self.fresh_book(vault, ctx)?;
-        self.require_fresh_prices(vault, &b, ctx.time)?;
-        let mut b = self.accrue(vault, b, ctx.time, ev)?;
+        let mut b = self.priced_book(vault, ctx, ev)?;
         let candidate = Self::current_rate(&b)?;
         let elapsed = ctx.time.saturating_sub(b.settled_time);
         let bounds = self.vault_cfg(vault)?.bounds();
@@ -334,11 +338,8 @@ impl State {
         ev: &mut Vec<Event>,
     ) -> Result<(), TxError> {
         self.require_guardian(vault, ctx.sender)?;
-        let b = self.vault_book(vault)?;
-        let q = b.quarantine.ok_or(VaultError::NotQuarantined { vault })?;
-        let b = self.fresh_book(vault, ctx)?;
-        self.require_fresh_prices(vault, &b, ctx.time)?;
-        let b = self.accrue(vault, b, ctx.time, ev)?;
+        let q = self.vault_book(vault)?.quarantine.ok_or(VaultError::NotQuarantined { vault })?;
+        let b = self.priced_book(vault, ctx, ev)?;
         let rate = Self::current_rate(&b)?;
         ev.push(Event::VaultRateAccepted { vault, rate, quarantined: q.rate });
         self.settle(vault, b, rate, ctx, true, ev)
