@@ -5,7 +5,7 @@
 //! Only the spendable buffer pays: what finalized tickets are owed and what is earmarked for
 //! pending tickets is never touched, so an instant exit cannot delay a ticket.
 
-use cairn_primitives::{AssetId, U256, VaultId, math};
+use cairn_primitives::{Address, AssetId, U256, VaultId, math};
 
 use super::{Book, VaultError, book, tx::Redeem, vault_account};
 use crate::{Ctx, Event, State, TxError};
@@ -59,19 +59,31 @@ impl State {
         Ok(RedeemQuote { value, fee_bps, amount, rate })
     }
 
+    /// The checks every exit in an asset opens with: the vault prices the asset, is not
+    /// unwinding, and the owner holds the shares.
+    pub(crate) fn check_exit(
+        &self,
+        vault: VaultId,
+        asset: AssetId,
+        owner: Address,
+        shares: U256,
+    ) -> Result<(), TxError> {
+        self.vault_cfg(vault)?.asset(asset).ok_or(VaultError::UnknownVaultAsset { vault, asset })?;
+        if self.vault_book(vault)?.emergency {
+            return Err(VaultError::InEmergency { vault }.into());
+        }
+        let balance = self.vault_balance(vault, owner);
+        if balance < shares {
+            return Err(VaultError::InsufficientTokens { vault, account: owner, balance, amount: shares }.into());
+        }
+        Ok(())
+    }
+
     /// `vault_redeem`: instant redemption.
     pub(crate) fn tx_vault_redeem(&mut self, ctx: &Ctx, r: &Redeem, ev: &mut Vec<Event>) -> Result<(), TxError> {
         r.check_stateless()?;
         let (vault, asset) = (r.vault, r.asset);
-        let cfg = self.vault_cfg(vault)?;
-        cfg.asset(asset).ok_or(VaultError::UnknownVaultAsset { vault, asset })?;
-        if self.vault_book(vault)?.emergency {
-            return Err(VaultError::InEmergency { vault }.into());
-        }
-        let balance = self.vault_balance(vault, ctx.sender);
-        if balance < r.shares {
-            return Err(VaultError::InsufficientTokens { vault, account: ctx.sender, balance, amount: r.shares }.into());
-        }
+        self.check_exit(vault, asset, ctx.sender, r.shares)?;
         let mut b = self.book_for_flow(vault, ctx, ev)?;
         let q = self.quote_redeem(vault, &b, r.shares, asset)?;
         let available = self.spendable_buffer(vault, asset)?;

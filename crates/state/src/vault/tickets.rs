@@ -44,14 +44,7 @@ impl State {
     ) -> Result<(), TxError> {
         r.check_stateless()?;
         let (vault, asset) = (r.vault, r.asset);
-        self.vault_cfg(vault)?.asset(asset).ok_or(VaultError::UnknownVaultAsset { vault, asset })?;
-        if self.vault_book(vault)?.emergency {
-            return Err(VaultError::InEmergency { vault }.into());
-        }
-        let balance = self.vault_balance(vault, ctx.sender);
-        if balance < r.shares {
-            return Err(VaultError::InsufficientTokens { vault, account: ctx.sender, balance, amount: r.shares }.into());
-        }
+        self.check_exit(vault, asset, ctx.sender, r.shares)?;
         let mut b = self.book_for_flow(vault, ctx, ev)?;
         let price = self.vault_price(vault, asset)?;
         let (_, rate) = Self::flow_rates(&b)?;
