@@ -209,6 +209,7 @@ fn params() -> VaultParams {
         finalization_period_blocks: 40,
         finalization_cap: u(600 * E18),
         emergency_delay_blocks: 30,
+        deposit_lock_blocks: 0,
     }
 }
 

@@ -393,6 +393,7 @@ pub mod vault {
             finalization_period_blocks: 100,
             finalization_cap: U256::ZERO,
             emergency_delay_blocks: 50,
+            deposit_lock_blocks: 0,
         }
     }
 

@@ -81,6 +81,8 @@ pub fn vault_spec(keys: &DevKeys) -> VaultSpec {
             finalization_period_blocks: 1_800,
             finalization_cap: U256::ZERO,
             emergency_delay_blocks: 43_200,
+            // At least one price report (every 10 blocks) between a deposit and its exit.
+            deposit_lock_blocks: 10,
         },
         assets,
         policy: Policy {

@@ -69,7 +69,8 @@ macro_rules! with_tables {
             vault_tickets,
             vault_booked,
             vault_rates,
-            vault_attribution
+            vault_attribution,
+            vault_locks
         )
     };
 }
@@ -260,6 +261,8 @@ pub struct State {
     pub(crate) vault_rates: Table<(VaultId, u64), vault::RateRecord>,
     /// Vault → what moved its rate since the last settlement (vault/attribution.rs).
     pub(crate) vault_attribution: Table<VaultId, Vec<(vault::Source, vault::Part)>>,
+    /// (vault, holder) → tokens minted by recent deposits and the block they unlock (vault/token.rs).
+    pub(crate) vault_locks: Table<(VaultId, Address), (U256, Block)>,
 }
 
 macro_rules! each_table_of {
@@ -337,6 +340,7 @@ impl State {
             vault_booked: Table::default(),
             vault_rates: Table::default(),
             vault_attribution: Table::default(),
+            vault_locks: Table::default(),
         }
     }
 

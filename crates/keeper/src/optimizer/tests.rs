@@ -600,6 +600,7 @@ impl Chain {
             finalization_period_blocks: 40,
             finalization_cap: U256::ZERO,
             emergency_delay_blocks: 30,
+            deposit_lock_blocks: 0,
         };
         let spec = VaultSpec {
             symbol: "cETH".into(),

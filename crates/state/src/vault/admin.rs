@@ -149,6 +149,13 @@ impl State {
         match action {
             GovernanceAction::CreateVault(spec) => self.create_vault(ctx, spec, ev),
             GovernanceAction::SetVaultParams { vault, params } => {
+                // Fees due so far are minted at the old rates first, when the prices allow it
+                // (with a stale price the new rates reach back to the last accrual).
+                let b = self.fresh_book(*vault, ctx)?;
+                if self.require_fresh_prices(*vault, &b, ctx.time).is_ok() {
+                    let b = self.accrue(*vault, b, ctx.time, ev)?;
+                    self.put_book(*vault, b);
+                }
                 self.update_vault(*vault, |v| v.params = *params)?;
                 ev.push(Event::VaultParamsSet { vault: *vault, params: *params });
                 Ok(())

@@ -31,6 +31,9 @@ enum Observed {
     Veto { vault: VaultId, set: OperatorSetKey, request_id: u32, reserve: U256 },
     /// A checkpoint of a sub-account's pod.
     Checkpoint { vault: VaultId, operator: Address, before: U256 },
+    /// An operator (or its approver) undelegated a sub-account: the withdrawals the core queues
+    /// from `nonce` on are the vault's unbondings.
+    Undelegated { vault: VaultId, account: Address, operator: Address, nonce: u64 },
 }
 
 /// Kinds that can change what a vault's positions are worth without the vault acting.
@@ -46,6 +49,7 @@ fn moves_values(kind: TxKind) -> bool {
             | VerifyCheckpointProofs
             | VerifyStaleBalance
             | StartCheckpoint
+            | Undelegate
     )
 }
 
@@ -205,6 +209,12 @@ impl State {
                 let before = self.place_value(vault, operator, block).ok()?;
                 items.push(Observed::Checkpoint { vault, operator, before });
             }
+            Tx::Undelegate { staker } => {
+                let vault = *self.vault_accounts.get(staker)?;
+                let operator = self.delegated_to(*staker)?;
+                let nonce = self.staker(*staker).map_or(0, |r| r.withdrawal_nonce);
+                items.push(Observed::Undelegated { vault, account: *staker, operator, nonce });
+            }
             _ => return None,
         }
         Some(Seen { items })
@@ -218,13 +228,17 @@ impl State {
         }
         let Some(seen) = seen else { return Ok(()) };
         for item in seen.items {
-            self.observe(ctx.block, item)?;
+            self.observe(ctx, item)?;
         }
         Ok(())
     }
 
-    fn observe(&mut self, block: Block, item: Observed) -> Result<(), TxError> {
+    fn observe(&mut self, ctx: &Ctx, item: Observed) -> Result<(), TxError> {
+        let block = ctx.block;
         match item {
+            Observed::Undelegated { vault, account, operator, nonce } => {
+                self.adopt_withdrawals(vault, account, operator, nonce, ctx)?;
+            }
             Observed::Slash { vault, set, operator, before, requests } => {
                 let supply = self.vault_book(vault)?.supply;
                 let after = self.place_value(vault, operator, block)?;

@@ -3,7 +3,8 @@
 //!
 //! Rules, in order: the vault exists and is not unwinding; the asset is accepted, not paused,
 //! at least its minimum, within its cap; its price is known; no rate is quarantined; no price
-//! the rate depends on is stale; at least one token and at least `min_out` are minted.
+//! the rate depends on (or of the asset itself) is stale; at least one token and at least
+//! `min_out` are minted. The tokens minted stay locked for `deposit_lock_blocks`.
 
 use cairn_primitives::{U256, math};
 
@@ -35,6 +36,7 @@ impl State {
             return Err(VaultError::InEmergency { vault }.into());
         }
         let price = self.vault_price(vault, asset)?;
+        self.require_fresh_price(vault, asset, ctx.time)?;
         let mut ab = self.asset_book(vault, asset);
         let deposited = math::add(ab.deposited, d.amount)?;
         if let Some(cap) = cap
@@ -57,10 +59,11 @@ impl State {
         }
         self.move_tokens(asset, ctx.sender, vault_account(vault), d.amount)?;
         self.credit_receipt(vault, receiver, tokens)?;
+        self.lock_minted(vault, receiver, tokens, ctx.block)?;
         b.assets = math::add(b.assets, value)?;
         b.supply = math::add(b.supply, tokens)?;
-        if b.oldest_price == u64::MAX && !self.is_native_asset(asset) {
-            b.oldest_price = ab.price_time;
+        if !self.is_native_asset(asset) {
+            b.oldest_price = b.oldest_price.min(ab.price_time);
         }
         self.put_book(vault, b);
         ab.deposited = deposited;

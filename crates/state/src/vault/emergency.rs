@@ -64,7 +64,7 @@ impl State {
             }
             self.move_receipt(vault, vault_account(vault), t.owner, t.shares)?;
             let mut ab = self.asset_book(vault, t.asset);
-            ab.earmarked = ab.earmarked.saturating_sub(t.requested);
+            ab.earmarked = math::sub(ab.earmarked, t.funded)?;
             self.put_asset_book(vault, t.asset, ab);
             self.vault_tickets.remove(&(vault, id));
             ev.push(Event::VaultTicketCancelled { vault, ticket: id, owner: t.owner, tokens: t.shares });

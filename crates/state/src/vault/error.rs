@@ -125,6 +125,24 @@ pub enum VaultError {
         /// The amount asked.
         amount: U256,
     },
+    /// Tokens minted by a recent deposit are still locked.
+    #[error(
+        "{account} can move {free} tokens of {vault} (the rest is locked until block {until}, now {block}), asked {amount}"
+    )]
+    TokensLocked {
+        /// The vault.
+        vault: VaultId,
+        /// The account.
+        account: Address,
+        /// Its tokens not locked.
+        free: U256,
+        /// The amount asked.
+        amount: U256,
+        /// First block the lock is over.
+        until: Block,
+        /// Now.
+        block: Block,
+    },
     /// Not enough allowance.
     #[error("{spender} may move {allowance} of {owner}'s tokens, asked {amount}")]
     InsufficientAllowance {

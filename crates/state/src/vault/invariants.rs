@@ -97,19 +97,31 @@ impl State {
         if math::add(ab.owed, ab.earmarked).map_or(true, |x| x > held) {
             return fail(format!("{vault} asset {asset}: owed {} + earmarked {} > held {held}", ab.owed, ab.earmarked));
         }
-        let pending = tickets
+        let pending: Vec<&super::Ticket> = tickets
             .iter()
             .filter(|(_, t)| t.asset == asset && t.status == TicketStatus::Pending)
-            .fold(U256::ZERO, |a, (_, t)| a.saturating_add(t.requested));
+            .map(|(_, t)| t)
+            .collect();
+        if let Some(t) = pending.iter().find(|t| t.funded > t.requested) {
+            return fail(format!("{vault}: a ticket funded {} above its request {}", t.funded, t.requested));
+        }
+        let funded = pending.iter().fold(U256::ZERO, |a, t| a.saturating_add(t.funded));
+        if funded != ab.earmarked {
+            return fail(format!(
+                "{vault} asset {asset}: earmarked {} != pending tickets' funding {funded}",
+                ab.earmarked
+            ));
+        }
+        let outstanding =
+            pending.iter().fold(U256::ZERO, |a, t| a.saturating_add(t.requested.saturating_sub(t.funded)));
         let committed = self
             .vault_unbondings_of(vault)
             .into_iter()
             .filter(|(_, u)| u.asset == asset)
             .fold(U256::ZERO, |a, (_, u)| a.saturating_add(u.committed));
-        if ab.earmarked.saturating_add(committed) > pending {
+        if committed > outstanding {
             return fail(format!(
-                "{vault} asset {asset}: earmarked {} + committed {committed} > pending tickets {pending}",
-                ab.earmarked
+                "{vault} asset {asset}: committed {committed} > what pending tickets lack {outstanding}"
             ));
         }
         Ok(())

@@ -6,7 +6,7 @@
 use cairn_primitives::{Address, AssetId, Block, StrategyId, U256, VaultId, WAD, math};
 
 use super::{Place, Unbonding, VaultError, book, sub_account, vault_account};
-use crate::{Ctx, Event, State, Tx, TxError, stakers::calc_withdrawable, tx::QueueParams};
+use crate::{Ctx, Event, State, Tx, TxError, TxKind, pause, stakers::calc_withdrawable, tx::QueueParams};
 
 /// One position of a place, valued.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,27 +51,67 @@ impl State {
         self.vault_places.range(lo..=hi).map(|((_, op), p)| (*op, *p)).collect()
     }
 
-    /// Creates the place at `operator` (its sub-account delegates there at once).
-    pub(crate) fn ensure_place(
+    /// Whether the core would run transactions of these kinds now (none of their modules
+    /// paused). The vault checks before it acts, so a paused module skips a step rather than
+    /// refusing a whole round.
+    pub(crate) fn core_open(&self, kinds: &[TxKind]) -> bool {
+        kinds.iter().all(|k| pause::module_of(*k).is_none_or(|m| !self.is_paused(m)))
+    }
+
+    /// The place at `operator`, delegated there: created on first use, delegated again after
+    /// the operator (or its approver) undelegated it. `None` when the core would refuse the
+    /// delegation; the caller then leaves the place alone this round.
+    pub(crate) fn open_place(
         &mut self,
         vault: VaultId,
         operator: Address,
         ctx: &Ctx,
         ev: &mut Vec<Event>,
-    ) -> Result<Place, TxError> {
-        if let Some(p) = self.vault_place(vault, operator) {
-            return Ok(p);
-        }
-        let salt = self.vault_cfg(vault)?.operator_limit(operator).and_then(|l| l.approval_salt);
+    ) -> Result<Option<Place>, TxError> {
+        let existing = self.vault_place(vault, operator);
         let account = sub_account(vault, operator);
+        match self.delegated_to(account) {
+            Some(op) if op == operator => {}
+            Some(_) => return Ok(None),
+            None => {
+                let salt = self.vault_cfg(vault)?.operator_limit(operator).and_then(|l| l.approval_salt);
+                if !self.can_delegate(account, operator, salt, ctx.block)? {
+                    return Ok(None);
+                }
+                self.act(account, ctx, &Tx::DelegateTo { operator, approval_salt: salt }, ev)?;
+            }
+        }
+        if let Some(p) = existing {
+            return Ok(Some(p));
+        }
         let place = Place { account, pending_validators: 0 };
         self.vault_places.insert((vault, operator), place);
         self.vault_accounts.insert(account, vault);
-        if self.delegated_to(account).is_none() {
-            self.act(account, ctx, &Tx::DelegateTo { operator, approval_salt: salt }, ev)?;
-        }
         ev.push(Event::VaultPlaceOpened { vault, operator, account });
-        Ok(place)
+        Ok(Some(place))
+    }
+
+    /// Whether `DelegateTo` from `account` to `operator` would go through: delegation not
+    /// paused, a registered operator that is not fully slashed in anything the account holds,
+    /// and (if it has an approver) an unused, unexpired approval at `salt` for this account.
+    fn can_delegate(
+        &self,
+        account: Address,
+        operator: Address,
+        salt: Option<u64>,
+        block: Block,
+    ) -> Result<bool, TxError> {
+        if !self.core_open(&[TxKind::DelegateTo]) || !self.is_operator(operator) {
+            return Ok(false);
+        }
+        if self.staker_strategies(account).into_iter().any(|s| self.max_magnitude(operator, s) == 0) {
+            return Ok(false);
+        }
+        let Some(approver) = self.operator(operator)?.delegation_approver else {
+            return Ok(true);
+        };
+        let approval = salt.and_then(|salt| self.approvals.get(&(approver, salt)).copied());
+        Ok(approval.is_some_and(|a| !a.used && a.staker == account && a.operator == operator && a.expiry >= block))
     }
 
     /// What a place holds in each strategy, at withdrawable shares and their tokens now.
@@ -138,6 +178,8 @@ impl State {
 
     /// Moves `amount` of `asset` from the buffer into the place at `operator` and deposits it
     /// into the asset's strategy (the native asset: 32 ETH validators into the place's pod).
+    /// Returns false, having done nothing, when the core would refuse a step (a paused module,
+    /// a delegation it would not take).
     pub(crate) fn place_deposit(
         &mut self,
         vault: VaultId,
@@ -146,18 +188,26 @@ impl State {
         amount: U256,
         ctx: &Ctx,
         ev: &mut Vec<Event>,
-    ) -> Result<(), TxError> {
-        let place = self.ensure_place(vault, operator, ctx, ev)?;
+    ) -> Result<bool, TxError> {
+        let native = self.is_native_asset(asset);
+        let kinds: &[TxKind] = if native { &[TxKind::CreatePod] } else { &[TxKind::Transfer, TxKind::Deposit] };
+        if !self.core_open(kinds) {
+            return Ok(false);
+        }
+        let Some(place) = self.open_place(vault, operator, ctx, ev)? else {
+            return Ok(false);
+        };
         let own = vault_account(vault);
-        if self.is_native_asset(asset) {
-            return self.stake_validators(vault, operator, place, amount, ctx, ev);
+        if native {
+            self.stake_validators(vault, operator, place, amount, ctx, ev)?;
+            return Ok(true);
         }
         let strategy = self.strategy_of_asset(asset).ok_or(VaultError::NoStrategy { asset })?;
         self.act(own, ctx, &Tx::Transfer { asset, to: place.account, amount }, ev)?;
         self.act(place.account, ctx, &Tx::Deposit { strategy, amount }, ev)?;
         self.invalidate_valuation(vault)?;
         ev.push(Event::VaultAllocated { vault, operator, asset, amount });
-        Ok(())
+        Ok(true)
     }
 
     /// Sends whole 32 ETH deposits for validators whose credentials point at the place's pod
@@ -206,6 +256,9 @@ impl State {
         let Some(place) = self.vault_place(vault, operator) else {
             return Ok(None);
         };
+        if !self.core_open(&[TxKind::QueueWithdrawals]) {
+            return Ok(None);
+        }
         let account = place.account;
         let x = self.deposit_shares_for(account, strategy, tokens)?;
         if x.is_zero() {
@@ -230,6 +283,32 @@ impl State {
             completable_at,
         });
         Ok(Some(u))
+    }
+
+    /// Records as the vault's unbondings (promised to no ticket) the withdrawals the core queued
+    /// for the sub-account `account` from `nonce` on — an operator undelegating it queues them
+    /// without the vault acting. Without this their value would vanish from the rate.
+    pub(crate) fn adopt_withdrawals(
+        &mut self,
+        vault: VaultId,
+        account: Address,
+        operator: Address,
+        nonce: u64,
+        ctx: &Ctx,
+    ) -> Result<(), TxError> {
+        let last = self.staker(account).map_or(0, |r| r.withdrawal_nonce);
+        let delay = math::add_u64(self.g.params.withdrawal_delay_blocks, 1)?;
+        for n in nonce..last {
+            let Some(w) = self.withdrawal(account, n) else { continue };
+            // The core queues one withdrawal per strategy when it undelegates.
+            let Some(&strategy) = w.strategies.first() else { continue };
+            let completable_at = math::add_u64(w.start_block, delay)?;
+            let asset = self.strategy(strategy)?.asset;
+            let expected = self.unbonding_tokens(account, n, ctx.block)?;
+            let u = Unbonding { operator, asset, strategy, expected, committed: U256::ZERO, completable_at };
+            self.vault_unbondings.insert((vault, account, n), u);
+        }
+        self.invalidate_valuation(vault)
     }
 
     /// Deposit shares to queue so that at least `tokens` come out (rounding up), capped at the
@@ -284,15 +363,19 @@ impl State {
         Ok(in_pod.saturating_sub(queued))
     }
 
-    /// Whether the unbonding can complete now: matured, not held by a slash request, and (beacon)
-    /// covered by its pod.
+    /// Whether the core would complete the unbonding now: past the withdrawal delay as it stands
+    /// (governance may have changed it since the queueing), not held by a slash request, the
+    /// modules open, and (beacon) covered by its pod.
     fn unbonding_ready(&self, account: Address, nonce: u64, u: &Unbonding, block: Block) -> Result<bool, TxError> {
-        if block < u.completable_at {
-            return Ok(false);
-        }
         let Some(w) = self.withdrawal(account, nonce) else {
             return Ok(false);
         };
+        if block <= math::add_u64(w.start_block, self.g.params.withdrawal_delay_blocks)? {
+            return Ok(false);
+        }
+        if !self.core_open(&[TxKind::CompleteWithdrawal, TxKind::Transfer]) {
+            return Ok(false);
+        }
         if self.check_not_held(account, nonce, w).is_err() {
             return Ok(false);
         }
@@ -307,7 +390,7 @@ impl State {
     }
 
     /// Completes every unbonding that can complete and moves its tokens to the buffer; the parts
-    /// promised to tickets become earmarks. Returns how many completed.
+    /// promised to tickets fund them (earliest ETA first). Returns how many completed.
     pub(crate) fn sweep(&mut self, vault: VaultId, ctx: &Ctx, ev: &mut Vec<Event>) -> Result<usize, TxError> {
         let mut done = 0usize;
         for ((account, nonce), u) in self.vault_unbondings_of(vault) {
@@ -322,9 +405,7 @@ impl State {
                 self.act(account, ctx, &Tx::Transfer { asset: u.asset, to, amount: got }, ev)?;
             }
             self.vault_unbondings.remove(&(vault, account, nonce));
-            let mut ab = self.asset_book(vault, u.asset);
-            ab.earmarked = math::add(ab.earmarked, u.committed.min(got))?;
-            self.put_asset_book(vault, u.asset, ab);
+            self.fund_tickets(vault, u.asset, u.committed.min(got))?;
             ev.push(Event::VaultUnbondingCompleted { vault, operator: u.operator, asset: u.asset, nonce, tokens: got });
             done = done.saturating_add(1);
         }

@@ -82,14 +82,13 @@ pub fn worst_loss(
 }
 
 impl State {
-    /// The strategies a vault holds: those of its accepted assets (the beacon strategy for the
-    /// native asset), ascending.
+    /// The strategies a vault can hold: those of every asset it prices, accepted for deposits
+    /// or not (the beacon strategy for the native asset), ascending.
     pub fn vault_strategies(&self, vault: cairn_primitives::VaultId) -> Result<Vec<StrategyId>, TxError> {
         let cfg = self.vault_cfg(vault)?;
         let mut out: Vec<StrategyId> = cfg
             .assets
             .iter()
-            .filter(|a| a.deposits)
             .filter_map(|a| match self.g.native {
                 Some(n) if n.asset == a.asset => Some(n.strategy),
                 _ => self.strategy_of_asset(a.asset),

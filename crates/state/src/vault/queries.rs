@@ -203,6 +203,11 @@ pub struct PositionView {
     /// Their value at the instant-redemption rate (before the fee).
     #[serde(with = "serde_dec")]
     pub redeemable_value: U256,
+    /// Of the tokens, those still locked by a recent deposit.
+    #[serde(with = "serde_dec")]
+    pub locked: U256,
+    /// First block the locked tokens are free (this block when none are locked).
+    pub unlocks_at: Block,
     /// The holder's tickets.
     pub tickets: Vec<TicketView>,
 }
@@ -392,7 +397,7 @@ impl State {
         if b.emergency || b.quarantine.is_some() || self.is_paused(crate::pause::Module::VaultRedemptions) {
             return Ok(U256::ZERO);
         }
-        let balance = self.vault_balance(vault, owner);
+        let balance = self.vault_balance(vault, owner).saturating_sub(self.vault_locked(vault, owner, block).0);
         let price = self.vault_price(vault, asset)?;
         let buffer = book::value_of(self.spendable_buffer(vault, asset)?, price)?;
         let rate = self.vault_current_rate(vault, block, now)?.min(b.settled_rate);
@@ -412,6 +417,7 @@ impl State {
     ) -> Result<PositionView, TxError> {
         let b = self.vault_book(vault)?;
         let shares = self.vault_balance(vault, owner);
+        let (locked, unlocks_at) = self.vault_locked(vault, owner, block);
         let current = self.vault_current_rate(vault, block, now)?;
         let tickets = self
             .vault_tickets_of(vault)
@@ -425,6 +431,8 @@ impl State {
             shares,
             value: book::to_value(shares, current)?,
             redeemable_value: book::to_value(shares, current.min(b.settled_rate))?,
+            locked,
+            unlocks_at,
             tickets,
         })
     }

@@ -167,6 +167,20 @@ impl State {
         Ok(())
     }
 
+    /// Refuses when the price of the asset a flow pays or takes is stale (it may not be held
+    /// yet, so the book's oldest price does not cover it). The native asset is always 1.
+    pub(crate) fn require_fresh_price(&self, vault: VaultId, asset: AssetId, now: Timestamp) -> Result<(), TxError> {
+        if self.is_native_asset(asset) {
+            return Ok(());
+        }
+        let limit = self.vault_cfg(vault)?.params.price_staleness_seconds;
+        let price_time = self.asset_book(vault, asset).price_time;
+        if now.saturating_sub(price_time) > limit {
+            return Err(VaultError::PriceStale { asset, price_time, now, limit }.into());
+        }
+        Ok(())
+    }
+
     /// The current rate of a book: `(assets − reserve) / supply` (fees already minted).
     pub(crate) fn current_rate(b: &Book) -> Result<U256, TxError> {
         Ok(book::rate(b.assets.saturating_sub(b.reserve), b.supply)?)
@@ -246,6 +260,12 @@ impl State {
         self.require_no_quarantine(vault)?;
         self.sweep(vault, ctx, ev)?;
         let mut b = self.priced_book(vault, ctx, ev)?;
+        if b.supply.is_zero() {
+            // No holder to protect or to pay: the settled rate carries on unchanged, so the
+            // next depositor mints where the last holder left (no bounds, no quarantine).
+            let settled = b.settled_rate;
+            return self.settle(vault, b, settled, ctx, false, ev);
+        }
         let candidate = Self::current_rate(&b)?;
         let elapsed = ctx.time.saturating_sub(b.settled_time);
         let bounds = self.vault_cfg(vault)?.bounds();

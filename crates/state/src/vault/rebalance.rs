@@ -199,7 +199,9 @@ impl State {
                 if amount.is_zero() {
                     continue;
                 }
-                self.place_deposit(vault, op, *asset, amount, ctx, ev)?;
+                if !self.place_deposit(vault, op, *asset, amount, ctx, ev)? {
+                    continue;
+                }
                 let v = book::value_of(amount, p)?;
                 need = need.saturating_sub(v);
                 left = left.saturating_sub(v);

@@ -59,14 +59,15 @@ impl State {
         Ok(RedeemQuote { value, fee_bps, amount, rate })
     }
 
-    /// The checks every exit in an asset opens with: the vault prices the asset, is not
-    /// unwinding, and the owner holds the shares.
+    /// The checks every exit in an asset opens with: the vault prices the asset (freshly), is
+    /// not unwinding, and the owner holds the shares, unlocked.
     pub(crate) fn check_exit(
         &self,
         vault: VaultId,
         asset: AssetId,
         owner: Address,
         shares: U256,
+        ctx: &Ctx,
     ) -> Result<(), TxError> {
         self.vault_cfg(vault)?.asset(asset).ok_or(VaultError::UnknownVaultAsset { vault, asset })?;
         if self.vault_book(vault)?.emergency {
@@ -76,14 +77,15 @@ impl State {
         if balance < shares {
             return Err(VaultError::InsufficientTokens { vault, account: owner, balance, amount: shares }.into());
         }
-        Ok(())
+        self.check_unlocked(vault, owner, shares, ctx.block)?;
+        self.require_fresh_price(vault, asset, ctx.time)
     }
 
     /// `vault_redeem`: instant redemption.
     pub(crate) fn tx_vault_redeem(&mut self, ctx: &Ctx, r: &Redeem, ev: &mut Vec<Event>) -> Result<(), TxError> {
         r.check_stateless()?;
         let (vault, asset) = (r.vault, r.asset);
-        self.check_exit(vault, asset, ctx.sender, r.shares)?;
+        self.check_exit(vault, asset, ctx.sender, r.shares, ctx)?;
         let mut b = self.book_for_flow(vault, ctx, ev)?;
         let q = self.quote_redeem(vault, &b, r.shares, asset)?;
         let available = self.spendable_buffer(vault, asset)?;

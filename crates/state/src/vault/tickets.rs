@@ -2,9 +2,11 @@
 //!
 //! A request locks receipt tokens and records the asset amount they are worth at min(settled,
 //! current) rate — the most the ticket can pay. Its liquidity is secured at once, in this order:
-//! the spendable buffer (earmarked), unpromised parts of unbondings in flight (committed),
-//! then new unbondings queued from the most over-weight places; if the vault cannot source the
-//! amount the request is refused. The ETA is the block the last of that liquidity arrives (at
+//! the spendable buffer (earmarked for the ticket: its `funded`), unpromised parts of unbondings
+//! in flight (committed), then new unbondings queued from the most over-weight places; if the
+//! vault cannot source the amount the request is refused. Committed tokens, as they arrive,
+//! fund the pending tickets that still lack funding, earliest ETA first; each ticket's funding
+//! is its own, so finalizing one ticket never spends another's. The ETA is the block the last of that liquidity arrives (at
 //! least `ticket_delay_blocks` ahead), pushed later only by the finalization cap (value per
 //! period, booked in request order). It is fixed at request: later requests never move it.
 //!
@@ -44,7 +46,7 @@ impl State {
     ) -> Result<(), TxError> {
         r.check_stateless()?;
         let (vault, asset) = (r.vault, r.asset);
-        self.check_exit(vault, asset, ctx.sender, r.shares)?;
+        self.check_exit(vault, asset, ctx.sender, r.shares, ctx)?;
         let mut b = self.book_for_flow(vault, ctx, ev)?;
         let price = self.vault_price(vault, asset)?;
         let (_, rate) = Self::flow_rates(&b)?;
@@ -57,7 +59,7 @@ impl State {
             return Err(VaultError::SlippageExceeded { out: requested, min_out: r.min_out }.into());
         }
         let delay = self.vault_cfg(vault)?.params.ticket_delay_blocks;
-        let ready = self.source_liquidity(vault, asset, requested, ctx, ev)?;
+        let (ready, funded) = self.source_liquidity(vault, asset, requested, ctx, ev)?;
         let eta_block = self.book_finalization(vault, value, ready.max(math::add_u64(ctx.block, delay)?))?;
         self.move_receipt(vault, ctx.sender, vault_account(vault), r.shares)?;
         // Unbondings queued above split positions: keep the cache's staleness mark.
@@ -71,6 +73,7 @@ impl State {
             asset,
             shares: r.shares,
             requested,
+            funded,
             requested_at: ctx.block,
             eta_block,
             eta_time,
@@ -96,7 +99,8 @@ impl State {
         Ok(math::add_u64(ctx.time, blocks.saturating_mul(self.g.params.block_time_seconds))?)
     }
 
-    /// Secures `amount` of `asset` for a ticket; returns the block it is all in the buffer.
+    /// Secures `amount` of `asset` for a ticket; returns the block it is all in the buffer and
+    /// how much of it the buffer funds now.
     fn source_liquidity(
         &mut self,
         vault: VaultId,
@@ -104,7 +108,7 @@ impl State {
         amount: U256,
         ctx: &Ctx,
         ev: &mut Vec<Event>,
-    ) -> Result<Block, TxError> {
+    ) -> Result<(Block, U256), TxError> {
         let mut need = amount;
         let mut ready = ctx.block;
         let take = need.min(self.spendable_buffer(vault, asset)?);
@@ -143,7 +147,36 @@ impl State {
             }
             ready = ready.max(at);
         }
-        Ok(ready)
+        Ok((ready, take))
+    }
+
+    /// Earmarks `amount` of `asset` in the buffer for pending tickets that lack funding, earliest
+    /// ETA first; returns what was earmarked.
+    pub(crate) fn fund_tickets(&mut self, vault: VaultId, asset: AssetId, amount: U256) -> Result<U256, TxError> {
+        if amount.is_zero() {
+            return Ok(U256::ZERO);
+        }
+        let mut lacking: Vec<(u64, Ticket)> = self
+            .vault_tickets_of(vault)
+            .into_iter()
+            .filter(|(_, t)| t.asset == asset && t.status == TicketStatus::Pending && t.funded < t.requested)
+            .collect();
+        lacking.sort_by_key(|(id, t)| (t.eta_block, *id));
+        let mut left = amount;
+        for (id, mut t) in lacking {
+            if left.is_zero() {
+                break;
+            }
+            let take = left.min(t.requested.saturating_sub(t.funded));
+            t.funded = math::add(t.funded, take)?;
+            left = left.saturating_sub(take);
+            self.vault_tickets.insert((vault, id), t);
+        }
+        let used = amount.saturating_sub(left);
+        let mut ab = self.asset_book(vault, asset);
+        ab.earmarked = math::add(ab.earmarked, used)?;
+        self.put_asset_book(vault, asset, ab);
+        Ok(used)
     }
 
     /// Re-sources what pending tickets lack (their backing unbondings were slashed, or held and
@@ -151,12 +184,12 @@ impl State {
     pub(crate) fn refund_tickets(&mut self, vault: VaultId, ctx: &Ctx, ev: &mut Vec<Event>) -> Result<(), TxError> {
         let assets: Vec<AssetId> = self.vault_cfg(vault)?.assets.iter().map(|a| a.asset).collect();
         for asset in assets {
-            let pending = self
+            let lacking = self
                 .vault_tickets_of(vault)
                 .into_iter()
                 .filter(|(_, t)| t.asset == asset && t.status == TicketStatus::Pending)
-                .try_fold(U256::ZERO, |a, (_, t)| math::add(a, t.requested))?;
-            if pending.is_zero() {
+                .try_fold(U256::ZERO, |a, (_, t)| math::add(a, t.requested.saturating_sub(t.funded)))?;
+            if lacking.is_zero() {
                 continue;
             }
             let committed = self
@@ -164,15 +197,12 @@ impl State {
                 .into_iter()
                 .filter(|(_, u)| u.asset == asset)
                 .try_fold(U256::ZERO, |a, (_, u)| math::add(a, u.committed))?;
-            let have = math::add(self.asset_book(vault, asset).earmarked, committed)?;
-            let short = pending.saturating_sub(have);
+            let short = lacking.saturating_sub(committed);
             if short.is_zero() {
                 continue;
             }
             let take = short.min(self.spendable_buffer(vault, asset)?);
-            let mut ab = self.asset_book(vault, asset);
-            ab.earmarked = math::add(ab.earmarked, take)?;
-            self.put_asset_book(vault, asset, ab);
+            let take = self.fund_tickets(vault, asset, take)?;
             let rest = short.saturating_sub(take);
             if !rest.is_zero() {
                 self.unbond_for_ticket(vault, asset, rest, ctx, ev)?;
@@ -309,41 +339,54 @@ impl State {
         }
         due.sort_by_key(|(eta, id, _)| (*eta, *id));
         let mut b = self.book_for_flow(vault, ctx, ev)?;
+        // A ticket whose funding has not arrived (its unbonding held or slashed, the buffer short)
+        // waits for the next round; the others go ahead.
+        let (mut done, mut first_unfunded) = (0u32, None);
         for (_, id, t) in due.into_iter().take(usize::try_from(f.max).unwrap_or(usize::MAX)) {
-            b = self.finalize_one(vault, id, t, b, ctx, ev)?;
+            match self.finalize_one(vault, id, t, &mut b, ctx, ev) {
+                Ok(()) => done = done.saturating_add(1),
+                Err(TxError::Vault(e)) if matches!(*e, VaultError::TicketUnfunded { .. }) => {
+                    first_unfunded.get_or_insert(TxError::Vault(e));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        if done == 0
+            && let Some(e) = first_unfunded
+        {
+            return Err(e);
         }
         self.put_book(vault, b);
         Ok(())
     }
 
-    /// Fixes a due ticket's value, burns its tokens and owes its payout.
+    /// Fixes a due ticket's value, burns its tokens and owes its payout: from the ticket's own
+    /// funding, topped up from the spendable buffer if that fell short. Refused, with nothing
+    /// changed, if the two cannot pay it.
     fn finalize_one(
         &mut self,
         vault: VaultId,
         id: u64,
         mut t: Ticket,
-        mut b: Book,
+        b: &mut Book,
         ctx: &Ctx,
         ev: &mut Vec<Event>,
-    ) -> Result<Book, TxError> {
+    ) -> Result<(), TxError> {
         let price = self.vault_price(vault, t.asset)?;
-        let (_, rate) = Self::flow_rates(&b)?;
+        let (_, rate) = Self::flow_rates(b)?;
         let worth = book::to_value(t.shares, rate)?;
         let amount = t.requested.min(book::amount_of(worth, price)?);
-        let mut ab = self.asset_book(vault, t.asset);
-        let free = self.free_buffer(vault, t.asset)?;
-        let earmark_after = ab.earmarked.saturating_sub(t.requested);
-        let available = free.saturating_sub(earmark_after);
+        let available = math::add(t.funded, self.spendable_buffer(vault, t.asset)?)?;
         if amount > available {
             return Err(VaultError::TicketUnfunded { ticket: id, asset: t.asset, needed: amount, available }.into());
         }
-        // What of the request has not arrived (an unbonding held or slashed) is no longer
-        // promised: release that much of the asset's commitments, latest first.
-        let short = t.requested.saturating_sub(ab.earmarked);
-        if !short.is_zero() {
-            self.release_commitments(vault, t.asset, short);
+        // What the ticket still expected from unbondings in flight is no longer promised to it.
+        let outstanding = t.requested.saturating_sub(t.funded);
+        if !outstanding.is_zero() {
+            self.release_commitments(vault, t.asset, outstanding);
         }
-        ab.earmarked = earmark_after;
+        let mut ab = self.asset_book(vault, t.asset);
+        ab.earmarked = math::sub(ab.earmarked, t.funded)?;
         ab.owed = math::add(ab.owed, amount)?;
         ab.deposited = ab.deposited.saturating_sub(amount);
         self.put_asset_book(vault, t.asset, ab);
@@ -353,9 +396,10 @@ impl State {
         b.assets = b.assets.saturating_sub(paid);
         self.attribute(vault, Source::Settlements, worth.saturating_sub(paid), false, b.supply)?;
         t.status = TicketStatus::Finalized { amount, block: ctx.block };
+        t.funded = U256::ZERO;
         self.vault_tickets.insert((vault, id), t);
         ev.push(Event::VaultTicketFinalized { vault, ticket: id, asset: t.asset, tokens: t.shares, amount, rate });
-        Ok(b)
+        Ok(())
     }
 
     /// Lowers the commitments of unbondings of `asset` by `amount`, the latest to complete first.
@@ -390,8 +434,10 @@ impl State {
                 );
             }
             self.sweep(vault, ctx, ev)?;
-            let b = self.book_for_flow(vault, ctx, ev)?;
-            let b = self.finalize_one(vault, c.ticket, t, b, ctx, ev)?;
+            // The sweep may have funded it.
+            t = self.vault_ticket(vault, c.ticket).ok_or(VaultError::UnknownTicket { vault, ticket: c.ticket })?;
+            let mut b = self.book_for_flow(vault, ctx, ev)?;
+            self.finalize_one(vault, c.ticket, t, &mut b, ctx, ev)?;
             self.put_book(vault, b);
             t = self.vault_ticket(vault, c.ticket).ok_or(VaultError::UnknownTicket { vault, ticket: c.ticket })?;
         }

@@ -1,7 +1,7 @@
 //! The receipt token: balances, transfers, allowances and supply, per vault. Supply always
 //! equals the sum of balances (locked ticket tokens sit in the vault's own account).
 
-use cairn_primitives::{Address, U256, VaultId, math};
+use cairn_primitives::{Address, Block, U256, VaultId, math};
 
 use super::{
     VaultError,
@@ -43,6 +43,49 @@ impl State {
         })
     }
 
+    /// Tokens of `holder` locked by recent deposits at `block`, and the block they unlock.
+    pub fn vault_locked(&self, vault: VaultId, holder: Address, block: Block) -> (U256, Block) {
+        match self.vault_locks.get(&(vault, holder)).copied() {
+            Some((tokens, until)) if block < until => (tokens, until),
+            _ => (U256::ZERO, block),
+        }
+    }
+
+    /// Locks `tokens` just minted to `holder` until `deposit_lock_blocks` from now. Tokens
+    /// still locked join the new lock (the holder's older, unlocked tokens stay free, so a deposit
+    /// to someone else cannot freeze what they had).
+    pub(crate) fn lock_minted(
+        &mut self,
+        vault: VaultId,
+        holder: Address,
+        tokens: U256,
+        block: Block,
+    ) -> Result<(), TxError> {
+        let lock = self.vault_cfg(vault)?.params.deposit_lock_blocks;
+        if lock == 0 {
+            return Ok(());
+        }
+        let (held, _) = self.vault_locked(vault, holder, block);
+        self.vault_locks.insert((vault, holder), (math::add(held, tokens)?, math::add_u64(block, lock)?));
+        Ok(())
+    }
+
+    /// Refuses to move `amount` of `owner`'s tokens if that would dip into the locked ones.
+    pub(crate) fn check_unlocked(
+        &self,
+        vault: VaultId,
+        owner: Address,
+        amount: U256,
+        block: Block,
+    ) -> Result<(), VaultError> {
+        let (locked, until) = self.vault_locked(vault, owner, block);
+        let free = self.vault_balance(vault, owner).saturating_sub(locked);
+        if !locked.is_zero() && free < amount {
+            return Err(VaultError::TokensLocked { vault, account: owner, free, amount, until, block });
+        }
+        Ok(())
+    }
+
     /// Moves receipt tokens between accounts.
     pub(crate) fn move_receipt(
         &mut self,
@@ -67,6 +110,7 @@ impl State {
         t.check_stateless()?;
         self.vault_cfg(t.vault)?;
         self.check_token_recipient(t.to)?;
+        self.check_unlocked(t.vault, ctx.sender, t.amount, ctx.block)?;
         self.move_receipt(t.vault, ctx.sender, t.to, t.amount)?;
         ev.push(Event::VaultTransfer { vault: t.vault, from: ctx.sender, to: t.to, amount: t.amount });
         Ok(())
@@ -98,6 +142,7 @@ impl State {
         t.check_stateless()?;
         self.vault_cfg(t.vault)?;
         self.check_token_recipient(t.to)?;
+        self.check_unlocked(t.vault, t.from, t.amount, ctx.block)?;
         let allowance = self.vault_allowance(t.vault, t.from, ctx.sender);
         if allowance < t.amount {
             return Err(VaultError::InsufficientAllowance {

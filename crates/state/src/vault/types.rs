@@ -66,6 +66,10 @@ pub struct VaultParams {
     /// Blocks redemptions must have been halted (paused or quarantined) before the emergency
     /// unwind and in-kind exit open.
     pub emergency_delay_blocks: Block,
+    /// Blocks newly minted receipt tokens stay locked (no redemption, request or transfer), so
+    /// a deposit cannot straddle one price report for free ([LRV §7], Veda's share lock); 0: none.
+    #[serde(default)]
+    pub deposit_lock_blocks: Block,
 }
 
 /// One operator the policy lets the vault delegate to.
@@ -291,6 +295,9 @@ pub struct Ticket {
     /// Asset amount at the request's value (the most it can pay).
     #[serde(with = "serde_dec")]
     pub requested: U256,
+    /// Of it, buffer tokens earmarked for this ticket so far (the rest is committed in flight).
+    #[serde(default, with = "serde_dec")]
+    pub funded: U256,
     /// Block requested.
     pub requested_at: Block,
     /// The block it can be finalized from (never moved by later requests).

@@ -3,6 +3,7 @@
 //! step runs the core's and the vault's invariants (`World::ok`).
 
 mod deposit;
+mod liveness;
 mod native;
 mod policy;
 mod pricing;
@@ -47,6 +48,7 @@ pub(crate) fn params() -> VaultParams {
         finalization_period_blocks: 100,
         finalization_cap: U256::ZERO,
         emergency_delay_blocks: 50,
+        deposit_lock_blocks: 0,
     }
 }
 
