@@ -63,6 +63,11 @@ fn mul_div(x: U256, y: U256, d: U256, up: bool) -> MathResult<U256> {
     }
     let overflow = MathError::Overflow { op: "mul_div", a: x, b: y };
     if let Some(prod) = x.checked_mul(y) {
+        // Divisors below 2^64 (WAD, prices, bps) are most of the hot path: four native divisions.
+        if let Ok(small) = u64::try_from(d) {
+            let (q, r) = div_rem_small(prod, small);
+            return if up && r != 0 { q.checked_add(U256::from(1u8)).ok_or(overflow) } else { Ok(q) };
+        }
         // One division: rounding up needs the remainder, rounding down does not.
         if !up {
             return prod.checked_div(d).ok_or(MathError::DivisionByZero { a: x });
@@ -75,6 +80,21 @@ fn mul_div(x: U256, y: U256, d: U256, up: bool) -> MathResult<U256> {
     let (q, r) = prod.div_rem(d512);
     let q = if up && !r.is_zero() { q.checked_add(U512::from(1u8)).ok_or(overflow)? } else { q };
     U256::checked_from_limbs_slice(q.as_limbs()).ok_or(overflow)
+}
+
+/// `n / d` and its remainder for a non-zero divisor below 2^64: schoolbook division, one
+/// native 128-by-64-bit division per limb, most significant first.
+fn div_rem_small(n: U256, d: u64) -> (U256, u64) {
+    let mut limbs = *n.as_limbs();
+    let d = u128::from(d);
+    let mut rem: u128 = 0;
+    for limb in limbs.iter_mut().rev() {
+        let cur = (rem << 64) | u128::from(*limb);
+        // rem < d, so cur / d < 2^64: the quotient limb always fits.
+        *limb = u64::try_from(cur.checked_div(d).unwrap_or_default()).unwrap_or(u64::MAX);
+        rem = cur.checked_rem(d).unwrap_or_default();
+    }
+    (U256::from_limbs(limbs), u64::try_from(rem).unwrap_or(u64::MAX))
 }
 
 /// `floor(x * y / d)` with a 512-bit intermediate (rounds down).
@@ -174,6 +194,22 @@ mod tests {
             match mul_div_down(x, y, d) {
                 Ok(q) => prop_assert_eq!(U512::from(q), wide),
                 Err(_) => prop_assert!(wide > U512::from(U256::MAX)),
+            }
+        }
+
+        #[test]
+        fn small_divisors_agree_with_wide_division(x in any::<[u64; 3]>(), y in any::<u64>(), d in 1u64..) {
+            // A 192-bit x times a 64-bit y always fits 256 bits: the small-divisor path.
+            let (x, y, d) = (U256::from_limbs([x[0], x[1], x[2], 0]), U256::from(y), U256::from(d));
+            let prod = x.widening_mul(y);
+            let (q, r) = prod.div_rem(U512::from(d));
+            match (mul_div_down(x, y, d), mul_div_up(x, y, d)) {
+                (Ok(down), Ok(up)) => {
+                    prop_assert_eq!(U512::from(down), q);
+                    prop_assert_eq!(U512::from(up), if r.is_zero() { q } else { q + U512::from(1u8) });
+                }
+                (Ok(down), Err(_)) => prop_assert!(U512::from(down) == q && down == U256::MAX && !r.is_zero()),
+                (Err(_), _) => prop_assert!(q > U512::from(U256::MAX)),
             }
         }
 

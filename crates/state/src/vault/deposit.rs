@@ -8,7 +8,7 @@
 
 use cairn_primitives::{U256, math};
 
-use super::{VaultError, book, tx::Deposit, vault_account};
+use super::{VaultError, book, tx::Deposit};
 use crate::{Ctx, Event, State, TxError};
 
 impl State {
@@ -57,11 +57,13 @@ impl State {
         if tokens < d.min_out {
             return Err(VaultError::SlippageExceeded { out: tokens, min_out: d.min_out }.into());
         }
-        self.move_tokens(asset, ctx.sender, vault_account(vault), d.amount)?;
+        self.move_tokens(asset, ctx.sender, self.vault_own(vault), d.amount)?;
         self.credit_receipt(vault, receiver, tokens)?;
         self.lock_minted(vault, receiver, tokens, ctx.block)?;
+        let before = Self::current_rate(&b)?;
         b.assets = math::add(b.assets, value)?;
         b.supply = math::add(b.supply, tokens)?;
+        Self::lift_mark(&mut b, before)?;
         if !self.is_native_asset(asset) {
             b.oldest_price = b.oldest_price.min(ab.price_time);
         }

@@ -7,7 +7,7 @@
 
 use cairn_primitives::{AssetId, Block, U256, VaultId, math};
 
-use super::{TicketStatus, VaultError, tx::EmergencyExit, vault_account};
+use super::{TicketStatus, VaultError, tx::EmergencyExit};
 use crate::{Ctx, Event, State, TxError, pause::Module};
 
 impl State {
@@ -62,7 +62,7 @@ impl State {
             if t.status != TicketStatus::Pending {
                 continue;
             }
-            self.move_receipt(vault, vault_account(vault), t.owner, t.shares)?;
+            self.move_receipt(vault, self.vault_own(vault), t.owner, t.shares)?;
             let mut ab = self.asset_book(vault, t.asset);
             ab.earmarked = math::sub(ab.earmarked, t.funded)?;
             self.put_asset_book(vault, t.asset, ab);
@@ -100,7 +100,7 @@ impl State {
         for a in assets {
             let share = math::mul_div_down(self.free_buffer(vault, a)?, e.shares, b.supply)?;
             if !share.is_zero() {
-                self.move_tokens(a, vault_account(vault), ctx.sender, share)?;
+                self.move_tokens(a, self.vault_own(vault), ctx.sender, share)?;
                 paid.push(super::AssetAmount { asset: a, amount: share });
             }
         }

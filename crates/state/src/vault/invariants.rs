@@ -2,7 +2,7 @@
 
 use cairn_primitives::{AssetId, Block, U256, WAD, math};
 
-use super::{TicketStatus, book, vault_account};
+use super::{TicketStatus, book};
 use crate::{State, invariants::Violation};
 
 fn fail<T>(msg: String) -> Result<T, Violation> {
@@ -30,7 +30,7 @@ impl State {
                 .iter()
                 .filter(|(_, t)| t.status == TicketStatus::Pending)
                 .fold(U256::ZERO, |a, (_, t)| a.saturating_add(t.shares));
-            if locked != self.vault_balance(vault, vault_account(vault)) {
+            if locked != self.vault_balance(vault, self.vault_own(vault)) {
                 return fail(format!(
                     "{vault}: locked {} != pending tickets' tokens {locked}",
                     self.vault_locked_tokens(vault)
@@ -82,7 +82,7 @@ impl State {
         tickets: &[(u64, super::Ticket)],
     ) -> Result<(), Violation> {
         let ab = self.asset_book(vault, asset);
-        let held = self.balance(vault_account(vault), asset);
+        let held = self.balance(self.vault_own(vault), asset);
         let owed = tickets
             .iter()
             .filter(|(_, t)| t.asset == asset)

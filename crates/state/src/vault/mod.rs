@@ -82,6 +82,11 @@ pub fn sub_account(vault: VaultId, operator: Address) -> Address {
 }
 
 impl State {
+    /// The vault's own account, as stored at creation (deriving it hashes; this is a lookup).
+    pub fn vault_own(&self, vault: VaultId) -> Address {
+        self.vaults.get(&vault).map_or_else(|| vault_account(vault), |v| v.account)
+    }
+
     /// A vault's configuration, policy and targets.
     pub fn vault_cfg(&self, vault: VaultId) -> Result<&Vault, VaultError> {
         self.vaults.get(&vault).ok_or(VaultError::UnknownVault { vault })

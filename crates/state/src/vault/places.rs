@@ -5,7 +5,7 @@
 
 use cairn_primitives::{Address, AssetId, Block, StrategyId, U256, VaultId, WAD, math};
 
-use super::{Place, Unbonding, VaultError, book, sub_account, vault_account};
+use super::{Place, Unbonding, VaultError, sub_account};
 use crate::{Ctx, Event, State, Tx, TxError, TxKind, pause, stakers::calc_withdrawable, tx::QueueParams};
 
 /// One position of a place, valued.
@@ -167,13 +167,15 @@ impl State {
 
     /// Buffer tokens of `asset` that belong to the pool: held less what finalized tickets are owed.
     pub(crate) fn free_buffer(&self, vault: VaultId, asset: AssetId) -> Result<U256, TxError> {
-        let held = self.balance(vault_account(vault), asset);
+        let held = self.balance(self.vault_own(vault), asset);
         Ok(held.saturating_sub(self.asset_book(vault, asset).owed))
     }
 
     /// Buffer tokens of `asset` nobody has a claim on: free buffer less ticket earmarks.
     pub(crate) fn spendable_buffer(&self, vault: VaultId, asset: AssetId) -> Result<U256, TxError> {
-        Ok(self.free_buffer(vault, asset)?.saturating_sub(self.asset_book(vault, asset).earmarked))
+        let ab = self.asset_book(vault, asset);
+        let held = self.balance(self.vault_own(vault), asset);
+        Ok(held.saturating_sub(ab.owed).saturating_sub(ab.earmarked))
     }
 
     /// Moves `amount` of `asset` from the buffer into the place at `operator` and deposits it
@@ -197,7 +199,7 @@ impl State {
         let Some(place) = self.open_place(vault, operator, ctx, ev)? else {
             return Ok(false);
         };
-        let own = vault_account(vault);
+        let own = self.vault_own(vault);
         if native {
             self.stake_validators(vault, operator, place, amount, ctx, ev)?;
             return Ok(true);
@@ -231,7 +233,7 @@ impl State {
         }
         let native = self.native()?;
         let wei = math::mul(super::VALIDATOR_DEPOSIT, U256::from(count))?;
-        self.move_tokens(native.asset, vault_account(vault), super::beacon_deposit_address(), wei)?;
+        self.move_tokens(native.asset, self.vault_own(vault), super::beacon_deposit_address(), wei)?;
         place.pending_validators = math::add_u32(place.pending_validators, count)?;
         self.vault_places.insert((vault, operator), place);
         let pod = crate::pods::pod_address(place.account);
@@ -401,7 +403,7 @@ impl State {
             self.act(account, ctx, &Tx::CompleteWithdrawal { nonce, receive_as_tokens: true }, ev)?;
             let got = math::sub(self.balance(account, u.asset), before)?;
             if !got.is_zero() {
-                let to = vault_account(vault);
+                let to = self.vault_own(vault);
                 self.act(account, ctx, &Tx::Transfer { asset: u.asset, to, amount: got }, ev)?;
             }
             self.vault_unbondings.remove(&(vault, account, nonce));
@@ -413,24 +415,5 @@ impl State {
             self.invalidate_valuation(vault)?;
         }
         Ok(done)
-    }
-
-    /// Value of everything placed at operators: restaked positions, unbondings and validators in
-    /// transit, in the native asset at the accepted prices (rounding down).
-    pub(crate) fn placed_value(&self, vault: VaultId, block: Block) -> Result<U256, TxError> {
-        let mut total = U256::ZERO;
-        for (_, place) in self.vault_places_of(vault) {
-            for h in self.place_holdings(place.account)? {
-                let p = self.vault_price(vault, h.asset)?;
-                total = math::add(total, book::value_of(h.tokens, p)?)?;
-            }
-            let transit = math::mul(super::VALIDATOR_DEPOSIT, U256::from(place.pending_validators))?;
-            total = math::add(total, transit)?;
-        }
-        for ((account, nonce), u) in self.vault_unbondings_of(vault) {
-            let p = self.vault_price(vault, u.asset)?;
-            total = math::add(total, book::value_of(self.unbonding_tokens(account, nonce, block)?, p)?)?;
-        }
-        Ok(total)
     }
 }

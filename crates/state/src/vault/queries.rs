@@ -8,7 +8,6 @@ use serde::Serialize;
 use super::{
     Part, Quarantine, RateRecord, Source, Targets, Ticket, book,
     book::{BPS, YEAR_SECONDS},
-    vault_account,
 };
 use crate::{State, TxError};
 
@@ -515,7 +514,7 @@ impl State {
 
     /// Receipt tokens locked in the vault's own account (pending tickets).
     pub fn vault_locked_tokens(&self, vault: VaultId) -> U256 {
-        self.vault_balance(vault, vault_account(vault))
+        self.vault_balance(vault, self.vault_own(vault))
     }
 }
 

@@ -23,7 +23,6 @@ use cairn_primitives::{Address, AssetId, Block, Timestamp, U256, VaultId, math};
 use super::{
     Book, Quarantine, RateRecord, Source, Vault, VaultError,
     book::{self, Breach, FeeRates, RateBounds},
-    vault_account,
 };
 use crate::{Ctx, Event, State, TxError};
 
@@ -56,7 +55,7 @@ impl State {
     /// Values every place of the vault now.
     pub(crate) fn valuation(&self, vault: VaultId, block: Block) -> Result<Valuation, TxError> {
         let cfg = self.vault_cfg(vault)?;
-        let own = vault_account(vault);
+        let own = self.vault_own(vault);
         let mut assets = U256::ZERO;
         let mut oldest: Option<(AssetId, Timestamp)> = None;
         let mut held = |s: &Self, asset: AssetId| {
@@ -76,15 +75,21 @@ impl State {
             held(self, a.asset);
             assets = math::add(assets, book::value_of(free, self.vault_price(vault, a.asset)?)?)?;
         }
+        // Every place's restaked positions and validators in transit, then every unbonding, at
+        // the accepted prices (rounding down), in one pass.
         for (_, place) in self.vault_places_of(vault) {
             for h in self.place_holdings(place.account)? {
                 held(self, h.asset);
+                assets = math::add(assets, book::value_of(h.tokens, self.vault_price(vault, h.asset)?)?)?;
             }
+            let transit = math::mul(super::VALIDATOR_DEPOSIT, U256::from(place.pending_validators))?;
+            assets = math::add(assets, transit)?;
         }
-        for (_, u) in self.vault_unbondings_of(vault) {
+        for ((account, nonce), u) in self.vault_unbondings_of(vault) {
             held(self, u.asset);
+            let tokens = self.unbonding_tokens(account, nonce, block)?;
+            assets = math::add(assets, book::value_of(tokens, self.vault_price(vault, u.asset)?)?)?;
         }
-        assets = math::add(assets, self.placed_value(vault, block)?)?;
         let reserve =
             self.slash_reserve(vault, block)?.into_iter().try_fold(U256::ZERO, |a, (_, v)| math::add(a, v))?;
         Ok(Valuation { assets, reserve, oldest })
@@ -195,10 +200,14 @@ impl State {
         now: Timestamp,
         ev: &mut Vec<Event>,
     ) -> Result<Book, TxError> {
-        let cfg = self.vault_cfg(vault)?;
-        let (rates, recipient) = (cfg.fee_rates(), cfg.fee_recipient);
         let net = b.assets.saturating_sub(b.reserve);
         let elapsed = now.saturating_sub(b.fee_time);
+        // No time has passed and no gain above the mark: nothing can be due (the hot path).
+        if elapsed == 0 && book::rate(net, b.supply)? <= b.hwm {
+            return Ok(b);
+        }
+        let cfg = self.vault_cfg(vault)?;
+        let (rates, recipient) = (cfg.fee_rates(), cfg.fee_recipient);
         let fees = book::accrue_fees(net, b.supply, b.hwm, elapsed, rates)?;
         b.fee_time = now;
         if !fees.tokens.is_zero() {
@@ -237,7 +246,8 @@ impl State {
     }
 
     fn require_no_quarantine(&self, vault: VaultId) -> Result<(), TxError> {
-        match self.vault_book(vault)?.quarantine {
+        let b = self.vault_books.get(&vault).ok_or(VaultError::UnknownVault { vault })?;
+        match b.quarantine {
             Some(q) => Err(VaultError::RateQuarantined { vault, rate: q.rate, previous: q.previous }.into()),
             None => Ok(()),
         }
@@ -394,6 +404,17 @@ impl State {
 
     /// The rate a deposit mints at and an instant redemption pays at: (max, min) of the settled
     /// and the current rate.
+    /// Raises the high-water mark by what a flow itself added to the rate (from `before`): an
+    /// exit fee, a ticket paid below its tokens' worth, a deposit minted above the current rate.
+    /// That is holders' money changing hands, not rewards, so no performance fee is due on it.
+    pub(crate) fn lift_mark(b: &mut Book, before: U256) -> Result<(), TxError> {
+        let after = Self::current_rate(b)?;
+        if after > before && !b.supply.is_zero() {
+            b.hwm = math::add(b.hwm, math::sub(after, before)?)?;
+        }
+        Ok(())
+    }
+
     pub(crate) fn flow_rates(b: &Book) -> Result<(U256, U256), TxError> {
         let cur = Self::current_rate(b)?;
         Ok((cur.max(b.settled_rate), cur.min(b.settled_rate)))

@@ -7,7 +7,7 @@
 
 use cairn_primitives::{Address, AssetId, U256, VaultId, math};
 
-use super::{Book, VaultError, book, tx::Redeem, vault_account};
+use super::{Book, VaultError, book, tx::Redeem};
 use crate::{Ctx, Event, State, TxError};
 
 /// What an instant redemption would pay.
@@ -43,17 +43,33 @@ impl State {
         Ok(book::bps_of(b.assets.saturating_sub(b.reserve), u64::from(bps))?)
     }
 
-    fn quote_redeem(&self, vault: VaultId, b: &Book, tokens: U256, asset: AssetId) -> Result<RedeemQuote, TxError> {
-        let price = self.vault_price(vault, asset)?;
-        let (_, rate) = Self::flow_rates(b)?;
+    /// Quotes against the book `b` whose current rate is `current`, `spendable` being the
+    /// asset's spendable buffer and `price` its price.
+    fn quote_redeem(
+        &self,
+        vault: VaultId,
+        b: &Book,
+        current: U256,
+        tokens: U256,
+        spendable: U256,
+        price: U256,
+    ) -> Result<RedeemQuote, TxError> {
+        let rate = current.min(b.settled_rate);
         let value = book::to_value(tokens, rate)?;
         if value.is_zero() {
             return Err(VaultError::ZeroPayout { tokens, rate }.into());
         }
         let p = self.vault_cfg(vault)?.params;
-        let after = self.spendable_value(vault)?.saturating_sub(value);
-        let fee_bps =
-            book::instant_fee_bps(p.instant_fee_min_bps, p.instant_fee_max_bps, after, self.buffer_target(vault, b)?)?;
+        let target = self.buffer_target(vault, b)?;
+        // The paid asset's own buffer often covers the target alone: the fee is then the minimum
+        // whatever the other assets hold, and they need not be valued (the hot path).
+        let own = book::value_of(spendable, price)?;
+        let after = if own.saturating_sub(value) >= target {
+            own.saturating_sub(value)
+        } else {
+            self.spendable_value(vault)?.saturating_sub(value)
+        };
+        let fee_bps = book::instant_fee_bps(p.instant_fee_min_bps, p.instant_fee_max_bps, after, target)?;
         let fee = book::bps_of_up(value, u64::from(fee_bps))?;
         let amount = book::amount_of(math::sub(value, fee)?, price)?;
         Ok(RedeemQuote { value, fee_bps, amount, rate })
@@ -70,7 +86,7 @@ impl State {
         ctx: &Ctx,
     ) -> Result<(), TxError> {
         self.vault_cfg(vault)?.asset(asset).ok_or(VaultError::UnknownVaultAsset { vault, asset })?;
-        if self.vault_book(vault)?.emergency {
+        if self.vault_books.get(&vault).is_some_and(|b| b.emergency) {
             return Err(VaultError::InEmergency { vault }.into());
         }
         let balance = self.vault_balance(vault, owner);
@@ -87,18 +103,19 @@ impl State {
         let (vault, asset) = (r.vault, r.asset);
         self.check_exit(vault, asset, ctx.sender, r.shares, ctx)?;
         let mut b = self.book_for_flow(vault, ctx, ev)?;
-        let q = self.quote_redeem(vault, &b, r.shares, asset)?;
+        let price = self.vault_price(vault, asset)?;
         let available = self.spendable_buffer(vault, asset)?;
+        let before = Self::current_rate(&b)?;
+        let q = self.quote_redeem(vault, &b, before, r.shares, available, price)?;
         if q.amount > available {
             return Err(VaultError::InsufficientLiquidity { asset, requested: q.amount, available }.into());
         }
         if q.amount < r.min_out || q.amount.is_zero() {
             return Err(VaultError::SlippageExceeded { out: q.amount, min_out: r.min_out }.into());
         }
-        let price = self.vault_price(vault, asset)?;
         let paid_value = book::value_of_up(q.amount, price)?;
         self.debit_receipt(vault, ctx.sender, r.shares)?;
-        self.move_tokens(asset, vault_account(vault), ctx.sender, q.amount)?;
+        self.move_tokens(asset, self.vault_own(vault), ctx.sender, q.amount)?;
         b.supply = math::sub(b.supply, r.shares)?;
         b.assets = b.assets.saturating_sub(paid_value);
         let kept = q.value.saturating_sub(paid_value);
@@ -106,6 +123,7 @@ impl State {
         if !b.supply.is_zero() {
             b.exit_fee_rate = math::add(b.exit_fee_rate, math::mul_div_down(kept, cairn_primitives::WAD, b.supply)?)?;
         }
+        Self::lift_mark(&mut b, before)?;
         self.put_book(vault, b);
         let mut ab = self.asset_book(vault, asset);
         ab.deposited = ab.deposited.saturating_sub(q.amount);
@@ -127,6 +145,7 @@ impl State {
     /// `previewRedeem`), against the cached book; an error names what would refuse it.
     pub fn vault_preview_redeem(&self, vault: VaultId, tokens: U256, asset: AssetId) -> Result<RedeemQuote, TxError> {
         let b = self.vault_book(vault)?;
-        self.quote_redeem(vault, &b, tokens, asset)
+        let (spendable, price) = (self.spendable_buffer(vault, asset)?, self.vault_price(vault, asset)?);
+        self.quote_redeem(vault, &b, Self::current_rate(&b)?, tokens, spendable, price)
     }
 }

@@ -10,7 +10,7 @@
 
 use cairn_primitives::{Address, AssetId, Timestamp, U256, VaultId, math};
 
-use super::{Source, VaultError, book, tx::ClaimRewards, vault_account};
+use super::{Source, VaultError, book, tx::ClaimRewards};
 use crate::{Ctx, Event, State, Tx, TxError};
 
 impl State {
@@ -24,7 +24,7 @@ impl State {
         c.check_stateless()?;
         let vault = c.vault;
         self.vault_cfg(vault)?;
-        let own = vault_account(vault);
+        let own = self.vault_own(vault);
         for claim in &c.claims {
             let earner = claim.earner;
             if earner == own || self.vault_accounts.get(&earner) != Some(&vault) {

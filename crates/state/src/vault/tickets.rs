@@ -19,7 +19,6 @@ use cairn_primitives::{Address, AssetId, Block, Timestamp, U256, VaultId, math};
 use super::{
     Book, Source, Ticket, TicketStatus, VaultError, book,
     tx::{ClaimTicket, FinalizeTickets, RequestWithdrawal, TransferTicket},
-    vault_account,
 };
 use crate::{Ctx, Event, State, TxError};
 
@@ -61,7 +60,7 @@ impl State {
         let delay = self.vault_cfg(vault)?.params.ticket_delay_blocks;
         let (ready, funded) = self.source_liquidity(vault, asset, requested, ctx, ev)?;
         let eta_block = self.book_finalization(vault, value, ready.max(math::add_u64(ctx.block, delay)?))?;
-        self.move_receipt(vault, ctx.sender, vault_account(vault), r.shares)?;
+        self.move_receipt(vault, ctx.sender, self.vault_own(vault), r.shares)?;
         // Unbondings queued above split positions: keep the cache's staleness mark.
         b.val_block = self.vault_book(vault)?.val_block;
         let id = b.next_ticket;
@@ -390,10 +389,12 @@ impl State {
         ab.owed = math::add(ab.owed, amount)?;
         ab.deposited = ab.deposited.saturating_sub(amount);
         self.put_asset_book(vault, t.asset, ab);
-        self.debit_receipt(vault, vault_account(vault), t.shares)?;
+        self.debit_receipt(vault, self.vault_own(vault), t.shares)?;
+        let before = Self::current_rate(b)?;
         b.supply = math::sub(b.supply, t.shares)?;
         let paid = book::value_of_up(amount, price)?;
         b.assets = b.assets.saturating_sub(paid);
+        Self::lift_mark(b, before)?;
         self.attribute(vault, Source::Settlements, worth.saturating_sub(paid), false, b.supply)?;
         t.status = TicketStatus::Finalized { amount, block: ctx.block };
         t.funded = U256::ZERO;
@@ -447,7 +448,7 @@ impl State {
         let mut ab = self.asset_book(vault, t.asset);
         ab.owed = math::sub(ab.owed, amount)?;
         self.put_asset_book(vault, t.asset, ab);
-        self.move_tokens(t.asset, vault_account(vault), t.owner, amount)?;
+        self.move_tokens(t.asset, self.vault_own(vault), t.owner, amount)?;
         self.vault_tickets.remove(&(vault, c.ticket));
         ev.push(Event::VaultTicketClaimed { vault, ticket: c.ticket, owner: t.owner, asset: t.asset, amount });
         Ok(())

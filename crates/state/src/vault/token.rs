@@ -43,8 +43,12 @@ impl State {
         })
     }
 
-    /// Tokens of `holder` locked by recent deposits at `block`, and the block they unlock.
+    /// Tokens of `holder` locked by recent deposits at `block`, and the block they unlock (a
+    /// lock of 0 blocks, set by governance, releases every lock at once).
     pub fn vault_locked(&self, vault: VaultId, holder: Address, block: Block) -> (U256, Block) {
+        if self.vaults.get(&vault).is_none_or(|v| v.params.deposit_lock_blocks == 0) {
+            return (U256::ZERO, block);
+        }
         match self.vault_locks.get(&(vault, holder)).copied() {
             Some((tokens, until)) if block < until => (tokens, until),
             _ => (U256::ZERO, block),

@@ -168,3 +168,24 @@ fn an_executed_slash_turns_the_reserve_into_a_loss() {
     let sum: i128 = rec.attribution.iter().map(|(_, p)| p.rate).sum();
     assert_eq!(sum, i128::try_from(rec.rate).unwrap() - i128::try_from(rec.previous).unwrap());
 }
+
+#[test]
+fn exit_fees_stay_with_the_holders_and_rewards_pay_the_performance_fee() {
+    let mut v = VaultWorld::new();
+    v.deposit("alice", STETH, 100 * E18);
+    v.deposit("bob", STETH, 100 * E18);
+    // alice leaves half at once and pays the instant fee: the rate rises for bob and her.
+    let paid = v.redeem("alice", u(50 * E18), STETH);
+    assert!(paid < u(50 * E18));
+    assert!(v.current() > wad());
+    // The next flows mint no performance fee on it: the mark moved with the rate.
+    v.deposit("carol", STETH, E18);
+    v.redeem("bob", u(E18), STETH);
+    assert_eq!(v.tokens("treasury"), U256::ZERO);
+    assert_eq!(v.book().hwm, v.current());
+    // A price rise is a reward: the next flow charges 10% of it.
+    v.advance(100);
+    v.prices(&[(STETH, 1_001 * E18 / 1_000)]);
+    v.deposit("carol", STETH, E18);
+    assert!(v.tokens("treasury") > U256::ZERO);
+}
