@@ -412,6 +412,20 @@ mod tests {
     use super::*;
 
     #[test]
+    fn vault_exposure_adds_what_each_service_can_take() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/vault_stacked_yield.toml");
+        let v = vault_scenario(std::path::Path::new(path), 0).unwrap();
+        // op1 holds 735.84 stETH-value for the vault; the oracle and the bridge each hold a 10%
+        // allocation of it, so each can take 73.584, and both together twice that.
+        let e = &v["exposure"];
+        let each = "73584000000000000000";
+        assert_eq!(e["per_service"], serde_json::json!([["bridge_avs", each], ["oracle_avs", each]]));
+        assert_eq!(e["worst_k"], serde_json::json!([each, "147168000000000000000"]));
+        assert_eq!(v["worst_target"]["bps"], 1000);
+        assert!(vault_human(&v).contains("any 2 together: 147168000000000000000 (19.88%)"));
+    }
+
+    #[test]
     fn example_graphs_give_their_documented_verdicts() {
         let text =
             std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/risk/dr5b.json")).unwrap();

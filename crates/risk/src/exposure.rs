@@ -131,7 +131,7 @@ pub fn vault_exposure(
 #[cfg(test)]
 mod vault_tests {
     use super::*;
-    use cairn_primitives::{Address, U256};
+    use cairn_primitives::U256;
 
     #[test]
     fn worst_k_adds_losses_and_caps_at_the_stake() {
@@ -143,6 +143,5 @@ mod vault_tests {
         );
         assert_eq!(e.per_service[0], ("b".to_string(), "90".to_string()));
         assert_eq!(e.worst_k, vec!["90".to_string(), "100".to_string()]);
-        let _ = Address::ZERO;
     }
 }
