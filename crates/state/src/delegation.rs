@@ -166,15 +166,24 @@ impl State {
         Ok(())
     }
 
-    fn consume_approval(
-        &mut self,
-        ctx: &Ctx,
+    /// The checks `DelegateTo` makes before it writes: `staker` undelegated, `operator`
+    /// registered, and (if the operator has an approver) an unused, matching, unexpired approval
+    /// at `salt` at `block`. Returns the approval to spend, if one is needed.
+    pub(crate) fn check_delegation(
+        &self,
         staker: Address,
         operator: Address,
         salt: Option<u64>,
-    ) -> Result<(), TxError> {
+        block: Block,
+    ) -> Result<Option<(Address, u64, Approval)>, TxError> {
+        if let Some(current) = self.delegated_to(staker) {
+            return Err(DelegationError::ActivelyDelegated { staker, operator: current }.into());
+        }
+        if !self.is_operator(operator) {
+            return Err(OperatorError::NotOperator { account: operator }.into());
+        }
         let Some(approver) = self.operator(operator)?.delegation_approver else {
-            return Ok(());
+            return Ok(None);
         };
         let salt = salt.ok_or(DelegationError::ApprovalRequired { operator, approver })?;
         let a = *self.approvals.get(&(approver, salt)).ok_or(DelegationError::ApprovalNotFound { approver, salt })?;
@@ -184,11 +193,10 @@ impl State {
         if a.staker != staker || a.operator != operator {
             return Err(DelegationError::ApprovalMismatch { salt, staker: a.staker, operator: a.operator }.into());
         }
-        if a.expiry < ctx.block {
-            return Err(DelegationError::ApprovalExpired { expiry: a.expiry, block: ctx.block }.into());
+        if a.expiry < block {
+            return Err(DelegationError::ApprovalExpired { expiry: a.expiry, block }.into());
         }
-        self.approvals.insert((approver, salt), Approval { used: true, ..a });
-        Ok(())
+        Ok(Some((approver, salt, a)))
     }
 
     pub(crate) fn tx_delegate(
@@ -199,13 +207,9 @@ impl State {
         salt: Option<u64>,
         ev: &mut Vec<Event>,
     ) -> Result<(), TxError> {
-        if let Some(current) = self.delegated_to(staker) {
-            return Err(DelegationError::ActivelyDelegated { staker, operator: current }.into());
+        if let Some((approver, salt, a)) = self.check_delegation(staker, operator, salt, ctx.block)? {
+            self.approvals.insert((approver, salt), Approval { used: true, ..a });
         }
-        if !self.is_operator(operator) {
-            return Err(OperatorError::NotOperator { account: operator }.into());
-        }
-        self.consume_approval(ctx, staker, operator, salt)?;
         self.delegate_inner(staker, operator, ev)
     }
 

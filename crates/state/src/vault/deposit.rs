@@ -46,7 +46,8 @@ impl State {
         }
         let mut b = self.book_for_flow(vault, ctx, ev)?;
         let value = book::value_of(d.amount, price)?;
-        let (mint_rate, _) = Self::flow_rates(&b)?;
+        let before = Self::current_rate(&b)?;
+        let mint_rate = before.max(b.settled_rate);
         if mint_rate.is_zero() {
             return Err(VaultError::ZeroTokens { value, rate: mint_rate }.into());
         }
@@ -60,7 +61,6 @@ impl State {
         self.move_tokens(asset, ctx.sender, self.vault_own(vault), d.amount)?;
         self.credit_receipt(vault, receiver, tokens)?;
         self.lock_minted(vault, receiver, tokens, ctx.block)?;
-        let before = Self::current_rate(&b)?;
         b.assets = math::add(b.assets, value)?;
         b.supply = math::add(b.supply, tokens)?;
         Self::lift_mark(&mut b, before)?;

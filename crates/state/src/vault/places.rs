@@ -75,7 +75,7 @@ impl State {
             Some(_) => return Ok(None),
             None => {
                 let salt = self.vault_cfg(vault)?.operator_limit(operator).and_then(|l| l.approval_salt);
-                if !self.can_delegate(account, operator, salt, ctx.block)? {
+                if !self.can_delegate(account, operator, salt, ctx.block) {
                     return Ok(None);
                 }
                 self.act(account, ctx, &Tx::DelegateTo { operator, approval_salt: salt }, ev)?;
@@ -92,26 +92,12 @@ impl State {
     }
 
     /// Whether `DelegateTo` from `account` to `operator` would go through: delegation not
-    /// paused, a registered operator that is not fully slashed in anything the account holds,
-    /// and (if it has an approver) an unused, unexpired approval at `salt` for this account.
-    fn can_delegate(
-        &self,
-        account: Address,
-        operator: Address,
-        salt: Option<u64>,
-        block: Block,
-    ) -> Result<bool, TxError> {
-        if !self.core_open(&[TxKind::DelegateTo]) || !self.is_operator(operator) {
-            return Ok(false);
-        }
-        if self.staker_strategies(account).into_iter().any(|s| self.max_magnitude(operator, s) == 0) {
-            return Ok(false);
-        }
-        let Some(approver) = self.operator(operator)?.delegation_approver else {
-            return Ok(true);
-        };
-        let approval = salt.and_then(|salt| self.approvals.get(&(approver, salt)).copied());
-        Ok(approval.is_some_and(|a| !a.used && a.staker == account && a.operator == operator && a.expiry >= block))
+    /// paused, the core's own pre-write checks (`check_delegation`), and the operator not fully
+    /// slashed in anything the account holds.
+    fn can_delegate(&self, account: Address, operator: Address, salt: Option<u64>, block: Block) -> bool {
+        self.core_open(&[TxKind::DelegateTo])
+            && self.check_delegation(account, operator, salt, block).is_ok()
+            && self.staker_strategies(account).into_iter().all(|s| self.max_magnitude(operator, s) != 0)
     }
 
     /// What a place holds in each strategy, at withdrawable shares and their tokens now.

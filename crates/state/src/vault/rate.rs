@@ -414,9 +414,4 @@ impl State {
         }
         Ok(())
     }
-
-    pub(crate) fn flow_rates(b: &Book) -> Result<(U256, U256), TxError> {
-        let cur = Self::current_rate(b)?;
-        Ok((cur.max(b.settled_rate), cur.min(b.settled_rate)))
-    }
 }

@@ -48,7 +48,7 @@ impl State {
         self.check_exit(vault, asset, ctx.sender, r.shares, ctx)?;
         let mut b = self.book_for_flow(vault, ctx, ev)?;
         let price = self.vault_price(vault, asset)?;
-        let (_, rate) = Self::flow_rates(&b)?;
+        let rate = Self::current_rate(&b)?.min(b.settled_rate);
         let value = book::to_value(r.shares, rate)?;
         let requested = book::amount_of(value, price)?;
         if requested.is_zero() {
@@ -372,7 +372,8 @@ impl State {
         ev: &mut Vec<Event>,
     ) -> Result<(), TxError> {
         let price = self.vault_price(vault, t.asset)?;
-        let (_, rate) = Self::flow_rates(b)?;
+        let before = Self::current_rate(b)?;
+        let rate = before.min(b.settled_rate);
         let worth = book::to_value(t.shares, rate)?;
         let amount = t.requested.min(book::amount_of(worth, price)?);
         let available = math::add(t.funded, self.spendable_buffer(vault, t.asset)?)?;
@@ -390,7 +391,6 @@ impl State {
         ab.deposited = ab.deposited.saturating_sub(amount);
         self.put_asset_book(vault, t.asset, ab);
         self.debit_receipt(vault, self.vault_own(vault), t.shares)?;
-        let before = Self::current_rate(b)?;
         b.supply = math::sub(b.supply, t.shares)?;
         let paid = book::value_of_up(amount, price)?;
         b.assets = b.assets.saturating_sub(paid);
