@@ -636,7 +636,7 @@ async fn events(
     let tx = f.tx.as_deref().map(parse_hash).transpose()?;
     let event = f.event;
     let stream = BroadcastStream::new(node.subscribe()).flat_map(move |batch| {
-        let batch = batch.map(|b| (*b).clone()).unwrap_or_default();
+        let batch = batch.map(|b| b.events.clone()).unwrap_or_default();
         let picked: Vec<Result<SseEvent, Infallible>> = batch
             .into_iter()
             .filter(|r| event.as_deref().is_none_or(|e| r.event == e))

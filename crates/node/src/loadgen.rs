@@ -167,7 +167,7 @@ pub async fn run(spec: LoadSpec) -> anyhow::Result<LoadReport> {
             };
             let now = Instant::now();
             let mut m = sink.lock().unwrap_or_else(|p| p.into_inner());
-            for r in batch.iter() {
+            for r in &batch.events {
                 m.entry(r.tx_hash).or_insert(now);
             }
         }

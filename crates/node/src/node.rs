@@ -126,6 +126,15 @@ pub struct EventRecord {
     pub data: serde_json::Value,
 }
 
+/// What a committed block tells subscribers: its header and its events in order.
+#[derive(Debug, Clone)]
+pub struct CommittedBlock {
+    /// The block's header.
+    pub header: Header,
+    /// Its state-machine events.
+    pub events: Vec<EventRecord>,
+}
+
 /// Counters for `/metrics`.
 #[derive(Debug, Default)]
 pub struct Metrics {
@@ -152,7 +161,7 @@ pub struct Node {
     mempool: Mutex<Mempool>,
     /// Settings.
     pub config: Config,
-    events: broadcast::Sender<Arc<Vec<EventRecord>>>,
+    events: broadcast::Sender<Arc<CommittedBlock>>,
     committed: watch::Sender<u64>,
     /// Counters.
     pub metrics: Metrics,
@@ -280,8 +289,8 @@ impl Node {
         }
     }
 
-    /// A receiver of committed blocks' events.
-    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Vec<EventRecord>>> {
+    /// A receiver of committed blocks (header and events).
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<CommittedBlock>> {
         self.events.subscribe()
     }
 
@@ -312,7 +321,9 @@ impl Node {
         self.metrics.blocks.fetch_add(1, Relaxed);
         self.metrics.block_micros.fetch_add(started.elapsed().as_micros() as u64, Relaxed);
         self.committed.send_replace(header.height);
-        let _ = self.events.send(Arc::new(event_records(&finalized.receipts)));
+        let _ = self
+            .events
+            .send(Arc::new(CommittedBlock { header: header.clone(), events: event_records(&finalized.receipts) }));
         Ok(header)
     }
 
