@@ -4,6 +4,7 @@ mod fuzz_smoke;
 mod model;
 mod node;
 mod persist;
+mod rewards_history;
 mod scenarios;
 mod support;
 mod vault_model;

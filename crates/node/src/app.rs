@@ -13,7 +13,7 @@ use cairn_state::{Ctx, Genesis, State, persist::Change};
 use crate::{
     block::{Block, Header, Receipt, ReceiptError, merkle_root},
     envelope::{Domain, EnvelopeError, SignedTx, Verified},
-    store::{NONCES, Row, Store, StoreError, nonce_key},
+    store::{BlockCommit, NONCES, Row, Store, StoreError, StoreOptions, nonce_key},
 };
 
 /// Why the application refuses to start or to take a block.
@@ -118,9 +118,15 @@ pub struct App {
 }
 
 impl App {
-    /// Opens the store at `path`: resumes from it, or writes `genesis` as block 0 if it is new.
+    /// Opens the store at `path` with the default options: resumes from it, or writes `genesis`
+    /// as block 0 if it is new.
     pub fn open(path: &Path, genesis: &Genesis, chain_id: u64) -> Result<Self, AppError> {
-        let store = Store::open(path)?;
+        Self::open_with(path, genesis, chain_id, StoreOptions::default())
+    }
+
+    /// [`App::open`] with store options (cache size, rewards history).
+    pub fn open_with(path: &Path, genesis: &Genesis, chain_id: u64, options: StoreOptions) -> Result<Self, AppError> {
+        let store = Store::open(path, options)?;
         let domain = Domain::new(chain_id);
         let genesis_hash = keccak256(postcard::to_allocvec(genesis).map_err(|e| AppError::Genesis(e.to_string()))?);
         if let Some(meta) = store.meta()? {
@@ -157,13 +163,14 @@ impl App {
             state_hash: chain_hash(B256::ZERO, &changes),
             tx_count: 0,
         };
-        store.commit_block(
-            &Block { header: head.clone(), txs: Vec::new() },
-            &[],
-            &rows,
+        store.commit_block(&BlockCommit {
+            block: &Block { header: head.clone(), txs: Vec::new() },
+            receipts: &[],
+            rows: &rows,
             chain_id,
-            Some(genesis_hash),
-        )?;
+            genesis: Some(genesis_hash),
+            interval: state.params().rewards_interval_seconds,
+        })?;
         state.set_tracking(true);
         Ok(Self { state, nonces: HashMap::new(), head, domain, store })
     }
@@ -298,7 +305,14 @@ impl App {
     /// ABCI Commit: writes the finalized block, its receipts and state rows in one redb
     /// transaction and makes it the head. On error the node must stop: memory is ahead of disk.
     pub fn commit(&mut self, f: &Finalized) -> Result<(), AppError> {
-        self.store.commit_block(&f.block, &f.receipts, &f.rows, self.domain.chain_id, None)?;
+        self.store.commit_block(&BlockCommit {
+            block: &f.block,
+            receipts: &f.receipts,
+            rows: &f.rows,
+            chain_id: self.domain.chain_id,
+            genesis: None,
+            interval: self.state.params().rewards_interval_seconds,
+        })?;
         self.head = f.block.header.clone();
         Ok(())
     }

@@ -10,7 +10,7 @@ use std::{
 };
 
 use alloy_primitives::{Address, B256};
-use cairn_rewards::{Recorder, calculate};
+use cairn_rewards::calculate;
 use cairn_state::{Genesis, rewards::RewardsClaim};
 use serde::Serialize;
 use tokio::sync::{broadcast, watch};
@@ -20,6 +20,7 @@ use crate::{
     block::{Header, Receipt},
     envelope::{EnvelopeError, SignedTx, Verified},
     mempool::{Mempool, MempoolError},
+    store::StoreOptions,
 };
 
 /// Node settings.
@@ -37,10 +38,11 @@ pub struct Config {
     pub max_block_txs: usize,
     /// Most waiting transactions.
     pub mempool_capacity: usize,
-    /// Record the state at every rewards interval boundary for the rewards calculator
-    /// (`rewards_root`). The history is in memory; a resumed node rebuilds it by replaying its
-    /// stored blocks.
+    /// Keep the rewards history in the store as blocks commit (the state as of every rewards
+    /// interval boundary, as undo rows), for the rewards calculator (`rewards_root`).
     pub record_rewards: bool,
+    /// redb's page cache, in bytes.
+    pub cache_bytes: usize,
 }
 
 impl Config {
@@ -54,6 +56,7 @@ impl Config {
             max_block_txs: 5_000,
             mempool_capacity: 100_000,
             record_rewards: false,
+            cache_bytes: StoreOptions::default().cache_bytes,
         }
     }
 }
@@ -166,7 +169,6 @@ pub struct Node {
     /// Counters.
     pub metrics: Metrics,
     stopping: AtomicBool,
-    rewards: Mutex<Option<Recorder>>,
 }
 
 /// Unix seconds now.
@@ -179,15 +181,11 @@ impl Node {
     pub fn open(config: Config, genesis: &Genesis) -> Result<Arc<Node>, AppError> {
         std::fs::create_dir_all(&config.data_dir)
             .map_err(|e| AppError::Genesis(format!("cannot create {}: {e}", config.data_dir.display())))?;
-        let app = App::open(&config.data_dir.join("cairn.redb"), genesis, config.chain_id)?;
+        let options = StoreOptions { cache_bytes: config.cache_bytes, history: config.record_rewards };
+        let app = App::open_with(&config.data_dir.join("cairn.redb"), genesis, config.chain_id, options)?;
         let height = app.head().height;
         let (events, _) = broadcast::channel(1024);
         let (committed, _) = watch::channel(height);
-        let rewards = match (config.record_rewards, app.head().height) {
-            (false, _) => None,
-            (true, 0) => Some(Recorder::new(app.state().params().rewards_interval_seconds, unix_now())),
-            (true, _) => Some(rewards_history(&app, genesis)?),
-        };
         Ok(Arc::new(Node {
             app: RwLock::new(app),
             mempool: Mutex::new(Mempool::new(config.mempool_capacity)),
@@ -196,7 +194,6 @@ impl Node {
             committed,
             metrics: Metrics::default(),
             stopping: AtomicBool::new(false),
-            rewards: Mutex::new(rewards),
         }))
     }
 
@@ -302,9 +299,6 @@ impl Node {
         let time = now.max(app.head().time);
         let (candidates, _expired) = self.mempool().ready(self.config.max_block_txs, time, |a| app.next_nonce(a));
         let txs = app.prepare_proposal(candidates, time, self.config.max_block_txs);
-        if let Some(rec) = self.rewards.lock().unwrap_or_else(|p| p.into_inner()).as_mut() {
-            rec.advance(app.state(), app.head().height.saturating_add(1), time);
-        }
         let finalized = app.finalize_block(time, &txs)?;
         app.commit(&finalized)?;
         let header = finalized.block.header.clone();
@@ -357,81 +351,71 @@ impl Node {
         })
     }
 
-    /// The rewards calculation through `end` (an interval boundary) over the recorded history:
+    /// The rewards calculation through `end` (an interval boundary) over the stored history:
     /// the distribution root to post. `None` when recording is off or nothing was earned.
     pub fn rewards_root(&self, end: u64) -> Option<Result<B256, String>> {
-        // Lock order everywhere: app, then mempool or rewards.
-        let app = self.app.read().unwrap_or_else(|p| p.into_inner());
-        let rec = self.rewards.lock().unwrap_or_else(|p| p.into_inner());
-        let rec = rec.as_ref()?;
-        let state = app.state();
-        match calculate(&state.submissions(), rec.snapshots(), rec.interval(), end) {
-            Ok(c) if c.earnings.is_empty() => None,
-            Ok(c) => Some(Ok(c.tree(state).root())),
-            Err(e) => Some(Err(e.to_string())),
+        let calc = match self.calculate_rewards(|_| Some(end))? {
+            Ok((c, _)) => c,
+            Err(e) => return Some(Err(e)),
+        };
+        if calc.earnings.is_empty() {
+            return None;
         }
+        Some(Ok(self.read(|a| calc.tree(a.state()).root())))
     }
 
     /// Claims for `earners` against the latest posted root (index and calculation end taken from
-    /// the chain): the calculation through that end over the recorded history, with proofs.
+    /// the chain): the calculation through that end over the stored history, with proofs.
     /// Earners with nothing in the tree are left out; `None` when recording is off or no root
     /// was posted.
     pub fn rewards_claims(&self, earners: &[Address]) -> Option<Result<Vec<RewardsClaim>, String>> {
-        let app = self.app.read().unwrap_or_else(|p| p.into_inner());
-        let rec = self.rewards.lock().unwrap_or_else(|p| p.into_inner());
-        let rec = rec.as_ref()?;
-        let state = app.state();
-        let roots = state.distribution_roots();
-        let index = u32::try_from(roots.len().checked_sub(1)?).ok()?;
-        let posted = roots.last()?;
-        match calculate(&state.submissions(), rec.snapshots(), rec.interval(), posted.calculation_end) {
-            Ok(c) => {
-                let tree = c.tree(state);
-                if tree.root() != posted.root {
-                    return Some(Err(format!(
-                        "the recorded history gives root {} for {}, the chain posted {}",
-                        tree.root(),
-                        posted.calculation_end,
-                        posted.root
-                    )));
-                }
-                Some(Ok(earners.iter().filter_map(|e| tree.claim(index, *e, None)).collect()))
-            }
-            Err(e) => Some(Err(e.to_string())),
+        let (calc, posted) =
+            match self.calculate_rewards(|s| s.distribution_roots().last().map(|r| r.calculation_end))? {
+                Ok(x) => x,
+                Err(e) => return Some(Err(e)),
+            };
+        let (tree, roots) = self.read(|a| (calc.tree(a.state()), a.state().distribution_roots()));
+        let index = roots.iter().rposition(|r| r.calculation_end == calc.end && r.root == tree.root());
+        let Some(index) = index.and_then(|i| u32::try_from(i).ok()) else {
+            let root = roots.last().map(|r| r.root).unwrap_or_default();
+            return Some(Err(format!(
+                "the stored history gives root {} for {}, the chain posted {root} (latest of {}, through {})",
+                tree.root(),
+                calc.end,
+                roots.len(),
+                posted
+            )));
+        };
+        Some(Ok(earners.iter().filter_map(|e| tree.claim(index, *e, None)).collect()))
+    }
+
+    /// Runs the rewards calculation through the end `pick` chooses from the state, over a
+    /// consistent read of the store taken under the app lock and computed outside it (blocks
+    /// keep committing meanwhile). Returns the calculation and its end.
+    fn calculate_rewards(
+        &self,
+        pick: impl FnOnce(&cairn_state::State) -> Option<u64>,
+    ) -> Option<Result<(cairn_rewards::Calculation, u64), String>> {
+        if !self.config.record_rewards {
+            return None;
         }
+        let (end, submissions, interval, history) = {
+            let app = self.app.read().unwrap_or_else(|p| p.into_inner());
+            let end = pick(app.state())?;
+            let interval = app.state().params().rewards_interval_seconds;
+            (end, app.state().submissions(), interval, app.store().history())
+        };
+        let history = match history {
+            Ok(h) => h,
+            Err(e) => return Some(Err(e.to_string())),
+        };
+        Some(calculate(&submissions, &history, interval, end).map(|c| (c, end)).map_err(|e| e.to_string()))
     }
 
     /// Asks the producer to stop after its current block.
     pub fn stop(&self) {
         self.stopping.store(true, Relaxed);
     }
-}
-
-/// Rebuilds the rewards history of a resumed chain by replaying its stored blocks from genesis
-/// in memory (the recorder sees the state before each block, as `produce_block` shows it), and
-/// checks that the replay ends at the loaded state.
-fn rewards_history(app: &App, genesis: &Genesis) -> Result<Recorder, AppError> {
-    let mut state = cairn_state::State::genesis(genesis).map_err(|e| AppError::Genesis(e.to_string()))?;
-    let interval = state.params().rewards_interval_seconds;
-    let head = app.head().height;
-    let mut rec: Option<Recorder> = None;
-    for height in 1..=head {
-        let block =
-            app.store().block(height)?.ok_or_else(|| AppError::Genesis(format!("block {height} is missing")))?;
-        let time = block.header.time;
-        rec.get_or_insert_with(|| Recorder::new(interval, time)).advance(&state, height, time);
-        for (index, v) in crate::verify_all(app.domain(), block.txs).into_iter().enumerate() {
-            let v = v.map_err(|e| AppError::Genesis(format!("block {height} transaction {index}: {e}")))?;
-            // Refused transactions are part of the history and change nothing.
-            let _ = state.apply(&cairn_state::Ctx { sender: v.sender, block: height, time }, &v.tx);
-        }
-    }
-    if state.state_hash() != app.state().state_hash() {
-        return Err(AppError::Genesis(format!(
-            "replaying {head} blocks for the rewards history diverged from the store"
-        )));
-    }
-    Ok(rec.unwrap_or_else(|| Recorder::new(interval, unix_now())))
 }
 
 fn event_records(receipts: &[Receipt]) -> Vec<EventRecord> {

@@ -2,9 +2,11 @@
 //! per block (redb's default durability: one fsync per commit, checksummed, a torn commit is
 //! rolled back on open). Every table and key encoding of the node lives here.
 
-use std::path::Path;
+use std::{collections::BTreeMap, path::Path, sync::Arc};
 
 use alloy_primitives::{Address, B256};
+use cairn_rewards::{CalcError, Snapshot, SnapshotSource};
+use cairn_state::State;
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 
 use crate::block::{Block, Header, Receipt};
@@ -21,8 +23,34 @@ const RECEIPTS: TableDefinition<'_, (u64, u32), &[u8]> = TableDefinition::new("r
 /// and the node's nonces (keyspace `NONCES`).
 const STATE: TableDefinition<'_, (u8, &[u8]), &[u8]> = TableDefinition::new("state");
 
+/// (day, keyspace, key) → the state row as it was at the start of `day` (`None`: absent), written
+/// when the row first changes in the rewards interval that starts at `day` (an undo log). The
+/// state at the start of day `D` is the current state with, for each row, the entry of the
+/// smallest day ≥ `D` laid over it. Kept only when the node records rewards history.
+const HISTORY: TableDefinition<'_, HistoryKey<'_>, Option<&[u8]>> = TableDefinition::new("history");
+/// (day, keyspace, key) of a history row.
+type HistoryKey<'a> = (u64, u8, &'a [u8]);
+/// Day boundary → the last block dated before it (the height the rewards calculation reads
+/// allocations at): one row per boundary the chain crossed while recording history.
+const DAYS: TableDefinition<'_, u64, u64> = TableDefinition::new("days");
+
 /// Keyspace of account nonces in `STATE` (the state machine numbers its tables from 0 upward).
 pub const NONCES: u8 = 255;
+
+/// How the store is opened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoreOptions {
+    /// redb's page cache, in bytes (its own default is 1 GiB).
+    pub cache_bytes: usize,
+    /// Keep the rewards history (`HISTORY`, `DAYS`) as blocks commit.
+    pub history: bool,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        Self { cache_bytes: 64 << 20, history: false }
+    }
+}
 
 /// A store failure: the node stops rather than continue without its log.
 #[derive(Debug, thiserror::Error)]
@@ -58,6 +86,7 @@ pub type Row = (u8, Vec<u8>, Option<Vec<u8>>);
 #[derive(Debug)]
 pub struct Store {
     db: Database,
+    options: StoreOptions,
 }
 
 /// What is stored about the chain as a whole.
@@ -73,19 +102,26 @@ pub struct Meta {
 
 impl Store {
     /// Opens (or creates) the database at `path`.
-    pub fn open(path: &Path) -> Result<Self, StoreError> {
+    pub fn open(path: &Path, options: StoreOptions) -> Result<Self, StoreError> {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent).map_err(dberr)?;
         }
-        let db = Database::create(path).map_err(dberr)?;
+        let db = redb::Builder::new().set_cache_size(options.cache_bytes).create(path).map_err(dberr)?;
         let w = db.begin_write().map_err(dberr)?;
         w.open_table(META).map_err(dberr)?;
         w.open_table(BLOCKS).map_err(dberr)?;
         w.open_table(TX_INDEX).map_err(dberr)?;
         w.open_table(RECEIPTS).map_err(dberr)?;
         w.open_table(STATE).map_err(dberr)?;
+        w.open_table(HISTORY).map_err(dberr)?;
+        w.open_table(DAYS).map_err(dberr)?;
         w.commit().map_err(dberr)?;
-        Ok(Self { db })
+        Ok(Self { db, options })
+    }
+
+    /// The options it was opened with.
+    pub fn options(&self) -> StoreOptions {
+        self.options
     }
 
     /// The chain id and head, if a genesis was written.
@@ -115,16 +151,15 @@ impl Store {
     }
 
     /// Writes a block with its receipts and state rows, and makes it the head: all or nothing.
-    /// The genesis block also records the genesis hash.
-    pub fn commit_block(
-        &self,
-        block: &Block,
-        receipts: &[Receipt],
-        rows: &[Row],
-        chain_id: u64,
-        genesis: Option<B256>,
-    ) -> Result<(), StoreError> {
+    /// The genesis block also records the genesis hash. With history on, the rows' values
+    /// before the block go to the rewards history of the interval (`interval` seconds) the block
+    /// falls in, and every day boundary the block crosses gets its height.
+    pub fn commit_block(&self, c: &BlockCommit<'_>) -> Result<(), StoreError> {
+        let BlockCommit { block, receipts, rows, chain_id, genesis, interval } = *c;
         let w = self.db.begin_write().map_err(dberr)?;
+        if self.options.history && block.header.height > 0 {
+            record_history(&w, &block.header, rows, interval)?;
+        }
         {
             let mut meta = w.open_table(META).map_err(dberr)?;
             if let Some(g) = genesis {
@@ -192,6 +227,138 @@ impl Store {
             out.push(serde_json::from_slice(v.value()).map_err(corrupt("receipt"))?);
         }
         Ok(out)
+    }
+}
+
+/// One block to commit: what `Store::commit_block` writes in one transaction.
+#[derive(Debug, Clone, Copy)]
+pub struct BlockCommit<'a> {
+    /// The block.
+    pub block: &'a Block,
+    /// Its receipts.
+    pub receipts: &'a [Receipt],
+    /// The state rows it changed.
+    pub rows: &'a [Row],
+    /// The chain id.
+    pub chain_id: u64,
+    /// The genesis hash (block 0 only).
+    pub genesis: Option<B256>,
+    /// The rewards interval in seconds (for the history).
+    pub interval: u64,
+}
+
+/// Writes the undo rows of `rows` for the interval `header` falls in (a row's first change in
+/// an interval keeps its value from before) and the heights of the day boundaries crossed since
+/// the previous head. Runs before the block's own writes, so `STATE` still holds the old values.
+fn record_history(w: &redb::WriteTransaction, header: &Header, rows: &[Row], interval: u64) -> Result<(), StoreError> {
+    let interval = interval.max(1);
+    let meta = w.open_table(META).map_err(dberr)?;
+    let prev: Header = match meta.get("head").map_err(dberr)? {
+        Some(v) => postcard::from_bytes(v.value()).map_err(corrupt("head"))?,
+        None => return Ok(()),
+    };
+    drop(meta);
+    // Days start with the first boundary after the first block (block 0 is dated 0).
+    if prev.height > 0 {
+        let mut days = w.open_table(DAYS).map_err(dberr)?;
+        let mut day = (prev.time / interval).saturating_add(1).saturating_mul(interval);
+        while day <= header.time {
+            days.insert(day, prev.height).map_err(dberr)?;
+            day = day.saturating_add(interval);
+        }
+    }
+    let period = header.time / interval * interval;
+    let state = w.open_table(STATE).map_err(dberr)?;
+    let mut history = w.open_table(HISTORY).map_err(dberr)?;
+    for (space, key, _) in rows.iter().filter(|r| r.0 != NONCES) {
+        if history.get((period, *space, key.as_slice())).map_err(dberr)?.is_some() {
+            continue;
+        }
+        let old = state.get((*space, key.as_slice())).map_err(dberr)?;
+        history.insert((period, *space, key.as_slice()), old.as_ref().map(|v| v.value())).map_err(dberr)?;
+    }
+    Ok(())
+}
+
+/// A consistent read of the store for the rewards calculation: the state and history as of
+/// one committed block, whatever commits meanwhile.
+pub struct HistoryReader {
+    read: redb::ReadTransaction,
+}
+
+impl std::fmt::Debug for HistoryReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("HistoryReader")
+    }
+}
+
+impl Store {
+    /// A reader of the rewards history as of the latest commit.
+    pub fn history(&self) -> Result<HistoryReader, StoreError> {
+        Ok(HistoryReader { read: self.db.begin_read().map_err(dberr)? })
+    }
+
+    /// The day boundaries with a recorded snapshot height, oldest first.
+    pub fn history_days(&self) -> Result<Vec<(u64, u64)>, StoreError> {
+        let r = self.db.begin_read().map_err(dberr)?;
+        let t = r.open_table(DAYS).map_err(dberr)?;
+        t.iter().map_err(dberr)?.map(|row| row.map(|(d, h)| (d.value(), h.value())).map_err(dberr)).collect()
+    }
+}
+
+impl HistoryReader {
+    fn walk(
+        &self,
+        days: &[u64],
+        visit: &mut dyn FnMut(u64, &Snapshot) -> Result<(), CalcError>,
+    ) -> Result<Result<(), CalcError>, StoreError> {
+        let heights = self.read.open_table(DAYS).map_err(dberr)?;
+        let history = self.read.open_table(HISTORY).map_err(dberr)?;
+        let mut rows: BTreeMap<(u8, Vec<u8>), Vec<u8>> = BTreeMap::new();
+        for row in self.read.open_table(STATE).map_err(dberr)?.iter().map_err(dberr)? {
+            let (k, v) = row.map_err(dberr)?;
+            let (space, key) = k.value();
+            if space != NONCES {
+                rows.insert((space, key.to_vec()), v.value().to_vec());
+            }
+        }
+        // Undo entries of days ≥ `applied` are laid over `rows` already, newest first.
+        let mut applied = u64::MAX;
+        for &day in days.iter().rev() {
+            let Some(height) = heights.get(day).map_err(dberr)?.map(|h| h.value()) else {
+                return Ok(Err(CalcError::MissingSnapshot { day }));
+            };
+            if day < applied {
+                let range = history.range((day, 0u8, &[][..])..(applied, 0u8, &[][..])).map_err(dberr)?;
+                for entry in range.rev() {
+                    let (k, v) = entry.map_err(dberr)?;
+                    let (_, space, key) = k.value();
+                    match v.value() {
+                        Some(bytes) => rows.insert((space, key.to_vec()), bytes.to_vec()),
+                        None => rows.remove(&(space, key.to_vec())),
+                    };
+                }
+                applied = day;
+            }
+            let state = match State::from_rows(rows.iter().map(|((t, k), v)| (*t, k.as_slice(), v.as_slice()))) {
+                Ok(s) => s,
+                Err(e) => return Ok(Err(CalcError::State(format!("the state of day {day} does not load: {e}")))),
+            };
+            if let Err(e) = visit(day, &Snapshot { state: Arc::new(state), block: height }) {
+                return Ok(Err(e));
+            }
+        }
+        Ok(Ok(()))
+    }
+}
+
+impl SnapshotSource for HistoryReader {
+    fn visit_newest_first(
+        &self,
+        days: &[u64],
+        visit: &mut dyn FnMut(u64, &Snapshot) -> Result<(), CalcError>,
+    ) -> Result<(), CalcError> {
+        self.walk(days, visit).map_err(|e| CalcError::State(e.to_string()))?
     }
 }
 

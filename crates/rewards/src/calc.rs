@@ -32,6 +32,32 @@ pub struct Snapshot {
 /// Snapshots by day timestamp.
 pub type Snapshots = BTreeMap<Timestamp, Snapshot>;
 
+/// Where a calculation reads the state at the start of each day: memory ([`Snapshots`]) or a
+/// node's store, which rebuilds each day from its history rows instead of keeping whole states.
+pub trait SnapshotSource {
+    /// Calls `visit` with the snapshot of each of `days` (given ascending), newest day first, so
+    /// a store can walk its history backwards once. A day without a snapshot is
+    /// [`CalcError::MissingSnapshot`].
+    fn visit_newest_first(
+        &self,
+        days: &[Timestamp],
+        visit: &mut dyn FnMut(Timestamp, &Snapshot) -> Result<(), CalcError>,
+    ) -> Result<(), CalcError>;
+}
+
+impl SnapshotSource for Snapshots {
+    fn visit_newest_first(
+        &self,
+        days: &[Timestamp],
+        visit: &mut dyn FnMut(Timestamp, &Snapshot) -> Result<(), CalcError>,
+    ) -> Result<(), CalcError> {
+        for day in days.iter().rev() {
+            visit(*day, self.get(day).ok_or(CalcError::MissingSnapshot { day: *day })?)?;
+        }
+        Ok(())
+    }
+}
+
 /// Precision of a staker's proportion: `floor(w · 1e15 / Σw)`, as EigenLayer's Sidecar.
 const PROPORTION: U256 = U256::from_limbs([1_000_000_000_000_000, 0, 0, 0]);
 const BIPS: U256 = U256::from_limbs([10_000, 0, 0, 0]);
@@ -400,10 +426,11 @@ fn day_budget(s: &Submission, days: u64) -> Result<(U256, U256), MathError> {
 }
 
 /// Calculates cumulative earnings through `end` (a day boundary) for `submissions`, reading each
-/// day `D` from `snapshots[D]`.
+/// day `D` from the snapshot of `D`. Days are independent and their payments only add up, so the
+/// order the source visits them in does not change the result.
 pub fn calculate(
     submissions: &[((Address, u64), Submission)],
-    snapshots: &Snapshots,
+    snapshots: &dyn SnapshotSource,
     interval: u64,
     end: Timestamp,
 ) -> Result<Calculation, CalcError> {
@@ -439,43 +466,11 @@ pub fn calculate(
         });
     }
     let mut earnings: FxHashMap<(Address, AssetId), U256> = FxHashMap::default();
-    for (day, subs) in &by_day {
-        let snap = snapshots.get(day).ok_or(CalcError::MissingSnapshot { day: *day })?;
-        let view = DayView::new(&snap.state, *day, snap.block);
-        // Stakers' payments of the day in one dense array per token, folded in once at the end.
-        let mut dense: BTreeMap<AssetId, Vec<U256>> = BTreeMap::new();
-        for &i in subs {
-            let s = &submissions[i].1;
-            let t = &mut tallies[i];
-            let pay = pay_day(&view, s, t.days)?;
-            let paid = pay.paid.iter().try_fold(U256::ZERO, |a, (_, x)| math::add(a, *x))?;
-            let (num, den) = day_budget(s, t.days)?;
-            if math::mul(math::add(paid, pay.refund)?, den)? > num {
-                let detail = format!("day {day} paid {paid} + refunded {} > budget {num}/{den}", pay.refund);
-                return Err(CalcError::Conservation { hash: s.hash, detail });
-            }
-            t.distributed = math::add(t.distributed, paid)?;
-            t.refunded = math::add(t.refunded, pay.refund)?;
-            let staker_sums = dense.entry(s.token).or_insert_with(|| vec![U256::ZERO; view.stakers.len()]);
-            for (who, x) in pay.paid {
-                let slot = match who {
-                    Payee::Staker(k) => &mut staker_sums[k],
-                    Payee::Account(a) => earnings.entry((a, s.token)).or_default(),
-                };
-                *slot = math::add(*slot, x)?;
-            }
-            if !pay.refund.is_zero() {
-                let e = earnings.entry((s.service, s.token)).or_default();
-                *e = math::add(*e, pay.refund)?;
-            }
-        }
-        for (token, sums) in dense {
-            for (k, x) in sums.into_iter().enumerate().filter(|(_, x)| !x.is_zero()) {
-                let e = earnings.entry((view.stakers[k].0, token)).or_default();
-                *e = math::add(*e, x)?;
-            }
-        }
-    }
+    let days: Vec<Timestamp> = by_day.keys().copied().collect();
+    snapshots.visit_newest_first(&days, &mut |day, snap| {
+        let subs = by_day.get(&day).map_or(&[][..], Vec::as_slice);
+        pay_snapshot_day(submissions, subs, &mut tallies, &mut earnings, day, snap)
+    })?;
     for t in &tallies {
         if math::add(t.distributed, t.refunded)? > t.escrowed {
             let detail = format!("distributed {} + refunded {} > escrowed {}", t.distributed, t.refunded, t.escrowed);
@@ -483,6 +478,53 @@ pub fn calculate(
         }
     }
     Ok(Calculation { end, earnings: earnings.into_iter().collect(), tallies })
+}
+
+/// Pays one day of the submissions `subs` (indices into `submissions` and `tallies`) from the
+/// state of that day, adding to the tallies and the cumulative earnings.
+fn pay_snapshot_day(
+    submissions: &[((Address, u64), Submission)],
+    subs: &[usize],
+    tallies: &mut [Tally],
+    earnings: &mut FxHashMap<(Address, AssetId), U256>,
+    day: Timestamp,
+    snap: &Snapshot,
+) -> Result<(), CalcError> {
+    let view = DayView::new(&snap.state, day, snap.block);
+    // Stakers' payments of the day in one dense array per token, folded in once at the end.
+    let mut dense: BTreeMap<AssetId, Vec<U256>> = BTreeMap::new();
+    for &i in subs {
+        let s = &submissions[i].1;
+        let t = &mut tallies[i];
+        let pay = pay_day(&view, s, t.days)?;
+        let paid = pay.paid.iter().try_fold(U256::ZERO, |a, (_, x)| math::add(a, *x))?;
+        let (num, den) = day_budget(s, t.days)?;
+        if math::mul(math::add(paid, pay.refund)?, den)? > num {
+            let detail = format!("day {day} paid {paid} + refunded {} > budget {num}/{den}", pay.refund);
+            return Err(CalcError::Conservation { hash: s.hash, detail });
+        }
+        t.distributed = math::add(t.distributed, paid)?;
+        t.refunded = math::add(t.refunded, pay.refund)?;
+        let staker_sums = dense.entry(s.token).or_insert_with(|| vec![U256::ZERO; view.stakers.len()]);
+        for (who, x) in pay.paid {
+            let slot = match who {
+                Payee::Staker(k) => &mut staker_sums[k],
+                Payee::Account(a) => earnings.entry((a, s.token)).or_default(),
+            };
+            *slot = math::add(*slot, x)?;
+        }
+        if !pay.refund.is_zero() {
+            let e = earnings.entry((s.service, s.token)).or_default();
+            *e = math::add(*e, pay.refund)?;
+        }
+    }
+    for (token, sums) in dense {
+        for (k, x) in sums.into_iter().enumerate().filter(|(_, x)| !x.is_zero()) {
+            let e = earnings.entry((view.stakers[k].0, token)).or_default();
+            *e = math::add(*e, x)?;
+        }
+    }
+    Ok(())
 }
 
 /// Records the state as of each day boundary while a chain of transactions is applied: call

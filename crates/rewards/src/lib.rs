@@ -10,7 +10,7 @@
 pub mod calc;
 pub mod tree;
 
-pub use calc::{CalcError, Calculation, Recorder, Snapshot, Snapshots, Tally, calculate};
+pub use calc::{CalcError, Calculation, Recorder, Snapshot, SnapshotSource, Snapshots, Tally, calculate};
 pub use tree::{Earnings, RewardsTree};
 
 #[cfg(test)]

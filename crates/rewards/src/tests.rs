@@ -7,7 +7,7 @@ use cairn_state::{
     tx::AllocateParams,
 };
 
-use crate::{Recorder, calculate, tree::RewardsTree};
+use crate::{Recorder, Snapshots, calculate, tree::RewardsTree};
 
 const DAY: u64 = 86_400;
 const E18: u128 = 1_000_000_000_000_000_000;
@@ -228,7 +228,7 @@ fn a_day_without_stake_is_not_paid_and_missing_snapshots_are_errors() {
     let r = c.calc(3 * DAY, 2 * DAY);
     assert!(r.earnings.is_empty());
     assert_eq!(r.tallies[0].distributed, U256::ZERO);
-    let err = calculate(&c.s.submissions(), &Default::default(), DAY, 2 * DAY).unwrap_err();
+    let err = calculate(&c.s.submissions(), &Snapshots::new(), DAY, 2 * DAY).unwrap_err();
     assert_eq!(err, crate::CalcError::MissingSnapshot { day: 2 * DAY });
     assert!(matches!(
         calculate(&c.s.submissions(), c.rec.snapshots(), DAY, 2 * DAY + 1),
