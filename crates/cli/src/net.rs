@@ -20,13 +20,36 @@ use cairn_node::{
 use k256::ecdsa::SigningKey;
 use serde_json::{Value, json};
 
+/// The node's store and memory settings.
+#[derive(Debug, Clone, clap::Args)]
+pub struct StoreArgs {
+    /// The store's page cache, in MiB (bounds the node's memory; redb's own default is 1 GiB).
+    #[arg(long, default_value_t = 64)]
+    pub cache_mb: usize,
+    /// Prune: keep the transactions and receipts of only the latest N blocks (headers, state
+    /// and rewards history are kept). Without it the node is an archive node.
+    #[arg(long, value_name = "N")]
+    pub prune_blocks_older_than: Option<u64>,
+    /// Start a new data directory from a state snapshot (the bytes of `GET /v1/snapshot`).
+    #[arg(long, value_name = "FILE")]
+    pub from_snapshot: Option<PathBuf>,
+}
+
 /// Starts the devnet: a node over `data_dir`, the API on `listen`, and the workers.
-pub fn devnet(data_dir: &Path, listen: SocketAddr, stakers: usize, block_ms: u64) -> Result<()> {
+pub fn devnet(data_dir: &Path, listen: SocketAddr, stakers: usize, block_ms: u64, store: &StoreArgs) -> Result<()> {
     let keys = Arc::new(DevKeys::new(stakers));
     let genesis = devnet::genesis(&keys);
     let mut config = Config::new(data_dir.to_path_buf(), devnet::CHAIN_ID);
     config.block_interval = std::time::Duration::from_millis(block_ms);
     config.record_rewards = true;
+    config.cache_bytes = store.cache_mb.saturating_mul(1 << 20);
+    config.keep_blocks = store.prune_blocks_older_than;
+    if let Some(file) = &store.from_snapshot {
+        let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+        let head = Node::restore_snapshot(&config, &bytes)
+            .with_context(|| format!("restoring {} into {}", file.display(), data_dir.display()))?;
+        println!("cairn devnet: started from the snapshot at height {} (header {})", head.height, head.hash());
+    }
     let node = Node::open(config, &genesis).with_context(|| format!("opening {}", data_dir.display()))?;
     let head = node.read(|a| a.head().height);
     let rt = tokio::runtime::Runtime::new()?;

@@ -213,6 +213,10 @@ async fn metrics(State(node): Shared) -> Response {
         m.block_micros.load(Relaxed),
     );
     metric("http_requests_total", "counter", "HTTP requests served.", m.http_requests.load(Relaxed));
+    let mem = node.memory();
+    metric("resident_memory_bytes", "gauge", "Resident set size of the process (Linux).", mem.rss_bytes);
+    metric("store_cache_limit_bytes", "gauge", "Most memory the store's page cache may use.", mem.cache_limit_bytes);
+    metric("store_file_bytes", "gauge", "Size of the store file on disk.", mem.store_file_bytes);
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response()
 }
 
@@ -312,6 +316,9 @@ pub struct BlockView {
     pub txs: Vec<SignedTx>,
     /// Receipts in order.
     pub receipts: Vec<Receipt>,
+    /// The node pruned this block's transactions and receipts (`--prune-blocks-older-than`):
+    /// only the header is kept; an archive node has them.
+    pub pruned: bool,
 }
 
 fn block_view(node: &Node, height: u64) -> Result<BlockView, ApiError> {
@@ -320,7 +327,8 @@ fn block_view(node: &Node, height: u64) -> Result<BlockView, ApiError> {
             return Err(ApiError::not_found(format!("no block at height {height}; head is {}", a.head().height)));
         };
         let receipts = a.store().receipts_of(height).map_err(AppError::from)?;
-        Ok(BlockView { hash: header.hash(), header, txs, receipts })
+        let pruned = height > 0 && height < a.store().bodies_from().map_err(AppError::from)?;
+        Ok(BlockView { hash: header.hash(), header, txs, receipts, pruned })
     })
 }
 
@@ -612,6 +620,16 @@ async fn eip712(State(node): Shared) -> Json<Value> {
     }))
 }
 
+#[utoipa::path(get, path = "/v1/snapshot",
+    responses((status = 200, description = "The state at the head as postcard bytes (`StateSnapshot`): start a new node from it with `cairn devnet --from-snapshot FILE`", content_type = "application/octet-stream")))]
+async fn snapshot(State(node): Shared) -> Result<Response, ApiError> {
+    let snap = node.read(|a| a.store().snapshot()).map_err(AppError::from)?;
+    let snap = snap.ok_or_else(|| ApiError::not_found("no chain yet".to_owned()))?;
+    let bytes = postcard::to_allocvec(&snap)
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "Encode", e.to_string()))?;
+    Ok(([(header::CONTENT_TYPE, "application/octet-stream")], bytes).into_response())
+}
+
 /// Filters of the event stream.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -703,6 +721,7 @@ async fn method_not_allowed(req: Request) -> ApiError {
         run_query,
         state_hash,
         eip712,
+        snapshot,
         events,
         crate::api_vault::list,
         crate::api_vault::vault,
@@ -762,7 +781,8 @@ pub fn router(node: Arc<Node>) -> Router {
         .route("/v1/rewards/proof/{earner}", get(proof))
         .route("/v1/query", post(run_query))
         .route("/v1/state", get(state_hash))
-        .route("/v1/eip712", get(eip712));
+        .route("/v1/eip712", get(eip712))
+        .route("/v1/snapshot", get(snapshot));
     let timed = crate::api_vault::routes(timed)
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
         .layer(axum::middleware::map_response(json_timeout));

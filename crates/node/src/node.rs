@@ -20,7 +20,7 @@ use crate::{
     block::{Header, Receipt},
     envelope::{EnvelopeError, SignedTx, Verified},
     mempool::{Mempool, MempoolError},
-    store::StoreOptions,
+    store::{StoreError, StoreOptions},
 };
 
 /// Node settings.
@@ -43,6 +43,8 @@ pub struct Config {
     pub record_rewards: bool,
     /// redb's page cache, in bytes.
     pub cache_bytes: usize,
+    /// Pruning: keep transactions and receipts of only this many latest blocks (`None`: all).
+    pub keep_blocks: Option<u64>,
 }
 
 impl Config {
@@ -57,6 +59,7 @@ impl Config {
             mempool_capacity: 100_000,
             record_rewards: false,
             cache_bytes: StoreOptions::default().cache_bytes,
+            keep_blocks: None,
         }
     }
 }
@@ -171,6 +174,27 @@ pub struct Node {
     stopping: AtomicBool,
 }
 
+/// Memory and disk figures for `/metrics`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct MemoryFigures {
+    /// Resident set size of the process (from `/proc/self/status`; 0 where there is none).
+    pub rss_bytes: u64,
+    /// The store's page cache limit.
+    pub cache_limit_bytes: u64,
+    /// The store file's size.
+    pub store_file_bytes: u64,
+}
+
+/// The resident set size of this process, from `/proc/self/status` (Linux), else 0.
+pub fn rss_bytes() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .map_or(0, |kb| kb.saturating_mul(1024))
+}
+
 /// Unix seconds now.
 pub fn unix_now() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
@@ -181,7 +205,11 @@ impl Node {
     pub fn open(config: Config, genesis: &Genesis) -> Result<Arc<Node>, AppError> {
         std::fs::create_dir_all(&config.data_dir)
             .map_err(|e| AppError::Genesis(format!("cannot create {}: {e}", config.data_dir.display())))?;
-        let options = StoreOptions { cache_bytes: config.cache_bytes, history: config.record_rewards };
+        let options = StoreOptions {
+            cache_bytes: config.cache_bytes,
+            history: config.record_rewards,
+            keep_blocks: config.keep_blocks,
+        };
         let app = App::open_with(&config.data_dir.join("cairn.redb"), genesis, config.chain_id, options)?;
         let height = app.head().height;
         let (events, _) = broadcast::channel(1024);
@@ -195,6 +223,24 @@ impl Node {
             metrics: Metrics::default(),
             stopping: AtomicBool::new(false),
         }))
+    }
+
+    /// Starts an empty data directory from a state snapshot (the bytes `/v1/snapshot` serves),
+    /// checked against its own state hash; `Node::open` then resumes from it. Returns the head.
+    pub fn restore_snapshot(config: &Config, bytes: &[u8]) -> Result<Header, crate::store::RestoreError> {
+        let snap: crate::store::StateSnapshot =
+            postcard::from_bytes(bytes).map_err(|e| crate::store::RestoreError::Load(e.to_string()))?;
+        if snap.chain_id != config.chain_id {
+            return Err(crate::store::RestoreError::Load(format!(
+                "the snapshot is of chain {}, this node runs chain {}",
+                snap.chain_id, config.chain_id
+            )));
+        }
+        std::fs::create_dir_all(&config.data_dir).map_err(|e| StoreError::Db(e.to_string()))?;
+        let options = StoreOptions { cache_bytes: config.cache_bytes, history: false, keep_blocks: None };
+        let store = crate::store::Store::open(&config.data_dir.join("cairn.redb"), options)?;
+        store.restore(&snap)?;
+        Ok(snap.head)
     }
 
     /// Runs `f` with read access to the app (state, head, store).
@@ -410,6 +456,16 @@ impl Node {
             Err(e) => return Some(Err(e.to_string())),
         };
         Some(calculate(&submissions, &history, interval, end).map(|c| (c, end)).map_err(|e| e.to_string()))
+    }
+
+    /// Memory and disk figures now.
+    pub fn memory(&self) -> MemoryFigures {
+        let file = self.config.data_dir.join("cairn.redb");
+        MemoryFigures {
+            rss_bytes: rss_bytes(),
+            cache_limit_bytes: self.config.cache_bytes as u64,
+            store_file_bytes: std::fs::metadata(file).map_or(0, |m| m.len()),
+        }
     }
 
     /// Asks the producer to stop after its current block.

@@ -44,13 +44,19 @@ pub struct StoreOptions {
     pub cache_bytes: usize,
     /// Keep the rewards history (`HISTORY`, `DAYS`) as blocks commit.
     pub history: bool,
+    /// Pruning: keep the transactions and receipts of only this many latest blocks (headers and
+    /// state are always kept); `None` keeps everything (an archive node).
+    pub keep_blocks: Option<u64>,
 }
 
 impl Default for StoreOptions {
     fn default() -> Self {
-        Self { cache_bytes: 64 << 20, history: false }
+        Self { cache_bytes: 64 << 20, history: false, keep_blocks: None }
     }
 }
+
+/// Most heights one commit prunes, so turning pruning on for a long chain spreads the work.
+const PRUNE_PER_BLOCK: u64 = 16;
 
 /// A store failure: the node stops rather than continue without its log.
 #[derive(Debug, thiserror::Error)]
@@ -187,7 +193,19 @@ impl Store {
                 };
             }
         }
+        if let Some(keep) = self.options.keep_blocks {
+            // The latest `keep` blocks (the head included, at least one) keep their bodies.
+            prune(&w, block.header.height.saturating_sub(keep.max(1)).saturating_add(1))?;
+        }
         w.commit().map_err(dberr)
+    }
+
+    /// The lowest height whose transactions and receipts are still stored (1 on an archive
+    /// node; above it, blocks keep only their headers).
+    pub fn bodies_from(&self) -> Result<u64, StoreError> {
+        let r = self.db.begin_read().map_err(dberr)?;
+        let t = r.open_table(META).map_err(dberr)?;
+        Ok(pruned_through(&t)?.saturating_add(1))
     }
 
     /// A block by height.
@@ -278,6 +296,152 @@ fn record_history(w: &redb::WriteTransaction, header: &Header, rows: &[Row], int
         history.insert((period, *space, key.as_slice()), old.as_ref().map(|v| v.value())).map_err(dberr)?;
     }
     Ok(())
+}
+
+fn pruned_through(meta: &impl ReadableTable<&'static str, &'static [u8]>) -> Result<u64, StoreError> {
+    match meta.get("pruned_through").map_err(dberr)? {
+        Some(v) => postcard::from_bytes(v.value()).map_err(corrupt("pruned height")),
+        None => Ok(0),
+    }
+}
+
+/// Drops the transactions, receipts and transaction index of the heights below `below` not yet
+/// pruned (at most `PRUNE_PER_BLOCK` of them): their blocks keep only the header.
+fn prune(w: &redb::WriteTransaction, below: u64) -> Result<(), StoreError> {
+    #[derive(serde::Deserialize)]
+    struct TxHash {
+        tx_hash: B256,
+    }
+    let mut meta = w.open_table(META).map_err(dberr)?;
+    let done = pruned_through(&meta)?;
+    let last = below.saturating_sub(1).min(done.saturating_add(PRUNE_PER_BLOCK));
+    if last <= done {
+        return Ok(());
+    }
+    let mut blocks = w.open_table(BLOCKS).map_err(dberr)?;
+    let mut receipts = w.open_table(RECEIPTS).map_err(dberr)?;
+    let mut index = w.open_table(TX_INDEX).map_err(dberr)?;
+    for height in done.saturating_add(1)..=last {
+        let header = match blocks.get(height).map_err(dberr)? {
+            Some(v) => postcard::from_bytes::<Block>(v.value()).map_err(corrupt("block"))?.header,
+            None => continue,
+        };
+        let bytes = postcard::to_allocvec(&Block { header, txs: Vec::new() }).map_err(dberr)?;
+        blocks.insert(height, bytes.as_slice()).map_err(dberr)?;
+        let gone = receipts.extract_from_if((height, 0)..=(height, u32::MAX), |_, _| true).map_err(dberr)?;
+        for row in gone {
+            let (_, v) = row.map_err(dberr)?;
+            let r: TxHash = serde_json::from_slice(v.value()).map_err(corrupt("receipt"))?;
+            index.remove(r.tx_hash.as_slice()).map_err(dberr)?;
+        }
+    }
+    let v = postcard::to_allocvec(&last).map_err(dberr)?;
+    meta.insert("pruned_through", v.as_slice()).map_err(dberr)?;
+    Ok(())
+}
+
+/// A state snapshot a new node can start from (state sync): the head header, every state row
+/// (the node's nonces included) and the whole-state hash the rows must load to.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct StateSnapshot {
+    /// Chain id.
+    pub chain_id: u64,
+    /// keccak256 of the genesis the chain started from.
+    pub genesis: B256,
+    /// The header the state is the result of.
+    pub head: Header,
+    /// `State::state_hash` of the rows (nonces aside).
+    pub full_state_hash: B256,
+    /// Every row of `STATE`.
+    pub rows: Vec<StoredRow>,
+}
+
+/// Why a snapshot cannot be restored.
+#[derive(Debug, thiserror::Error)]
+pub enum RestoreError {
+    /// The store already holds a chain.
+    #[error("the store already holds chain {chain_id} at height {height}: restore into an empty directory")]
+    NotEmpty {
+        /// Its chain.
+        chain_id: u64,
+        /// Its head.
+        height: u64,
+    },
+    /// The rows do not load to the snapshot's state hash.
+    #[error("the snapshot's rows hash to {got}, it claims {claimed}")]
+    HashMismatch {
+        /// Claimed.
+        claimed: B256,
+        /// Computed.
+        got: B256,
+    },
+    /// The rows do not load.
+    #[error("the snapshot's rows do not load: {0}")]
+    Load(String),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+fn state_of(rows: &[StoredRow]) -> Result<State, cairn_state::persist::LoadError> {
+    State::from_rows(rows.iter().filter(|r| r.0 != NONCES).map(|(t, k, v)| (*t, k.as_slice(), v.as_slice())))
+}
+
+impl Store {
+    /// The state at the head, as one consistent snapshot. `None` before genesis.
+    pub fn snapshot(&self) -> Result<Option<StateSnapshot>, StoreError> {
+        let r = self.db.begin_read().map_err(dberr)?;
+        let meta = r.open_table(META).map_err(dberr)?;
+        let (Some(chain), Some(head), Some(genesis)) = (
+            meta.get("chain_id").map_err(dberr)?,
+            meta.get("head").map_err(dberr)?,
+            meta.get("genesis").map_err(dberr)?,
+        ) else {
+            return Ok(None);
+        };
+        let chain_id: u64 = postcard::from_bytes(chain.value()).map_err(corrupt("chain id"))?;
+        let head: Header = postcard::from_bytes(head.value()).map_err(corrupt("head"))?;
+        let genesis = B256::try_from(genesis.value()).map_err(corrupt("genesis"))?;
+        let mut rows = Vec::new();
+        for row in r.open_table(STATE).map_err(dberr)?.iter().map_err(dberr)? {
+            let (k, v) = row.map_err(dberr)?;
+            let (space, key) = k.value();
+            rows.push((space, key.to_vec(), v.value().to_vec()));
+        }
+        let full_state_hash = state_of(&rows).map_err(corrupt("state"))?.state_hash();
+        Ok(Some(StateSnapshot { chain_id, genesis, head, full_state_hash, rows }))
+    }
+
+    /// Makes an empty store start at `snap`: its rows, its head (a header-only block) and no
+    /// transactions below it. Checks the rows against the snapshot's state hash first.
+    pub fn restore(&self, snap: &StateSnapshot) -> Result<(), RestoreError> {
+        if let Some(m) = self.meta()? {
+            return Err(RestoreError::NotEmpty { chain_id: m.chain_id, height: m.head.height });
+        }
+        let got = state_of(&snap.rows).map_err(|e| RestoreError::Load(e.to_string()))?.state_hash();
+        if got != snap.full_state_hash {
+            return Err(RestoreError::HashMismatch { claimed: snap.full_state_hash, got });
+        }
+        let w = self.db.begin_write().map_err(dberr)?;
+        {
+            let mut meta = w.open_table(META).map_err(dberr)?;
+            meta.insert("genesis", snap.genesis.as_slice()).map_err(dberr)?;
+            let head = postcard::to_allocvec(&snap.head).map_err(dberr)?;
+            meta.insert("head", head.as_slice()).map_err(dberr)?;
+            let chain = postcard::to_allocvec(&snap.chain_id).map_err(dberr)?;
+            meta.insert("chain_id", chain.as_slice()).map_err(dberr)?;
+            let pruned = postcard::to_allocvec(&snap.head.height).map_err(dberr)?;
+            meta.insert("pruned_through", pruned.as_slice()).map_err(dberr)?;
+            let block = postcard::to_allocvec(&Block { header: snap.head.clone(), txs: Vec::new() }).map_err(dberr)?;
+            w.open_table(BLOCKS).map_err(dberr)?.insert(snap.head.height, block.as_slice()).map_err(dberr)?;
+            let mut state = w.open_table(STATE).map_err(dberr)?;
+            for (space, key, value) in &snap.rows {
+                state.insert((*space, key.as_slice()), value.as_slice()).map_err(dberr)?;
+            }
+        }
+        w.commit().map_err(dberr)?;
+        Ok(())
+    }
 }
 
 /// A consistent read of the store for the rewards calculation: the state and history as of

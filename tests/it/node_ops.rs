@@ -1,0 +1,189 @@
+//! Running a node for long: the stored rewards history against the in-memory recorder (for
+//! every day boundary the chain crossed, the state rebuilt from the store's undo rows equals the
+//! state the recorder kept, and so do the heights and the rewards roots; a reopened node reads
+//! the same history), pruning, and starting a new node from a state snapshot.
+
+use std::sync::Arc;
+
+use alloy_primitives::U256;
+use cairn_node::{
+    Config, Node, SignedTx,
+    devnet::{self, DevKeys, Workers},
+    envelope::Domain,
+    node::unix_now,
+    store::RestoreError,
+};
+use cairn_primitives::StrategyId;
+use cairn_rewards::{Recorder, SnapshotSource, calculate};
+use cairn_state::Tx;
+
+fn temp_dir(tag: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("cairn-it-history-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+fn open(dir: &std::path::Path, keys: &DevKeys) -> Arc<Node> {
+    let mut config = Config::new(dir.to_path_buf(), devnet::CHAIN_ID);
+    config.record_rewards = true;
+    Node::open(config, &devnet::genesis(keys)).expect("node opens")
+}
+
+/// (day, state hash, height) of each day `source` has, newest first.
+fn days_of(source: &dyn SnapshotSource, days: &[u64]) -> Vec<(u64, String, u64)> {
+    let mut out = Vec::new();
+    source
+        .visit_newest_first(days, &mut |day, snap| {
+            out.push((day, snap.state.state_hash().to_string(), snap.block));
+            Ok(())
+        })
+        .expect("every day has a snapshot");
+    out
+}
+
+#[test]
+fn the_stored_history_rebuilds_every_day_the_recorder_kept() {
+    let dir = temp_dir("days");
+    let keys = Arc::new(DevKeys::new(12));
+    let node = open(&dir, &keys);
+    let hour = devnet::params().rewards_interval_seconds;
+    let mut workers = Workers::new(Arc::clone(&node), Arc::clone(&keys));
+    // Simulated time from now, at most ~20 hours ahead (signed expiries may be a day ahead of
+    // the real clock): short gaps, and now and then a gap over several boundaries at once.
+    let mut time = unix_now();
+    let mut recorder: Option<Recorder> = None;
+    let mut seed = 0x2545_f491_u64;
+    for step in 0..160u64 {
+        if !workers.seed() {
+            workers.step(time);
+        }
+        node.read(|a| {
+            let rec = recorder.get_or_insert_with(|| Recorder::new(hour, time));
+            rec.advance(a.state(), a.head().height + 1, time);
+        });
+        node.produce_block(time).expect("block");
+        seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        time += if step % 40 == 39 { 2 * hour + seed % hour } else { 2 + (seed >> 33) % 700 };
+    }
+    let rec = recorder.expect("recorded");
+    let days: Vec<u64> = rec.snapshots().keys().copied().collect();
+    assert!(days.len() >= 10, "the run crosses many boundaries: {days:?}");
+    let stored_days: Vec<u64> = node.read(|a| a.store().history_days().expect("days")).iter().map(|d| d.0).collect();
+    assert_eq!(stored_days, days, "the store has a height for exactly the recorder's days");
+    let history = node.read(|a| a.store().history().expect("reader"));
+    let from_store = days_of(&history, &days);
+    assert_eq!(from_store, days_of(rec.snapshots(), &days), "every day's state and height agree");
+    // The states differ from day to day (the history is not the head state over and over).
+    let distinct: std::collections::BTreeSet<_> = from_store.iter().map(|d| d.1.clone()).collect();
+    assert!(distinct.len() > days.len() / 2, "{} distinct states over {} days", distinct.len(), days.len());
+    // The calculation over either source gives the same earnings, and someone earned.
+    let end = *days.last().expect("a day");
+    let (submissions, interval) = node.read(|a| (a.state().submissions(), hour.max(1)));
+    let stored = calculate(&submissions, &history, interval, end).expect("from the store");
+    let memory = calculate(&submissions, rec.snapshots(), interval, end).expect("from memory");
+    assert_eq!(stored, memory);
+    assert!(!stored.earnings.is_empty(), "the devnet's hourly rewards paid someone");
+    let root = node.rewards_root(end);
+    drop(history);
+    drop(workers);
+    drop(node);
+    // A reopened node answers from the store at once, with the same root.
+    let started = std::time::Instant::now();
+    let reopened = open(&dir, &keys);
+    let opened_in = started.elapsed();
+    assert_eq!(reopened.rewards_root(end), root);
+    assert!(root.is_some_and(|r| r.is_ok()));
+    eprintln!("reopened in {opened_in:?} over {} days", days.len());
+    drop(reopened);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Signed deposits of `count` stakers (nonce `nonce` each), valid for ten minutes.
+fn deposits(keys: &DevKeys, count: usize, nonce: u64, time: u64) -> Vec<SignedTx> {
+    let domain = Domain::new(devnet::CHAIN_ID);
+    let tx = Tx::Deposit { strategy: StrategyId(1), amount: U256::from(1_000_000_000_000_000_000u64) };
+    keys.stakers.iter().take(count).map(|k| domain.sign(k, &tx, nonce, time + 600)).collect()
+}
+
+/// Drives `nodes` through the same blocks: `blocks` of deposits by every staker, one second apart.
+fn drive(nodes: &[&Node], keys: &DevKeys, first_nonce: u64, blocks: u64, t0: u64) {
+    for i in 0..blocks {
+        let time = t0 + i;
+        for tx in deposits(keys, keys.stakers.len(), first_nonce + i, time) {
+            for n in nodes {
+                n.submit(tx.clone()).expect("admitted");
+            }
+        }
+        let headers: Vec<_> = nodes.iter().map(|n| n.produce_block(time).expect("block")).collect();
+        assert!(headers.windows(2).all(|w| w[0] == w[1]), "the nodes agree at block {i}: {headers:?}");
+    }
+}
+
+#[test]
+fn a_pruned_node_keeps_headers_and_state_and_drops_old_bodies() {
+    let (dir_a, dir_p) = (temp_dir("archive"), temp_dir("pruned"));
+    let keys = DevKeys::new(6);
+    let archive = Node::open(Config::new(dir_a.clone(), devnet::CHAIN_ID), &devnet::genesis(&keys)).expect("opens");
+    let mut config = Config::new(dir_p.clone(), devnet::CHAIN_ID);
+    config.keep_blocks = Some(5);
+    let pruned = Node::open(config, &devnet::genesis(&keys)).expect("opens");
+    let t0 = unix_now();
+    drive(&[&archive, &pruned], &keys, 0, 30, t0);
+    let old = deposits(&keys, 1, 2, t0 + 2)[0].clone();
+    let old_hash = pruned.read(|a| a.domain().verify(old.clone()).expect("verifies").hash);
+    pruned.read(|a| {
+        let store = a.store();
+        // Head 30, keeping 5: bodies of 26..=30 stay, 1..=25 are pruned.
+        assert_eq!(store.bodies_from().expect("meta"), 26);
+        let b = store.block(10).expect("read").expect("header kept");
+        assert!(b.txs.is_empty() && b.header.tx_count == 6, "{:?}", b.header);
+        assert!(store.receipts_of(10).expect("read").is_empty());
+        assert_eq!(store.tx_location(&old_hash).expect("read"), None);
+        assert_eq!(store.block(27).expect("read").expect("kept").txs.len(), 6);
+        assert_eq!(store.receipts_of(27).expect("read").len(), 6);
+    });
+    archive.read(|a| assert_eq!(a.store().tx_location(&old_hash).expect("read").map(|l| l.0), Some(3)));
+    // Headers and state are the archive's.
+    for h in [1, 10, 25, 30] {
+        let header = |n: &Node| n.read(|a| a.store().block(h).expect("read").expect("block").header);
+        assert_eq!(header(&archive), header(&pruned), "header {h}");
+    }
+    assert_eq!(archive.read(|a| a.state().state_hash()), pruned.read(|a| a.state().state_hash()));
+    for d in [dir_a, dir_p] {
+        let _ = std::fs::remove_dir_all(d);
+    }
+}
+
+#[test]
+fn a_new_node_starts_from_a_snapshot_and_follows_the_chain() {
+    let (dir_a, dir_b) = (temp_dir("source"), temp_dir("restored"));
+    let keys = DevKeys::new(5);
+    let genesis = devnet::genesis(&keys);
+    let source = Node::open(Config::new(dir_a.clone(), devnet::CHAIN_ID), &genesis).expect("opens");
+    let t0 = unix_now();
+    drive(&[&source], &keys, 0, 12, t0);
+    let snap = source.read(|a| a.store().snapshot().expect("read").expect("a chain"));
+    let bytes = postcard::to_allocvec(&snap).expect("encodes");
+    let config = Config::new(dir_b.clone(), devnet::CHAIN_ID);
+    // A tampered snapshot is refused, and so is a snapshot of another chain.
+    let mut bad = snap.clone();
+    bad.rows.remove(1);
+    let refused = Node::restore_snapshot(&config, &postcard::to_allocvec(&bad).expect("encodes"));
+    assert!(matches!(refused, Err(RestoreError::HashMismatch { .. })), "{refused:?}");
+    let other = Config::new(dir_b.clone(), devnet::CHAIN_ID + 1);
+    assert!(matches!(Node::restore_snapshot(&other, &bytes), Err(RestoreError::Load(_))));
+    let head = Node::restore_snapshot(&config, &bytes).expect("restores");
+    assert_eq!(head, snap.head);
+    assert!(matches!(Node::restore_snapshot(&config, &bytes), Err(RestoreError::NotEmpty { height: 12, .. })));
+    let restored = Node::open(config, &genesis).expect("opens from the snapshot");
+    assert_eq!(
+        restored.read(|a| (a.head().clone(), a.state().state_hash())),
+        source.read(|a| (a.head().clone(), a.state().state_hash()))
+    );
+    assert_eq!(restored.nonces(&cairn_node::envelope::address_of(&keys.stakers[0])), (12, 12));
+    // Both produce the same next blocks from the same transactions.
+    drive(&[&source, &restored], &keys, 12, 5, t0 + 12);
+    for d in [dir_a, dir_b] {
+        let _ = std::fs::remove_dir_all(d);
+    }
+}
