@@ -187,3 +187,67 @@ fn a_new_node_starts_from_a_snapshot_and_follows_the_chain() {
         let _ = std::fs::remove_dir_all(d);
     }
 }
+
+#[test]
+fn waiting_transactions_outlive_the_process_and_drops_are_told() {
+    let dir = temp_dir("pool");
+    let keys = DevKeys::new(4);
+    let genesis = devnet::genesis(&keys);
+    let open = || Node::open(Config::new(dir.clone(), devnet::CHAIN_ID), &genesis).expect("opens");
+    let status = |n: &Node, tx: &SignedTx| {
+        let hash = n.read(|a| a.domain().verify(tx.clone()).expect("verifies").hash);
+        serde_json::to_value(n.status(&hash).expect("status")).expect("json")
+    };
+    let t0 = unix_now();
+    let node = open();
+    // Nonce 1 of staker 0 waits for nonce 0 through a block (so it is in the stored pool);
+    // staker 1's nonce 0 is admitted after that block (only in the journal).
+    let later = deposits(&keys, 1, 1, t0)[0].clone();
+    node.submit(later.clone()).expect("admitted");
+    node.produce_block(t0).expect("block");
+    let journaled = deposits(&keys, 2, 0, t0)[1].clone();
+    node.submit(journaled.clone()).expect("admitted");
+    // Staker 2's transaction expires before the next block and is dropped, with a reason.
+    let short = Domain::new(devnet::CHAIN_ID).sign(&keys.stakers[2], &deposit_tx(), 0, t0 + 1);
+    node.submit(short.clone()).expect("admitted");
+    let mut feed = node.subscribe();
+    node.produce_block(t0 + 5).expect("block");
+    let announced = feed.try_recv().expect("the block is announced");
+    assert_eq!(announced.dropped.len(), 1, "{:?}", announced.dropped);
+    assert!(announced.dropped[0].reason.starts_with("expired"), "{:?}", announced.dropped);
+    assert_eq!(status(&node, &short)["status"], "dropped");
+    assert_eq!(status(&node, &journaled)["status"], "committed");
+    // A transaction admitted just before the process dies is journaled; so is the waiting one.
+    let last = deposits(&keys, 4, 0, t0)[3].clone();
+    node.submit(last.clone()).expect("admitted");
+    drop(feed);
+    drop(node);
+    let node = open();
+    assert_eq!(status(&node, &later)["status"], "pending", "the stored pool is admitted again");
+    assert_eq!(status(&node, &last)["status"], "pending", "the journal is admitted again");
+    assert_eq!(node.mempool_len(), 2);
+    node.submit(deposits(&keys, 1, 0, t0)[0].clone()).expect("the missing nonce");
+    node.produce_block(t0 + 6).expect("block");
+    assert_eq!(node.mempool_len(), 0);
+    assert_eq!(status(&node, &later)["status"], "committed");
+    assert_eq!(status(&node, &last)["status"], "committed");
+    // Reopened again, nothing comes back twice (the journal and pool were emptied by commits).
+    drop(node);
+    let node = open();
+    assert_eq!(node.mempool_len(), 0);
+    // A waiting transaction that can no longer be admitted after a restart is dropped, and said so.
+    let soon = Domain::new(devnet::CHAIN_ID).sign(&keys.stakers[3], &deposit_tx(), 1, unix_now() + 1);
+    node.submit(soon.clone()).expect("admitted");
+    drop(node);
+    std::thread::sleep(std::time::Duration::from_millis(2_100));
+    let node = open();
+    let s = status(&node, &soon);
+    assert_eq!(s["status"], "dropped", "{s}");
+    assert!(s["reason"].as_str().expect("reason").contains("after a restart"), "{s}");
+    drop(node);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn deposit_tx() -> Tx {
+    Tx::Deposit { strategy: StrategyId(1), amount: U256::from(1_000_000_000_000_000_000u64) }
+}

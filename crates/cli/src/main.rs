@@ -292,6 +292,22 @@ enum BenchCommand {
         #[arg(long, default_value_t = 100)]
         block_ms: u64,
     },
+    /// Build a chain of N stored transactions (rewards history on) in a temporary directory,
+    /// then time reopening it: restart time must not grow with the chain (JSON).
+    Restart {
+        /// Transactions to store.
+        #[arg(long, default_value_t = 1_000_000)]
+        txs: usize,
+        /// Signing accounts.
+        #[arg(long, default_value_t = 10_000)]
+        accounts: usize,
+        /// Transactions per block.
+        #[arg(long, default_value_t = 5_000)]
+        per_block: usize,
+        /// Reopens to time.
+        #[arg(long, default_value_t = 3)]
+        reopens: usize,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -477,6 +493,11 @@ fn main() -> ExitCode {
                 Err(e) => return report(Err(e.into()), true),
             };
             report(rt.block_on(cairn_node::loadgen::run(spec)).and_then(|r| Ok(serde_json::to_value(r)?)), false)
+        }
+        Command::Bench(BenchCommand::Restart { txs, accounts, per_block, reopens }) => {
+            let spec = cairn_node::loadgen::RestartSpec { txs, accounts, per_block, reopens };
+            let r = cairn_node::loadgen::restart(&spec, Some(net::progress_bar()));
+            report(r.and_then(|r| Ok(serde_json::to_value(r)?)), false)
         }
         Command::Risk(RiskCommand::Check { file, psi, json, deep }) => {
             run_risk(&file, psi.as_deref(), json, deep, false)

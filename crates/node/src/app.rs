@@ -170,6 +170,8 @@ impl App {
             chain_id,
             genesis: Some(genesis_hash),
             interval: state.params().rewards_interval_seconds,
+            pool_add: &[],
+            pool_remove: &[],
         })?;
         state.set_tracking(true);
         Ok(Self { state, nonces: HashMap::new(), head, domain, store })
@@ -305,6 +307,17 @@ impl App {
     /// ABCI Commit: writes the finalized block, its receipts and state rows in one redb
     /// transaction and makes it the head. On error the node must stop: memory is ahead of disk.
     pub fn commit(&mut self, f: &Finalized) -> Result<(), AppError> {
+        self.commit_with_pool(f, &[], &[])
+    }
+
+    /// [`App::commit`] that also moves the mempool's changes since the previous block into the
+    /// store's pool table, in the same transaction.
+    pub fn commit_with_pool(
+        &mut self,
+        f: &Finalized,
+        pool_add: &[(B256, Vec<u8>)],
+        pool_remove: &[B256],
+    ) -> Result<(), AppError> {
         self.store.commit_block(&BlockCommit {
             block: &f.block,
             receipts: &f.receipts,
@@ -312,6 +325,8 @@ impl App {
             chain_id: self.domain.chain_id,
             genesis: None,
             interval: self.state.params().rewards_interval_seconds,
+            pool_add,
+            pool_remove,
         })?;
         self.head = f.block.header.clone();
         Ok(())

@@ -16,6 +16,7 @@ pub mod envelope;
 pub mod loadgen;
 pub mod mempool;
 pub mod node;
+pub mod pending;
 pub mod query;
 pub mod store;
 

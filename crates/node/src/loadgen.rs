@@ -82,11 +82,15 @@ pub struct LoadReport {
 }
 
 fn genesis(accounts: &[alloy_primitives::Address]) -> Genesis {
+    genesis_with(accounts, Params::profile(Profile::Devnet))
+}
+
+fn genesis_with(accounts: &[alloy_primitives::Address], params: Params) -> Genesis {
     let one = U256::from(1_000_000_000_000_000_000u64);
     let balances = accounts.iter().map(|a| (*a, one)).collect();
     let gov = dev_key("cairn/bench/governor");
     Genesis {
-        params: Params::profile(Profile::Devnet),
+        params,
         governor: address_of(&gov),
         unpauser: address_of(&gov),
         pausers: Vec::new(),
@@ -283,4 +287,89 @@ pub async fn run(spec: LoadSpec) -> anyhow::Result<LoadReport> {
         reads,
         reads_per_second: if read_secs > 0.0 { reads as f64 / read_secs } else { 0.0 },
     })
+}
+
+/// What `cairn bench restart` builds and measures.
+#[derive(Debug, Clone)]
+pub struct RestartSpec {
+    /// Transactions to store.
+    pub txs: usize,
+    /// Accounts sending them.
+    pub accounts: usize,
+    /// Transactions per block.
+    pub per_block: usize,
+    /// Times to reopen (the best and every time are reported).
+    pub reopens: usize,
+}
+
+/// Restart figures: how long a node takes to open a store of that many transactions.
+#[derive(Debug, Clone, Serialize)]
+pub struct RestartReport {
+    /// Transactions stored.
+    pub stored_txs: u64,
+    /// Blocks stored.
+    pub blocks: u64,
+    /// Rewards interval boundaries recorded in the history.
+    pub history_days: usize,
+    /// Store file size, MB.
+    pub store_mb: f64,
+    /// Seconds to build the chain (sign, admit, execute, commit).
+    pub build_seconds: f64,
+    /// Seconds of each reopen, until the node could serve.
+    pub open_seconds: Vec<f64>,
+}
+
+/// Builds a chain of `spec.txs` transactions (rewards history on, a 10-minute rewards interval,
+/// blocks 10 s apart) in a temporary directory, then reopens it `spec.reopens` times.
+pub fn restart(spec: &RestartSpec, progress: Option<Progress>) -> anyhow::Result<RestartReport> {
+    let dir = std::env::temp_dir().join(format!("cairn-restart-{}-{}", std::process::id(), unix_now()));
+    let keys: Vec<_> = (0..spec.accounts.max(1)).map(|i| dev_key(&format!("cairn/bench/account/{i}"))).collect();
+    let addrs: Vec<_> = keys.iter().map(address_of).collect();
+    let mut params = Params::profile(Profile::Devnet);
+    params.rewards_interval_seconds = 600;
+    let genesis = genesis_with(&addrs, params);
+    let config = || {
+        let mut c = Config::new(dir.clone(), 7_777);
+        c.record_rewards = true;
+        c.max_block_txs = spec.per_block.max(1);
+        c.mempool_capacity = spec.per_block.max(1).saturating_mul(2);
+        c
+    };
+    let started = Instant::now();
+    let node = Node::open(config(), &genesis)?;
+    let domain = node.read(|a| a.domain().clone());
+    let total = spec.txs as u64;
+    report(&progress, "signing", 0, total);
+    let signed = presign(&domain, &keys, spec.txs);
+    let mut time = unix_now();
+    let mut done = 0u64;
+    for chunk in signed.chunks(spec.per_block.max(1)) {
+        let refused = node.submit_batch(chunk.to_vec()).into_iter().filter(Result::is_err).count();
+        anyhow::ensure!(refused == 0, "{refused} transactions refused while building the chain");
+        node.produce_block(time)?;
+        time += 10;
+        done += chunk.len() as u64;
+        report(&progress, "building", done, total);
+    }
+    let build_seconds = started.elapsed().as_secs_f64();
+    let (stored_txs, blocks, history_days) = node.read(|a| -> anyhow::Result<_> {
+        let blocks = a.head().height;
+        let mut txs = 0u64;
+        for h in 1..=blocks {
+            txs += u64::from(a.store().block(h)?.map_or(0, |b| b.header.tx_count));
+        }
+        Ok((txs, blocks, a.store().history_days()?.len()))
+    })?;
+    let store_mb = node.memory().store_file_bytes as f64 / 1e6;
+    drop(node);
+    let mut open_seconds = Vec::new();
+    for _ in 0..spec.reopens.max(1) {
+        let t = Instant::now();
+        let node = Node::open(config(), &genesis)?;
+        open_seconds.push(t.elapsed().as_secs_f64());
+        anyhow::ensure!(node.read(|a| a.head().height) == blocks, "the reopened node is at another height");
+        drop(node);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(RestartReport { stored_txs, blocks, history_days, store_mb, build_seconds, open_seconds })
 }

@@ -20,6 +20,7 @@ use crate::{
     block::{Header, Receipt},
     envelope::{EnvelopeError, SignedTx, Verified},
     mempool::{Mempool, MempoolError},
+    pending::{Dropped, DroppedTx, Journal},
     store::{StoreError, StoreOptions},
 };
 
@@ -109,7 +110,12 @@ pub enum TxStatus {
         /// Its receipt.
         receipt: Box<Receipt>,
     },
-    /// Not known (never seen, evicted or expired).
+    /// Left the mempool without being committed; it will not be included (resubmit it).
+    Dropped {
+        /// Why: expired, evicted, or refused when re-admitted after a restart.
+        reason: String,
+    },
+    /// Not known (never seen, or dropped so long ago that it is forgotten).
     Unknown,
 }
 
@@ -139,6 +145,8 @@ pub struct CommittedBlock {
     pub header: Header,
     /// Its state-machine events.
     pub events: Vec<EventRecord>,
+    /// Transactions that left the mempool uncommitted since the previous block.
+    pub dropped: Vec<DroppedTx>,
 }
 
 /// Counters for `/metrics`.
@@ -152,6 +160,9 @@ pub struct Metrics {
     pub txs_committed: AtomicU64,
     /// Committed transactions the state machine refused.
     pub txs_failed: AtomicU64,
+    /// Admitted transactions that left the mempool uncommitted (expired, evicted, not
+    /// re-admitted after a restart).
+    pub txs_dropped: AtomicU64,
     /// Blocks committed.
     pub blocks: AtomicU64,
     /// Microseconds spent finalizing and committing blocks.
@@ -172,6 +183,10 @@ pub struct Node {
     /// Counters.
     pub metrics: Metrics,
     stopping: AtomicBool,
+    journal: Mutex<Journal>,
+    dropped: Mutex<Dropped>,
+    /// Drops not yet announced with a block.
+    drops: Mutex<Vec<DroppedTx>>,
 }
 
 /// Memory and disk figures for `/metrics`.
@@ -214,7 +229,10 @@ impl Node {
         let height = app.head().height;
         let (events, _) = broadcast::channel(1024);
         let (committed, _) = watch::channel(height);
-        Ok(Arc::new(Node {
+        let (journal, journaled) = Journal::open(&config.data_dir)
+            .map_err(|e| AppError::Genesis(format!("cannot open the mempool journal: {e}")))?;
+        let stored = app.store().pool()?;
+        let node = Arc::new(Node {
             app: RwLock::new(app),
             mempool: Mutex::new(Mempool::new(config.mempool_capacity)),
             config,
@@ -222,7 +240,56 @@ impl Node {
             committed,
             metrics: Metrics::default(),
             stopping: AtomicBool::new(false),
-        }))
+            journal: Mutex::new(journal),
+            dropped: Mutex::default(),
+            drops: Mutex::default(),
+        });
+        node.restore_pool(stored.into_iter().chain(journaled).collect())?;
+        Ok(node)
+    }
+
+    /// Admits again the transactions that waited when the process stopped (the stored pool and
+    /// the journal), in nonce order; those that are refused now are recorded as dropped.
+    fn restore_pool(&self, txs: Vec<SignedTx>) -> Result<(), AppError> {
+        let domain = self.read(|a| a.domain().clone());
+        let mut verified: Vec<Verified> = crate::verify_all(&domain, txs).into_iter().flatten().collect();
+        verified.sort_by_key(|v| (v.sender, v.nonce));
+        let mut seen = std::collections::HashSet::new();
+        for v in verified {
+            if !seen.insert(v.hash) || self.read(|a| a.store().tx_location(&v.hash))?.is_some() {
+                continue;
+            }
+            let hash = v.hash;
+            if let Err(e) = self.admit(Ok(v)) {
+                self.record_drop(DroppedTx { hash, reason: format!("not admitted again after a restart: {e}") });
+            }
+        }
+        self.read(|a| a.store().clear_pool())?;
+        self.lock_journal().forget_old();
+        Ok(())
+    }
+
+    fn lock_journal(&self) -> std::sync::MutexGuard<'_, Journal> {
+        self.journal.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn record_drop(&self, d: DroppedTx) {
+        self.metrics.txs_dropped.fetch_add(1, Relaxed);
+        self.dropped.lock().unwrap_or_else(|p| p.into_inner()).insert(&d);
+        self.drops.lock().unwrap_or_else(|p| p.into_inner()).push(d);
+    }
+
+    /// Journals an admission (so a killed process keeps it) and records an eviction it caused.
+    fn journal_admission(&self, hash: B256, record: Vec<u8>, evicted: Option<B256>) {
+        let mut journal = self.lock_journal();
+        if let Err(e) = journal.admitted(hash, record) {
+            eprintln!("cairn node: cannot journal transaction {hash}: {e}");
+        }
+        if let Some(gone) = evicted {
+            journal.removed(gone);
+            drop(journal);
+            self.record_drop(DroppedTx { hash: gone, reason: "evicted: the mempool was full".into() });
+        }
     }
 
     /// Starts an empty data directory from a state snapshot (the bytes `/v1/snapshot` serves),
@@ -293,9 +360,11 @@ impl Node {
             // The nonce is read and the transaction admitted under the app's read lock: a block
             // (which holds the write lock through commit and the mempool's `advance`) cannot
             // land in between and leave a stale transaction waiting.
+            let record = postcard::to_allocvec(&v.signed).unwrap_or_default();
             let app = self.app.read().unwrap_or_else(|p| p.into_inner());
             let next = app.next_nonce(&v.sender);
-            self.mempool().insert(v, next)?;
+            let evicted = self.mempool().insert(v, next)?;
+            self.journal_admission(out.hash, record, evicted);
             drop(app);
             Ok(out)
         });
@@ -314,7 +383,11 @@ impl Node {
             Some((height, index)) => a.store().receipt(height, index),
             None => Ok(None),
         })?;
-        Ok(stored.map_or(TxStatus::Unknown, |r| TxStatus::Committed { receipt: Box::new(r) }))
+        if let Some(r) = stored {
+            return Ok(TxStatus::Committed { receipt: Box::new(r) });
+        }
+        let dropped = self.dropped.lock().unwrap_or_else(|p| p.into_inner());
+        Ok(dropped.reason(hash).map_or(TxStatus::Unknown, |r| TxStatus::Dropped { reason: r.to_owned() }))
     }
 
     /// Waits until `hash` is committed or `timeout` passes; returns its last status.
@@ -343,10 +416,21 @@ impl Node {
         let started = Instant::now();
         let mut app = self.app.write().unwrap_or_else(|p| p.into_inner());
         let time = now.max(app.head().time);
-        let (candidates, _expired) = self.mempool().ready(self.config.max_block_txs, time, |a| app.next_nonce(a));
+        let (candidates, expired) = self.mempool().ready(self.config.max_block_txs, time, |a| app.next_nonce(a));
         let txs = app.prepare_proposal(candidates, time, self.config.max_block_txs);
         let finalized = app.finalize_block(time, &txs)?;
-        app.commit(&finalized)?;
+        // Admissions wait on the app lock held here, so the journal's cut is exact.
+        let (fresh, mut gone) =
+            self.lock_journal().rotate().map_err(|e| StoreError::Db(format!("mempool journal: {e}")))?;
+        gone.extend(&expired);
+        app.commit_with_pool(&finalized, &fresh, &gone)?;
+        self.lock_journal().forget_old();
+        for hash in expired {
+            self.record_drop(DroppedTx {
+                hash,
+                reason: format!("expired before block {} at {time}", finalized.block.header.height),
+            });
+        }
         let header = finalized.block.header.clone();
         {
             let mut pool = self.mempool();
@@ -361,9 +445,9 @@ impl Node {
         self.metrics.blocks.fetch_add(1, Relaxed);
         self.metrics.block_micros.fetch_add(started.elapsed().as_micros() as u64, Relaxed);
         self.committed.send_replace(header.height);
-        let _ = self
-            .events
-            .send(Arc::new(CommittedBlock { header: header.clone(), events: event_records(&finalized.receipts) }));
+        let dropped = std::mem::take(&mut *self.drops.lock().unwrap_or_else(|p| p.into_inner()));
+        let events = event_records(&finalized.receipts);
+        let _ = self.events.send(Arc::new(CommittedBlock { header: header.clone(), events, dropped }));
         Ok(header)
     }
 

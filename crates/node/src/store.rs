@@ -34,6 +34,10 @@ type HistoryKey<'a> = (u64, u8, &'a [u8]);
 /// allocations at): one row per boundary the chain crossed while recording history.
 const DAYS: TableDefinition<'_, u64, u64> = TableDefinition::new("days");
 
+/// Transaction id → postcard `SignedTx`: the mempool as of the latest block (the journal holds
+/// what was admitted after it).
+const POOL: TableDefinition<'_, &[u8], &[u8]> = TableDefinition::new("pool");
+
 /// Keyspace of account nonces in `STATE` (the state machine numbers its tables from 0 upward).
 pub const NONCES: u8 = 255;
 
@@ -121,6 +125,7 @@ impl Store {
         w.open_table(STATE).map_err(dberr)?;
         w.open_table(HISTORY).map_err(dberr)?;
         w.open_table(DAYS).map_err(dberr)?;
+        w.open_table(POOL).map_err(dberr)?;
         w.commit().map_err(dberr)?;
         Ok(Self { db, options })
     }
@@ -161,7 +166,7 @@ impl Store {
     /// before the block go to the rewards history of the interval (`interval` seconds) the block
     /// falls in, and every day boundary the block crosses gets its height.
     pub fn commit_block(&self, c: &BlockCommit<'_>) -> Result<(), StoreError> {
-        let BlockCommit { block, receipts, rows, chain_id, genesis, interval } = *c;
+        let BlockCommit { block, receipts, rows, chain_id, genesis, interval, pool_add, pool_remove } = *c;
         let w = self.db.begin_write().map_err(dberr)?;
         if self.options.history && block.header.height > 0 {
             record_history(&w, &block.header, rows, interval)?;
@@ -193,10 +198,38 @@ impl Store {
                 };
             }
         }
+        {
+            let mut pool = w.open_table(POOL).map_err(dberr)?;
+            for (hash, tx) in pool_add {
+                pool.insert(hash.as_slice(), tx.as_slice()).map_err(dberr)?;
+            }
+            for hash in pool_remove.iter().chain(receipts.iter().map(|r| &r.tx_hash)) {
+                pool.remove(hash.as_slice()).map_err(dberr)?;
+            }
+        }
         if let Some(keep) = self.options.keep_blocks {
             // The latest `keep` blocks (the head included, at least one) keep their bodies.
             prune(&w, block.header.height.saturating_sub(keep.max(1)).saturating_add(1))?;
         }
+        w.commit().map_err(dberr)
+    }
+
+    /// The stored mempool: every waiting transaction as of the latest block.
+    pub fn pool(&self) -> Result<Vec<crate::envelope::SignedTx>, StoreError> {
+        let r = self.db.begin_read().map_err(dberr)?;
+        let t = r.open_table(POOL).map_err(dberr)?;
+        let mut out = Vec::new();
+        for row in t.iter().map_err(dberr)? {
+            let (_, v) = row.map_err(dberr)?;
+            out.push(postcard::from_bytes(v.value()).map_err(corrupt("pooled transaction"))?);
+        }
+        Ok(out)
+    }
+
+    /// Empties the stored mempool (after a restart admitted it again through the journal).
+    pub fn clear_pool(&self) -> Result<(), StoreError> {
+        let w = self.db.begin_write().map_err(dberr)?;
+        w.open_table(POOL).map_err(dberr)?.retain(|_, _| false).map_err(dberr)?;
         w.commit().map_err(dberr)
     }
 
@@ -263,6 +296,10 @@ pub struct BlockCommit<'a> {
     pub genesis: Option<B256>,
     /// The rewards interval in seconds (for the history).
     pub interval: u64,
+    /// Transactions admitted to the mempool since the previous block: (id, postcard `SignedTx`).
+    pub pool_add: &'a [(B256, Vec<u8>)],
+    /// Transactions that left the mempool uncommitted (the block's own leave by their receipts).
+    pub pool_remove: &'a [B256],
 }
 
 /// Writes the undo rows of `rows` for the interval `header` falls in (a row's first change in
