@@ -54,6 +54,10 @@ enum Command {
         /// Milliseconds between blocks while transactions wait.
         #[arg(long, default_value_t = 200)]
         block_ms: u64,
+        /// A client address the per-IP connection and rate limits skip (repeatable), e.g. a
+        /// local load test or API fuzzer.
+        #[arg(long = "exempt-ip")]
+        exempt_ip: Vec<std::net::IpAddr>,
     },
     /// Signing keys: create, import, list (files are readable by their owner only).
     #[command(subcommand)]
@@ -409,8 +413,8 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Scenario(ScenarioCommand::Run { file, quiet }) => run_scenario(&file, quiet),
         Command::Rewards(cmd) => run_rewards(cmd),
-        Command::Devnet { data_dir, listen, stakers, block_ms } => {
-            report(net::devnet(&data_dir, listen, stakers, block_ms).map(|()| serde_json::Value::Null), true)
+        Command::Devnet { data_dir, listen, stakers, block_ms, exempt_ip } => {
+            report(net::devnet(&data_dir, listen, stakers, block_ms, exempt_ip).map(|()| serde_json::Value::Null), true)
         }
         Command::Keys(cmd) => report(
             match cmd {

@@ -3,7 +3,7 @@
 
 use std::{
     io::Write,
-    net::SocketAddr,
+    net::{IpAddr, SocketAddr},
     path::{Path, PathBuf},
     sync::Arc,
 };
@@ -20,13 +20,15 @@ use cairn_node::{
 use k256::ecdsa::SigningKey;
 use serde_json::{Value, json};
 
-/// Starts the devnet: a node over `data_dir`, the API on `listen`, and the workers.
-pub fn devnet(data_dir: &Path, listen: SocketAddr, stakers: usize, block_ms: u64) -> Result<()> {
+/// Starts the devnet: a node over `data_dir`, the API on `listen` (the per-IP limits skip
+/// `exempt`), and the workers.
+pub fn devnet(data_dir: &Path, listen: SocketAddr, stakers: usize, block_ms: u64, exempt: Vec<IpAddr>) -> Result<()> {
     let keys = Arc::new(DevKeys::new(stakers));
     let genesis = devnet::genesis(&keys);
     let mut config = Config::new(data_dir.to_path_buf(), devnet::CHAIN_ID);
     config.block_interval = std::time::Duration::from_millis(block_ms);
     config.record_rewards = true;
+    config.http.exempt = exempt;
     let node = Node::open(config, &genesis).with_context(|| format!("opening {}", data_dir.display()))?;
     let head = node.read(|a| a.head().height);
     let rt = tokio::runtime::Runtime::new()?;

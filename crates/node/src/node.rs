@@ -41,6 +41,9 @@ pub struct Config {
     /// (`rewards_root`). The history is in memory; a resumed node rebuilds it by replaying its
     /// stored blocks.
     pub record_rewards: bool,
+    /// The HTTP server's timeouts and limits (`crate::http::HttpLimits`, defaults for a public
+    /// node).
+    pub http: crate::http::HttpLimits,
 }
 
 impl Config {
@@ -54,6 +57,7 @@ impl Config {
             max_block_txs: 5_000,
             mempool_capacity: 100_000,
             record_rewards: false,
+            http: crate::http::HttpLimits::default(),
         }
     }
 }
@@ -152,6 +156,12 @@ pub struct Metrics {
     pub block_micros: AtomicU64,
     /// HTTP requests served.
     pub http_requests: AtomicU64,
+    /// Connections refused by the connection caps.
+    pub http_refused: AtomicU64,
+    /// Requests refused by the per-IP rate limit.
+    pub http_rate_limited: AtomicU64,
+    /// Requests and event streams shed by the concurrency caps.
+    pub http_shed: AtomicU64,
 }
 
 /// The node.
@@ -434,7 +444,8 @@ fn rewards_history(app: &App, genesis: &Genesis) -> Result<Recorder, AppError> {
     Ok(rec.unwrap_or_else(|| Recorder::new(interval, unix_now())))
 }
 
-fn event_records(receipts: &[Receipt]) -> Vec<EventRecord> {
+/// The stream records of committed receipts: every event with its position.
+pub(crate) fn event_records(receipts: &[Receipt]) -> Vec<EventRecord> {
     let mut out = Vec::new();
     for r in receipts {
         for (i, e) in r.events.iter().enumerate() {
