@@ -27,7 +27,7 @@ cleanup() {
   rm -rf "$DATA"
 }
 trap cleanup EXIT
-"$BIN" devnet --data-dir "$DATA/store" --listen "127.0.0.1:$PORT" --stakers 50 >"$DATA/devnet.log" 2>&1 &
+"$BIN" devnet --data-dir "$DATA/store" --listen "127.0.0.1:$PORT" --stakers 50 --exempt-ip 127.0.0.1 >"$DATA/devnet.log" 2>&1 &
 NODE_PID=$!
 for _ in $(seq 120); do
   curl -sf "$BASE/health" >/dev/null && break

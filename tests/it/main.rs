@@ -1,6 +1,7 @@
 //! The integration-test binary: one module per area.
 mod devnet_vault;
 mod fuzz_smoke;
+mod hostile;
 mod model;
 mod node;
 mod node_ops;

@@ -54,9 +54,9 @@ enum Command {
         /// Milliseconds between blocks while transactions wait.
         #[arg(long, default_value_t = 200)]
         block_ms: u64,
-        /// Store and memory settings.
+        /// Node settings: store, memory, limits.
         #[command(flatten)]
-        store: net::StoreArgs,
+        node: net::NodeArgs,
     },
     /// Signing keys: create, import, list (files are readable by their owner only).
     #[command(subcommand)]
@@ -428,8 +428,8 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Scenario(ScenarioCommand::Run { file, quiet }) => run_scenario(&file, quiet),
         Command::Rewards(cmd) => run_rewards(cmd),
-        Command::Devnet { data_dir, listen, stakers, block_ms, store } => {
-            report(net::devnet(&data_dir, listen, stakers, block_ms, &store).map(|()| serde_json::Value::Null), true)
+        Command::Devnet { data_dir, listen, stakers, block_ms, node } => {
+            report(net::devnet(&data_dir, listen, stakers, block_ms, &node).map(|()| serde_json::Value::Null), true)
         }
         Command::Keys(cmd) => report(
             match cmd {

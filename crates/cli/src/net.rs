@@ -3,7 +3,7 @@
 
 use std::{
     io::Write,
-    net::SocketAddr,
+    net::{IpAddr, SocketAddr},
     path::{Path, PathBuf},
     sync::Arc,
 };
@@ -20,9 +20,9 @@ use cairn_node::{
 use k256::ecdsa::SigningKey;
 use serde_json::{Value, json};
 
-/// The node's store and memory settings.
+/// The node's store, memory and client-limit settings.
 #[derive(Debug, Clone, clap::Args)]
-pub struct StoreArgs {
+pub struct NodeArgs {
     /// The store's page cache, in MiB (bounds the node's memory; redb's own default is 1 GiB).
     #[arg(long, default_value_t = 64)]
     pub cache_mb: usize,
@@ -33,10 +33,14 @@ pub struct StoreArgs {
     /// Start a new data directory from a state snapshot (the bytes of `GET /v1/snapshot`).
     #[arg(long, value_name = "FILE")]
     pub from_snapshot: Option<PathBuf>,
+    /// A client address the per-IP connection and rate limits skip (repeatable), e.g. a local
+    /// load test or API fuzzer.
+    #[arg(long = "exempt-ip")]
+    pub exempt_ip: Vec<IpAddr>,
 }
 
 /// Starts the devnet: a node over `data_dir`, the API on `listen`, and the workers.
-pub fn devnet(data_dir: &Path, listen: SocketAddr, stakers: usize, block_ms: u64, store: &StoreArgs) -> Result<()> {
+pub fn devnet(data_dir: &Path, listen: SocketAddr, stakers: usize, block_ms: u64, store: &NodeArgs) -> Result<()> {
     let keys = Arc::new(DevKeys::new(stakers));
     let genesis = devnet::genesis(&keys);
     let mut config = Config::new(data_dir.to_path_buf(), devnet::CHAIN_ID);
@@ -50,6 +54,7 @@ pub fn devnet(data_dir: &Path, listen: SocketAddr, stakers: usize, block_ms: u64
             .with_context(|| format!("restoring {} into {}", file.display(), data_dir.display()))?;
         println!("cairn devnet: started from the snapshot at height {} (header {})", head.height, head.hash());
     }
+    config.http.exempt = store.exempt_ip.clone();
     let node = Node::open(config, &genesis).with_context(|| format!("opening {}", data_dir.display()))?;
     let head = node.read(|a| a.head().height);
     let rt = tokio::runtime::Runtime::new()?;

@@ -4,7 +4,7 @@
 //! Every failure is a JSON `{error, message}` with a 4xx status (a 5xx only if the store
 //! fails); unknown routes and methods, malformed JSON and oversized bodies included.
 
-use std::{convert::Infallible, sync::Arc, time::Duration};
+use std::{sync::Arc, time::Duration};
 
 use alloy_primitives::{Address, B256};
 use axum::{
@@ -14,17 +14,12 @@ use axum::{
         rejection::{PathRejection, QueryRejection},
     },
     http::{StatusCode, header},
-    response::{
-        IntoResponse, Response,
-        sse::{Event as SseEvent, KeepAlive, Sse},
-    },
+    response::{IntoResponse, Response},
     routing::{get, post},
 };
 use cairn_primitives::{StrategyId, U256};
-use futures_util::{Stream, StreamExt};
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use serde_json::{Value, json};
-use tokio_stream::wrappers::BroadcastStream;
 use utoipa::{OpenApi, ToSchema};
 
 use crate::{
@@ -43,7 +38,8 @@ pub const MAX_BATCH: usize = 1_000;
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// Longest `?wait=true` waits for a commit (inside the request timeout).
 pub const WAIT_FOR_COMMIT: Duration = Duration::from_secs(25);
-/// Most requests served at once.
+/// Most requests in their handlers at once, by default (`HttpLimits::max_concurrent_requests`);
+/// beyond that a request is shed with 503 `Overloaded`.
 pub const MAX_CONCURRENT_REQUESTS: usize = 1_024;
 
 /// An API error: a status, the error's name and a message naming the values.
@@ -58,8 +54,14 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    fn new(status: StatusCode, error: &str, message: impl Into<String>) -> Self {
+    /// An error with its status, name and message.
+    pub(crate) fn new(status: StatusCode, error: &str, message: impl Into<String>) -> Self {
         Self { error: error.to_owned(), message: message.into(), status }
+    }
+
+    /// Its HTTP status.
+    pub fn status(&self) -> StatusCode {
+        self.status
     }
 
     pub(crate) fn bad(error: &str, message: impl Into<String>) -> Self {
@@ -150,7 +152,8 @@ pub(crate) fn parse_address(s: &str) -> Result<Address, ApiError> {
     s.parse().map_err(|e| ApiError::bad("BadAddress", format!("{s:?} is not an address: {e}")))
 }
 
-fn parse_hash(s: &str) -> Result<B256, ApiError> {
+/// A 32-byte hash from a path or query string.
+pub(crate) fn parse_hash(s: &str) -> Result<B256, ApiError> {
     s.parse().map_err(|e| ApiError::bad("BadHash", format!("{s:?} is not a 32-byte hash: {e}")))
 }
 
@@ -217,6 +220,19 @@ async fn metrics(State(node): Shared) -> Response {
     metric("resident_memory_bytes", "gauge", "Resident set size of the process (Linux).", mem.rss_bytes);
     metric("store_cache_limit_bytes", "gauge", "Most memory the store's page cache may use.", mem.cache_limit_bytes);
     metric("store_file_bytes", "gauge", "Size of the store file on disk.", mem.store_file_bytes);
+    metric(
+        "http_connections_refused_total",
+        "counter",
+        "Connections refused by the connection caps.",
+        m.http_refused.load(Relaxed),
+    );
+    metric(
+        "http_rate_limited_total",
+        "counter",
+        "Requests refused by the per-IP rate limit.",
+        m.http_rate_limited.load(Relaxed),
+    );
+    metric("http_shed_total", "counter", "Requests and event streams shed at capacity.", m.http_shed.load(Relaxed));
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response()
 }
 
@@ -630,46 +646,6 @@ async fn snapshot(State(node): Shared) -> Result<Response, ApiError> {
     Ok(([(header::CONTENT_TYPE, "application/octet-stream")], bytes).into_response())
 }
 
-/// Filters of the event stream.
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
-pub struct EventFilter {
-    /// Only events of this name (e.g. `deposit`).
-    pub event: Option<String>,
-    /// Only events that mention this address.
-    pub address: Option<String>,
-    /// Only events of this transaction.
-    pub tx: Option<String>,
-}
-
-#[utoipa::path(get, path = "/v1/events", params(EventFilter),
-    responses((status = 200, description = "Server-sent events, one per state-machine event; id = height:tx:event", content_type = "text/event-stream", body = EventRecord), (status = 400, body = ApiError)))]
-async fn events(
-    State(node): Shared,
-    filter: Result<Query<EventFilter>, QueryRejection>,
-) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, ApiError> {
-    let f = query_params(filter)?;
-    let address = f.address.as_deref().map(parse_address).transpose()?.map(|a| a.to_string().to_lowercase());
-    let tx = f.tx.as_deref().map(parse_hash).transpose()?;
-    let event = f.event;
-    let stream = BroadcastStream::new(node.subscribe()).flat_map(move |batch| {
-        let batch = batch.map(|b| b.events.clone()).unwrap_or_default();
-        let picked: Vec<Result<SseEvent, Infallible>> = batch
-            .into_iter()
-            .filter(|r| event.as_deref().is_none_or(|e| r.event == e))
-            .filter(|r| tx.is_none_or(|h| r.tx_hash == h))
-            .filter(|r| address.as_deref().is_none_or(|a| r.data.to_string().to_lowercase().contains(a)))
-            .map(|r| {
-                let id = format!("{}:{}:{}", r.height, r.tx_index, r.event_index);
-                Ok(SseEvent::default().id(id).event(r.event.clone()).json_data(&r).unwrap_or_default())
-            })
-            .collect();
-        futures_util::stream::iter(picked)
-    });
-    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
-}
-
 /// The timeout layer answers with an empty body: give it the API's JSON error.
 async fn json_timeout(res: Response) -> Response {
     if res.status() == StatusCode::REQUEST_TIMEOUT && res.headers().get(header::CONTENT_TYPE).is_none() {
@@ -696,7 +672,7 @@ async fn method_not_allowed(req: Request) -> ApiError {
 #[openapi(
     info(
         title = "Cairn node API",
-        description = "Signed transactions, blocks, positions, operators, services, slashes, withdrawals, rewards and liquid restaking vaults of a Cairn node."
+        description = "Signed transactions, blocks, positions, operators, services, slashes, withdrawals, rewards and liquid restaking vaults of a Cairn node. Any operation may be refused with 429 (`RateLimited`, `TooManyConnections`: this client is over its share) or 503 (`Overloaded`, `ServerBusy`: the node is at capacity), both with `Retry-After` in seconds; a body that does not arrive in time gets 408 `BodyTimeout`."
     ),
     paths(
         health,
@@ -722,7 +698,7 @@ async fn method_not_allowed(req: Request) -> ApiError {
         state_hash,
         eip712,
         snapshot,
-        events,
+        crate::api_events::events,
         crate::api_vault::list,
         crate::api_vault::vault,
         crate::api_vault::holdings,
@@ -742,10 +718,46 @@ async fn method_not_allowed(req: Request) -> ApiError {
         Health,
         SubmitAnswer,
         BatchItem,
-        EventRecord
-    ))
+        EventRecord,
+        crate::api_events::NewBlock,
+        crate::api_events::Lagged
+    )),
+    modifiers(&Refusals)
 )]
 pub struct ApiDoc;
+
+/// Adds the refusals every operation may answer (429, 503 with `Retry-After`) to the document.
+struct Refusals;
+
+impl utoipa::Modify for Refusals {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{ContentBuilder, HeaderBuilder, Ref, ResponseBuilder, Type, schema::ObjectBuilder};
+        let refusal = |what: &str| {
+            ResponseBuilder::new()
+                .description(what)
+                .content(
+                    "application/json",
+                    ContentBuilder::new().schema(Some(Ref::from_schema_name("ApiError"))).build(),
+                )
+                .header(
+                    "Retry-After",
+                    HeaderBuilder::new()
+                        .schema(Some(ObjectBuilder::new().schema_type(Type::Integer)))
+                        .description(Some("Seconds to wait"))
+                        .build(),
+                )
+                .build()
+        };
+        let limited = refusal("RateLimited or TooManyConnections: this client is over its share");
+        let busy = refusal("Overloaded, ServerBusy or TooManyStreams: the node is at capacity");
+        for item in doc.paths.paths.values_mut() {
+            for op in [&mut item.get, &mut item.post].into_iter().flatten() {
+                op.responses.responses.entry("429".into()).or_insert_with(|| limited.clone().into());
+                op.responses.responses.entry("503".into()).or_insert_with(|| busy.clone().into());
+            }
+        }
+    }
+}
 
 async fn openapi() -> Json<utoipa::openapi::OpenApi> {
     Json(ApiDoc::openapi())
@@ -756,11 +768,12 @@ async fn count_requests(State(node): Shared, req: Request, next: axum::middlewar
     next.run(req).await
 }
 
-/// The router: every route, the limits and the JSON fallbacks.
+/// The router: every route, the limits and the JSON fallbacks. Layers run outside in: count,
+/// the per-IP rate limit, the body read under its deadline, routing, then (all but `/health`,
+/// `/metrics` and the event stream) the concurrency limit and the request timeout.
 pub fn router(node: Arc<Node>) -> Router {
+    let guards = crate::http::Guards::new(&node);
     let timed = Router::new()
-        .route("/health", get(health))
-        .route("/metrics", get(metrics))
         .route("/openapi.json", get(openapi))
         .route("/v1/tx", post(submit_tx))
         .route("/v1/txs", post(submit_batch))
@@ -785,19 +798,25 @@ pub fn router(node: Arc<Node>) -> Router {
         .route("/v1/snapshot", get(snapshot));
     let timed = crate::api_vault::routes(timed)
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
-        .layer(axum::middleware::map_response(json_timeout));
+        .layer(axum::middleware::map_response(json_timeout))
+        .layer(axum::middleware::from_fn_with_state(Arc::clone(&guards), crate::http::shed));
     Router::new()
         .merge(timed)
-        .route("/v1/events", get(events))
+        .route("/health", get(health))
+        .route("/metrics", get(metrics))
+        .route("/v1/events", get(crate::api_events::events))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(tower::limit::GlobalConcurrencyLimitLayer::new(MAX_CONCURRENT_REQUESTS))
+        .layer(axum::Extension(Arc::clone(&guards)))
+        .layer(axum::middleware::from_fn_with_state(Arc::clone(&guards), crate::http::read_body))
+        .layer(axum::middleware::from_fn_with_state(guards, crate::http::limit_rate))
         .layer(axum::middleware::from_fn_with_state(Arc::clone(&node), count_requests))
         .with_state(node)
 }
 
-/// Serves the API on `listener` until the process ends.
+/// Serves the API on `listener` until the process ends, with the timeouts and limits of
+/// `node.config.http` (see `crate::http`).
 pub async fn serve(node: Arc<Node>, listener: tokio::net::TcpListener) -> std::io::Result<()> {
-    axum::serve(listener, router(node)).await
+    crate::http::serve(node, listener).await
 }

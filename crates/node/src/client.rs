@@ -33,8 +33,10 @@ impl Client {
     pub fn new(base: &str) -> Self {
         let mut connector = HttpConnector::new();
         connector.set_nodelay(true);
+        // Idle connections are dropped before the node's header timeout (10 s by default) would
+        // close them, so a request never races the server's close.
         let http =
-            HyperClient::builder(TokioExecutor::new()).pool_idle_timeout(Duration::from_secs(30)).build(connector);
+            HyperClient::builder(TokioExecutor::new()).pool_idle_timeout(Duration::from_secs(5)).build(connector);
         Self { base: base.trim_end_matches('/').to_owned(), http }
     }
 

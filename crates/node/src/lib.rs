@@ -6,6 +6,7 @@
 //! and events out to subscribers.
 
 pub mod api;
+pub mod api_events;
 pub mod api_vault;
 pub mod app;
 pub mod block;
@@ -13,6 +14,7 @@ pub mod client;
 pub mod devnet;
 pub mod devnet_vault;
 pub mod envelope;
+pub mod http;
 pub mod loadgen;
 pub mod mempool;
 pub mod node;

@@ -46,6 +46,9 @@ pub struct Config {
     pub cache_bytes: usize,
     /// Pruning: keep transactions and receipts of only this many latest blocks (`None`: all).
     pub keep_blocks: Option<u64>,
+    /// The HTTP server's timeouts and limits (`crate::http::HttpLimits`, defaults for a public
+    /// node).
+    pub http: crate::http::HttpLimits,
 }
 
 impl Config {
@@ -61,6 +64,7 @@ impl Config {
             record_rewards: false,
             cache_bytes: StoreOptions::default().cache_bytes,
             keep_blocks: None,
+            http: crate::http::HttpLimits::default(),
         }
     }
 }
@@ -169,6 +173,12 @@ pub struct Metrics {
     pub block_micros: AtomicU64,
     /// HTTP requests served.
     pub http_requests: AtomicU64,
+    /// Connections refused by the connection caps.
+    pub http_refused: AtomicU64,
+    /// Requests refused by the per-IP rate limit.
+    pub http_rate_limited: AtomicU64,
+    /// Requests and event streams shed by the concurrency caps.
+    pub http_shed: AtomicU64,
 }
 
 /// The node.
@@ -558,7 +568,8 @@ impl Node {
     }
 }
 
-fn event_records(receipts: &[Receipt]) -> Vec<EventRecord> {
+/// The stream records of committed receipts: every event with its position.
+pub(crate) fn event_records(receipts: &[Receipt]) -> Vec<EventRecord> {
     let mut out = Vec::new();
     for r in receipts {
         for (i, e) in r.events.iter().enumerate() {

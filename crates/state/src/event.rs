@@ -8,9 +8,11 @@ use crate::{
     tx::{GovernanceAction, TxKind},
 };
 
-/// One observable effect of a transaction.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// One observable effect of a transaction. `Event::VARIANTS` lists the names as serialized
+/// (the `event` field).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, strum::VariantNames)]
 #[serde(tag = "event", rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 #[allow(missing_docs)] // field names follow EigenLayer's event arguments
 pub enum Event {
     /// Tokens moved between accounts.
