@@ -22,31 +22,35 @@ use cairn_primitives::{AssetId, StrategyId};
 use cairn_state::Tx;
 use serde_json::{Value, json};
 
-fn temp_dir(tag: &str) -> PathBuf {
+pub(crate) fn temp_dir(tag: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("cairn-it-{tag}-{}-{}", std::process::id(), unix_now()));
     let _ = std::fs::remove_dir_all(&d);
     d
 }
 
-fn eth(n: u64) -> U256 {
+pub(crate) fn eth(n: u64) -> U256 {
     U256::from(n) * U256::from(1_000_000_000_000_000_000u64)
 }
 
-fn deposit(n: u64) -> Tx {
+pub(crate) fn deposit(n: u64) -> Tx {
     Tx::Deposit { strategy: StrategyId(1), amount: eth(n) }
 }
 
-struct Harness {
-    node: Arc<Node>,
-    client: Client,
-    keys: DevKeys,
-    domain: Domain,
+pub(crate) struct Harness {
+    pub(crate) node: Arc<Node>,
+    pub(crate) client: Client,
+    pub(crate) keys: DevKeys,
+    pub(crate) domain: Domain,
 }
 
 async fn start(dir: &std::path::Path) -> Harness {
+    start_with(Config::new(dir.to_path_buf(), devnet::CHAIN_ID)).await
+}
+
+/// A node with `config` over the devnet genesis with 8 stakers, serving the API on a free port.
+pub(crate) async fn start_with(config: Config) -> Harness {
     let keys = DevKeys::new(8);
-    let node =
-        Node::open(Config::new(dir.to_path_buf(), devnet::CHAIN_ID), &devnet::genesis(&keys)).expect("node opens");
+    let node = Node::open(config, &devnet::genesis(&keys)).expect("node opens");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let client = Client::new(&format!("http://{}", listener.local_addr().expect("addr")));
     tokio::spawn(api::serve(Arc::clone(&node), listener));
@@ -54,24 +58,24 @@ async fn start(dir: &std::path::Path) -> Harness {
 }
 
 impl Harness {
-    fn sign(&self, who: usize, tx: &Tx, nonce: u64) -> SignedTx {
+    pub(crate) fn sign(&self, who: usize, tx: &Tx, nonce: u64) -> SignedTx {
         self.domain.sign(&self.keys.stakers[who], tx, nonce, unix_now() + 600)
     }
 
-    async fn post(&self, path: &str, body: &Value) -> (u16, Value) {
+    pub(crate) async fn post(&self, path: &str, body: &Value) -> (u16, Value) {
         self.client.post(path, body).await.expect("transport")
     }
 
-    async fn submit(&self, tx: &SignedTx) -> (u16, Value) {
+    pub(crate) async fn submit(&self, tx: &SignedTx) -> (u16, Value) {
         self.post("/v1/tx", &serde_json::to_value(tx).expect("json")).await
     }
 
-    fn block(&self) {
+    pub(crate) fn block(&self) {
         self.node.produce_block(unix_now()).expect("block");
     }
 }
 
-fn expect_error(answer: &(u16, Value), status: u16, name: &str) {
+pub(crate) fn expect_error(answer: &(u16, Value), status: u16, name: &str) {
     assert_eq!(answer.0, status, "{}", answer.1);
     assert_eq!(answer.1["error"], name, "{}", answer.1);
     assert!(answer.1["message"].as_str().is_some_and(|m| !m.is_empty()), "{}", answer.1);
