@@ -4,9 +4,12 @@
 Usage: eip712_check.py BASE_URL PRIVATE_KEY
 
 1. Signs a `deposit` (strategy 1, 1e18) with Account.sign_typed_data over the node's own
-   /v1/eip712 template, submits it with ?wait=true and asserts it commits with ok == true.
+   /v1/eip712 template, asserts the signature is canonical (v = 27/28, low s: the only form
+   the node accepts), submits it with ?wait=true and asserts it commits with ok == true.
 2. Asserts that a signature made for chainId 1 is refused with HTTP 400 and a JSON error,
    both when the envelope claims chain 31337 (wrong signer recovered) and when it says chain 1.
+3. Asserts that the next deposit's signature with v written as 0/1 is refused (400
+   NonCanonicalV) without using the nonce.
 Exits non-zero on the first failed assertion.
 """
 import json
@@ -16,6 +19,16 @@ import urllib.error
 import urllib.request
 
 from eth_account import Account
+
+SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
+
+
+def assert_canonical(signature):
+    """v is 27 or 28 and s is at most n/2: the encoding the node accepts."""
+    sig = bytes.fromhex(signature[2:])
+    v, s = sig[64], int.from_bytes(sig[32:64], "big")
+    assert v in (27, 28), f"v = {v}, expected 27 or 28"
+    assert s <= SECP256K1_N // 2, f"s = {s:#x} is high"
 
 
 def call(method, url, payload=None):
@@ -56,7 +69,9 @@ def main():
     # 1. A correctly signed deposit commits.
     _, account = call("GET", f"{base}/v1/accounts/{acct.address}")
     nonce = account["nonce"]
-    status, ans = call("POST", f"{base}/v1/tx?wait=true", signed_tx(acct, template, chain, nonce, action, body, expiry))
+    tx = signed_tx(acct, template, chain, nonce, action, body, expiry)
+    assert_canonical(tx["signature"])
+    status, ans = call("POST", f"{base}/v1/tx?wait=true", tx)
     print(f"deposit from {acct.address} nonce {nonce}: HTTP {status} -> {json.dumps(ans)[:300]}")
     assert status == 202, f"expected 202, got {status}"
     st = ans["status"]
@@ -79,7 +94,17 @@ def main():
         assert isinstance(err, dict) and err.get("error") and err.get("message"), f"{name}: not a JSON error"
         assert err["error"] not in ("StaleNonce", "FutureNonce"), f"{name}: refused for its nonce, not its chain"
 
-    print("EIP-712 check: OK (eth-account signature committed; chainId 1 signatures refused)")
+    # 3. v as the raw parity (0/1) is refused, and the nonce stays unused.
+    tx = signed_tx(acct, template, chain, nonce, action, body, expiry)
+    assert_canonical(tx["signature"])
+    raw_v = tx["signature"][:-2] + format(int(tx["signature"][-2:], 16) - 27, "02x")
+    status, err = call("POST", f"{base}/v1/tx", {**tx, "signature": raw_v})
+    print(f"v = 0/1: HTTP {status} -> {json.dumps(err)}")
+    assert status == 400 and err.get("error") == "NonCanonicalV", f"v = 0/1: expected 400 NonCanonicalV, got {status} {err}"
+    _, account = call("GET", f"{base}/v1/accounts/{acct.address}")
+    assert account["pending_nonce"] == nonce, f"the refusal used nonce {nonce}: {account}"
+
+    print("EIP-712 check: OK (canonical eth-account signature committed; chainId 1 and v = 0/1 refused)")
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
 //! The integration-test binary: one module per area.
+mod admission;
 mod devnet_vault;
 mod fuzz_smoke;
 mod hostile;

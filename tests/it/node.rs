@@ -68,11 +68,11 @@ impl Harness {
         self.domain.sign(&self.keys.stakers[who], tx, nonce, unix_now() + 600)
     }
 
-    async fn post(&self, path: &str, body: &Value) -> (u16, Value) {
+    pub(crate) async fn post(&self, path: &str, body: &Value) -> (u16, Value) {
         self.client.post(path, body).await.expect("transport")
     }
 
-    async fn submit(&self, tx: &SignedTx) -> (u16, Value) {
+    pub(crate) async fn submit(&self, tx: &SignedTx) -> (u16, Value) {
         self.post("/v1/tx", &serde_json::to_value(tx).expect("json")).await
     }
 

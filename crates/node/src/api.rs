@@ -2,7 +2,9 @@
 //!
 //! Handlers are thin: parse, then either submit to the node or read the state under its lock.
 //! Every failure is a JSON `{error, message}` with a 4xx status (a 5xx only if the store
-//! fails); unknown routes and methods, malformed JSON and oversized bodies included.
+//! fails, and 503 when the mempool is full); unknown routes and methods, malformed JSON and
+//! oversized bodies included. Refusals worth retrying later (a full mempool, an account over its
+//! bound or budget) carry a `Retry-After` header.
 
 use std::{sync::Arc, time::Duration};
 
@@ -41,6 +43,8 @@ pub const WAIT_FOR_COMMIT: Duration = Duration::from_secs(25);
 /// Most requests in their handlers at once, by default (`HttpLimits::max_concurrent_requests`);
 /// beyond that a request is shed with 503 `Overloaded`.
 pub const MAX_CONCURRENT_REQUESTS: usize = 1_024;
+/// `Retry-After` seconds on a full mempool or an account over its bound: a block or a few.
+pub const RETRY_AFTER_SECONDS: u64 = 1;
 
 /// An API error: a status, the error's name and a message naming the values.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -51,12 +55,14 @@ pub struct ApiError {
     pub message: String,
     #[serde(skip)]
     status: StatusCode,
+    #[serde(skip)]
+    retry_after: Option<u64>,
 }
 
 impl ApiError {
     /// An error with its status, name and message.
     pub(crate) fn new(status: StatusCode, error: &str, message: impl Into<String>) -> Self {
-        Self { error: error.to_owned(), message: message.into(), status }
+        Self { error: error.to_owned(), message: message.into(), status, retry_after: None }
     }
 
     /// Its HTTP status.
@@ -75,7 +81,10 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status, Json(self)).into_response()
+        match self.retry_after {
+            Some(secs) => (self.status, [(header::RETRY_AFTER, secs.to_string())], Json(self)).into_response(),
+            None => (self.status, Json(self)).into_response(),
+        }
     }
 }
 
@@ -85,15 +94,40 @@ impl From<AppError> for ApiError {
     }
 }
 
+/// A refused submission's status: 400 for a bad envelope, nonce or expiry; 413 for a `body`
+/// over `envelope::MAX_BODY_BYTES`; 409 for a taken nonce; 422 for an admission rule (the
+/// transaction would certainly fail or do nothing); 429 for an account over its bound or its
+/// budget and 503 for a full mempool (both with `Retry-After`).
+fn submit_status(e: &SubmitError) -> (StatusCode, Option<u64>) {
+    use crate::{envelope::EnvelopeError, mempool::MempoolError};
+    let retry = Some(RETRY_AFTER_SECONDS);
+    match e {
+        SubmitError::Envelope(EnvelopeError::BodyTooLarge { .. }) => (StatusCode::PAYLOAD_TOO_LARGE, None),
+        SubmitError::Envelope(_) => (StatusCode::BAD_REQUEST, None),
+        SubmitError::Mempool(MempoolError::Full { .. }) => (StatusCode::SERVICE_UNAVAILABLE, retry),
+        SubmitError::Mempool(MempoolError::AccountFull { .. }) => (StatusCode::TOO_MANY_REQUESTS, retry),
+        SubmitError::Mempool(MempoolError::NonceTaken { .. }) => (StatusCode::CONFLICT, None),
+        SubmitError::Mempool(_) => (StatusCode::BAD_REQUEST, None),
+        SubmitError::Admission(a) if a.is_budget() => (StatusCode::TOO_MANY_REQUESTS, retry),
+        SubmitError::Admission(_) => (StatusCode::UNPROCESSABLE_ENTITY, None),
+    }
+}
+
 impl From<SubmitError> for ApiError {
     fn from(e: SubmitError) -> Self {
-        let status = match &e {
-            SubmitError::Mempool(crate::mempool::MempoolError::Full { .. }) => StatusCode::SERVICE_UNAVAILABLE,
-            SubmitError::Mempool(crate::mempool::MempoolError::NonceTaken { .. }) => StatusCode::CONFLICT,
-            _ => StatusCode::BAD_REQUEST,
-        };
-        Self::new(status, e.name(), e.to_string())
+        let (status, retry_after) = submit_status(&e);
+        Self { retry_after, ..Self::new(status, e.name(), e.to_string()) }
     }
+}
+
+/// A submitted transaction from its JSON: a mixed-case `from` without its EIP-55 checksum is
+/// `BadChecksum` (400), any other shape error `MalformedBody` (422).
+fn signed_tx(v: Value) -> Result<SignedTx, ApiError> {
+    if let Some(from) = v.get("from").and_then(Value::as_str) {
+        envelope::check_checksum(from).map_err(|e| ApiError::from(SubmitError::from(e)))?;
+    }
+    serde_json::from_value(v)
+        .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "MalformedBody", e.to_string()))
 }
 
 /// A JSON body whose rejections are JSON errors (400 malformed, 413 too large, 415 not JSON).
@@ -258,13 +292,14 @@ pub struct SubmitAnswer {
 
 #[utoipa::path(post, path = "/v1/tx", request_body = SignedTx, params(WaitParam),
     responses((status = 202, body = SubmitAnswer), (status = 400, body = ApiError), (status = 409, body = ApiError), (status = 413, body = ApiError),
-        (status = 415, body = ApiError), (status = 422, body = ApiError), (status = 503, body = ApiError)))]
+        (status = 415, body = ApiError), (status = 422, body = ApiError), (status = 429, body = ApiError), (status = 503, body = ApiError)))]
 async fn submit_tx(
     State(node): Shared,
     wait: Result<Query<WaitParam>, QueryRejection>,
-    ApiJson(tx): ApiJson<SignedTx>,
+    ApiJson(tx): ApiJson<Value>,
 ) -> Result<Response, ApiError> {
     let wait = query_params(wait)?.wait;
+    let tx = signed_tx(tx)?;
     let n = Arc::clone(&node);
     let submitted = tokio::task::spawn_blocking(move || n.submit(tx))
         .await
@@ -298,8 +333,7 @@ async fn submit_batch(
     // and each gets its own result.
     let mut txs = Vec::with_capacity(items.len());
     for (i, v) in items.into_iter().enumerate() {
-        let tx: SignedTx =
-            serde_json::from_value(v).map_err(|e| ApiError::bad("MalformedBody", format!("item {i}: {e}")))?;
+        let tx = signed_tx(v).map_err(|e| ApiError::bad(&e.error, format!("item {i}: {}", e.message)))?;
         txs.push(tx);
     }
     let results = tokio::task::spawn_blocking(move || node.submit_batch(txs))

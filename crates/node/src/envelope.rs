@@ -6,10 +6,17 @@
 //! transaction kind (`deposit`, `delegate_to`, ...), `body` the JSON object of its fields, exactly
 //! the bytes that were signed. The sender is recovered from the signature (libsecp256k1), never
 //! declared. The transaction's id is keccak256(signing hash ‖ signer); replay protection is the
-//! per-account nonce, never the signature bytes (a high-s twin recovers the same signer and the
-//! same nonce).
+//! per-account nonce, never the signature bytes.
+//!
+//! Only the canonical encoding of a signature is accepted, as `eth_signTypedData_v4` and
+//! `Domain::sign` produce it: `v` is 27 or 28 (the raw parity 0/1 and EIP-155 values are
+//! `NonCanonicalV`; there is no second, separately typed form) and `s` is in the lower half of
+//! the curve order (`HighS`: the twin `(r, n − s, ¬v)` recovers the same signer, and refusing it
+//! leaves one accepted signature per message and key). A `from` written in mixed case must carry
+//! its EIP-55 checksum (`BadChecksum`); all-lowercase and all-uppercase hex claim no checksum and
+//! are accepted.
 
-use alloy_primitives::{Address, B256, Signature, keccak256};
+use alloy_primitives::{Address, B256, Signature, U256, keccak256};
 use alloy_sol_types::{Eip712Domain, SolStruct, eip712_domain, sol};
 use cairn_primitives::named_address;
 use cairn_state::Tx;
@@ -56,8 +63,10 @@ pub fn domain(chain_id: u64) -> Eip712Domain {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SignedTx {
-    /// The signer's address: the signature must recover it.
+    /// The signer's address: the signature must recover it. Mixed case must be its EIP-55
+    /// checksum; all-lowercase or all-uppercase hex is accepted as is.
     #[schema(value_type = String, pattern = "^0x[0-9a-fA-F]{40}$")]
+    #[serde(deserialize_with = "checksummed")]
     pub from: Address,
     /// The chain the signature is for (part of the EIP-712 domain).
     #[schema(format = UInt64)]
@@ -72,8 +81,8 @@ pub struct SignedTx {
     /// Last unix second at which the transaction may be included.
     #[schema(format = UInt64)]
     pub expiry: u64,
-    /// `0x`-hex 65-byte signature (`v` = 27/28 or 0/1); checked with the signer, so in a batch a
-    /// bad one is that item's error.
+    /// `0x`-hex 65-byte signature `r‖s‖v`, canonical: `v` = 27 or 28 and `s` ≤ n/2 (low s);
+    /// checked with the signer, so in a batch a bad one is that item's error.
     pub signature: String,
 }
 
@@ -102,6 +111,29 @@ pub enum EnvelopeError {
     MalformedSignature {
         /// Why.
         reason: String,
+    },
+    /// The signature's `v` byte is not 27 or 28 (0/1 and EIP-155 values are not accepted).
+    #[error("signature v is {v}, expected 27 or 28")]
+    NonCanonicalV {
+        /// The `v` byte.
+        v: u8,
+    },
+    /// The signature's `s` is in the upper half of the curve order (its low-s twin is the
+    /// accepted form).
+    #[error("signature s {s:#x} is above n/2 = {max:#x}: use the low-s form (r, n - s, v ^ 1)")]
+    HighS {
+        /// The signature's `s`.
+        s: U256,
+        /// The largest accepted `s`, n/2.
+        max: U256,
+    },
+    /// A mixed-case `from` whose case is not its EIP-55 checksum.
+    #[error("from {from} has a wrong EIP-55 checksum: expected {expected} (or all one case)")]
+    BadChecksum {
+        /// The address as written.
+        from: String,
+        /// Its checksummed form.
+        expected: String,
     },
     /// No signer can be recovered from the signature and message.
     #[error("signature does not recover a signer: {reason}")]
@@ -238,7 +270,7 @@ impl Domain {
 }
 
 /// A transaction's id: keccak256(signing hash ‖ signer). Two signers of the same message get
-/// different ids; a re-encoded signature (high s) keeps the id.
+/// different ids; the id does not depend on the signature bytes.
 pub fn tx_id(signing_hash: B256, sender: Address) -> B256 {
     let mut buf = [0u8; 52];
     buf[..32].copy_from_slice(signing_hash.as_slice());
@@ -287,11 +319,57 @@ pub fn decode_tx(action: &str, body: &str) -> Result<Tx, EnvelopeError> {
     Ok(tx)
 }
 
+/// Parses a `0x`-hex 65-byte `r‖s‖v` signature, refusing every non-canonical encoding.
 fn parse_signature(s: &str) -> Result<Signature, EnvelopeError> {
     let bad = |reason: String| EnvelopeError::MalformedSignature { reason };
     let bytes = alloy_primitives::hex::decode(s).map_err(|e| bad(e.to_string()))?;
     let bytes: [u8; 65] = bytes.try_into().map_err(|b: Vec<u8>| bad(format!("{} bytes, expected 65", b.len())))?;
-    Signature::from_raw_array(&bytes).map_err(|e| bad(e.to_string()))
+    let v = bytes[64];
+    if v != 27 && v != 28 {
+        return Err(EnvelopeError::NonCanonicalV { v });
+    }
+    let sig = Signature::from_raw_array(&bytes).map_err(|e| bad(e.to_string()))?;
+    if sig.normalize_s().is_some() {
+        return Err(EnvelopeError::HighS { s: sig.s(), max: half_order() });
+    }
+    Ok(sig)
+}
+
+/// n/2, the largest low `s` (n is secp256k1's group order).
+fn half_order() -> U256 {
+    U256::from_be_bytes(SECP256K1_N) >> 1
+}
+
+/// secp256k1's group order n.
+const SECP256K1_N: [u8; 32] =
+    alloy_primitives::hex!("fffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141");
+
+/// Checks a written address's EIP-55 checksum: mixed case must be the checksum, one case
+/// claims none. Malformed hex is left to the address parser.
+pub fn check_checksum(text: &str) -> Result<(), EnvelopeError> {
+    let hex = text.strip_prefix("0x").unwrap_or(text);
+    let has = |f: fn(&char) -> bool| hex.chars().any(|c| f(&c));
+    if !(has(char::is_ascii_lowercase) && has(char::is_ascii_uppercase)) {
+        return Ok(());
+    }
+    let Ok(address) = hex.parse::<Address>() else { return Ok(()) };
+    let expected = address.to_checksum(None);
+    if expected.strip_prefix("0x") == Some(hex) {
+        Ok(())
+    } else {
+        Err(EnvelopeError::BadChecksum { from: text.to_owned(), expected })
+    }
+}
+
+/// Deserializes `from`: any case in binary formats, the EIP-55 rule in JSON.
+fn checksummed<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Address, D::Error> {
+    use serde::de::Error;
+    if !d.is_human_readable() {
+        return Address::deserialize(d);
+    }
+    let text = String::deserialize(d)?;
+    check_checksum(&text).map_err(D::Error::custom)?;
+    text.parse().map_err(D::Error::custom)
 }
 
 /// `0x`-prefixed lower-case hex of bytes.
@@ -387,21 +465,75 @@ mod tests {
         assert!(matches!(decode_tx("transfer", "{"), Err(EnvelopeError::BadBody { .. })));
     }
 
+    fn sig_of(signed: &SignedTx) -> Signature {
+        let bytes = alloy_primitives::hex::decode(&signed.signature).expect("hex");
+        Signature::from_raw(&bytes).expect("65 bytes")
+    }
+
     #[test]
-    fn a_high_s_twin_recovers_the_same_signer_and_id() {
+    fn the_signer_makes_canonical_signatures() {
         let d = Domain::new(7);
-        let key = dev_key("envelope/twin");
-        let tx = Tx::CreatePod {};
-        let signed = d.sign(&key, &tx, 0, 10);
-        let sig = parse_signature(&signed.signature).expect("parses");
-        // (r, n − s, ¬v) is the same signature in its high-s form.
-        let n =
-            U256::from_str_radix("fffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141", 16).expect("n");
+        for i in 0..64u64 {
+            let signed = d.sign(&dev_key(&format!("envelope/canonical/{i}")), &Tx::CreatePod {}, i, 10);
+            let v = alloy_primitives::hex::decode(&signed.signature).expect("hex")[64];
+            assert!(v == 27 || v == 28, "v = {v}");
+            assert!(sig_of(&signed).normalize_s().is_none(), "low s");
+            assert!(parse_signature(&signed.signature).is_ok());
+        }
+    }
+
+    #[test]
+    fn a_high_s_twin_is_refused_naming_its_s() {
+        let d = Domain::new(7);
+        let signed = d.sign(&dev_key("envelope/twin"), &Tx::CreatePod {}, 0, 10);
+        let sig = sig_of(&signed);
+        // (r, n − s, ¬v) is the same signature in its high-s form: it recovers the same signer.
+        let n = U256::from_be_bytes(SECP256K1_N);
         let twin = Signature::new(sig.r(), n - sig.s(), !sig.v());
+        let hash = d.signing_hash(&signed.action, &signed.body, signed.nonce, signed.expiry);
+        assert_eq!(twin.recover_address_from_prehash(&hash).ok(), Some(signed.from));
         let mut other = signed.clone();
         other.signature = hex(&twin.as_bytes());
-        assert_ne!(other.signature, signed.signature);
-        let (a, b) = (d.verify(signed).expect("low s"), d.verify(other).expect("high s"));
-        assert_eq!((a.sender, a.hash), (b.sender, b.hash));
+        let err = d.verify(other).unwrap_err();
+        assert_eq!(err, EnvelopeError::HighS { s: n - sig.s(), max: n >> 1 });
+        assert_eq!(err.name(), "HighS");
+        assert!(d.verify(signed).is_ok(), "the low-s form verifies");
+    }
+
+    #[test]
+    fn v_must_be_27_or_28() {
+        let d = Domain::new(7);
+        let signed = d.sign(&dev_key("envelope/v"), &Tx::CreatePod {}, 0, 10);
+        let mut bytes = alloy_primitives::hex::decode(&signed.signature).expect("hex");
+        let parity = bytes[64] - 27;
+        for v in [parity, 35 + parity, 37 + parity, 29, 255] {
+            bytes[64] = v;
+            let other = SignedTx { signature: hex(&bytes), ..signed.clone() };
+            assert_eq!(d.verify(other).unwrap_err(), EnvelopeError::NonCanonicalV { v });
+        }
+    }
+
+    #[test]
+    fn a_mixed_case_from_must_be_its_eip55_checksum() {
+        let good = "0x19E7E376E7C213B7E7e7e46cc70A5dD086DAff2A";
+        assert_eq!(check_checksum(good), Ok(()));
+        assert_eq!(check_checksum(&good.to_lowercase()), Ok(()));
+        assert_eq!(check_checksum(&format!("0x{}", good[2..].to_uppercase())), Ok(()));
+        let wrong = good.replace("19E7", "19e7");
+        assert_eq!(
+            check_checksum(&wrong),
+            Err(EnvelopeError::BadChecksum { from: wrong.clone(), expected: good.to_owned() })
+        );
+        // JSON: the same rule, with the values in the message; binary formats are not text.
+        let d = Domain::new(7);
+        let signed = d.sign(&key_from_bytes(&[0x11; 32]).expect("key"), &Tx::CreatePod {}, 0, 10);
+        let mut json = serde_json::to_value(&signed).expect("json");
+        json["from"] = serde_json::Value::String(wrong.clone());
+        let err = serde_json::from_value::<SignedTx>(json.clone()).unwrap_err().to_string();
+        assert!(err.contains(&wrong) && err.contains(good), "{err}");
+        json["from"] = serde_json::Value::String(good.to_owned());
+        assert_eq!(serde_json::from_value::<SignedTx>(json).expect("checksummed"), signed);
+        let bytes = postcard::to_allocvec(&signed).expect("postcard");
+        assert_eq!(postcard::from_bytes::<SignedTx>(&bytes).expect("postcard"), signed);
     }
 }

@@ -1,10 +1,12 @@
 //! The Cairn node: signed transactions, a mempool, single-proposer blocks behind an ABCI
 //! 2.0-shaped boundary, a redb store committed once per block, and the REST API.
 //!
-//! Data flows one way: HTTP → `envelope` (stateless checks, signature recovery) → `mempool`
-//! (nonce checks against the committed state) → `app` (prepare, finalize, commit) → `store`,
-//! and events out to subscribers.
+//! Data flows one way: HTTP → `envelope` (stateless checks, signature recovery) → `admission`
+//! (rules every transaction must pass before it may use a nonce) → `mempool` (nonce checks
+//! against the committed state, bounds) → `app` (prepare, finalize, commit) → `store`, and
+//! events out to subscribers.
 
+pub mod admission;
 pub mod api;
 pub mod api_events;
 pub mod api_vault;

@@ -1,11 +1,15 @@
 //! The mempool: verified transactions waiting for a block, ordered per account by nonce.
 //!
-//! Admission (after the stateless checks of `envelope`) checks against the committed nonces: a
-//! nonce below the account's next is stale, one more than `MAX_NONCE_GAP` beyond the run of
-//! waiting transactions that follows the committed nonce is refused, a
-//! (sender, nonce) already waiting is a duplicate. When full, the newest transaction of the
-//! longest queue is evicted if that queue is longer than the newcomer's would be; otherwise the
-//! newcomer is refused. Expired transactions are dropped when blocks are proposed.
+//! Insertion (after `envelope`'s checks and `admission`'s rules) checks against the committed
+//! nonces: a nonce below the account's next is stale, one more than `MAX_NONCE_GAP` beyond the
+//! run of waiting transactions that follows the committed nonce is refused, a (sender, nonce)
+//! already waiting is a duplicate, and an account may have at most `MAX_WAITING_PER_ACCOUNT`
+//! waiting (`AccountFull`). When the pool is full, the newest transaction of the longest queue is
+//! evicted if that queue is longer than the newcomer's would be; otherwise the newcomer is
+//! refused (`Full`). Expired transactions are dropped when blocks are proposed.
+//!
+//! The pool also counts the waiting transactions admission marked as *budgeted* (sent by
+//! accounts that hold nothing, see `admission`), so that admission can bound them in total.
 
 use std::{
     collections::{BTreeMap, HashMap},
@@ -13,11 +17,14 @@ use std::{
 };
 
 use alloy_primitives::{Address, B256};
+use cairn_state::tx::TxKind;
 
 use crate::envelope::Verified;
 
 /// How far ahead of the account's next nonce a transaction may be.
 pub const MAX_NONCE_GAP: u64 = 64;
+/// Most transactions one account may have waiting.
+pub const MAX_WAITING_PER_ACCOUNT: usize = 64;
 
 /// Why the mempool refuses a transaction.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, strum::IntoStaticStr)]
@@ -54,6 +61,16 @@ pub enum MempoolError {
         /// The waiting transaction.
         existing: B256,
     },
+    /// The account already has as many transactions waiting as one account may.
+    #[error("{sender} already has {waiting} transactions waiting, at most {max}: wait for a block")]
+    AccountFull {
+        /// Signer.
+        sender: Address,
+        /// Its waiting transactions.
+        waiting: usize,
+        /// The bound.
+        max: usize,
+    },
     /// The mempool is full and nothing may be evicted for this transaction.
     #[error("mempool is full ({capacity} transactions)")]
     Full {
@@ -74,13 +91,19 @@ impl MempoolError {
 pub struct Mempool {
     queues: BTreeMap<Address, BTreeMap<u64, Arc<Verified>>>,
     by_hash: HashMap<B256, (Address, u64)>,
+    budgeted: std::collections::HashSet<B256>,
     capacity: usize,
 }
 
 impl Mempool {
     /// An empty mempool holding at most `capacity` transactions.
     pub fn new(capacity: usize) -> Self {
-        Self { queues: BTreeMap::new(), by_hash: HashMap::new(), capacity: capacity.max(1) }
+        Self {
+            queues: BTreeMap::new(),
+            by_hash: HashMap::new(),
+            budgeted: std::collections::HashSet::new(),
+            capacity: capacity.max(1),
+        }
     }
 
     /// Number of waiting transactions.
@@ -98,9 +121,44 @@ impl Mempool {
         self.by_hash.contains_key(hash)
     }
 
-    /// Admits `tx` given its sender's next committed nonce; returns the evicted transaction, if any.
-    pub fn insert(&mut self, tx: Verified, next: u64) -> Result<Option<B256>, MempoolError> {
+    /// Number of transactions `sender` has waiting.
+    pub fn waiting_of(&self, sender: &Address) -> usize {
+        self.queues.get(sender).map_or(0, BTreeMap::len)
+    }
+
+    /// Whether `sender` has a transaction of `kind` waiting.
+    pub fn has_waiting(&self, sender: &Address, kind: TxKind) -> bool {
+        self.queues.get(sender).is_some_and(|q| q.values().any(|tx| tx.tx.kind() == kind))
+    }
+
+    /// Number of waiting transactions admitted as budgeted.
+    pub fn budgeted_len(&self) -> usize {
+        self.budgeted.len()
+    }
+
+    /// Admits `tx` given its sender's next committed nonce, counting it as budgeted if
+    /// `budgeted`; returns the evicted transaction, if any.
+    pub fn insert(&mut self, tx: Verified, next: u64, budgeted: bool) -> Result<Option<B256>, MempoolError> {
         let (sender, nonce) = (tx.sender, tx.nonce);
+        self.check_nonce(sender, nonce, next)?;
+        let waiting = self.waiting_of(&sender);
+        if waiting >= MAX_WAITING_PER_ACCOUNT {
+            return Err(MempoolError::AccountFull { sender, waiting, max: MAX_WAITING_PER_ACCOUNT });
+        }
+        let mut evicted = None;
+        if self.len() >= self.capacity {
+            evicted = Some(self.evict_for(sender)?);
+        }
+        self.by_hash.insert(tx.hash, (sender, nonce));
+        if budgeted {
+            self.budgeted.insert(tx.hash);
+        }
+        self.queues.entry(sender).or_default().insert(nonce, Arc::new(tx));
+        Ok(evicted)
+    }
+
+    /// Stale, too far ahead, or already taken by a waiting transaction.
+    fn check_nonce(&self, sender: Address, nonce: u64, next: u64) -> Result<(), MempoolError> {
         if nonce < next {
             return Err(MempoolError::StaleNonce { sender, nonce, next });
         }
@@ -111,13 +169,13 @@ impl Mempool {
         if let Some(existing) = self.queues.get(&sender).and_then(|q| q.get(&nonce)) {
             return Err(MempoolError::NonceTaken { sender, nonce, existing: existing.hash });
         }
-        let mut evicted = None;
-        if self.len() >= self.capacity {
-            evicted = Some(self.evict_for(sender)?);
-        }
-        self.by_hash.insert(tx.hash, (sender, nonce));
-        self.queues.entry(sender).or_default().insert(nonce, Arc::new(tx));
-        Ok(evicted)
+        Ok(())
+    }
+
+    /// Forgets a transaction that left the queues.
+    fn forget(&mut self, hash: &B256) {
+        self.by_hash.remove(hash);
+        self.budgeted.remove(hash);
     }
 
     /// The first nonce after the run of waiting transactions that starts at `next`.
@@ -147,7 +205,7 @@ impl Mempool {
                 if q.is_empty() {
                     self.queues.remove(&who);
                 }
-                self.by_hash.remove(&tx.hash);
+                self.forget(&tx.hash);
                 Ok(tx.hash)
             }
             _ => Err(MempoolError::Full { capacity: self.capacity }),
@@ -207,7 +265,7 @@ impl Mempool {
         }
         self.queues.retain(|_, q| !q.is_empty());
         for h in &gone {
-            self.by_hash.remove(h);
+            self.forget(h);
         }
         gone
     }
@@ -218,13 +276,14 @@ impl Mempool {
             return;
         };
         let keep = q.split_off(&next);
-        for tx in q.values() {
-            self.by_hash.remove(&tx.hash);
-        }
+        let gone: Vec<B256> = q.values().map(|tx| tx.hash).collect();
         if keep.is_empty() {
             self.queues.remove(&sender);
         } else {
             *q = keep;
+        }
+        for h in &gone {
+            self.forget(h);
         }
     }
 }
@@ -248,13 +307,13 @@ mod tests {
         let mut m = Mempool::new(100);
         let a = tx(0, 3, 10);
         let sender = a.sender;
-        assert_eq!(m.insert(tx(0, 2, 10), 3), Err(MempoolError::StaleNonce { sender, nonce: 2, next: 3 }));
-        m.insert(a, 3).expect("next nonce");
-        let err = m.insert(tx(0, 3, 10), 3).unwrap_err();
+        assert_eq!(m.insert(tx(0, 2, 10), 3, false), Err(MempoolError::StaleNonce { sender, nonce: 2, next: 3 }));
+        m.insert(a, 3, false).expect("next nonce");
+        let err = m.insert(tx(0, 3, 10), 3, false).unwrap_err();
         assert!(matches!(err, MempoolError::NonceTaken { nonce: 3, .. }), "{err:?}");
         // The gap counts from the end of the waiting run (3 waits, so 4 is next free).
-        m.insert(tx(0, 4 + MAX_NONCE_GAP, 10), 3).expect("at the gap");
-        let err = m.insert(tx(0, 5 + MAX_NONCE_GAP, 10), 3).unwrap_err();
+        m.insert(tx(0, 4 + MAX_NONCE_GAP, 10), 3, false).expect("at the gap");
+        let err = m.insert(tx(0, 5 + MAX_NONCE_GAP, 10), 3, false).unwrap_err();
         assert_eq!(
             err,
             MempoolError::FutureNonce { sender, nonce: 5 + MAX_NONCE_GAP, next: 4, max_gap: MAX_NONCE_GAP }
@@ -265,12 +324,12 @@ mod tests {
     fn ready_takes_contiguous_runs_round_robin_and_drops_expired() {
         let mut m = Mempool::new(100);
         for n in [0, 1, 2, 4] {
-            m.insert(tx(1, n, 100), 0).expect("admitted");
+            m.insert(tx(1, n, 100), 0, false).expect("admitted");
         }
         for n in [0, 1] {
-            m.insert(tx(2, n, 100), 0).expect("admitted");
+            m.insert(tx(2, n, 100), 0, false).expect("admitted");
         }
-        m.insert(tx(3, 0, 5), 0).expect("admitted");
+        m.insert(tx(3, 0, 5), 0, false).expect("admitted");
         let (ready, expired) = m.ready(10, 50, |_| 0);
         assert_eq!(expired.len(), 1, "the transaction expiring at 5 is dropped at 50");
         assert_eq!(ready.len(), 5, "nonce 4 waits for 3");
@@ -287,14 +346,55 @@ mod tests {
     fn a_full_pool_evicts_the_longest_queue_tail_or_refuses() {
         let mut m = Mempool::new(3);
         for n in 0..3 {
-            m.insert(tx(1, n, 100), 0).expect("admitted");
+            m.insert(tx(1, n, 100), 0, false).expect("admitted");
         }
         let victim = tx(1, 2, 100).hash;
-        assert_eq!(m.insert(tx(2, 0, 100), 0), Ok(Some(victim)));
+        assert_eq!(m.insert(tx(2, 0, 100), 0, false), Ok(Some(victim)));
         assert!(!m.contains(&victim));
         let mut m = Mempool::new(2);
-        m.insert(tx(1, 0, 100), 0).expect("admitted");
-        m.insert(tx(2, 0, 100), 0).expect("admitted");
-        assert_eq!(m.insert(tx(3, 0, 100), 0), Err(MempoolError::Full { capacity: 2 }));
+        m.insert(tx(1, 0, 100), 0, false).expect("admitted");
+        m.insert(tx(2, 0, 100), 0, false).expect("admitted");
+        assert_eq!(m.insert(tx(3, 0, 100), 0, false), Err(MempoolError::Full { capacity: 2 }));
+    }
+
+    #[test]
+    fn an_account_may_have_at_most_max_waiting() {
+        let mut m = Mempool::new(1_000);
+        let limit = MAX_WAITING_PER_ACCOUNT as u64;
+        for n in 0..limit {
+            m.insert(tx(4, n, 100), 0, false).expect("admitted");
+        }
+        let sender = tx(4, 0, 100).sender;
+        assert_eq!(m.waiting_of(&sender), MAX_WAITING_PER_ACCOUNT);
+        assert_eq!(
+            m.insert(tx(4, limit, 100), 0, false),
+            Err(MempoolError::AccountFull { sender, waiting: MAX_WAITING_PER_ACCOUNT, max: MAX_WAITING_PER_ACCOUNT })
+        );
+        assert_eq!(m.len(), MAX_WAITING_PER_ACCOUNT, "the refusal changed nothing");
+        m.advance(sender, 1);
+        m.insert(tx(4, limit, 100), 1, false).expect("room again after a commit");
+        assert!(m.insert(tx(5, 0, 100), 0, false).is_ok(), "other accounts are not affected");
+    }
+
+    #[test]
+    fn budgeted_transactions_are_counted_until_they_leave() {
+        let mut m = Mempool::new(3);
+        m.insert(tx(6, 0, 100), 0, true).expect("admitted");
+        m.insert(tx(6, 1, 100), 0, true).expect("admitted");
+        m.insert(tx(7, 0, 5), 0, true).expect("admitted");
+        assert_eq!(m.budgeted_len(), 3);
+        let six = tx(6, 0, 100).sender;
+        assert!(m.has_waiting(&six, TxKind::Transfer) && !m.has_waiting(&six, TxKind::Deposit));
+        // Expiry, commit and eviction each forget it.
+        let _ = m.ready(10, 50, |_| 0);
+        assert_eq!(m.budgeted_len(), 2, "the expired one");
+        m.advance(six, 1);
+        assert_eq!(m.budgeted_len(), 1, "the committed one");
+        m.insert(tx(6, 2, 100), 1, true).expect("admitted");
+        m.insert(tx(8, 0, 100), 0, false).expect("admitted");
+        assert_eq!((m.len(), m.budgeted_len()), (3, 2));
+        let victim = tx(6, 2, 100).hash;
+        assert_eq!(m.insert(tx(9, 0, 100), 0, false), Ok(Some(victim)));
+        assert_eq!(m.budgeted_len(), 1, "the evicted one");
     }
 }

@@ -16,6 +16,7 @@ use serde::Serialize;
 use tokio::sync::{broadcast, watch};
 
 use crate::{
+    admission::AdmissionError,
     app::{App, AppError},
     block::{Header, Receipt},
     envelope::{EnvelopeError, SignedTx, Verified},
@@ -78,6 +79,9 @@ pub enum SubmitError {
     /// The mempool refused it.
     #[error(transparent)]
     Mempool(#[from] MempoolError),
+    /// It breaks an admission rule or its sender's budget.
+    #[error(transparent)]
+    Admission(#[from] AdmissionError),
 }
 
 impl SubmitError {
@@ -86,6 +90,7 @@ impl SubmitError {
         match self {
             SubmitError::Envelope(e) => e.name(),
             SubmitError::Mempool(e) => e.name(),
+            SubmitError::Admission(e) => e.name(),
         }
     }
 }
@@ -367,13 +372,17 @@ impl Node {
                 return Err(EnvelopeError::ExpiryTooFar { expiry: v.expiry, now, max_ahead }.into());
             }
             let out = Submitted { hash: v.hash, sender: v.sender, nonce: v.nonce };
-            // The nonce is read and the transaction admitted under the app's read lock: a block
-            // (which holds the write lock through commit and the mempool's `advance`) cannot
-            // land in between and leave a stale transaction waiting.
+            // The rules are checked, the nonce read and the transaction admitted under the app's
+            // read lock and one mempool lock: a block (which holds the write lock through commit
+            // and the mempool's `advance`) cannot land in between and leave a stale transaction
+            // waiting, nor can another submission slip past a bound.
             let record = postcard::to_allocvec(&v.signed).unwrap_or_default();
             let app = self.app.read().unwrap_or_else(|p| p.into_inner());
+            let mut pool = self.mempool();
+            let admitted = crate::admission::check(app.state(), &pool, &v)?;
             let next = app.next_nonce(&v.sender);
-            let evicted = self.mempool().insert(v, next)?;
+            let evicted = pool.insert(v, next, admitted.budgeted)?;
+            drop(pool);
             self.journal_admission(out.hash, record, evicted);
             drop(app);
             Ok(out)

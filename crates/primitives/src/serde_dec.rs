@@ -8,13 +8,14 @@ pub fn serialize<S: Serializer>(v: &U256, s: S) -> Result<S::Ok, S::Error> {
     s.collect_str(v)
 }
 
-/// Deserializes a U256 from a string (decimal, `0x` hex, `<int>e<exp>`) or an integer.
+/// Deserializes a U256 from a string (decimal, `0x` hex, `<int>e<exp>`, as `parse_amount` reads
+/// them: no whitespace, sign or empty string) or a non-negative JSON integer.
 pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<U256, D::Error> {
     // Binary formats (postcard, the node's store) cannot ask "what comes next": the value is the
     // decimal string `serialize` wrote.
     if !d.is_human_readable() {
         let t = String::deserialize(d)?;
-        return crate::parse_amount(&t).ok_or_else(|| D::Error::custom(format!("not an amount: {t}")));
+        return crate::parse_amount(&t).ok_or_else(|| not_an_amount(&t));
     }
     #[derive(Deserialize)]
     #[serde(untagged)]
@@ -24,8 +25,12 @@ pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<U256, D::Error> {
     }
     match Raw::deserialize(d)? {
         Raw::Int(v) => Ok(U256::from(v)),
-        Raw::Text(t) => crate::parse_amount(&t).ok_or_else(|| D::Error::custom(format!("not an amount: {t}"))),
+        Raw::Text(t) => crate::parse_amount(&t).ok_or_else(|| not_an_amount(&t)),
     }
+}
+
+fn not_an_amount<E: Error>(text: &str) -> E {
+    E::custom(format!("not an amount: {text:?} (decimal digits, 0x hex or <digits>e<digits>)"))
 }
 
 /// The same for `Vec<U256>`.
@@ -103,5 +108,19 @@ mod tests {
         let loose: Amounts =
             serde_json::from_str(r#"{"one": 5, "many": ["1e3"], "maybe": "0x10", "none": null}"#).expect("loose");
         assert_eq!((loose.one, loose.many[0], loose.maybe), (U256::from(5), U256::from(1000), Some(U256::from(16))));
+    }
+
+    #[test]
+    fn json_refuses_empty_padded_and_signed_amounts_naming_them() {
+        for bad in [r#""""#, r#"" 1""#, r#""1 ""#, r#""+1""#, r#""-1""#, "-1", "1.5", "null", r#""0x""#] {
+            let json = format!(r#"{{"one": {bad}, "many": [], "maybe": null, "none": null}}"#);
+            let err = serde_json::from_str::<Amounts>(&json).expect_err(bad).to_string();
+            assert!(!err.is_empty(), "{bad}");
+            if bad.starts_with('"') {
+                assert!(err.contains(&format!("not an amount: {bad}")), "{bad}: {err}");
+            }
+        }
+        let many = r#"{"one": "1", "many": ["1", ""], "maybe": null, "none": null}"#;
+        assert!(serde_json::from_str::<Amounts>(many).is_err(), "an empty amount in a list");
     }
 }

@@ -156,6 +156,25 @@ impl State {
         self.services.iter().map(|(a, s)| (*a, s)).collect()
     }
 
+    /// Whether `account` is a registered service.
+    pub fn is_service(&self, account: Address) -> bool {
+        self.services.contains(&account)
+    }
+
+    /// The governor.
+    pub fn governor(&self) -> Address {
+        self.g.governor
+    }
+
+    /// Whether `account` holds a protocol-wide role: governor, unpauser, pauser, rewards
+    /// updater, protocol fee recipient or beacon oracle member.
+    pub fn has_protocol_role(&self, account: Address) -> bool {
+        let g = &self.g;
+        [g.governor, g.unpauser, g.rewards_updater, g.fee_recipient].contains(&account)
+            || self.pausers.contains(&account)
+            || self.oracle_members.contains(&account)
+    }
+
     /// Every operator set, in key order.
     pub fn operator_set_list(&self) -> Vec<(OperatorSetKey, &crate::services::OperatorSet)> {
         self.operator_sets.iter().map(|(k, s)| (*k, s)).collect()
