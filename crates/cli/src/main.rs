@@ -304,9 +304,12 @@ enum BenchCommand {
         /// Transactions per block.
         #[arg(long, default_value_t = 5_000)]
         per_block: usize,
-        /// Reopens to time.
+        /// Clean reopens to time after the first one, which follows a SIGKILL.
         #[arg(long, default_value_t = 3)]
         reopens: usize,
+        /// Internal: build the chain into this directory, print it, and wait to be killed.
+        #[arg(long, hide = true)]
+        build_into: Option<PathBuf>,
     },
 }
 
@@ -494,10 +497,9 @@ fn main() -> ExitCode {
             };
             report(rt.block_on(cairn_node::loadgen::run(spec)).and_then(|r| Ok(serde_json::to_value(r)?)), false)
         }
-        Command::Bench(BenchCommand::Restart { txs, accounts, per_block, reopens }) => {
-            let spec = cairn_node::loadgen::RestartSpec { txs, accounts, per_block, reopens };
-            let r = cairn_node::loadgen::restart(&spec, Some(net::progress_bar()));
-            report(r.and_then(|r| Ok(serde_json::to_value(r)?)), false)
+        Command::Bench(BenchCommand::Restart { txs, accounts, per_block, reopens, build_into }) => {
+            let spec = cairn_node::loadgen::RestartSpec { txs, accounts, per_block };
+            report(net::bench_restart(&spec, reopens, build_into.as_deref()), false)
         }
         Command::Risk(RiskCommand::Check { file, psi, json, deep }) => {
             run_risk(&file, psi.as_deref(), json, deep, false)

@@ -285,3 +285,41 @@ pub fn progress_bar() -> cairn_node::loadgen::Progress {
         }
     })
 }
+
+/// `cairn bench restart`: a child process builds the chain and is SIGKILLed once it is stored;
+/// then the store is opened (the first open follows the kill) and reopened cleanly `reopens`
+/// times. With `build_into`, this process is that child.
+pub fn bench_restart(
+    spec: &cairn_node::loadgen::RestartSpec,
+    reopens: usize,
+    build_into: Option<&Path>,
+) -> Result<Value> {
+    use std::io::BufRead;
+    if let Some(dir) = build_into {
+        let (_node, built) = cairn_node::loadgen::build_chain(dir, spec, None)?;
+        println!("{}", serde_json::to_string(&built)?);
+        std::io::stdout().flush()?;
+        loop {
+            std::thread::sleep(std::time::Duration::from_secs(60));
+        }
+    }
+    let dir = std::env::temp_dir().join(format!("cairn-restart-{}-{}", std::process::id(), unix_now()));
+    let mut child = std::process::Command::new(std::env::current_exe()?)
+        .args(["bench", "restart", "--txs", &spec.txs.to_string(), "--accounts", &spec.accounts.to_string()])
+        .args(["--per-block", &spec.per_block.to_string(), "--build-into"])
+        .arg(&dir)
+        .stdout(std::process::Stdio::piped())
+        .spawn()?;
+    let mut line = String::new();
+    let stdout = child.stdout.take().ok_or_else(|| anyhow!("no stdout from the builder"))?;
+    std::io::BufReader::new(stdout).read_line(&mut line)?;
+    child.kill()?;
+    child.wait()?;
+    let built: cairn_node::loadgen::BuiltChain =
+        serde_json::from_str(&line).with_context(|| format!("the builder said {line:?}"))?;
+    let after_kill = cairn_node::loadgen::time_open(&dir, spec, built.blocks)?;
+    let clean =
+        (0..reopens).map(|_| cairn_node::loadgen::time_open(&dir, spec, built.blocks)).collect::<Result<Vec<_>>>()?;
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(json!({"built": built, "open_after_sigkill_seconds": after_kill, "open_clean_seconds": clean}))
+}

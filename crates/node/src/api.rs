@@ -782,12 +782,19 @@ impl utoipa::Modify for Refusals {
                 )
                 .build()
         };
-        let limited = refusal("RateLimited or TooManyConnections: this client is over its share");
-        let busy = refusal("Overloaded, ServerBusy or TooManyStreams: the node is at capacity");
+        let limited = refusal(
+            "RateLimited or TooManyConnections: this client is over its share; on submissions also AccountFull, \
+             EmptyAccountBudget or EmptyAccountsBusy: this account is over its bound",
+        );
+        let busy = refusal(
+            "Overloaded, ServerBusy or TooManyStreams: the node is at capacity; on submissions also Full: the \
+             mempool is full",
+        );
+        // Every operation gets both, replacing a plainer entry an operation declared itself.
         for item in doc.paths.paths.values_mut() {
             for op in [&mut item.get, &mut item.post].into_iter().flatten() {
-                op.responses.responses.entry("429".into()).or_insert_with(|| limited.clone().into());
-                op.responses.responses.entry("503".into()).or_insert_with(|| busy.clone().into());
+                op.responses.responses.insert("429".into(), limited.clone().into());
+                op.responses.responses.insert("503".into(), busy.clone().into());
             }
         }
     }

@@ -300,13 +300,11 @@ pub struct RestartSpec {
     pub accounts: usize,
     /// Transactions per block.
     pub per_block: usize,
-    /// Times to reopen (the best and every time are reported).
-    pub reopens: usize,
 }
 
-/// Restart figures: how long a node takes to open a store of that many transactions.
-#[derive(Debug, Clone, Serialize)]
-pub struct RestartReport {
+/// The chain `build_chain` stored.
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+pub struct BuiltChain {
     /// Transactions stored.
     pub stored_txs: u64,
     /// Blocks stored.
@@ -317,28 +315,34 @@ pub struct RestartReport {
     pub store_mb: f64,
     /// Seconds to build the chain (sign, admit, execute, commit).
     pub build_seconds: f64,
-    /// Seconds of each reopen, until the node could serve.
-    pub open_seconds: Vec<f64>,
 }
 
-/// Builds a chain of `spec.txs` transactions (rewards history on, a 10-minute rewards interval,
-/// blocks 10 s apart) in a temporary directory, then reopens it `spec.reopens` times.
-pub fn restart(spec: &RestartSpec, progress: Option<Progress>) -> anyhow::Result<RestartReport> {
-    let dir = std::env::temp_dir().join(format!("cairn-restart-{}-{}", std::process::id(), unix_now()));
+fn restart_genesis(spec: &RestartSpec) -> Genesis {
     let keys: Vec<_> = (0..spec.accounts.max(1)).map(|i| dev_key(&format!("cairn/bench/account/{i}"))).collect();
     let addrs: Vec<_> = keys.iter().map(address_of).collect();
     let mut params = Params::profile(Profile::Devnet);
     params.rewards_interval_seconds = 600;
-    let genesis = genesis_with(&addrs, params);
-    let config = || {
-        let mut c = Config::new(dir.clone(), 7_777);
-        c.record_rewards = true;
-        c.max_block_txs = spec.per_block.max(1);
-        c.mempool_capacity = spec.per_block.max(1).saturating_mul(2);
-        c
-    };
+    genesis_with(&addrs, params)
+}
+
+fn restart_config(dir: &std::path::Path, spec: &RestartSpec) -> Config {
+    let mut c = Config::new(dir.to_path_buf(), 7_777);
+    c.record_rewards = true;
+    c.max_block_txs = spec.per_block.max(1);
+    c.mempool_capacity = spec.per_block.max(1).saturating_mul(2);
+    c
+}
+
+/// Builds a chain of `spec.txs` transactions in `dir` (rewards history on, a 10-minute rewards
+/// interval, blocks 10 s apart) and leaves the node open: the caller drops it, or is killed.
+pub fn build_chain(
+    dir: &std::path::Path,
+    spec: &RestartSpec,
+    progress: Option<Progress>,
+) -> anyhow::Result<(Arc<Node>, BuiltChain)> {
     let started = Instant::now();
-    let node = Node::open(config(), &genesis)?;
+    let keys: Vec<_> = (0..spec.accounts.max(1)).map(|i| dev_key(&format!("cairn/bench/account/{i}"))).collect();
+    let node = Node::open(restart_config(dir, spec), &restart_genesis(spec))?;
     let domain = node.read(|a| a.domain().clone());
     let total = spec.txs as u64;
     report(&progress, "signing", 0, total);
@@ -363,15 +367,14 @@ pub fn restart(spec: &RestartSpec, progress: Option<Progress>) -> anyhow::Result
         Ok((txs, blocks, a.store().history_days()?.len()))
     })?;
     let store_mb = node.memory().store_file_bytes as f64 / 1e6;
-    drop(node);
-    let mut open_seconds = Vec::new();
-    for _ in 0..spec.reopens.max(1) {
-        let t = Instant::now();
-        let node = Node::open(config(), &genesis)?;
-        open_seconds.push(t.elapsed().as_secs_f64());
-        anyhow::ensure!(node.read(|a| a.head().height) == blocks, "the reopened node is at another height");
-        drop(node);
-    }
-    let _ = std::fs::remove_dir_all(&dir);
-    Ok(RestartReport { stored_txs, blocks, history_days, store_mb, build_seconds, open_seconds })
+    Ok((node, BuiltChain { stored_txs, blocks, history_days, store_mb, build_seconds }))
+}
+
+/// Seconds to open the node over `dir` (until it could serve), checking it is at `blocks`.
+pub fn time_open(dir: &std::path::Path, spec: &RestartSpec, blocks: u64) -> anyhow::Result<f64> {
+    let t = Instant::now();
+    let node = Node::open(restart_config(dir, spec), &restart_genesis(spec))?;
+    let seconds = t.elapsed().as_secs_f64();
+    anyhow::ensure!(node.read(|a| a.head().height) == blocks, "the reopened node is at another height");
+    Ok(seconds)
 }

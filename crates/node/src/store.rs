@@ -78,6 +78,14 @@ pub enum StoreError {
     },
 }
 
+/// A write transaction with quick repair: each commit also saves the allocator state (a second
+/// commit phase), so opening the file after a crash loads it instead of walking the whole file.
+fn write_txn(db: &Database) -> Result<redb::WriteTransaction, StoreError> {
+    let mut w = db.begin_write().map_err(dberr)?;
+    w.set_quick_repair(true);
+    Ok(w)
+}
+
 fn dberr<E: std::fmt::Display>(e: E) -> StoreError {
     StoreError::Db(e.to_string())
 }
@@ -117,7 +125,7 @@ impl Store {
             std::fs::create_dir_all(parent).map_err(dberr)?;
         }
         let db = redb::Builder::new().set_cache_size(options.cache_bytes).create(path).map_err(dberr)?;
-        let w = db.begin_write().map_err(dberr)?;
+        let w = write_txn(&db)?;
         w.open_table(META).map_err(dberr)?;
         w.open_table(BLOCKS).map_err(dberr)?;
         w.open_table(TX_INDEX).map_err(dberr)?;
@@ -167,7 +175,7 @@ impl Store {
     /// falls in, and every day boundary the block crosses gets its height.
     pub fn commit_block(&self, c: &BlockCommit<'_>) -> Result<(), StoreError> {
         let BlockCommit { block, receipts, rows, chain_id, genesis, interval, pool_add, pool_remove } = *c;
-        let w = self.db.begin_write().map_err(dberr)?;
+        let w = write_txn(&self.db)?;
         if self.options.history && block.header.height > 0 {
             record_history(&w, &block.header, rows, interval)?;
         }
@@ -228,7 +236,7 @@ impl Store {
 
     /// Empties the stored mempool (after a restart admitted it again through the journal).
     pub fn clear_pool(&self) -> Result<(), StoreError> {
-        let w = self.db.begin_write().map_err(dberr)?;
+        let w = write_txn(&self.db)?;
         w.open_table(POOL).map_err(dberr)?.retain(|_, _| false).map_err(dberr)?;
         w.commit().map_err(dberr)
     }
@@ -459,7 +467,7 @@ impl Store {
         if got != snap.full_state_hash {
             return Err(RestoreError::HashMismatch { claimed: snap.full_state_hash, got });
         }
-        let w = self.db.begin_write().map_err(dberr)?;
+        let w = write_txn(&self.db)?;
         {
             let mut meta = w.open_table(META).map_err(dberr)?;
             meta.insert("genesis", snap.genesis.as_slice()).map_err(dberr)?;
