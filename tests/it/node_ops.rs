@@ -149,6 +149,10 @@ fn a_pruned_node_keeps_headers_and_state_and_drops_old_bodies() {
         assert_eq!(header(&archive), header(&pruned), "header {h}");
     }
     assert_eq!(archive.read(|a| a.state().state_hash()), pruned.read(|a| a.state().state_hash()));
+    // The memory figures `/metrics` shows are live.
+    let mem = pruned.memory();
+    assert!(mem.rss_bytes > 1 << 20 && mem.store_file_bytes > 0, "{mem:?}");
+    assert_eq!(mem.cache_limit_bytes, 64 << 20);
     for d in [dir_a, dir_p] {
         let _ = std::fs::remove_dir_all(d);
     }

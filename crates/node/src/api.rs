@@ -227,46 +227,46 @@ async fn metrics(State(node): Shared) -> Response {
     use std::sync::atomic::Ordering::Relaxed;
     let m = &node.metrics;
     let height = node.read(|a| a.head().height);
-    let mut out = String::new();
-    let mut metric = |name: &str, kind: &str, help: &str, v: u64| {
-        out.push_str(&format!("# HELP cairn_{name} {help}\n# TYPE cairn_{name} {kind}\ncairn_{name} {v}\n"));
-    };
-    metric("height", "gauge", "Head block height.", height);
-    metric("mempool_transactions", "gauge", "Transactions waiting.", node.mempool_len() as u64);
-    metric("txs_admitted_total", "counter", "Transactions admitted to the mempool.", m.txs_admitted.load(Relaxed));
-    metric("txs_refused_total", "counter", "Submissions refused.", m.txs_refused.load(Relaxed));
-    metric("txs_committed_total", "counter", "Transactions committed.", m.txs_committed.load(Relaxed));
-    metric(
-        "txs_failed_total",
-        "counter",
-        "Committed transactions the state machine refused.",
-        m.txs_failed.load(Relaxed),
-    );
-    metric("blocks_total", "counter", "Blocks committed by this process.", m.blocks.load(Relaxed));
-    metric(
-        "block_seconds_micros_total",
-        "counter",
-        "Microseconds spent producing blocks.",
-        m.block_micros.load(Relaxed),
-    );
-    metric("http_requests_total", "counter", "HTTP requests served.", m.http_requests.load(Relaxed));
     let mem = node.memory();
-    metric("resident_memory_bytes", "gauge", "Resident set size of the process (Linux).", mem.rss_bytes);
-    metric("store_cache_limit_bytes", "gauge", "Most memory the store's page cache may use.", mem.cache_limit_bytes);
-    metric("store_file_bytes", "gauge", "Size of the store file on disk.", mem.store_file_bytes);
-    metric(
-        "http_connections_refused_total",
-        "counter",
-        "Connections refused by the connection caps.",
-        m.http_refused.load(Relaxed),
-    );
-    metric(
-        "http_rate_limited_total",
-        "counter",
-        "Requests refused by the per-IP rate limit.",
-        m.http_rate_limited.load(Relaxed),
-    );
-    metric("http_shed_total", "counter", "Requests and event streams shed at capacity.", m.http_shed.load(Relaxed));
+    let (gauge, counter) = ("gauge", "counter");
+    let rows: [(&str, &str, &str, u64); 17] = [
+        ("height", gauge, "Head block height.", height),
+        ("mempool_transactions", gauge, "Transactions waiting.", node.mempool_len() as u64),
+        ("txs_admitted_total", counter, "Transactions admitted to the mempool.", m.txs_admitted.load(Relaxed)),
+        ("txs_refused_total", counter, "Submissions refused.", m.txs_refused.load(Relaxed)),
+        ("txs_committed_total", counter, "Transactions committed.", m.txs_committed.load(Relaxed)),
+        ("txs_failed_total", counter, "Committed transactions the state machine refused.", m.txs_failed.load(Relaxed)),
+        (
+            "txs_dropped_total",
+            counter,
+            "Admitted transactions that left the mempool uncommitted.",
+            m.txs_dropped.load(Relaxed),
+        ),
+        ("blocks_total", counter, "Blocks committed by this process.", m.blocks.load(Relaxed)),
+        ("block_seconds_micros_total", counter, "Microseconds spent producing blocks.", m.block_micros.load(Relaxed)),
+        ("http_requests_total", counter, "HTTP requests served.", m.http_requests.load(Relaxed)),
+        ("resident_memory_bytes", gauge, "Resident set size of the process (Linux).", mem.rss_bytes),
+        ("store_cache_limit_bytes", gauge, "Most memory the store's page cache may use.", mem.cache_limit_bytes),
+        ("store_file_bytes", gauge, "Size of the store file on disk.", mem.store_file_bytes),
+        (
+            "http_connections_refused_total",
+            counter,
+            "Connections refused by the connection caps.",
+            m.http_refused.load(Relaxed),
+        ),
+        (
+            "http_rate_limited_total",
+            counter,
+            "Requests refused by the per-IP rate limit.",
+            m.http_rate_limited.load(Relaxed),
+        ),
+        ("http_shed_total", counter, "Requests and event streams shed at capacity.", m.http_shed.load(Relaxed)),
+        ("uptime_seconds", gauge, "Seconds since the node opened its store.", node.uptime_seconds()),
+    ];
+    let mut out = String::new();
+    for (name, kind, help, v) in rows {
+        out.push_str(&format!("# HELP cairn_{name} {help}\n# TYPE cairn_{name} {kind}\ncairn_{name} {v}\n"));
+    }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response()
 }
 

@@ -202,6 +202,7 @@ pub struct Node {
     dropped: Mutex<Dropped>,
     /// Drops not yet announced with a block.
     drops: Mutex<Vec<DroppedTx>>,
+    opened: Instant,
 }
 
 /// Memory and disk figures for `/metrics`.
@@ -258,6 +259,7 @@ impl Node {
             journal: Mutex::new(journal),
             dropped: Mutex::default(),
             drops: Mutex::default(),
+            opened: Instant::now(),
         });
         node.restore_pool(stored.into_iter().chain(journaled).collect())?;
         Ok(node)
@@ -559,6 +561,11 @@ impl Node {
             Err(e) => return Some(Err(e.to_string())),
         };
         Some(calculate(&submissions, &history, interval, end).map(|c| (c, end)).map_err(|e| e.to_string()))
+    }
+
+    /// Seconds since the store was opened.
+    pub fn uptime_seconds(&self) -> u64 {
+        self.opened.elapsed().as_secs()
     }
 
     /// Memory and disk figures now.
