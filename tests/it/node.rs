@@ -1,6 +1,8 @@
 //! The node end to end: signed transactions over HTTP, every kind of bad input answered with the
-//! right 4xx and a JSON error, restart from the store, replay from genesis, and a SIGKILL crash
-//! under load (the node runs in a child process: this test binary re-executed).
+//! right 4xx and a JSON error, restart from the store, replay from genesis; `crash` SIGKILLs a
+//! node in a child process again and again under load.
+
+mod crash;
 
 use std::{
     io::{Read, Write},
@@ -9,7 +11,7 @@ use std::{
     time::Duration,
 };
 
-use alloy_primitives::{Address, U256};
+use alloy_primitives::U256;
 use cairn_node::{
     App, Config, Node, api,
     block::Block,
@@ -18,7 +20,7 @@ use cairn_node::{
     envelope::{Domain, SignedTx, address_of},
     node::unix_now,
 };
-use cairn_primitives::{AssetId, StrategyId};
+use cairn_primitives::StrategyId;
 use cairn_state::Tx;
 use serde_json::{Value, json};
 
@@ -341,140 +343,6 @@ fn process_proposal_refuses_bad_blocks() {
     bad.nonce = 7;
     let e = app.process_proposal(1, now, &[bad]).unwrap_err().to_string();
     assert!(e.contains("recovers"), "{e}");
-    let _ = std::fs::remove_dir_all(&dir);
-}
-
-/// The child side of the crash test: serves a node over `CAIRN_CRASH_DIR` on the port written
-/// to `port` in that directory, until killed. Ignored unless run by the crash test.
-#[test]
-#[ignore = "run by the_node_survives_sigkill_under_load as a child process"]
-fn crash_child() {
-    let Some(dir) = std::env::var_os("CAIRN_CRASH_DIR").map(PathBuf::from) else {
-        return;
-    };
-    let keys = DevKeys::new(64);
-    let mut config = Config::new(dir.clone(), devnet::CHAIN_ID);
-    config.block_interval = Duration::from_millis(50);
-    // The 16 writers all come from 127.0.0.1: a public node's per-IP limits would throttle them.
-    config.http.exempt = vec![std::net::Ipv4Addr::LOCALHOST.into()];
-    let node = Node::open(config, &devnet::genesis(&keys)).expect("node opens");
-    let rt = tokio::runtime::Runtime::new().expect("runtime");
-    rt.block_on(async move {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let port = listener.local_addr().expect("addr").port();
-        std::fs::write(dir.join("port.tmp"), port.to_string()).expect("write port");
-        std::fs::rename(dir.join("port.tmp"), dir.join("port")).expect("publish port");
-        let _producer = node.spawn_producer();
-        let _ = api::serve(node, listener).await;
-    });
-}
-
-#[allow(clippy::zombie_processes)] // the caller kills and waits
-fn spawn_child(dir: &std::path::Path) -> (std::process::Child, String) {
-    let _ = std::fs::remove_file(dir.join("port"));
-    let exe = std::env::current_exe().expect("test binary");
-    let child = std::process::Command::new(exe)
-        .args(["--exact", "node::crash_child", "--ignored", "--nocapture", "--test-threads=1"])
-        .env("CAIRN_CRASH_DIR", dir)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("spawn child node");
-    for _ in 0..600 {
-        if let Ok(p) = std::fs::read_to_string(dir.join("port")) {
-            return (child, format!("http://127.0.0.1:{}", p.trim()));
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    panic!("the child node did not start");
-}
-
-#[test]
-fn the_node_survives_sigkill_under_load() {
-    let dir = temp_dir("crash");
-    std::fs::create_dir_all(&dir).expect("dir");
-    let keys = DevKeys::new(64);
-    let domain = Domain::new(devnet::CHAIN_ID);
-    let rt = tokio::runtime::Runtime::new().expect("runtime");
-    let mut acknowledged: Vec<(String, u64)> = Vec::new();
-    for round in 0..2u64 {
-        let (mut child, base) = spawn_child(&dir);
-        let client = Client::new(&base);
-        let acks = rt.block_on(async {
-            // 16 writers, each with its own accounts, submit and wait for the commit; the node is
-            // killed while they are mid-flight.
-            let mut tasks = Vec::new();
-            for w in 0..16usize {
-                let client = client.clone();
-                let keys: Vec<_> = (0..4).map(|i| keys.stakers[w * 4 + i].clone()).collect();
-                let domain = domain.clone();
-                tasks.push(tokio::spawn(async move {
-                    let mut acks = Vec::new();
-                    let deadline = tokio::time::Instant::now() + Duration::from_millis(1_500);
-                    let mut i = 0usize;
-                    while tokio::time::Instant::now() < deadline {
-                        let key = &keys[i % keys.len()];
-                        i += 1;
-                        let from = address_of(key);
-                        let Ok((200, acct)) = client.get(&format!("/v1/accounts/{from}")).await else { break };
-                        let nonce = acct["nonce"].as_u64().unwrap_or_default();
-                        let tx = Tx::Transfer { asset: AssetId(1), to: Address::ZERO, amount: U256::from(1 + round) };
-                        let signed = domain.sign(key, &tx, nonce, unix_now() + 60);
-                        let body = serde_json::to_value(&signed).unwrap_or_default();
-                        match client.post("/v1/tx?wait=true", &body).await {
-                            Ok((202, a)) if a["status"]["status"] == "committed" => {
-                                acks.push((
-                                    a["hash"].as_str().unwrap_or_default().to_owned(),
-                                    a["status"]["receipt"]["height"].as_u64().unwrap_or(0),
-                                ));
-                            }
-                            Ok(_) => {}
-                            Err(_) => break,
-                        }
-                    }
-                    acks
-                }));
-            }
-            tokio::time::sleep(Duration::from_millis(1_000)).await;
-            child.kill().expect("SIGKILL");
-            let mut all = Vec::new();
-            for t in tasks {
-                all.extend(t.await.expect("writer"));
-            }
-            all
-        });
-        let _ = child.wait();
-        assert!(!acks.is_empty(), "round {round}: some transactions were committed before the kill");
-        acknowledged.extend(acks);
-    }
-    // Restart once more: every acknowledged transaction is there, at its height, and the state
-    // equals a replay of all blocks from genesis.
-    let (mut child, base) = spawn_child(&dir);
-    let client = Client::new(&base);
-    let (blocks, full_hash, head) = rt.block_on(async {
-        for (hash, height) in &acknowledged {
-            let (status, st) = client.get(&format!("/v1/tx/{hash}")).await.expect("get");
-            assert_eq!(status, 200, "acknowledged {hash} is lost: {st}");
-            assert_eq!(st["status"], "committed");
-            assert_eq!(st["receipt"]["height"].as_u64(), Some(*height));
-        }
-        let (_, s) = client.get("/v1/state").await.expect("get");
-        let head = s["head"]["height"].as_u64().expect("height");
-        let mut blocks = Vec::new();
-        for h in 0..=head {
-            let (_, b) = client.get(&format!("/v1/blocks/{h}")).await.expect("get");
-            blocks.push(Block {
-                header: serde_json::from_value(b["header"].clone()).expect("header"),
-                txs: serde_json::from_value(b["txs"].clone()).expect("txs"),
-            });
-        }
-        (blocks, s["full_state_hash"].as_str().expect("hash").to_owned(), head)
-    });
-    child.kill().expect("kill");
-    let _ = child.wait();
-    let replayed = replay(&blocks, &keys, &dir.join("replay"));
-    assert_eq!(replayed.head().height, head);
-    assert_eq!(replayed.state().state_hash().to_string(), full_hash, "restarted state equals the replay");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
