@@ -5,8 +5,8 @@
 # submitting), restarted on the same data directory, and checked after every restart: every
 # transaction acknowledged as committed is still committed at the same (height, index), every
 # block hash served before a kill is unchanged, and, at the end, the node's full state hash
-# equals a replay of all its blocks from genesis. Pending acknowledgements lost with the
-# (unpersisted) mempool are counted and printed. It is the test
+# equals a replay of all its blocks from genesis. Pending acknowledgements must come back
+# pending, committed or dropped with a reason (the mempool is journaled). It is the test
 # `node::crash::the_node_survives_a_crash_loop_of_sigkills_under_load` (tests/it/node/crash.rs)
 # in release mode with CAIRN_CRASH_KILLS and CAIRN_CRASH_BIN set.
 #
@@ -19,8 +19,8 @@
 #   --seed S           kill points (printed every run)  [CAIRN_CRASH_SEED, from the clock]
 #   --child devnet|test                                  [devnet]
 # Exit status: the test's (0 when every check held). 200 kills took 15 minutes on a 2-core VM
-# (rounds slow from 0.5 s to 6 s: each restart of the devnet replays its whole chain for the
-# rewards history, and each check reads every block), plus the release build the first time.
+# before restarts stopped replaying the chain (each check still reads every block), plus the
+# release build the first time.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 KILLS="${CAIRN_CRASH_KILLS:-200}"
