@@ -172,13 +172,19 @@ fn a_new_node_starts_from_a_snapshot_and_follows_the_chain() {
     // A tampered snapshot is refused, and so is a snapshot of another chain.
     let mut bad = snap.clone();
     bad.rows.remove(1);
-    let refused = Node::restore_snapshot(&config, &postcard::to_allocvec(&bad).expect("encodes"));
+    let refused = Node::restore_snapshot(&config, &genesis, &postcard::to_allocvec(&bad).expect("encodes"));
     assert!(matches!(refused, Err(RestoreError::HashMismatch { .. })), "{refused:?}");
     let other = Config::new(dir_b.clone(), devnet::CHAIN_ID + 1);
-    assert!(matches!(Node::restore_snapshot(&other, &bytes), Err(RestoreError::Load(_))));
-    let head = Node::restore_snapshot(&config, &bytes).expect("restores");
+    assert!(matches!(Node::restore_snapshot(&other, &genesis, &bytes), Err(RestoreError::Load(_))));
+    let another = devnet::genesis(&DevKeys::new(6));
+    let refused = Node::restore_snapshot(&config, &another, &bytes);
+    assert!(matches!(&refused, Err(RestoreError::Load(m)) if m.contains("genesis")), "{refused:?}");
+    let head = Node::restore_snapshot(&config, &genesis, &bytes).expect("restores");
     assert_eq!(head, snap.head);
-    assert!(matches!(Node::restore_snapshot(&config, &bytes), Err(RestoreError::NotEmpty { height: 12, .. })));
+    assert!(matches!(
+        Node::restore_snapshot(&config, &genesis, &bytes),
+        Err(RestoreError::NotEmpty { height: 12, .. })
+    ));
     let restored = Node::open(config, &genesis).expect("opens from the snapshot");
     assert_eq!(
         restored.read(|a| (a.head().clone(), a.state().state_hash())),
@@ -254,4 +260,73 @@ fn waiting_transactions_outlive_the_process_and_drops_are_told() {
 
 fn deposit_tx() -> Tx {
     Tx::Deposit { strategy: StrategyId(1), amount: U256::from(1_000_000_000_000_000_000u64) }
+}
+
+#[test]
+fn a_restart_admits_waiting_transactions_that_depend_on_each_other() {
+    let dir = temp_dir("pool-deps");
+    let keys = DevKeys::new(2);
+    let genesis = devnet::genesis(&keys);
+    let open = || Node::open(Config::new(dir.clone(), devnet::CHAIN_ID), &genesis).expect("opens");
+    let domain = Domain::new(devnet::CHAIN_ID);
+    let staker = &keys.stakers[0];
+    let staker_addr = cairn_node::envelope::address_of(staker);
+    // An operator whose address sorts after the staker's: restoring in (sender, nonce) order
+    // meets the delegation before the registration it needs.
+    let op = (0..)
+        .map(|i| cairn_node::envelope::dev_key(&format!("node-ops/operator/{i}")))
+        .find(|k| cairn_node::envelope::address_of(k) > staker_addr)
+        .expect("a key");
+    let op_addr = cairn_node::envelope::address_of(&op);
+    let expiry = unix_now() + 600;
+    let register =
+        Tx::RegisterAsOperator { delegation_approver: None, allocation_delay: 0, metadata_uri: String::new() };
+    let node = open();
+    node.submit(domain.sign(&op, &register, 0, expiry)).expect("the registration waits");
+    let delegate = domain.sign(staker, &Tx::DelegateTo { operator: op_addr, approval_salt: None }, 0, expiry);
+    node.submit(delegate.clone()).expect("admitted: the operator's registration is waiting");
+    drop(node);
+    let node = open();
+    let hash = node.read(|a| a.domain().verify(delegate.clone()).expect("verifies").hash);
+    let status = serde_json::to_value(node.status(&hash).expect("status")).expect("json");
+    assert_eq!(status["status"], "pending", "{status}");
+    assert_eq!(node.mempool_len(), 2, "both were admitted again");
+    drop(node);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn history_with_a_hole_is_forgotten_rather_than_rebuilt_wrong() {
+    let dir = temp_dir("hole");
+    let keys = DevKeys::new(2);
+    let genesis = devnet::genesis(&keys);
+    let with = |history: bool| {
+        let mut config = Config::new(dir.clone(), devnet::CHAIN_ID);
+        config.record_rewards = history;
+        Node::open(config, &genesis).expect("opens")
+    };
+    let hour = devnet::params().rewards_interval_seconds;
+    let t0 = unix_now();
+    let node = with(true);
+    for i in 0..4 {
+        node.produce_block(t0 + i * hour).expect("block");
+    }
+    let days = node.read(|a| a.store().history_days().expect("days")).len();
+    assert_eq!(days, 3, "boundaries after the first block");
+    drop(node);
+    // Blocks committed without the history leave a hole: the old days cannot be rebuilt.
+    let node = with(false);
+    node.produce_block(t0 + 4 * hour).expect("block");
+    drop(node);
+    let node = with(true);
+    node.produce_block(t0 + 5 * hour).expect("block");
+    // Only the boundary this block crossed (its state is the head's, which the block's undo
+    // rows cover); the three older ones are forgotten.
+    let days = node.read(|a| a.store().history_days().expect("days"));
+    assert_eq!(days.len(), 1, "{days:?}");
+    assert!(days[0].0 > t0 + 4 * hour, "{days:?}");
+    node.produce_block(t0 + 6 * hour).expect("block");
+    assert_eq!(node.read(|a| a.store().history_days().expect("days")).len(), 2, "new days are recorded");
+    drop(node);
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -701,3 +701,23 @@ fn a_full_path_through_every_tier() {
         assert!(outcomes.iter().any(|(k, ok)| *k == kind && *ok), "{kind} never succeeded: {outcomes:?}");
     }
 }
+
+/// Found by the model: a ticket's withdrawal, held by a slash request, completed in the block the
+/// request was executed in, and a second slash in that block took its shares again (claims above
+/// the strategy's total). A held withdrawal now completes only after the block its hold resolved.
+#[test]
+fn a_held_withdrawal_completes_only_after_the_block_its_hold_resolved() {
+    let ops = vec![
+        Op::Rebalance,
+        Op::Deposit { user: 0, asset: 0, amount: 1 },
+        Op::SlashRequest { op: 0, pct: 1 },
+        Op::Deposit { user: 0, asset: 0, amount: 1 },
+        Op::Request { user: 2, asset: 2, pct: 79 },
+        Op::Advance { blocks: 51 },
+        Op::Execute { pick: 0 },
+        Op::Update,
+        Op::SlashNow { op: 0, pct: 1 },
+        Op::Deposit { user: 0, asset: 0, amount: 1 },
+    ];
+    let _ = run(&ops);
+}

@@ -50,7 +50,7 @@ pub fn devnet(data_dir: &Path, listen: SocketAddr, stakers: usize, block_ms: u64
     config.keep_blocks = store.prune_blocks_older_than;
     if let Some(file) = &store.from_snapshot {
         let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
-        let head = Node::restore_snapshot(&config, &bytes)
+        let head = Node::restore_snapshot(&config, &genesis, &bytes)
             .with_context(|| format!("restoring {} into {}", file.display(), data_dir.display()))?;
         println!("cairn devnet: started from the snapshot at height {} (header {})", head.height, head.hash());
     }

@@ -124,6 +124,17 @@ pub enum AdmissionError {
         /// The shared budget.
         max: usize,
     },
+    /// An account that holds nothing sent a nonce that cannot run next: its transactions may not
+    /// wait behind a gap (they would hold the shared budget until they expire).
+    #[error("{sender} holds nothing: its nonce {nonce} must follow its waiting ones, expected {expected}")]
+    EmptyAccountGap {
+        /// The account.
+        sender: Address,
+        /// The nonce sent.
+        nonce: u64,
+        /// The only nonce it may send now.
+        expected: u64,
+    },
 }
 
 impl AdmissionError {
@@ -149,10 +160,10 @@ pub struct Admitted {
 }
 
 /// Checks `v` against the rules, the committed `state` and the waiting `pool`.
-pub fn check(state: &State, pool: &Mempool, v: &Verified) -> Result<Admitted, AdmissionError> {
+pub fn check(state: &State, pool: &Mempool, v: &Verified, next: u64) -> Result<Admitted, AdmissionError> {
     shape(&v.tx)?;
     ids(state, pool, &v.tx)?;
-    budget(state, pool, v.sender)
+    budget(state, pool, v, next)
 }
 
 type Rule = Result<(), AdmissionError>;
@@ -397,9 +408,14 @@ fn vault_of(tx: &Tx) -> Option<VaultId> {
 }
 
 /// The budget of an account that holds nothing.
-fn budget(state: &State, pool: &Mempool, sender: Address) -> Result<Admitted, AdmissionError> {
+fn budget(state: &State, pool: &Mempool, v: &Verified, next: u64) -> Result<Admitted, AdmissionError> {
+    let sender = v.sender;
     if holds_something(state, sender) {
         return Ok(Admitted { budgeted: false });
+    }
+    let expected = pool.contiguous_end(&sender, next);
+    if v.nonce != expected {
+        return Err(AdmissionError::EmptyAccountGap { sender, nonce: v.nonce, expected });
     }
     let waiting = pool.waiting_of(&sender);
     if waiting >= EMPTY_ACCOUNT_MAX_WAITING {
@@ -686,16 +702,23 @@ mod tests {
         let pod = Tx::CreatePod {};
         for n in 0..EMPTY_ACCOUNT_MAX_WAITING as u64 {
             let v = verified(&fresh, &pod, n);
-            assert_eq!(check(&state, &pool, &v), Ok(Admitted { budgeted: true }));
+            assert_eq!(check(&state, &pool, &v, 0), Ok(Admitted { budgeted: true }));
             pool.insert(v, 0, true).expect("waits");
         }
         let v = verified(&fresh, &pod, EMPTY_ACCOUNT_MAX_WAITING as u64);
-        let err = check(&state, &pool, &v).unwrap_err();
+        let err = check(&state, &pool, &v, 0).unwrap_err();
         let max = EMPTY_ACCOUNT_MAX_WAITING;
         assert_eq!(err, AdmissionError::EmptyAccountBudget { sender: who, waiting: max, max });
         assert!(err.is_budget());
-        // A funded account is not budgeted.
-        assert_eq!(check(&state, &pool, &verified(staker, &pod, 0)), Ok(Admitted { budgeted: false }));
+        // A funded account is not budgeted, and may wait behind a gap.
+        assert_eq!(check(&state, &pool, &verified(staker, &pod, 3), 0), Ok(Admitted { budgeted: false }));
+        // An empty account may not park transactions behind a gap (they would hold the shared
+        // budget until they expire): only the nonce that runs next is admitted.
+        let other = dev_key("admission/gap");
+        let gap = check(&state, &pool, &verified(&other, &pod, 1), 0).unwrap_err();
+        assert_eq!(gap, AdmissionError::EmptyAccountGap { sender: address_of(&other), nonce: 1, expected: 0 });
+        assert!(!gap.is_budget(), "a rule, not a budget");
+        assert_eq!(check(&state, &pool, &verified(&other, &pod, 5), 5), Ok(Admitted { budgeted: true }));
     }
 
     #[test]
@@ -709,6 +732,6 @@ mod tests {
         }
         let v = verified(&dev_key("admission/one-more"), &Tx::CreatePod {}, 0);
         let max = EMPTY_ACCOUNTS_MAX_WAITING;
-        assert_eq!(check(&state, &pool, &v), Err(AdmissionError::EmptyAccountsBusy { waiting: max, max }));
+        assert_eq!(check(&state, &pool, &v, 0), Err(AdmissionError::EmptyAccountsBusy { waiting: max, max }));
     }
 }

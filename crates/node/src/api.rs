@@ -673,11 +673,18 @@ async fn eip712(State(node): Shared) -> Json<Value> {
 #[utoipa::path(get, path = "/v1/snapshot",
     responses((status = 200, description = "The state at the head as postcard bytes (`StateSnapshot`): start a new node from it with `cairn devnet --from-snapshot FILE`", content_type = "application/octet-stream")))]
 async fn snapshot(State(node): Shared) -> Result<Response, ApiError> {
-    let snap = node.read(|a| a.store().snapshot()).map_err(AppError::from)?;
-    let snap = snap.ok_or_else(|| ApiError::not_found("no chain yet".to_owned()))?;
-    let bytes = postcard::to_allocvec(&snap)
-        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "Encode", e.to_string()))?;
-    Ok(([(header::CONTENT_TYPE, "application/octet-stream")], bytes).into_response())
+    // The read is taken under the app lock (blocks wait for nothing else); the state is read,
+    // hashed and encoded outside it, on a blocking thread.
+    let reader = node.read(|a| a.store().snapshot_reader()).map_err(AppError::from)?;
+    let built = tokio::task::spawn_blocking(move || {
+        let snap = reader.build().map_err(AppError::from)?;
+        let snap = snap.ok_or_else(|| ApiError::not_found("no chain yet".to_owned()))?;
+        postcard::to_allocvec(&snap)
+            .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "Encode", e.to_string()))
+    })
+    .await
+    .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "Snapshot", e.to_string()))?;
+    Ok(([(header::CONTENT_TYPE, "application/octet-stream")], built?).into_response())
 }
 
 /// The timeout layer answers with an empty body: give it the API's JSON error.

@@ -269,19 +269,37 @@ impl Node {
     /// the journal), in nonce order; those that are refused now are recorded as dropped.
     fn restore_pool(&self, txs: Vec<SignedTx>) -> Result<(), AppError> {
         let domain = self.read(|a| a.domain().clone());
-        let mut verified: Vec<Verified> = crate::verify_all(&domain, txs).into_iter().flatten().collect();
-        verified.sort_by_key(|v| (v.sender, v.nonce));
+        let mut todo: Vec<Verified> = crate::verify_all(&domain, txs).into_iter().flatten().collect();
+        todo.sort_by_key(|v| (v.sender, v.nonce));
         let mut seen = std::collections::HashSet::new();
-        for v in verified {
-            if !seen.insert(v.hash) || self.read(|a| a.store().tx_location(&v.hash))?.is_some() {
-                continue;
+        todo.retain(|v| seen.insert(v.hash));
+        todo.retain(|v| !matches!(self.read(|a| a.store().tx_location(&v.hash)), Ok(Some(_))));
+        // Admission may depend on another account's waiting transaction (a delegation on the
+        // operator's registration): what is refused is tried again while the pool still grows.
+        let mut restored = Vec::new();
+        loop {
+            let before = todo.len();
+            let mut refused = Vec::new();
+            for v in std::mem::take(&mut todo) {
+                let record = postcard::to_allocvec(&v.signed).unwrap_or_default();
+                match self.admit(Ok(v.clone())) {
+                    Ok(_) => restored.push((v.hash, record)),
+                    Err(e) => refused.push((v, e)),
+                }
             }
-            let hash = v.hash;
-            if let Err(e) = self.admit(Ok(v)) {
-                self.record_drop(DroppedTx { hash, reason: format!("not admitted again after a restart: {e}") });
+            if refused.is_empty() || refused.len() == before {
+                for (v, e) in refused {
+                    self.record_drop(DroppedTx {
+                        hash: v.hash,
+                        reason: format!("not admitted again after a restart: {e}"),
+                    });
+                }
+                break;
             }
+            todo = refused.into_iter().map(|(v, _)| v).collect();
         }
-        self.read(|a| a.store().clear_pool())?;
+        // The store's pool becomes what was admitted again, durably, before the old journals go.
+        self.read(|a| a.store().set_pool(&restored))?;
         self.lock_journal().forget_old();
         Ok(())
     }
@@ -311,13 +329,22 @@ impl Node {
 
     /// Starts an empty data directory from a state snapshot (the bytes `/v1/snapshot` serves),
     /// checked against its own state hash; `Node::open` then resumes from it. Returns the head.
-    pub fn restore_snapshot(config: &Config, bytes: &[u8]) -> Result<Header, crate::store::RestoreError> {
-        let snap: crate::store::StateSnapshot =
-            postcard::from_bytes(bytes).map_err(|e| crate::store::RestoreError::Load(e.to_string()))?;
+    pub fn restore_snapshot(
+        config: &Config,
+        genesis: &Genesis,
+        bytes: &[u8],
+    ) -> Result<Header, crate::store::RestoreError> {
+        use crate::store::RestoreError::Load;
+        let snap: crate::store::StateSnapshot = postcard::from_bytes(bytes).map_err(|e| Load(e.to_string()))?;
         if snap.chain_id != config.chain_id {
-            return Err(crate::store::RestoreError::Load(format!(
-                "the snapshot is of chain {}, this node runs chain {}",
-                snap.chain_id, config.chain_id
+            let msg = format!("the snapshot is of chain {}, this node runs chain {}", snap.chain_id, config.chain_id);
+            return Err(Load(msg));
+        }
+        let ours = alloy_primitives::keccak256(postcard::to_allocvec(genesis).map_err(|e| Load(e.to_string()))?);
+        if snap.genesis != ours {
+            return Err(Load(format!(
+                "the snapshot's chain started from genesis {}, this node's from {ours}",
+                snap.genesis
             )));
         }
         std::fs::create_dir_all(&config.data_dir).map_err(|e| StoreError::Db(e.to_string()))?;
@@ -381,8 +408,8 @@ impl Node {
             let record = postcard::to_allocvec(&v.signed).unwrap_or_default();
             let app = self.app.read().unwrap_or_else(|p| p.into_inner());
             let mut pool = self.mempool();
-            let admitted = crate::admission::check(app.state(), &pool, &v)?;
             let next = app.next_nonce(&v.sender);
+            let admitted = crate::admission::check(app.state(), &pool, &v, next)?;
             let evicted = pool.insert(v, next, admitted.budgeted)?;
             drop(pool);
             self.journal_admission(out.hash, record, evicted);

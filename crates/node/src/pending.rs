@@ -60,16 +60,17 @@ fn journal_files(dir: &Path) -> Vec<(u64, PathBuf)> {
     out
 }
 
-/// Decodes a journal file's records; a torn last record (a crash mid-write) ends it.
+/// Decodes a journal file's records; a torn last record (a crash mid-write) ends it, a record
+/// that does not decode is skipped.
 fn read_records(bytes: &[u8]) -> Vec<SignedTx> {
     let mut out = Vec::new();
     let mut rest = bytes;
     while let Some((len, tail)) = rest.split_first_chunk::<4>() {
         let len = u32::from_le_bytes(*len) as usize;
         let Some(record) = tail.get(..len) else { break };
-        match postcard::from_bytes(record) {
-            Ok(tx) => out.push(tx),
-            Err(_) => break,
+        // A record that does not decode is skipped; its length still frames the next one.
+        if let Ok(tx) = postcard::from_bytes(record) {
+            out.push(tx);
         }
         rest = &tail[len..];
     }
@@ -114,10 +115,11 @@ impl Journal {
         let mut record = Vec::with_capacity(bytes.len().saturating_add(4));
         record.extend_from_slice(&len.to_le_bytes());
         record.extend_from_slice(&bytes);
+        // Kept for the next block first, so that a failed write loses at most the crash window.
+        self.fresh.push((hash, bytes));
         if let Some(f) = self.file.as_mut() {
             f.write_all(&record)?;
         }
-        self.fresh.push((hash, bytes));
         Ok(())
     }
 
@@ -190,12 +192,17 @@ mod tests {
         let (fresh, _) = j.rotate().expect("rotates");
         assert_eq!(fresh.len(), 1);
         j.admitted(B256::repeat_byte(2), postcard::to_allocvec(&tx(1)).expect("encodes")).expect("written");
-        // A crash mid-record leaves a torn tail: the records before it are read.
+        // A record that does not decode is skipped; a crash mid-record leaves a torn tail: the
+        // records before it are read.
+        let mut f = OpenOptions::new().append(true).open(j.path(j.generation)).expect("open");
+        f.write_all(&[3, 0, 0, 0, 0xff, 0xff, 0xff]).expect("garbage");
+        drop(f);
+        j.admitted(B256::repeat_byte(3), postcard::to_allocvec(&tx(2)).expect("encodes")).expect("written");
         let mut f = OpenOptions::new().append(true).open(j.path(j.generation)).expect("open");
         f.write_all(&[200, 0, 0, 0, 1, 2]).expect("torn");
         drop(j);
         let (j, old) = Journal::open(&dir).expect("reopens");
-        assert_eq!(old.iter().map(|t| t.nonce).collect::<Vec<_>>(), vec![0, 1]);
+        assert_eq!(old.iter().map(|t| t.nonce).collect::<Vec<_>>(), vec![0, 1, 2]);
         j.forget_old();
         assert_eq!(journal_files(&dir).len(), 1, "only the new generation is left");
         let _ = std::fs::remove_dir_all(&dir);

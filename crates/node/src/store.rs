@@ -176,6 +176,7 @@ impl Store {
     pub fn commit_block(&self, c: &BlockCommit<'_>) -> Result<(), StoreError> {
         let BlockCommit { block, receipts, rows, chain_id, genesis, interval, pool_add, pool_remove } = *c;
         let w = write_txn(&self.db)?;
+        history_mode(&w, self.options.history, block.header.height)?;
         if self.options.history && block.header.height > 0 {
             record_history(&w, &block.header, rows, interval)?;
         }
@@ -234,10 +235,17 @@ impl Store {
         Ok(out)
     }
 
-    /// Empties the stored mempool (after a restart admitted it again through the journal).
-    pub fn clear_pool(&self) -> Result<(), StoreError> {
+    /// Makes the stored mempool exactly `txs` (id, postcard `SignedTx`): what a restart admitted
+    /// again.
+    pub fn set_pool(&self, txs: &[(B256, Vec<u8>)]) -> Result<(), StoreError> {
         let w = write_txn(&self.db)?;
-        w.open_table(POOL).map_err(dberr)?.retain(|_, _| false).map_err(dberr)?;
+        {
+            let mut pool = w.open_table(POOL).map_err(dberr)?;
+            pool.retain(|_, _| false).map_err(dberr)?;
+            for (hash, tx) in txs {
+                pool.insert(hash.as_slice(), tx.as_slice()).map_err(dberr)?;
+            }
+        }
         w.commit().map_err(dberr)
     }
 
@@ -308,6 +316,23 @@ pub struct BlockCommit<'a> {
     pub pool_add: &'a [(B256, Vec<u8>)],
     /// Transactions that left the mempool uncommitted (the block's own leave by their receipts).
     pub pool_remove: &'a [B256],
+}
+
+/// Keeps the history whole: `meta.history` says whether the last commit recorded it. A store that
+/// committed blocks without it (or never did) forgets any older history when recording starts
+/// again, so its days are missing (`MissingSnapshot`) rather than rebuilt wrong.
+fn history_mode(w: &redb::WriteTransaction, on: bool, height: u64) -> Result<(), StoreError> {
+    let mut meta = w.open_table(META).map_err(dberr)?;
+    let was = meta.get("history").map_err(dberr)?.map(|v| v.value() == [1u8]);
+    if was == Some(on) {
+        return Ok(());
+    }
+    if on && height > 0 {
+        w.open_table(DAYS).map_err(dberr)?.retain(|_, _| false).map_err(dberr)?;
+        w.open_table(HISTORY).map_err(dberr)?.retain(|_, _| false).map_err(dberr)?;
+    }
+    meta.insert("history", [u8::from(on)].as_slice()).map_err(dberr)?;
+    Ok(())
 }
 
 /// Writes the undo rows of `rows` for the interval `header` falls in (a row's first change in
@@ -435,7 +460,31 @@ fn state_of(rows: &[StoredRow]) -> Result<State, cairn_state::persist::LoadError
 impl Store {
     /// The state at the head, as one consistent snapshot. `None` before genesis.
     pub fn snapshot(&self) -> Result<Option<StateSnapshot>, StoreError> {
-        let r = self.db.begin_read().map_err(dberr)?;
+        self.snapshot_reader()?.build()
+    }
+
+    /// A read of the head to build a snapshot from later (cheap: take it under the app lock,
+    /// build outside it).
+    pub fn snapshot_reader(&self) -> Result<SnapshotReader, StoreError> {
+        Ok(SnapshotReader { read: self.db.begin_read().map_err(dberr)? })
+    }
+}
+
+/// A consistent read of the store from which a [`StateSnapshot`] is built.
+pub struct SnapshotReader {
+    read: redb::ReadTransaction,
+}
+
+impl std::fmt::Debug for SnapshotReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SnapshotReader")
+    }
+}
+
+impl SnapshotReader {
+    /// Builds the snapshot (reads every state row and hashes the state). `None` before genesis.
+    pub fn build(&self) -> Result<Option<StateSnapshot>, StoreError> {
+        let r = &self.read;
         let meta = r.open_table(META).map_err(dberr)?;
         let (Some(chain), Some(head), Some(genesis)) = (
             meta.get("chain_id").map_err(dberr)?,
@@ -456,7 +505,9 @@ impl Store {
         let full_state_hash = state_of(&rows).map_err(corrupt("state"))?.state_hash();
         Ok(Some(StateSnapshot { chain_id, genesis, head, full_state_hash, rows }))
     }
+}
 
+impl Store {
     /// Makes an empty store start at `snap`: its rows, its head (a header-only block) and no
     /// transactions below it. Checks the rows against the snapshot's state hash first.
     pub fn restore(&self, snap: &StateSnapshot) -> Result<(), RestoreError> {

@@ -194,6 +194,17 @@ impl State {
         )
     }
 
+    /// The last block `w` can be slashed at: the end of its delay, or later the block a slash
+    /// request that held it was resolved in (a second slash in that block still reaches it, so it
+    /// completes only after).
+    fn slashable_until(&self, w: &Withdrawal) -> Result<Block, TxError> {
+        let end = math::add_u64(w.start_block, self.g.params.withdrawal_delay_blocks)?;
+        let Some(op) = w.delegated_to else {
+            return Ok(end);
+        };
+        Ok(w.strategies.iter().filter_map(|s| self.pricing_block(w, op, *s)).fold(end, Block::max))
+    }
+
     /// Shares `staker`'s withdrawal pays per strategy if completed at `block` (an estimate while
     /// slashable). Beacon shares are also multiplied by the pod's current factor `l`.
     pub fn withdrawal_payout(&self, staker: Address, w: &Withdrawal, block: Block) -> Result<Vec<U256>, TxError> {
@@ -240,7 +251,7 @@ impl State {
     ) -> Result<(), TxError> {
         let staker = ctx.sender;
         let w = self.withdrawal(staker, nonce).cloned().ok_or(WithdrawalError::WithdrawalNotFound { staker, nonce })?;
-        let slashable_until = math::add_u64(w.start_block, self.g.params.withdrawal_delay_blocks)?;
+        let slashable_until = self.slashable_until(&w)?;
         if ctx.block <= slashable_until {
             return Err(WithdrawalError::WithdrawalDelayNotElapsed {
                 nonce,

@@ -94,6 +94,11 @@ fn open_request_keeps_stake_slashable_and_holds_withdrawals() {
     w.ok("keeper", Tx::ExecuteSlash { service: set.service, set_id: 0, request_id: 1 });
     // Active stake and the held withdrawal both lost half.
     assert_eq!(w.withdrawable("alice", ST), u(30 * E18));
+    // Slashable through the block its hold resolved in (another slash may still come in it):
+    // it completes from the next block.
+    let e = w.err("alice", Tx::CompleteWithdrawal { nonce: 0, receive_as_tokens: true });
+    assert_eq!(e.name(), "WithdrawalDelayNotElapsed");
+    w.to(71);
     let ev = w.ok("alice", Tx::CompleteWithdrawal { nonce: 0, receive_as_tokens: true });
     assert!(ev.iter().any(|e| matches!(e, Event::WithdrawalCompleted { shares, .. } if shares == &vec![u(20 * E18)])));
     // 30e18 active + 20e18 queued set aside.
@@ -308,6 +313,7 @@ fn a_slash_in_the_block_a_hold_resolves_charges_the_held_withdrawal() {
     let burned: Vec<U256> = w.s.burnable_shares().iter().map(|(_, e)| e.shares).collect();
     assert_eq!(burned, vec![u(25 * E18), u(50 * E18)]);
     assert_eq!(w.withdrawable("alice", ST), u(15 * E18));
+    w.to(71);
     let ev = w.ok("alice", Tx::CompleteWithdrawal { nonce: 0, receive_as_tokens: true });
     assert!(ev.iter().any(|e| matches!(e, Event::WithdrawalCompleted { shares, .. } if shares == &vec![u(10 * E18)])));
 }
