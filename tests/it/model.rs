@@ -956,6 +956,18 @@ impl Model {
                     if held {
                         refuse!("held by an open slash request");
                     }
+                    // Held past its delay, it stays slashable through the block its hold resolved
+                    // in, and completes only after it (like `slashableUntil`).
+                    let until = w
+                        .strategies
+                        .iter()
+                        .flat_map(|s| self.executed.get(&(op, *s)).into_iter().flatten())
+                        .filter(|(req, exec)| *req <= end && end < *exec)
+                        .map(|(_, exec)| *exec)
+                        .fold(end, Block::max);
+                    if block <= until {
+                        refuse!("slashable until block {until} (a hold resolved then)");
+                    }
                 }
                 self.withdrawals.remove(&(sender, *nonce));
                 for (i, s) in w.strategies.iter().enumerate() {
