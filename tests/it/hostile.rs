@@ -98,6 +98,17 @@ async fn get_from(from: Ipv4Addr, to: SocketAddr, path: &str, headers: &str) -> 
     read.expect("answered within 10 s").expect("an HTTP answer")
 }
 
+/// A connection from `from` that has been served one keep-alive `GET /health` (so the node has
+/// surely counted it) and stays open.
+async fn held_from(from: Ipv4Addr, to: SocketAddr) -> BufReader<TcpStream> {
+    let mut s = connect_from(from, to).await;
+    s.write_all(b"GET /health HTTP/1.1\r\nHost: cairn\r\n\r\n").await.expect("write");
+    let mut r = BufReader::new(s);
+    let a = tokio::time::timeout(Duration::from_secs(10), read_answer(&mut r)).await;
+    assert_eq!(a.expect("answered within 10 s").expect("an HTTP answer").status, 200);
+    r
+}
+
 /// The slow-body request: headers promising 1,000 bytes of body, then one byte.
 const STALL: &[u8] =
     b"POST /v1/tx HTTP/1.1\r\nHost: cairn\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{";
@@ -344,12 +355,11 @@ fn connections_are_capped_per_ip_and_in_all() {
     runtime().block_on(async {
         let h = start_with(c).await;
         let to = server(&h);
-        let mut idle: Vec<TcpStream> = Vec::new();
+        // Three connections served once and kept open: the node has counted them.
+        let mut idle = Vec::new();
         for _ in 0..3 {
-            idle.push(connect_from(lo(2), to).await);
+            idle.push(held_from(lo(2), to).await);
         }
-        // Give the accept loop the three before the fourth.
-        tokio::time::sleep(Duration::from_millis(100)).await;
         let a = get_from(lo(2), to, "/health", "").await;
         expect_error(&a.json(), 429, "TooManyConnections");
         assert!(
@@ -368,12 +378,26 @@ fn connections_are_capped_per_ip_and_in_all() {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         assert!(served, "the freed place is reused");
-        // Six open in all: the next address gets 503 ServerBusy.
-        idle.push(connect_from(lo(2), to).await);
-        for _ in 0..3 {
-            idle.push(connect_from(lo(3), to).await);
+        // Six open in all: the next address gets 503 ServerBusy. (The connections closed above
+        // may still be counted for a moment: wait until the sixth is served and held.)
+        idle.push(held_from(lo(2), to).await);
+        let mut held = 0;
+        for _ in 0..100 {
+            if held == 3 {
+                break;
+            }
+            let mut s = connect_from(lo(3), to).await;
+            s.write_all(b"GET /health HTTP/1.1\r\nHost: cairn\r\n\r\n").await.expect("write");
+            let mut r = BufReader::new(s);
+            match tokio::time::timeout(Duration::from_secs(10), read_answer(&mut r)).await {
+                Ok(Some(a)) if a.status == 200 => {
+                    idle.push(r);
+                    held += 1;
+                }
+                _ => tokio::time::sleep(Duration::from_millis(20)).await,
+            }
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert_eq!(held, 3, "three more connections are held");
         let a = get_from(lo(4), to, "/health", "").await;
         expect_error(&a.json(), 503, "ServerBusy");
         assert!(a.json().1["message"].as_str().is_some_and(|m| m.contains("6 connections are open, at most 6")));

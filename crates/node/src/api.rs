@@ -104,7 +104,9 @@ fn submit_status(e: &SubmitError) -> (StatusCode, Option<u64>) {
     match e {
         SubmitError::Envelope(EnvelopeError::BodyTooLarge { .. }) => (StatusCode::PAYLOAD_TOO_LARGE, None),
         SubmitError::Envelope(_) => (StatusCode::BAD_REQUEST, None),
-        SubmitError::Mempool(MempoolError::Full { .. }) => (StatusCode::SERVICE_UNAVAILABLE, retry),
+        SubmitError::Mempool(MempoolError::Full { .. } | MempoolError::FullBytes { .. }) => {
+            (StatusCode::SERVICE_UNAVAILABLE, retry)
+        }
         SubmitError::Mempool(MempoolError::AccountFull { .. }) => (StatusCode::TOO_MANY_REQUESTS, retry),
         SubmitError::Mempool(MempoolError::NonceTaken { .. }) => (StatusCode::CONFLICT, None),
         SubmitError::Mempool(_) => (StatusCode::BAD_REQUEST, None),
@@ -229,9 +231,10 @@ async fn metrics(State(node): Shared) -> Response {
     let height = node.read(|a| a.head().height);
     let mem = node.memory();
     let (gauge, counter) = ("gauge", "counter");
-    let rows: [(&str, &str, &str, u64); 17] = [
+    let rows: [(&str, &str, &str, u64); 18] = [
         ("height", gauge, "Head block height.", height),
         ("mempool_transactions", gauge, "Transactions waiting.", node.mempool_len() as u64),
+        ("mempool_bytes", gauge, "Memory the waiting transactions take.", node.mempool_bytes() as u64),
         ("txs_admitted_total", counter, "Transactions admitted to the mempool.", m.txs_admitted.load(Relaxed)),
         ("txs_refused_total", counter, "Submissions refused.", m.txs_refused.load(Relaxed)),
         ("txs_committed_total", counter, "Transactions committed.", m.txs_committed.load(Relaxed)),

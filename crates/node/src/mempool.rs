@@ -6,7 +6,8 @@
 //! already waiting is a duplicate, and an account may have at most `MAX_WAITING_PER_ACCOUNT`
 //! waiting (`AccountFull`). When the pool is full, the newest transaction of the longest queue is
 //! evicted if that queue is longer than the newcomer's would be; otherwise the newcomer is
-//! refused (`Full`). Expired transactions are dropped when blocks are proposed.
+//! refused (`Full`). The pool's memory is bounded too (`MAX_POOL_BYTES`, `FullBytes`). Expired
+//! transactions are dropped when blocks are proposed.
 //!
 //! The pool also counts the waiting transactions admission marked as *budgeted* (sent by
 //! accounts that hold nothing, see `admission`), so that admission can bound them in total.
@@ -25,6 +26,16 @@ use crate::envelope::Verified;
 pub const MAX_NONCE_GAP: u64 = 64;
 /// Most transactions one account may have waiting.
 pub const MAX_WAITING_PER_ACCOUNT: usize = 64;
+/// Most memory the waiting transactions may take, by [`footprint`] (256 MiB): a pool of large
+/// bodies fills this before it fills its count.
+pub const MAX_POOL_BYTES: usize = 256 << 20;
+
+/// What a waiting transaction costs in memory, counted generously: its strings as received, the
+/// decoded action (bounded by its body) and the bookkeeping around it.
+pub fn footprint(tx: &Verified) -> usize {
+    let s = &tx.signed;
+    s.body.len().saturating_mul(2).saturating_add(s.action.len()).saturating_add(s.signature.len()).saturating_add(512)
+}
 
 /// Why the mempool refuses a transaction.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, strum::IntoStaticStr)]
@@ -77,6 +88,16 @@ pub enum MempoolError {
         /// Capacity.
         capacity: usize,
     },
+    /// The waiting transactions take the pool's whole memory budget.
+    #[error("mempool is full: {bytes} bytes waiting, this transaction needs {needs} more, at most {max}")]
+    FullBytes {
+        /// Bytes waiting.
+        bytes: usize,
+        /// This transaction's footprint.
+        needs: usize,
+        /// The budget.
+        max: usize,
+    },
 }
 
 impl MempoolError {
@@ -90,20 +111,35 @@ impl MempoolError {
 #[derive(Debug)]
 pub struct Mempool {
     queues: BTreeMap<Address, BTreeMap<u64, Arc<Verified>>>,
-    by_hash: HashMap<B256, (Address, u64)>,
+    /// Each waiting transaction's footprint.
+    by_hash: HashMap<B256, usize>,
     budgeted: std::collections::HashSet<B256>,
     capacity: usize,
+    bytes: usize,
+    max_bytes: usize,
 }
 
 impl Mempool {
-    /// An empty mempool holding at most `capacity` transactions.
+    /// An empty mempool holding at most `capacity` transactions and [`MAX_POOL_BYTES`].
     pub fn new(capacity: usize) -> Self {
+        Self::with_max_bytes(capacity, MAX_POOL_BYTES)
+    }
+
+    /// An empty mempool holding at most `capacity` transactions and `max_bytes` of them.
+    pub fn with_max_bytes(capacity: usize, max_bytes: usize) -> Self {
         Self {
             queues: BTreeMap::new(),
             by_hash: HashMap::new(),
             budgeted: std::collections::HashSet::new(),
             capacity: capacity.max(1),
+            bytes: 0,
+            max_bytes,
         }
+    }
+
+    /// Memory the waiting transactions take, by [`footprint`].
+    pub fn bytes(&self) -> usize {
+        self.bytes
     }
 
     /// Number of waiting transactions.
@@ -145,11 +181,16 @@ impl Mempool {
         if waiting >= MAX_WAITING_PER_ACCOUNT {
             return Err(MempoolError::AccountFull { sender, waiting, max: MAX_WAITING_PER_ACCOUNT });
         }
+        let needs = footprint(&tx);
+        if self.bytes.saturating_add(needs) > self.max_bytes {
+            return Err(MempoolError::FullBytes { bytes: self.bytes, needs, max: self.max_bytes });
+        }
         let mut evicted = None;
         if self.len() >= self.capacity {
             evicted = Some(self.evict_for(sender)?);
         }
-        self.by_hash.insert(tx.hash, (sender, nonce));
+        self.by_hash.insert(tx.hash, needs);
+        self.bytes = self.bytes.saturating_add(needs);
         if budgeted {
             self.budgeted.insert(tx.hash);
         }
@@ -174,7 +215,9 @@ impl Mempool {
 
     /// Forgets a transaction that left the queues.
     fn forget(&mut self, hash: &B256) {
-        self.by_hash.remove(hash);
+        if let Some(n) = self.by_hash.remove(hash) {
+            self.bytes = self.bytes.saturating_sub(n);
+        }
         self.budgeted.remove(hash);
     }
 
@@ -396,5 +439,21 @@ mod tests {
         let victim = tx(6, 2, 100).hash;
         assert_eq!(m.insert(tx(9, 0, 100), 0, false), Ok(Some(victim)));
         assert_eq!(m.budgeted_len(), 1, "the evicted one");
+    }
+
+    #[test]
+    fn the_pool_is_bounded_in_bytes_and_frees_them_as_transactions_leave() {
+        let one = footprint(&tx(0, 0, 10));
+        let mut m = Mempool::with_max_bytes(100, 2 * one);
+        m.insert(tx(0, 0, 10), 0, false).expect("fits");
+        m.insert(tx(1, 0, 10), 0, false).expect("fits");
+        assert_eq!(m.bytes(), 2 * one);
+        let err = m.insert(tx(2, 0, 10), 0, false).unwrap_err();
+        assert_eq!(err, MempoolError::FullBytes { bytes: 2 * one, needs: one, max: 2 * one });
+        assert_eq!(m.len(), 2, "nothing changed");
+        // An expired one leaves and frees its bytes.
+        let (_, gone) = m.ready(10, 11, |_| 0);
+        assert_eq!((gone.len(), m.bytes()), (2, 0));
+        m.insert(tx(2, 0, 20), 0, false).expect("fits again");
     }
 }

@@ -369,6 +369,11 @@ impl Node {
         self.mempool().len()
     }
 
+    /// Memory the waiting transactions take (`mempool::footprint`).
+    pub fn mempool_bytes(&self) -> usize {
+        self.mempool().bytes()
+    }
+
     /// An account's committed next nonce and the next one free after its waiting transactions.
     pub fn nonces(&self, a: &Address) -> (u64, u64) {
         let app = self.app.read().unwrap_or_else(|p| p.into_inner());
