@@ -70,7 +70,7 @@ fn the_stored_history_rebuilds_every_day_the_recorder_kept() {
     assert!(days.len() >= 10, "the run crosses many boundaries: {days:?}");
     let stored_days: Vec<u64> = node.read(|a| a.store().history_days().expect("days")).iter().map(|d| d.0).collect();
     assert_eq!(stored_days, days, "the store has a height for exactly the recorder's days");
-    let history = node.read(|a| a.store().history().expect("reader"));
+    let history = node.read(|a| a.store().read().expect("reader"));
     let from_store = days_of(&history, &days);
     assert_eq!(from_store, days_of(rec.snapshots(), &days), "every day's state and height agree");
     // The states differ from day to day (the history is not the head state over and over).

@@ -678,7 +678,7 @@ async fn eip712(State(node): Shared) -> Json<Value> {
 async fn snapshot(State(node): Shared) -> Result<Response, ApiError> {
     // The read is taken under the app lock (blocks wait for nothing else); the state is read,
     // hashed and encoded outside it, on a blocking thread.
-    let reader = node.read(|a| a.store().snapshot_reader()).map_err(AppError::from)?;
+    let reader = node.read(|a| a.store().read()).map_err(AppError::from)?;
     let built = tokio::task::spawn_blocking(move || {
         let snap = reader.build().map_err(AppError::from)?;
         let snap = snap.ok_or_else(|| ApiError::not_found("no chain yet".to_owned()))?;

@@ -145,9 +145,7 @@ impl App {
                     .map_err(|e| StoreError::Corrupt { what: "nonce", reason: e.to_string() })?;
                 nonces.insert(a, n);
             }
-            let mut state = State::from_rows(
-                rows.iter().filter(|r| r.0 != NONCES).map(|(t, k, v)| (*t, k.as_slice(), v.as_slice())),
-            )?;
+            let mut state = crate::store::state_of(&rows)?;
             state.set_tracking(true);
             return Ok(Self { state, nonces, head: meta.head, domain, store });
         }

@@ -586,7 +586,7 @@ impl Node {
             let app = self.app.read().unwrap_or_else(|p| p.into_inner());
             let end = pick(app.state())?;
             let interval = app.state().params().rewards_interval_seconds;
-            (end, app.state().submissions(), interval, app.store().history())
+            (end, app.state().submissions(), interval, app.store().read())
         };
         let history = match history {
             Ok(h) => h,

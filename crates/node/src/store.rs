@@ -453,35 +453,19 @@ pub enum RestoreError {
     Store(#[from] StoreError),
 }
 
-fn state_of(rows: &[StoredRow]) -> Result<State, cairn_state::persist::LoadError> {
+/// The state machine's state from stored rows (the node's nonce rows left out).
+pub(crate) fn state_of(rows: &[StoredRow]) -> Result<State, cairn_state::persist::LoadError> {
     State::from_rows(rows.iter().filter(|r| r.0 != NONCES).map(|(t, k, v)| (*t, k.as_slice(), v.as_slice())))
 }
 
 impl Store {
     /// The state at the head, as one consistent snapshot. `None` before genesis.
     pub fn snapshot(&self) -> Result<Option<StateSnapshot>, StoreError> {
-        self.snapshot_reader()?.build()
-    }
-
-    /// A read of the head to build a snapshot from later (cheap: take it under the app lock,
-    /// build outside it).
-    pub fn snapshot_reader(&self) -> Result<SnapshotReader, StoreError> {
-        Ok(SnapshotReader { read: self.db.begin_read().map_err(dberr)? })
+        self.read()?.build()
     }
 }
 
-/// A consistent read of the store from which a [`StateSnapshot`] is built.
-pub struct SnapshotReader {
-    read: redb::ReadTransaction,
-}
-
-impl std::fmt::Debug for SnapshotReader {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("SnapshotReader")
-    }
-}
-
-impl SnapshotReader {
+impl StoreRead {
     /// Builds the snapshot (reads every state row and hashes the state). `None` before genesis.
     pub fn build(&self) -> Result<Option<StateSnapshot>, StoreError> {
         let r = &self.read;
@@ -540,22 +524,22 @@ impl Store {
     }
 }
 
-/// A consistent read of the store for the rewards calculation: the state and history as of
-/// one committed block, whatever commits meanwhile.
-pub struct HistoryReader {
+/// One consistent read of the store (a redb read transaction): the state and history as of one
+/// committed block, whatever commits meanwhile. The rewards calculation and snapshots use it.
+pub struct StoreRead {
     read: redb::ReadTransaction,
 }
 
-impl std::fmt::Debug for HistoryReader {
+impl std::fmt::Debug for StoreRead {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("HistoryReader")
+        f.write_str("StoreRead")
     }
 }
 
 impl Store {
-    /// A reader of the rewards history as of the latest commit.
-    pub fn history(&self) -> Result<HistoryReader, StoreError> {
-        Ok(HistoryReader { read: self.db.begin_read().map_err(dberr)? })
+    /// A consistent read as of the latest commit.
+    pub fn read(&self) -> Result<StoreRead, StoreError> {
+        Ok(StoreRead { read: self.db.begin_read().map_err(dberr)? })
     }
 
     /// The day boundaries with a recorded snapshot height, oldest first.
@@ -566,7 +550,7 @@ impl Store {
     }
 }
 
-impl HistoryReader {
+impl StoreRead {
     fn walk(
         &self,
         days: &[u64],
@@ -612,7 +596,7 @@ impl HistoryReader {
     }
 }
 
-impl SnapshotSource for HistoryReader {
+impl SnapshotSource for StoreRead {
     fn visit_newest_first(
         &self,
         days: &[u64],
