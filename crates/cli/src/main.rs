@@ -17,7 +17,7 @@
 
 use std::{path::PathBuf, process::ExitCode};
 
-use cairn_cli::{net, rewards, risk, scenario};
+use cairn_cli::{devnet, net, rewards, risk, scenario};
 use clap::{Parser, Subcommand};
 
 /// Cairn: a restaking protocol. See README.md and docs/.
@@ -41,23 +41,7 @@ enum Command {
     Rewards(RewardsCommand),
     /// Start a development chain: a node with an embedded store, a seeded world (ETH, three
     /// LSTs, five operators, four services, stakers) and workers that keep it alive.
-    Devnet {
-        /// Store directory; a restarted devnet resumes from it.
-        #[arg(long, default_value = ".cairn-devnet")]
-        data_dir: PathBuf,
-        /// API address.
-        #[arg(long, default_value = "127.0.0.1:8545")]
-        listen: std::net::SocketAddr,
-        /// Number of stakers in the seeded world.
-        #[arg(long, default_value_t = 1000)]
-        stakers: usize,
-        /// Milliseconds between blocks while transactions wait.
-        #[arg(long, default_value_t = 200)]
-        block_ms: u64,
-        /// Node settings: store, memory, limits.
-        #[command(flatten)]
-        node: net::NodeArgs,
-    },
+    Devnet(Box<devnet::DevnetArgs>),
     /// Signing keys: create, import, list (files are readable by their owner only).
     #[command(subcommand)]
     Keys(KeysCommand),
@@ -431,9 +415,7 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Scenario(ScenarioCommand::Run { file, quiet }) => run_scenario(&file, quiet),
         Command::Rewards(cmd) => run_rewards(cmd),
-        Command::Devnet { data_dir, listen, stakers, block_ms, node } => {
-            report(net::devnet(&data_dir, listen, stakers, block_ms, &node).map(|()| serde_json::Value::Null), true)
-        }
+        Command::Devnet(args) => report(devnet::run(&args).map(|()| serde_json::Value::Null), true),
         Command::Keys(cmd) => report(
             match cmd {
                 KeysCommand::Create { name, keys_dir } => net::keys_create(&net::keys_dir(keys_dir), &name),

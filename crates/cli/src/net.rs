@@ -1,9 +1,8 @@
-//! The networked verbs: `cairn devnet`, `cairn node`, `cairn keys`, `cairn tx`, `cairn query`
+//! The networked verbs: `cairn keys`, `cairn tx`, `cairn query`
 //! and `cairn bench node`.
 
 use std::{
     io::Write,
-    net::{IpAddr, SocketAddr},
     path::{Path, PathBuf},
     sync::Arc,
 };
@@ -11,72 +10,13 @@ use std::{
 use alloy_primitives::Address;
 use anyhow::{Context, Result, anyhow, bail};
 use cairn_node::{
-    Config, Node, api,
     client::Client,
-    devnet::{self, DevKeys},
+    devnet,
     envelope::{Domain, SignedTx, address_of, key_from_bytes},
     node::unix_now,
 };
 use k256::ecdsa::SigningKey;
 use serde_json::{Value, json};
-
-/// The node's store, memory and client-limit settings.
-#[derive(Debug, Clone, clap::Args)]
-pub struct NodeArgs {
-    /// The store's page cache, in MiB (bounds the node's memory; redb's own default is 1 GiB).
-    #[arg(long, default_value_t = 64)]
-    pub cache_mb: usize,
-    /// Prune: keep the transactions and receipts of only the latest N blocks (headers, state
-    /// and rewards history are kept). Without it the node is an archive node.
-    #[arg(long, value_name = "N")]
-    pub prune_blocks_older_than: Option<u64>,
-    /// Start a new data directory from a state snapshot (the bytes of `GET /v1/snapshot`).
-    #[arg(long, value_name = "FILE")]
-    pub from_snapshot: Option<PathBuf>,
-    /// A client address the per-IP connection and rate limits skip (repeatable), e.g. a local
-    /// load test or API fuzzer.
-    #[arg(long = "exempt-ip")]
-    pub exempt_ip: Vec<IpAddr>,
-}
-
-/// Starts the devnet: a node over `data_dir`, the API on `listen`, and the workers.
-pub fn devnet(data_dir: &Path, listen: SocketAddr, stakers: usize, block_ms: u64, store: &NodeArgs) -> Result<()> {
-    let keys = Arc::new(DevKeys::new(stakers));
-    let genesis = devnet::genesis(&keys);
-    let mut config = Config::new(data_dir.to_path_buf(), devnet::CHAIN_ID);
-    config.block_interval = std::time::Duration::from_millis(block_ms);
-    config.record_rewards = true;
-    config.cache_bytes = store.cache_mb.saturating_mul(1 << 20);
-    config.keep_blocks = store.prune_blocks_older_than;
-    if let Some(file) = &store.from_snapshot {
-        let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
-        let head = Node::restore_snapshot(&config, &genesis, &bytes)
-            .with_context(|| format!("restoring {} into {}", file.display(), data_dir.display()))?;
-        println!("cairn devnet: started from the snapshot at height {} (header {})", head.height, head.hash());
-    }
-    config.http.exempt = store.exempt_ip.clone();
-    let node = Node::open(config, &genesis).with_context(|| format!("opening {}", data_dir.display()))?;
-    let head = node.read(|a| a.head().height);
-    let rt = tokio::runtime::Runtime::new()?;
-    rt.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("binding {listen}"))?;
-        let addr = listener.local_addr()?;
-        println!("cairn devnet: chain {} at height {head}, data in {}", devnet::CHAIN_ID, data_dir.display());
-        println!("API:      http://{addr}/v1/   (health: http://{addr}/health, OpenAPI: http://{addr}/openapi.json)");
-        println!("Development keys (funded; never use them elsewhere):");
-        for (role, address, key) in keys.listing() {
-            println!("  {role:<26} {address}  {key}");
-        }
-        println!("  ... and {} more stakers (cairn/devnet/staker/<i>)", keys.stakers.len().saturating_sub(3));
-        let _ = std::io::stdout().flush();
-        let producer = node.spawn_producer();
-        tokio::spawn(devnet::run_workers(Arc::clone(&node), Arc::clone(&keys)));
-        let served = api::serve(Arc::clone(&node), listener).await;
-        node.stop();
-        let _ = producer.join();
-        served.context("API server")
-    })
-}
 
 /// The directory keys live in: `--keys-dir`, else `$CAIRN_HOME/keys`, else `~/.cairn/keys`.
 pub fn keys_dir(flag: Option<PathBuf>) -> PathBuf {
