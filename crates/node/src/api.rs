@@ -216,12 +216,24 @@ pub struct Health {
     pub chain_id: u64,
     /// Waiting transactions.
     pub mempool: usize,
+    /// The node's clock (unix seconds; a devnet may have moved it forward): sign expiries
+    /// against it.
+    pub now: u64,
+    /// Whether the devnet controls (`/v1/dev`) are on.
+    pub devnet: bool,
 }
 
 #[utoipa::path(get, path = "/health", responses((status = 200, body = Health)))]
 async fn health(State(node): Shared) -> Json<Health> {
     let height = node.read(|a| a.head().height);
-    Json(Health { status: "ok".into(), height, chain_id: node.config.chain_id, mempool: node.mempool_len() })
+    Json(Health {
+        status: "ok".into(),
+        height,
+        chain_id: node.config.chain_id,
+        mempool: node.mempool_len(),
+        now: node.now(),
+        devnet: node.config.dev.is_some(),
+    })
 }
 
 #[utoipa::path(get, path = "/metrics", responses((status = 200, description = "Prometheus text format", body = String)))]
@@ -743,6 +755,17 @@ async fn method_not_allowed(req: Request) -> ApiError {
         eip712,
         snapshot,
         crate::api_events::events,
+        crate::api_history::blocks,
+        crate::api_history::account_txs,
+        crate::api_history::earner,
+        crate::api_history::proof,
+        crate::api_dev::status,
+        crate::api_dev::mine,
+        crate::api_dev::time,
+        crate::api_dev::snapshot,
+        crate::api_dev::revert,
+        crate::api_dev::fund,
+        crate::api_dev::rewards_root,
         crate::api_vault::list,
         crate::api_vault::vault,
         crate::api_vault::holdings,
@@ -764,6 +787,16 @@ async fn method_not_allowed(req: Request) -> ApiError {
         BatchItem,
         EventRecord,
         crate::api_events::NewBlock,
+        crate::api_history::BlockSummary,
+        crate::api_history::BlockPage,
+        crate::api_history::TxPage,
+        crate::api_dev::MineRequest,
+        crate::api_dev::Mined,
+        crate::api_dev::TimeRequest,
+        crate::api_dev::RevertRequest,
+        crate::api_dev::FundRequest,
+        crate::dev::SnapshotTaken,
+        crate::dev::DevStatus,
         crate::api_events::Lagged
     )),
     modifiers(&Refusals)
@@ -847,12 +880,15 @@ pub fn router(node: Arc<Node>) -> Router {
         .route("/v1/state", get(state_hash))
         .route("/v1/eip712", get(eip712))
         .route("/v1/snapshot", get(snapshot));
-    let timed = crate::api_vault::routes(timed)
+    let timed = crate::api_history::routes(crate::api_dev::routes(crate::api_vault::routes(timed)))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
         .layer(axum::middleware::map_response(json_timeout))
         .layer(axum::middleware::from_fn_with_state(Arc::clone(&guards), crate::http::shed));
-    Router::new()
+    let router = Router::new()
         .merge(timed)
+        .route("/", get(root))
+        .route("/v1", get(index))
+        .route("/v1/", get(index))
         .route("/health", get(health))
         .route("/metrics", get(metrics))
         .route("/v1/events", get(crate::api_events::events))
@@ -862,8 +898,87 @@ pub fn router(node: Arc<Node>) -> Router {
         .layer(axum::Extension(Arc::clone(&guards)))
         .layer(axum::middleware::from_fn_with_state(Arc::clone(&guards), crate::http::read_body))
         .layer(axum::middleware::from_fn_with_state(guards, crate::http::limit_rate))
-        .layer(axum::middleware::from_fn_with_state(Arc::clone(&node), count_requests))
-        .with_state(node)
+        .layer(axum::middleware::from_fn_with_state(Arc::clone(&node), count_requests));
+    match cors(&node.config.cors) {
+        Some(layer) => router.layer(layer).with_state(node),
+        None => router.with_state(node),
+    }
+}
+
+/// The CORS layer for `origins` (`*`: any origin), or none: browsers on other origins may then
+/// call every route with any method and header.
+fn cors(origins: &[String]) -> Option<tower_http::cors::CorsLayer> {
+    use tower_http::cors::{AllowOrigin, Any, CorsLayer};
+    if origins.is_empty() {
+        return None;
+    }
+    let allow = if origins.iter().any(|o| o == "*") {
+        AllowOrigin::any()
+    } else {
+        AllowOrigin::list(origins.iter().filter_map(|o| o.parse().ok()))
+    };
+    Some(CorsLayer::new().allow_origin(allow).allow_methods(Any).allow_headers(Any).expose_headers(Any))
+}
+
+/// `/`: the API index until the web app lands.
+async fn root() -> Response {
+    (StatusCode::TEMPORARY_REDIRECT, [(header::LOCATION, "/v1/")]).into_response()
+}
+
+/// Every route of the OpenAPI document: (method, path, summary), in path order.
+fn routes_listed() -> Vec<(&'static str, String, String)> {
+    let doc = ApiDoc::openapi();
+    let mut out = Vec::new();
+    for (path, item) in &doc.paths.paths {
+        for (method, op) in [("GET", &item.get), ("POST", &item.post)] {
+            if let Some(op) = op {
+                let ok = op.responses.responses.iter().find(|(code, _)| code.starts_with('2'));
+                let summary = ok.and_then(|(_, r)| match r {
+                    utoipa::openapi::RefOr::T(r) => Some(r.description.clone()),
+                    utoipa::openapi::RefOr::Ref(_) => None,
+                });
+                out.push((method, path.clone(), summary.unwrap_or_default()));
+            }
+        }
+    }
+    out
+}
+
+/// `/v1/`: the routes with links (HTML for a browser, JSON otherwise).
+async fn index(State(node): Shared, headers: axum::http::HeaderMap) -> Response {
+    let routes = routes_listed();
+    let wants_html = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("text/html"));
+    if !wants_html {
+        let list: Vec<Value> = routes
+            .iter()
+            .map(|(m, p, d)| {
+                let href = (*m == "GET" && !p.contains('{')).then(|| p.clone());
+                json!({"method": m, "path": p, "href": href, "description": d})
+            })
+            .collect();
+        return Json(json!({"name": "Cairn node API", "chain_id": node.config.chain_id,
+            "devnet": node.config.dev.is_some(), "openapi": "/openapi.json", "routes": list}))
+        .into_response();
+    }
+    let mut html = format!(
+        "<!doctype html><meta charset=utf-8><title>Cairn node API</title>\n<h1>Cairn node API</h1>\n<p>Chain {}. \
+         The OpenAPI document: <a href=\"/openapi.json\">/openapi.json</a>.</p>\n<table>\n",
+        node.config.chain_id
+    );
+    for (m, p, d) in &routes {
+        let shown = escape(p);
+        let link = if *m == "GET" && !p.contains('{') { format!("<a href=\"{shown}\">{shown}</a>") } else { shown };
+        html.push_str(&format!("<tr><td>{m}</td><td><code>{link}</code></td><td>{}</td></tr>\n", escape(d)));
+    }
+    html.push_str("</table>\n");
+    ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response()
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
 /// Serves the API on `listener` until the process ends, with the timeouts and limits of

@@ -46,6 +46,22 @@ pub enum AppError {
     State(#[from] cairn_state::persist::LoadError),
 }
 
+/// The state (tracking changes) and the account nonces from the store's rows.
+fn load(store: &Store) -> Result<(State, HashMap<Address, u64>), AppError> {
+    let rows = store.state_rows()?;
+    let mut nonces = HashMap::new();
+    for (_, key, value) in rows.iter().filter(|r| r.0 == NONCES) {
+        let a = Address::try_from(key.as_slice())
+            .map_err(|e| StoreError::Corrupt { what: "nonce key", reason: e.to_string() })?;
+        let n: u64 = postcard::from_bytes(value)
+            .map_err(|e| StoreError::Corrupt { what: "nonce", reason: e.to_string() })?;
+        nonces.insert(a, n);
+    }
+    let mut state = crate::store::state_of(&rows)?;
+    state.set_tracking(true);
+    Ok((state, nonces))
+}
+
 /// Why a proposed block is rejected (`process_proposal`).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ProposalError {
@@ -136,17 +152,7 @@ impl App {
             if let Some(stored) = meta.genesis.filter(|g| *g != genesis_hash) {
                 return Err(AppError::GenesisMismatch { stored, given: genesis_hash });
             }
-            let rows = store.state_rows()?;
-            let mut nonces = HashMap::new();
-            for (_, key, value) in rows.iter().filter(|r| r.0 == NONCES) {
-                let a = Address::try_from(key.as_slice())
-                    .map_err(|e| StoreError::Corrupt { what: "nonce key", reason: e.to_string() })?;
-                let n: u64 = postcard::from_bytes(value)
-                    .map_err(|e| StoreError::Corrupt { what: "nonce", reason: e.to_string() })?;
-                nonces.insert(a, n);
-            }
-            let mut state = crate::store::state_of(&rows)?;
-            state.set_tracking(true);
+            let (state, nonces) = load(&store)?;
             return Ok(Self { state, nonces, head: meta.head, domain, store });
         }
         let mut state = State::genesis(genesis).map_err(|e| AppError::Genesis(e.to_string()))?;
@@ -173,6 +179,15 @@ impl App {
         })?;
         state.set_tracking(true);
         Ok(Self { state, nonces: HashMap::new(), head, domain, store })
+    }
+
+    /// Brings the store back to a devnet savepoint and reloads the state, nonces and head from it.
+    pub fn revert_to(&mut self, savepoint: &crate::store::Savepoint) -> Result<(), AppError> {
+        self.store.revert_to(savepoint)?;
+        let meta = self.store.meta()?.ok_or_else(|| AppError::Genesis("the savepoint holds no chain".into()))?;
+        let (state, nonces) = load(&self.store)?;
+        (self.state, self.nonces, self.head) = (state, nonces, meta.head);
+        Ok(())
     }
 
     /// The state after the head block.

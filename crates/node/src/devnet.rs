@@ -26,7 +26,7 @@ use k256::ecdsa::SigningKey;
 
 use crate::{
     envelope::{address_of, dev_key},
-    node::{Node, unix_now},
+    node::Node,
 };
 
 /// The devnet's chain id.
@@ -278,8 +278,8 @@ impl Signer {
     /// were admitted. A refused submission resynchronises that key's nonce from the node.
     pub fn submit(&mut self, txs: Vec<(SigningKey, Tx)>) -> usize {
         let (domain, head_time) = self.node.read(|a| (a.domain().clone(), a.head().time));
-        // From the later of the clock and the head (a node driven ahead of the clock, as in tests).
-        let expiry = unix_now().max(head_time) + 600;
+        // From the later of the node's clock and the head (a node driven ahead of the clock).
+        let expiry = self.node.now().max(head_time) + 600;
         let mut admitted = 0;
         for (key, tx) in txs {
             let from = address_of(&key);
@@ -345,13 +345,14 @@ impl Workers {
             let s = a.state();
             s.operator_addresses().iter().any(|op| !s.operator_allocations(*op, a.head().height).is_empty())
         });
-        let start = node.read(|a| a.store().block(1).ok().flatten().map_or_else(unix_now, |b| b.header.time));
+        let now = node.now();
+        let start = node.read(|a| a.store().block(1).ok().flatten().map_or(now, |b| b.header.time));
         Self {
             node,
             keys,
             signer,
             allocated,
-            last_reward_hour: if allocated { unix_now() / 3_600 } else { 0 },
+            last_reward_hour: if allocated { now / 3_600 } else { 0 },
             feed: crate::devnet_vault::feed(start),
             bot: crate::devnet_vault::bot(),
             verify: Vec::new(),
@@ -372,6 +373,21 @@ impl Workers {
             return true;
         }
         false
+    }
+
+    /// The seeding that needs the chain to advance: the allocations once their delay allows,
+    /// then the vault through governance. True when both are done.
+    pub fn seed_step(&mut self) -> bool {
+        let (node, keys) = (Arc::clone(&self.node), Arc::clone(&self.keys));
+        let height = node.read(|a| a.head().height);
+        if !self.allocated {
+            if height >= params().allocation_configuration_delay_blocks + 2 && node.mempool_len() == 0 {
+                self.signer.submit(allocation_txs(&keys));
+                self.allocated = true;
+            }
+            return false;
+        }
+        crate::devnet_vault::seed(&node, &keys, &mut self.signer) && node.mempool_len() == 0
     }
 
     /// One tick (every 2 s on a running devnet) at time `now`; returns the keeper's actions.
@@ -420,6 +436,30 @@ impl Workers {
     }
 }
 
+/// Completes the seeded world without the background activity (`cairn devnet --no-workers`):
+/// seeding, then the allocations and the vault, mining the blocks their delays need at once.
+/// Returns when the world is complete.
+pub async fn seed_world(node: Arc<Node>, keys: Arc<DevKeys>) {
+    let mut w = Workers::new(Arc::clone(&node), keys);
+    let mut ticks = 0u32;
+    // Bounded: the world needs a few dozen blocks.
+    while ticks < 2_000 {
+        ticks += 1;
+        let seeding = w.seed();
+        if !seeding && w.seed_step() {
+            return;
+        }
+        if node.mempool_len() > 0 || !seeding {
+            if let Err(e) = node.dev_mine(1, 0) {
+                eprintln!("devnet: cannot mine while seeding: {e}");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
+        tokio::task::yield_now().await;
+    }
+    eprintln!("devnet: the world is not complete after {ticks} seeding rounds");
+}
+
 /// Runs the workers until the process ends: seeding on a fresh chain, allocations once they
 /// can take effect, the vault's creation through governance, then oracle reports every 12 s
 /// (with the validators the vault deposited), reward submissions every hour, a rewards root
@@ -434,7 +474,7 @@ pub async fn run_workers(node: Arc<Node>, keys: Arc<DevKeys>) {
     }
     loop {
         tokio::time::sleep(Duration::from_secs(2)).await;
-        for line in w.step(unix_now()) {
+        for line in w.step(node.now()) {
             if !line.starts_with("price round") && !line.starts_with("rate update") {
                 eprintln!("keeper: {line}");
             }

@@ -8,11 +8,14 @@
 
 pub mod admission;
 pub mod api;
+pub mod api_dev;
 pub mod api_events;
+pub mod api_history;
 pub mod api_vault;
 pub mod app;
 pub mod block;
 pub mod client;
+pub mod dev;
 pub mod devnet;
 pub mod devnet_vault;
 pub mod envelope;

@@ -50,6 +50,26 @@ pub struct Config {
     /// The HTTP server's timeouts and limits (`crate::http::HttpLimits`, defaults for a public
     /// node).
     pub http: crate::http::HttpLimits,
+    /// When blocks are produced.
+    pub mining: Mining,
+    /// Keep the store in memory: nothing is written to `data_dir` (a throw-away devnet).
+    pub in_memory: bool,
+    /// Devnet controls (`crate::dev`); `None` refuses them.
+    pub dev: Option<crate::dev::DevConfig>,
+    /// Browser origins allowed to call the API (CORS): exact origins, or `*` for any; empty:
+    /// none (same-origin only).
+    pub cors: Vec<String>,
+}
+
+/// When the producer makes blocks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mining {
+    /// Every `block_interval` while transactions wait, every `empty_block_interval` otherwise.
+    Auto,
+    /// One block every interval, transactions or not (anvil's `--block-time`).
+    Interval(Duration),
+    /// Only when asked (`POST /v1/dev/mine`; anvil's `--no-mining`).
+    Manual,
 }
 
 impl Config {
@@ -66,6 +86,10 @@ impl Config {
             cache_bytes: StoreOptions::default().cache_bytes,
             keep_blocks: None,
             http: crate::http::HttpLimits::default(),
+            mining: Mining::Auto,
+            in_memory: false,
+            dev: None,
+            cors: Vec::new(),
         }
     }
 }
@@ -189,12 +213,12 @@ pub struct Metrics {
 /// The node.
 #[derive(Debug)]
 pub struct Node {
-    app: RwLock<App>,
+    pub(crate) app: RwLock<App>,
     mempool: Mutex<Mempool>,
     /// Settings.
     pub config: Config,
     events: broadcast::Sender<Arc<CommittedBlock>>,
-    committed: watch::Sender<u64>,
+    pub(crate) committed: watch::Sender<u64>,
     /// Counters.
     pub metrics: Metrics,
     stopping: AtomicBool,
@@ -203,6 +227,25 @@ pub struct Node {
     /// Drops not yet announced with a block.
     drops: Mutex<Vec<DroppedTx>>,
     opened: Instant,
+    /// Seconds the devnet moved the clock forward (0 elsewhere).
+    pub(crate) clock_offset: AtomicU64,
+    pub(crate) dev: Option<crate::dev::DevState>,
+    rewards_cache: Mutex<Option<Arc<RewardsTree>>>,
+}
+
+/// A rewards calculation through a posted root's end, checked against that root.
+#[derive(Debug)]
+pub struct RewardsTree {
+    /// The root's index on chain.
+    pub index: u32,
+    /// The root.
+    pub root: B256,
+    /// Its calculation end.
+    pub calculation_end: u64,
+    /// When it became (or becomes) claimable.
+    pub activated_at: u64,
+    /// The merkle tree over the cumulative earnings.
+    pub tree: cairn_rewards::RewardsTree,
 }
 
 /// Memory and disk figures for `/metrics`.
@@ -234,19 +277,27 @@ pub fn unix_now() -> u64 {
 impl Node {
     /// Opens the store in `config.data_dir` (resuming, or from `genesis` if new).
     pub fn open(config: Config, genesis: &Genesis) -> Result<Arc<Node>, AppError> {
-        std::fs::create_dir_all(&config.data_dir)
-            .map_err(|e| AppError::Genesis(format!("cannot create {}: {e}", config.data_dir.display())))?;
+        if !config.in_memory {
+            std::fs::create_dir_all(&config.data_dir)
+                .map_err(|e| AppError::Genesis(format!("cannot create {}: {e}", config.data_dir.display())))?;
+        }
         let options = StoreOptions {
             cache_bytes: config.cache_bytes,
             history: config.record_rewards,
             keep_blocks: config.keep_blocks,
+            in_memory: config.in_memory,
         };
         let app = App::open_with(&config.data_dir.join("cairn.redb"), genesis, config.chain_id, options)?;
         let height = app.head().height;
         let (events, _) = broadcast::channel(1024);
         let (committed, _) = watch::channel(height);
-        let (journal, journaled) = Journal::open(&config.data_dir)
-            .map_err(|e| AppError::Genesis(format!("cannot open the mempool journal: {e}")))?;
+        let (journal, journaled) = if config.in_memory {
+            (Journal::in_memory(), Vec::new())
+        } else {
+            Journal::open(&config.data_dir)
+                .map_err(|e| AppError::Genesis(format!("cannot open the mempool journal: {e}")))?
+        };
+        let dev = config.dev.clone().map(crate::dev::DevState::new);
         let stored = app.store().pool()?;
         let node = Arc::new(Node {
             app: RwLock::new(app),
@@ -260,6 +311,9 @@ impl Node {
             dropped: Mutex::default(),
             drops: Mutex::default(),
             opened: Instant::now(),
+            clock_offset: AtomicU64::new(0),
+            dev,
+            rewards_cache: Mutex::default(),
         });
         node.restore_pool(stored.into_iter().chain(journaled).collect())?;
         Ok(node)
@@ -267,7 +321,7 @@ impl Node {
 
     /// Admits again the transactions that waited when the process stopped (the stored pool and
     /// the journal), in nonce order; those that are refused now are recorded as dropped.
-    fn restore_pool(&self, txs: Vec<SignedTx>) -> Result<(), AppError> {
+    pub(crate) fn restore_pool(&self, txs: Vec<SignedTx>) -> Result<(), AppError> {
         let domain = self.read(|a| a.domain().clone());
         let mut todo: Vec<Verified> = crate::verify_all(&domain, txs).into_iter().flatten().collect();
         todo.sort_by_key(|v| (v.sender, v.nonce));
@@ -304,7 +358,7 @@ impl Node {
         Ok(())
     }
 
-    fn lock_journal(&self) -> std::sync::MutexGuard<'_, Journal> {
+    pub(crate) fn lock_journal(&self) -> std::sync::MutexGuard<'_, Journal> {
         self.journal.lock().unwrap_or_else(|p| p.into_inner())
     }
 
@@ -348,10 +402,17 @@ impl Node {
             )));
         }
         std::fs::create_dir_all(&config.data_dir).map_err(|e| StoreError::Db(e.to_string()))?;
-        let options = StoreOptions { cache_bytes: config.cache_bytes, history: false, keep_blocks: None };
+        let options =
+            StoreOptions { cache_bytes: config.cache_bytes, history: false, keep_blocks: None, in_memory: false };
         let store = crate::store::Store::open(&config.data_dir.join("cairn.redb"), options)?;
         store.restore(&snap)?;
         Ok(snap.head)
+    }
+
+    /// The node's clock in unix seconds: the wall clock, moved forward on a devnet by
+    /// `POST /v1/dev/time`. Block times and expiry checks use it.
+    pub fn now(&self) -> u64 {
+        unix_now().saturating_add(self.clock_offset.load(Relaxed))
     }
 
     /// Runs `f` with read access to the app (state, head, store).
@@ -360,7 +421,7 @@ impl Node {
         f(&app)
     }
 
-    fn mempool(&self) -> std::sync::MutexGuard<'_, Mempool> {
+    pub(crate) fn mempool(&self) -> std::sync::MutexGuard<'_, Mempool> {
         self.mempool.lock().unwrap_or_else(|p| p.into_inner())
     }
 
@@ -397,7 +458,7 @@ impl Node {
 
     fn admit(&self, verified: Result<Verified, EnvelopeError>) -> Result<Submitted, SubmitError> {
         let result = verified.map_err(SubmitError::from).and_then(|v| {
-            let now = unix_now();
+            let now = self.now();
             if v.expiry < now {
                 return Err(EnvelopeError::Expired { expiry: v.expiry, now }.into());
             }
@@ -504,21 +565,30 @@ impl Node {
         Ok(header)
     }
 
-    /// Produces blocks until `stop` is called: every `block_interval` when transactions wait,
-    /// every `empty_block_interval` otherwise. A store failure ends the process (memory would
-    /// be ahead of disk).
+    /// Produces blocks until `stop` is called, as `config.mining` says (`Mining::Manual`: none).
+    /// A store failure ends the process (memory would be ahead of disk).
     pub fn spawn_producer(self: &Arc<Self>) -> std::thread::JoinHandle<()> {
         let node = Arc::clone(self);
         std::thread::spawn(move || {
             let mut last = Instant::now();
+            let tick = match node.config.mining {
+                Mining::Auto => node.config.block_interval,
+                Mining::Interval(every) => every.min(Duration::from_millis(100)),
+                Mining::Manual => Duration::from_millis(100),
+            };
             while !node.stopping.load(Relaxed) {
-                std::thread::sleep(node.config.block_interval);
-                if node.mempool_len() == 0 && last.elapsed() < node.config.empty_block_interval {
+                std::thread::sleep(tick);
+                let due = match node.config.mining {
+                    Mining::Auto => node.mempool_len() > 0 || last.elapsed() >= node.config.empty_block_interval,
+                    Mining::Interval(every) => last.elapsed() >= every,
+                    Mining::Manual => false,
+                };
+                if !due {
                     continue;
                 }
                 // A failed or panicking block leaves memory ahead of the store: stop the process
                 // (a restart resumes from the last committed block) rather than serve it.
-                match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| node.produce_block(unix_now()))) {
+                match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| node.produce_block(node.now()))) {
                     Ok(Ok(_)) => {}
                     Ok(Err(e)) => {
                         eprintln!("cairn node: block production failed, stopping: {e}");
@@ -572,10 +642,48 @@ impl Node {
         Some(Ok(earners.iter().filter_map(|e| tree.claim(index, *e, None)).collect()))
     }
 
+    /// The calculation behind the claimable root: the latest posted root that is not disabled
+    /// and is active at the node's clock, recomputed over the stored history and checked against
+    /// the root (cached per root). `None` when recording is off or no root is claimable yet.
+    pub fn claimable_tree(&self) -> Option<Result<Arc<RewardsTree>, String>> {
+        let now = self.now();
+        let (index, root) = self.read(|a| {
+            let roots = a.state().distribution_roots();
+            let i = roots.iter().rposition(|r| !r.disabled && r.activated_at <= now)?;
+            Some((u32::try_from(i).ok()?, roots[i]))
+        })?;
+        let cache = || self.rewards_cache.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(t) = cache().as_ref().filter(|t| t.index == index && t.root == root.root) {
+            return Some(Ok(Arc::clone(t)));
+        }
+        let calc = match self.calculate_rewards(|_| Some(root.calculation_end))? {
+            Ok((c, _)) => c,
+            Err(e) => return Some(Err(e)),
+        };
+        let tree = self.read(|a| calc.tree(a.state()));
+        if tree.root() != root.root {
+            return Some(Err(format!(
+                "the stored history gives root {} through {}, the chain's root {index} is {}",
+                tree.root(),
+                root.calculation_end,
+                root.root
+            )));
+        }
+        let built = Arc::new(RewardsTree {
+            index,
+            root: root.root,
+            calculation_end: root.calculation_end,
+            activated_at: root.activated_at,
+            tree,
+        });
+        *cache() = Some(Arc::clone(&built));
+        Some(Ok(built))
+    }
+
     /// Runs the rewards calculation through the end `pick` chooses from the state, over a
     /// consistent read of the store taken under the app lock and computed outside it (blocks
     /// keep committing meanwhile). Returns the calculation and its end.
-    fn calculate_rewards(
+    pub(crate) fn calculate_rewards(
         &self,
         pick: impl FnOnce(&cairn_state::State) -> Option<u64>,
     ) -> Option<Result<(cairn_rewards::Calculation, u64), String>> {

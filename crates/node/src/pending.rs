@@ -36,7 +36,8 @@ pub struct DroppedTx {
 /// (u32 little-endian length, postcard `SignedTx`) records.
 #[derive(Debug)]
 pub struct Journal {
-    dir: PathBuf,
+    /// `None`: an in-memory node keeps no journal file.
+    dir: Option<PathBuf>,
     generation: u64,
     file: Option<File>,
     /// Admitted since the last block took them: (id, postcard `SignedTx`).
@@ -87,22 +88,34 @@ impl Journal {
             txs.extend(read_records(&std::fs::read(path)?));
         }
         let generation = old.last().map_or(0, |(g, _)| g.saturating_add(1));
-        let mut j = Self { dir: dir.to_path_buf(), generation, file: None, fresh: Vec::new(), gone: Vec::new() };
-        j.file = Some(j.create(generation)?);
+        let mut j = Self { dir: Some(dir.to_path_buf()), generation, file: None, fresh: Vec::new(), gone: Vec::new() };
+        j.file = j.create(generation)?;
         Ok((j, txs))
     }
 
-    fn path(&self, generation: u64) -> PathBuf {
-        self.dir.join(format!("mempool.{generation}.log"))
+    /// A journal that writes no file (an in-memory node: nothing survives the process anyway).
+    pub fn in_memory() -> Self {
+        Self { dir: None, generation: 0, file: None, fresh: Vec::new(), gone: Vec::new() }
     }
 
-    fn create(&self, generation: u64) -> std::io::Result<File> {
-        OpenOptions::new().create(true).append(true).open(self.path(generation))
+    fn create(&self, generation: u64) -> std::io::Result<Option<File>> {
+        let Some(dir) = &self.dir else { return Ok(None) };
+        let path = dir.join(format!("mempool.{generation}.log"));
+        OpenOptions::new().create(true).append(true).open(path).map(Some)
+    }
+
+    /// Forgets every admission (a devnet revert empties the mempool): a new generation, the old
+    /// ones deleted.
+    pub fn clear(&mut self) -> std::io::Result<()> {
+        self.rotate()?;
+        self.forget_old();
+        Ok(())
     }
 
     /// Deletes every generation older than the current one.
     pub fn forget_old(&self) {
-        for (g, path) in journal_files(&self.dir) {
+        let Some(dir) = &self.dir else { return };
+        for (g, path) in journal_files(dir) {
             if g < self.generation {
                 let _ = std::fs::remove_file(path);
             }
@@ -133,7 +146,7 @@ impl Journal {
     /// once that block is committed.
     pub fn rotate(&mut self) -> std::io::Result<PoolDelta> {
         let next = self.generation.saturating_add(1);
-        self.file = Some(self.create(next)?);
+        self.file = self.create(next)?;
         self.generation = next;
         Ok((std::mem::take(&mut self.fresh), std::mem::take(&mut self.gone)))
     }

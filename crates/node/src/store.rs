@@ -38,6 +38,10 @@ const DAYS: TableDefinition<'_, u64, u64> = TableDefinition::new("days");
 /// what was admitted after it).
 const POOL: TableDefinition<'_, &[u8], &[u8]> = TableDefinition::new("pool");
 
+/// (sender, height, index) → (): every committed transaction by its signer, for an account's
+/// history. Pruned with the bodies.
+const ACCOUNT_TXS: TableDefinition<'_, (&[u8], u64, u32), ()> = TableDefinition::new("account_txs");
+
 /// Keyspace of account nonces in `STATE` (the state machine numbers its tables from 0 upward).
 pub const NONCES: u8 = 255;
 
@@ -51,11 +55,13 @@ pub struct StoreOptions {
     /// Pruning: keep the transactions and receipts of only this many latest blocks (headers and
     /// state are always kept); `None` keeps everything (an archive node).
     pub keep_blocks: Option<u64>,
+    /// Keep everything in memory (a throw-away devnet): nothing is written to disk.
+    pub in_memory: bool,
 }
 
 impl Default for StoreOptions {
     fn default() -> Self {
-        Self { cache_bytes: 64 << 20, history: false, keep_blocks: None }
+        Self { cache_bytes: 64 << 20, history: false, keep_blocks: None, in_memory: false }
     }
 }
 
@@ -121,10 +127,16 @@ pub struct Meta {
 impl Store {
     /// Opens (or creates) the database at `path`.
     pub fn open(path: &Path, options: StoreOptions) -> Result<Self, StoreError> {
-        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent).map_err(dberr)?;
-        }
-        let db = redb::Builder::new().set_cache_size(options.cache_bytes).create(path).map_err(dberr)?;
+        let mut builder = redb::Builder::new();
+        builder.set_cache_size(options.cache_bytes);
+        let db = if options.in_memory {
+            builder.create_with_backend(redb::backends::InMemoryBackend::new()).map_err(dberr)?
+        } else {
+            if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+                std::fs::create_dir_all(parent).map_err(dberr)?;
+            }
+            builder.create(path).map_err(dberr)?
+        };
         let w = write_txn(&db)?;
         w.open_table(META).map_err(dberr)?;
         w.open_table(BLOCKS).map_err(dberr)?;
@@ -134,6 +146,7 @@ impl Store {
         w.open_table(HISTORY).map_err(dberr)?;
         w.open_table(DAYS).map_err(dberr)?;
         w.open_table(POOL).map_err(dberr)?;
+        index_accounts(&w)?;
         w.commit().map_err(dberr)?;
         Ok(Self { db, options })
     }
@@ -194,8 +207,10 @@ impl Store {
             w.open_table(BLOCKS).map_err(dberr)?.insert(height, bytes.as_slice()).map_err(dberr)?;
             let mut index = w.open_table(TX_INDEX).map_err(dberr)?;
             let mut rec = w.open_table(RECEIPTS).map_err(dberr)?;
+            let mut by_account = w.open_table(ACCOUNT_TXS).map_err(dberr)?;
             for r in receipts {
                 index.insert(r.tx_hash.as_slice(), (height, r.index)).map_err(dberr)?;
+                by_account.insert((r.sender.as_slice(), height, r.index), ()).map_err(dberr)?;
                 let json = serde_json::to_vec(r).map_err(dberr)?;
                 rec.insert((height, r.index), json.as_slice()).map_err(dberr)?;
             }
@@ -297,6 +312,82 @@ impl Store {
     }
 }
 
+/// A devnet snapshot of the whole database (state, blocks, history, pool): `Store::revert_to`
+/// brings the database back to it. Held in memory; it does not survive a restart.
+pub struct Savepoint(redb::Savepoint);
+
+impl std::fmt::Debug for Savepoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Savepoint")
+    }
+}
+
+impl Store {
+    /// The latest blocks' headers at or below `below` (newest first), at most `limit`.
+    pub fn headers_below(&self, below: u64, limit: usize) -> Result<Vec<Header>, StoreError> {
+        let r = self.db.begin_read().map_err(dberr)?;
+        let t = r.open_table(BLOCKS).map_err(dberr)?;
+        let mut out = Vec::new();
+        for row in t.range(..=below).map_err(dberr)?.rev().take(limit) {
+            let (_, v) = row.map_err(dberr)?;
+            out.push(postcard::from_bytes::<Block>(v.value()).map_err(corrupt("block"))?.header);
+        }
+        Ok(out)
+    }
+
+    /// The locations (height, index) of `sender`'s committed transactions strictly before
+    /// `before` (newest first), at most `limit`.
+    pub fn account_txs(&self, sender: &Address, before: (u64, u32), limit: usize) -> Result<Vec<(u64, u32)>, StoreError> {
+        let r = self.db.begin_read().map_err(dberr)?;
+        let t = r.open_table(ACCOUNT_TXS).map_err(dberr)?;
+        let a = sender.as_slice();
+        let mut out = Vec::new();
+        for row in t.range((a, 0, 0)..(a, before.0, before.1)).map_err(dberr)?.rev().take(limit) {
+            let (k, _) = row.map_err(dberr)?;
+            let (_, h, i) = k.value();
+            out.push((h, i));
+        }
+        Ok(out)
+    }
+
+    /// A savepoint of the database as last committed.
+    pub fn savepoint(&self) -> Result<Savepoint, StoreError> {
+        let w = self.db.begin_write().map_err(dberr)?;
+        let sp = w.ephemeral_savepoint().map_err(dberr)?;
+        w.abort().map_err(dberr)?;
+        Ok(Savepoint(sp))
+    }
+
+    /// Brings the whole database back to `savepoint` (durably); later savepoints become invalid.
+    pub fn revert_to(&self, savepoint: &Savepoint) -> Result<(), StoreError> {
+        let mut w = write_txn(&self.db)?;
+        w.restore_savepoint(&savepoint.0).map_err(dberr)?;
+        w.commit().map_err(dberr)
+    }
+}
+
+/// Fills `ACCOUNT_TXS` from the receipts once, for a store written before it existed.
+fn index_accounts(w: &redb::WriteTransaction) -> Result<(), StoreError> {
+    #[derive(serde::Deserialize)]
+    struct Sender {
+        sender: Address,
+    }
+    let mut meta = w.open_table(META).map_err(dberr)?;
+    if meta.get("account_txs").map_err(dberr)?.is_some() {
+        return Ok(());
+    }
+    let receipts = w.open_table(RECEIPTS).map_err(dberr)?;
+    let mut by_account = w.open_table(ACCOUNT_TXS).map_err(dberr)?;
+    for row in receipts.iter().map_err(dberr)? {
+        let (k, v) = row.map_err(dberr)?;
+        let (height, index) = k.value();
+        let r: Sender = serde_json::from_slice(v.value()).map_err(corrupt("receipt"))?;
+        by_account.insert((r.sender.as_slice(), height, index), ()).map_err(dberr)?;
+    }
+    meta.insert("account_txs", [1u8].as_slice()).map_err(dberr)?;
+    Ok(())
+}
+
 /// One block to commit: what `Store::commit_block` writes in one transaction.
 #[derive(Debug, Clone, Copy)]
 pub struct BlockCommit<'a> {
@@ -381,6 +472,7 @@ fn prune(w: &redb::WriteTransaction, below: u64) -> Result<(), StoreError> {
     #[derive(serde::Deserialize)]
     struct TxHash {
         tx_hash: B256,
+        sender: Address,
     }
     let mut meta = w.open_table(META).map_err(dberr)?;
     let done = pruned_through(&meta)?;
@@ -391,6 +483,7 @@ fn prune(w: &redb::WriteTransaction, below: u64) -> Result<(), StoreError> {
     let mut blocks = w.open_table(BLOCKS).map_err(dberr)?;
     let mut receipts = w.open_table(RECEIPTS).map_err(dberr)?;
     let mut index = w.open_table(TX_INDEX).map_err(dberr)?;
+    let mut by_account = w.open_table(ACCOUNT_TXS).map_err(dberr)?;
     for height in done.saturating_add(1)..=last {
         let header = match blocks.get(height).map_err(dberr)? {
             Some(v) => postcard::from_bytes::<Block>(v.value()).map_err(corrupt("block"))?.header,
@@ -400,9 +493,10 @@ fn prune(w: &redb::WriteTransaction, below: u64) -> Result<(), StoreError> {
         blocks.insert(height, bytes.as_slice()).map_err(dberr)?;
         let gone = receipts.extract_from_if((height, 0)..=(height, u32::MAX), |_, _| true).map_err(dberr)?;
         for row in gone {
-            let (_, v) = row.map_err(dberr)?;
+            let (k, v) = row.map_err(dberr)?;
             let r: TxHash = serde_json::from_slice(v.value()).map_err(corrupt("receipt"))?;
             index.remove(r.tx_hash.as_slice()).map_err(dberr)?;
+            by_account.remove((r.sender.as_slice(), height, k.value().1)).map_err(dberr)?;
         }
     }
     let v = postcard::to_allocvec(&last).map_err(dberr)?;
