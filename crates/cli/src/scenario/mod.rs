@@ -14,12 +14,12 @@ use std::{collections::BTreeMap, path::Path};
 
 use anyhow::{Context, Result, bail};
 use cairn_primitives::{Block, Profile, Timestamp, U256, serde_dec};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 pub use run::{
-    AssetInfo, Expectation, Report, Run, StepKind, StepReport, rewards_json, run, run_file, run_full, run_str,
-    run_with_state,
+    AssetInfo, Expectation, Report, Run, StepKind, StepReport, StoryReport, rewards_json, run, run_file, run_full,
+    run_str, run_with_state,
 };
 
 /// The syntax of a scenario file.
@@ -75,6 +75,9 @@ pub struct Scenario {
     /// The steps, run in order.
     #[serde(default)]
     pub steps: Vec<Step>,
+    /// Independent sub-stories, each run in its own copy of the world as the steps leave it.
+    #[serde(default)]
+    pub story: Vec<Story>,
     /// What each service declares for its operator sets, for `cairn risk scenario` (ignored by
     /// `cairn scenario run`).
     #[serde(default)]
@@ -93,6 +96,21 @@ pub struct RiskSpec {
     pub prize: Amount,
     /// Fraction of the set's allocated stake needed to corrupt it, `"p/q"`.
     pub threshold: String,
+}
+
+/// A sub-story: steps run in a copy of the world the top-level steps leave, with blocks and
+/// times counted from there.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Story {
+    /// Name, unique in the file; shown in the report and in failure lines.
+    pub name: String,
+    /// Free text describing the sub-story.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// The steps; `block` and `time` are offsets from the story's start.
+    #[serde(default)]
+    pub steps: Vec<Step>,
 }
 
 /// The beacon-chain oracle committee: member names and the quorum (a strict majority).
@@ -179,9 +197,39 @@ pub struct Step {
     /// Expected outcome (transactions) or result (queries).
     #[serde(default)]
     pub expect: Option<Value>,
-    /// Event names a transaction must emit (each at least once).
+    /// Events a transaction must emit (each at least once), by name or with field values.
     #[serde(default)]
-    pub expect_events: Vec<String>,
+    pub expect_events: Vec<EventExpect>,
+}
+
+/// One entry of `expect_events`.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(untagged)]
+pub enum EventExpect {
+    /// An event name (CamelCase or snake_case): some event of that name is emitted.
+    Name(String),
+    /// `{ event = NAME, <field> = <value>, ... }`: an event of that name with these field values.
+    Fields(serde_json::Map<String, Value>),
+}
+
+/// What a `rewards` step's table holds.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RewardsSpec {
+    /// The day boundary the calculation runs through.
+    #[serde(default)]
+    pub(crate) end: Option<Timestamp>,
+    /// The exact set of earners the calculation must have (accounts).
+    #[serde(default)]
+    pub(crate) earners: Option<Vec<String>>,
+}
+
+impl RewardsSpec {
+    /// Reads a `rewards` step's value.
+    pub(crate) fn parse(v: &Value) -> Result<Self, String> {
+        serde_json::from_value(v.clone())
+            .map_err(|e| format!("`rewards` takes `{{ end = T, earners = [accounts] }}` (both optional): {e}"))
+    }
 }
 
 impl Scenario {
@@ -203,16 +251,29 @@ impl Scenario {
     }
 
     fn validate(&self) -> Result<()> {
-        let mut last = 0;
-        for (i, step) in self.steps.iter().enumerate() {
-            step.validate().with_context(|| format!("step {i}"))?;
-            if step.block < last {
-                bail!("step {i}: block {} is before the previous step's block {last}", step.block);
+        validate_steps(&self.steps)?;
+        let mut seen = std::collections::BTreeSet::new();
+        for story in &self.story {
+            if story.name.is_empty() || !seen.insert(story.name.as_str()) {
+                bail!("story {:?}: a story needs a name, unique in the file", story.name);
             }
-            last = step.block;
+            validate_steps(&story.steps).with_context(|| format!("story {:?}", story.name))?;
         }
         Ok(())
     }
+}
+
+/// Checks each step's shape and that blocks never go backwards.
+fn validate_steps(steps: &[Step]) -> Result<()> {
+    let mut last = 0;
+    for (i, step) in steps.iter().enumerate() {
+        step.validate().with_context(|| format!("step {i}"))?;
+        if step.block < last {
+            bail!("step {i}: block {} is before the previous step's block {last}", step.block);
+        }
+        last = step.block;
+    }
+    Ok(())
 }
 
 impl Step {
@@ -237,14 +298,12 @@ impl Step {
             bail!("a step needs exactly one of `tx`, `query`, `check`, `rewards` or `claim`");
         };
         if kind == StepKind::Tx || kind == StepKind::Claim {
-            if self.sender.is_none() {
-                bail!("a `tx` step needs a `sender`");
-            }
-            expect::TxExpect::parse(self.expect.as_ref()).map_err(anyhow::Error::msg)?;
-        }
-        let sends = kind == StepKind::Tx || kind == StepKind::Claim;
-        if !sends && (self.sender.is_some() || !self.expect_events.is_empty()) {
+            self.validate_sending()?;
+        } else if self.sender.is_some() || !self.expect_events.is_empty() {
             bail!("`sender` and `expect_events` belong to `tx` and `claim` steps only");
+        }
+        if let Some(r) = &self.rewards {
+            RewardsSpec::parse(r).map_err(anyhow::Error::msg)?;
         }
         if kind == StepKind::Check {
             if self.check.as_deref() != Some("invariants") {
@@ -253,6 +312,18 @@ impl Step {
             if self.expect.is_some() {
                 bail!("a `check` step takes no `expect`");
             }
+        }
+        Ok(())
+    }
+
+    /// A `tx` or `claim` step: a sender, an outcome expectation, known expected events.
+    fn validate_sending(&self) -> Result<()> {
+        if self.sender.is_none() {
+            bail!("a `tx` step needs a `sender`");
+        }
+        expect::TxExpect::parse(self.expect.as_ref()).map_err(anyhow::Error::msg)?;
+        for spec in &self.expect_events {
+            expect::check_event_spec(spec).map_err(anyhow::Error::msg)?;
         }
         Ok(())
     }

@@ -3,7 +3,10 @@
 //!
 //! - strings under address keys (`sender`, `to`, `operator`, ...) become addresses: a literal
 //!   `0x` + 40 hex digits is taken as is, anything else is a name hashed by `named_address`;
-//! - strings under `asset` become asset ids, strings under `strategy`/`strategies` become the id
+//! - strings under `asset`, `token`, `tokens` become asset ids (a `0x` address names the asset
+//!   whose reward-leaf address it is), except `token` in a raw claim's `token_leaves`, which
+//!   becomes the asset's reward-leaf address;
+//! - strings under strings under `strategy`/`strategies` become the id
 //!   of that asset's strategy (a number, or a string of digits, is taken as a raw id);
 //! - strings under `new_magnitudes` and the gwei fields of beacon reports become integers (so
 //!   `"5e17"` or `"32e9"` may be written);
@@ -54,8 +57,11 @@ pub(crate) const ADDRESS_KEYS: &[&str] = &[
 /// Keys whose string values are withdrawal credentials (`pod:NAME` or 32 bytes of hex).
 pub(crate) const CREDENTIAL_KEYS: &[&str] = &["withdrawal_credentials"];
 
-/// Keys whose string values are asset symbols, resolved to asset ids.
+/// Keys whose string values are asset symbols (or reward-leaf addresses), resolved to asset ids.
 pub(crate) const ASSET_KEYS: &[&str] = &["asset", "token", "tokens"];
+
+/// The list of a raw claim whose `token`s are reward-leaf addresses, not asset ids.
+pub(crate) const TOKEN_LEAVES_KEY: &str = "token_leaves";
 
 /// Keys whose string values are asset symbols, resolved to the id of the asset's strategy.
 pub(crate) const STRATEGY_KEYS: &[&str] = &["strategy", "strategies"];
@@ -155,9 +161,11 @@ impl<'a> Resolver<'a> {
         }
     }
 
-    fn resolve_entry(&mut self, key: &str, v: &mut Value) -> Result<(), String> {
+    pub(crate) fn resolve_entry(&mut self, key: &str, v: &mut Value) -> Result<(), String> {
         let k = &key;
-        if v.is_object() {
+        if key == TOKEN_LEAVES_KEY {
+            self.token_leaves(v)
+        } else if v.is_object() {
             // A nested record (a transaction variant, a query named like a key): walk into it.
             self.resolve(v)
         } else if ADDRESS_KEYS.contains(k) {
@@ -193,12 +201,37 @@ impl<'a> Resolver<'a> {
         }
     }
 
-    /// The asset named by a symbol (or a raw id written as digits).
+    /// The asset named by a symbol, its reward-leaf address (`0x…`), or a raw id written as digits.
     pub(crate) fn asset(&self, text: &str) -> Result<AssetId, String> {
         if let Ok(id) = text.parse::<u32>() {
             return Ok(AssetId(id));
         }
+        if text.starts_with("0x") || text.starts_with("0X") {
+            let token = parse_address(text)?;
+            return self.state.asset_by_address(token).ok_or_else(|| format!("no asset has the token address {text}"));
+        }
         self.state.asset_by_symbol(text).ok_or_else(|| format!("no asset with symbol {text:?}"))
+    }
+
+    /// A token in a reward leaf: a literal `0x` address as is, or an asset (symbol or id) as its
+    /// reward-leaf address.
+    fn token_address(&self, text: &str) -> Result<Value, String> {
+        if text.starts_with("0x") || text.starts_with("0X") {
+            return Ok(Value::String(parse_address(text)?.to_string()));
+        }
+        let asset = self.asset(text)?;
+        let address = self.state.asset_address(asset).ok_or_else(|| format!("unknown asset {asset}"))?;
+        Ok(Value::String(address.to_string()))
+    }
+
+    /// `token_leaves = [{ token, cumulative_earnings }]`: tokens become reward-leaf addresses.
+    fn token_leaves(&mut self, v: &mut Value) -> Result<(), String> {
+        for leaf in v.as_array_mut().into_iter().flatten() {
+            if let Some(token) = leaf.get_mut("token") {
+                map_strings(token, |s| self.token_address(s))?;
+            }
+        }
+        Ok(())
     }
 
     /// The strategy of the asset named by a symbol (or a raw strategy id written as digits).
@@ -351,6 +384,23 @@ mod tests {
         let mut v = serde_json::json!({"deposit": {"strategy": "stETH", "amount": "1.5e18"}});
         Resolver::new(&s, &mut names).resolve(&mut v).expect("resolves");
         assert_eq!(v["deposit"]["amount"], Value::String("1500000000000000000".into()));
+    }
+
+    #[test]
+    fn tokens_by_symbol_or_reward_address() {
+        let s = state();
+        let mut names = Names::default();
+        let usdc = s.asset_address(AssetId(1)).expect("USDC").to_string();
+        let mut v = serde_json::json!({"tokens": ["stETH", usdc.to_lowercase()], "token_leaves": [
+            {"token": "USDC", "cumulative_earnings": "5"}, {"token": usdc, "cumulative_earnings": "5"}
+        ]});
+        Resolver::new(&s, &mut names).resolve(&mut v).expect("resolves");
+        assert_eq!(v["tokens"], serde_json::json!([0, 1]));
+        assert_eq!(v["token_leaves"][0]["token"], Value::String(usdc.clone()));
+        assert_eq!(v["token_leaves"][1]["token"], Value::String(usdc));
+        let unknown = "0x00000000000000000000000000000000000000aa";
+        let err = Resolver::new(&s, &mut names).resolve(&mut serde_json::json!({"token": unknown})).unwrap_err();
+        assert_eq!(err, format!("token: no asset has the token address {unknown}"));
     }
 
     #[test]

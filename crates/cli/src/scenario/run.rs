@@ -1,7 +1,10 @@
 //! The runner: builds the genesis, runs every step against the state machine, checks the step's
 //! expectations and the protocol invariants, and assembles the JSON report.
 
-use std::{collections::BTreeMap, path::Path};
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    path::Path,
+};
 
 use anyhow::{Context, Result, anyhow};
 use cairn_node::query::{Query, evaluate};
@@ -12,8 +15,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::{
-    Format, Scenario, Step,
-    expect::{TxExpect, event_key, matches},
+    EventExpect, Format, RewardsSpec, Scenario, Step, Story,
+    expect::{TxExpect, event_mismatch, mismatch},
     resolve::{Names, Resolver, normalize_bare_name},
 };
 
@@ -49,7 +52,10 @@ pub struct Expectation {
 /// The record of one step in the report.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct StepReport {
-    /// Position of the step in the file, from 0.
+    /// The sub-story the step belongs to (none for the top-level steps).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub story: Option<String>,
+    /// Position of the step in its list (the top-level steps or its story's), from 0.
     pub index: usize,
     /// Block height.
     pub block: Block,
@@ -110,6 +116,7 @@ pub struct StepReport {
 impl StepReport {
     fn new(index: usize, step: &Step, kind: StepKind, time: Timestamp) -> Self {
         Self {
+            story: None,
             index,
             block: step.block,
             time,
@@ -140,18 +147,22 @@ impl StepReport {
         self.message = Some(message);
     }
 
-    fn expect(&mut self, subject: &str, expected: Value, actual: Value, passed: bool) {
-        if !passed {
-            self.failures.push(format!("{subject}: expected {expected}, got {actual}"));
+    /// Records an expectation; `why` (the reason it failed) is `None` when it held.
+    fn expect(&mut self, subject: &str, expected: Value, actual: Value, why: Option<String>) {
+        let passed = why.is_none();
+        if let Some(why) = why {
+            self.failures.push(format!("{subject}: {why}"));
         }
         self.expectations.push(Expectation { subject: subject.to_string(), expected, actual, passed });
     }
 
-    /// `step 3 "label" (block 12)`: how the summary names the step.
+    /// `step 3 "label" (block 12)`, prefixed by `story "name" ` in a story: how the summary names
+    /// the step.
     pub fn title(&self) -> String {
+        let story = self.story.as_ref().map_or_else(String::new, |s| format!("story {s:?} "));
         match &self.label {
-            Some(l) => format!("step {} {l:?} (block {})", self.index, self.block),
-            None => format!("step {} (block {})", self.index, self.block),
+            Some(l) => format!("{story}step {} {l:?} (block {})", self.index, self.block),
+            None => format!("{story}step {} (block {})", self.index, self.block),
         }
     }
 }
@@ -165,6 +176,28 @@ pub struct AssetInfo {
     pub asset: AssetId,
     /// Its strategy's id, if it has one at the end of the run.
     pub strategy: Option<u32>,
+    /// Its address in reward leaves (what a raw claim's `token` may be written as).
+    pub address: Option<Address>,
+}
+
+/// How a sub-story ended.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StoryReport {
+    /// The story's name.
+    pub name: String,
+    /// The story's description.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// The block its relative blocks count from (the last top-level step's).
+    pub start_block: Block,
+    /// The time its relative times count from (the last top-level step's).
+    pub start_time: Timestamp,
+    /// Steps of the story that passed.
+    pub passed: usize,
+    /// Steps of the story that failed.
+    pub failed: usize,
+    /// `State::summary` of the story's world as of its last step's block.
+    pub final_state: Value,
 }
 
 /// The report of a scenario run, printed as JSON by `cairn scenario run`.
@@ -181,13 +214,16 @@ pub struct Report {
     pub accounts: BTreeMap<String, Address>,
     /// Assets with their ids.
     pub assets: Vec<AssetInfo>,
-    /// One record per step.
+    /// One record per step: the top-level steps, then each story's.
     pub steps: Vec<StepReport>,
-    /// `State::summary` as of the last step's block.
+    /// `State::summary` after the top-level steps, as of the last one's block.
     pub final_state: Value,
-    /// Steps that passed.
+    /// How each sub-story ended.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub stories: Vec<StoryReport>,
+    /// Steps that passed (stories included).
     pub passed: usize,
-    /// Steps that failed.
+    /// Steps that failed (stories included).
     pub failed: usize,
 }
 
@@ -257,10 +293,17 @@ pub struct Run {
 /// Runs a parsed scenario and keeps what rewards tools need.
 pub fn run_full(scenario: &Scenario, default_name: &str) -> Result<Run> {
     let mut runner = Runner::new(scenario)?;
-    let steps: Vec<StepReport> = scenario.steps.iter().enumerate().map(|(i, s)| runner.step(i, s)).collect();
-    let report = runner.report(scenario, default_name, steps);
+    let mut steps: Vec<StepReport> = scenario.steps.iter().enumerate().map(|(i, s)| runner.step(i, s)).collect();
     let last = scenario.steps.last();
     let (last_block, last_time) = (last.map_or(0, |s| s.block), last.map_or(0, |s| runner.time_of(s)));
+    let mut stories = Vec::with_capacity(scenario.story.len());
+    for story in &scenario.story {
+        let (report, story_steps) = runner.clone().story(story, last_block, last_time);
+        stories.push(report);
+        steps.extend(story_steps);
+    }
+    let mut report = runner.report(scenario, default_name, steps);
+    report.stories = stories;
     Ok(Run {
         report,
         state: runner.state,
@@ -272,12 +315,14 @@ pub fn run_full(scenario: &Scenario, default_name: &str) -> Result<Run> {
 }
 
 /// The latest rewards calculation of a run and its tree.
+#[derive(Clone)]
 struct Calculated {
     calc: Calculation,
     tree: RewardsTree,
 }
 
 /// The state being driven, the names seen so far, the day snapshots and the latest calculation.
+#[derive(Clone)]
 struct Runner {
     state: State,
     names: Names,
@@ -296,6 +341,33 @@ impl Runner {
 
     fn time_of(&self, step: &Step) -> Timestamp {
         step.time.unwrap_or_else(|| step.block.saturating_mul(self.state.params().block_time_seconds))
+    }
+
+    /// Runs a story in this world (a copy), its blocks and times offset by the start's.
+    fn story(mut self, story: &Story, start_block: Block, start_time: Timestamp) -> (StoryReport, Vec<StepReport>) {
+        let block_time = self.state.params().block_time_seconds;
+        let mut steps = Vec::with_capacity(story.steps.len());
+        for (i, written) in story.steps.iter().enumerate() {
+            let mut step = written.clone();
+            step.block = start_block.saturating_add(written.block);
+            let offset = written.time.unwrap_or_else(|| written.block.saturating_mul(block_time));
+            step.time = Some(start_time.saturating_add(offset));
+            let mut rep = self.step(i, &step);
+            rep.story = Some(story.name.clone());
+            steps.push(rep);
+        }
+        let last = steps.last().map_or(start_block, |s| s.block).max(self.state.last_block());
+        let passed = steps.iter().filter(|s| s.passed).count();
+        let report = StoryReport {
+            name: story.name.clone(),
+            description: story.description.clone(),
+            start_block,
+            start_time,
+            passed,
+            failed: steps.len() - passed,
+            final_state: self.final_state(last),
+        };
+        (report, steps)
     }
 
     fn step(&mut self, index: usize, step: &Step) -> StepReport {
@@ -343,14 +415,39 @@ impl Runner {
                 }
             }
         }
-        let passed = expect.met_by(&rep.outcome);
-        rep.expect("outcome", expect.to_value(), Value::String(rep.outcome.clone()), passed);
-        if let (false, Some(message), Some(line)) = (passed, &rep.message, rep.failures.last_mut()) {
-            line.push_str(&format!(" ({message})"));
-        }
+        let (expected, actual) = (expect.to_value(), Value::String(rep.outcome.clone()));
+        let why = (!expect.met_by(&rep.outcome)).then(|| match &rep.message {
+            Some(message) => format!("expected {expected}, got {actual} ({message})"),
+            None => format!("expected {expected}, got {actual}"),
+        });
+        rep.expect("outcome", expected, actual, why);
         if !step.expect_events.is_empty() {
-            check_events(step, rep);
+            self.check_events(step, rep);
         }
+    }
+
+    /// Checks that each expected event (names resolved) is among the step's events.
+    fn check_events(&mut self, step: &Step, rep: &mut StepReport) {
+        let emitted = rep.events.clone().unwrap_or_default();
+        let mut reasons = Vec::new();
+        for spec in &step.expect_events {
+            let mut want = match spec {
+                EventExpect::Name(name) => {
+                    serde_json::Map::from_iter([("event".to_string(), Value::from(name.as_str()))])
+                }
+                EventExpect::Fields(fields) => fields.clone(),
+            };
+            let mut resolver = Resolver::new(&self.state, &mut self.names);
+            let why = match want.iter_mut().try_for_each(|(k, v)| resolver.resolve_entry(k, v)) {
+                Ok(()) => event_mismatch(&want, &emitted),
+                Err(e) => Some(format!("cannot resolve {}: {e}", Value::Object(want.clone()))),
+            };
+            reasons.extend(why);
+        }
+        let names: Vec<Value> = emitted.iter().filter_map(|e| e.get("event").cloned()).collect();
+        let expected = serde_json::to_value(&step.expect_events).unwrap_or_default();
+        let why = (!reasons.is_empty()).then(|| reasons.join("; "));
+        rep.expect("events", expected, Value::Array(names), why);
     }
 
     fn prepare_tx(&mut self, step: &Step) -> Result<(Address, Tx), String> {
@@ -419,13 +516,11 @@ impl Runner {
 
     fn rewards_step(&mut self, step: &Step, time: Timestamp, rep: &mut StepReport) {
         let interval = self.state.params().rewards_interval_seconds.max(1);
-        let end = match step.rewards.as_ref().and_then(|v| v.get("end")) {
-            None => time.saturating_sub(1) / interval * interval,
-            Some(e) => match e.as_u64() {
-                Some(e) => e,
-                None => return rep.invalid(format!("rewards.end must be a timestamp, got {e}")),
-            },
+        let spec = match step.rewards.as_ref().map(RewardsSpec::parse).transpose() {
+            Ok(spec) => spec.unwrap_or_default(),
+            Err(e) => return rep.invalid(e),
         };
+        let end = spec.end.unwrap_or(time.saturating_sub(1) / interval * interval);
         // Every day up to the step's time has a snapshot: the state has not changed since.
         self.rec.advance(&self.state, step.block, time);
         let calc = match calculate(&self.state.submissions(), self.rec.snapshots(), interval, end) {
@@ -438,19 +533,38 @@ impl Runner {
             }
         };
         let tree = calc.tree(&self.state);
+        if let Some(earners) = &spec.earners {
+            self.check_earners(earners, &calc, rep);
+        }
         let result = rewards_json(&self.state, &calc, &tree, self.names.all());
         if let Some(want) = &step.expect {
             let mut resolved = want.clone();
             match Resolver::new(&self.state, &mut self.names).resolve(&mut resolved) {
-                Ok(()) => {
-                    let passed = matches(&resolved, &result);
-                    rep.expect("result", want.clone(), result.clone(), passed);
-                }
+                Ok(()) => rep.expect("result", want.clone(), result.clone(), mismatch(&resolved, &result)),
                 Err(e) => return rep.invalid(format!("expect: {e}")),
             }
         }
         rep.result = Some(result);
         self.calculated = Some(Calculated { calc, tree });
+    }
+
+    /// `rewards = { earners = [...] }`: the calculation's earners are exactly these accounts.
+    fn check_earners(&mut self, written: &[String], calc: &Calculation, rep: &mut StepReport) {
+        let mut resolver = Resolver::new(&self.state, &mut self.names);
+        let want: Result<BTreeSet<Address>, String> = written.iter().map(|w| resolver.account(w)).collect();
+        let want = match want {
+            Ok(w) => w,
+            Err(e) => return rep.invalid(format!("rewards.earners: {e}")),
+        };
+        let have: BTreeSet<Address> = calc.earnings.keys().map(|(earner, _)| *earner).collect();
+        let by_address: BTreeMap<Address, &String> = self.names.all().iter().map(|(n, a)| (*a, n)).collect();
+        let name = |a: &Address| by_address.get(a).map_or_else(|| a.to_string(), |n| (*n).clone());
+        let list = |set: &BTreeSet<Address>| set.iter().map(name).collect::<Vec<_>>();
+        let (missing, unexpected) = (list(&(&want - &have)), list(&(&have - &want)));
+        let why = (!missing.is_empty() || !unexpected.is_empty())
+            .then(|| format!("missing {missing:?}, unexpected {unexpected:?}"));
+        let actual = serde_json::to_value(list(&have)).unwrap_or_default();
+        rep.expect("earners", serde_json::to_value(written).unwrap_or_default(), actual, why);
     }
 
     fn query_step(&mut self, step: &Step, rep: &mut StepReport) {
@@ -462,8 +576,7 @@ impl Runner {
         match evaluate(&self.state, &q, step.block, self.time_of(step)) {
             Ok(result) => {
                 if let (Some(written), Some(want)) = (&step.expect, want) {
-                    let passed = matches(&want, &result);
-                    rep.expect("result", written.clone(), result.clone(), passed);
+                    rep.expect("result", written.clone(), result.clone(), mismatch(&want, &result));
                 }
                 rep.result = Some(result);
             }
@@ -500,12 +613,17 @@ impl Runner {
         }
     }
 
-    fn report(&self, scenario: &Scenario, default_name: &str, steps: Vec<StepReport>) -> Report {
-        let last = scenario.steps.last().map_or(0, |s| s.block).max(self.state.last_block());
-        let final_state = match self.state.summary(last) {
+    /// The state summary as of `block`.
+    fn final_state(&self, block: Block) -> Value {
+        match self.state.summary(block) {
             Ok(s) => serde_json::to_value(s).unwrap_or_default(),
             Err(e) => serde_json::json!({ "error": e.to_string() }),
-        };
+        }
+    }
+
+    fn report(&self, scenario: &Scenario, default_name: &str, steps: Vec<StepReport>) -> Report {
+        let last = scenario.steps.last().map_or(0, |s| s.block).max(self.state.last_block());
+        let final_state = self.final_state(last);
         let passed = steps.iter().filter(|s| s.passed).count();
         Report {
             scenario: scenario.name.clone().unwrap_or_else(|| default_name.to_string()),
@@ -517,6 +635,7 @@ impl Runner {
             passed,
             steps,
             final_state,
+            stories: Vec::new(),
         }
     }
 
@@ -526,6 +645,7 @@ impl Runner {
             symbol: a.symbol.clone(),
             asset: id,
             strategy: self.state.strategy_of_asset(id).map(|s| s.0),
+            address: self.state.asset_address(id),
         });
         infos.collect()
     }
@@ -582,20 +702,6 @@ pub fn rewards_json(state: &State, calc: &Calculation, tree: &RewardsTree, names
         "earners": earners,
         "submissions": submissions,
     })
-}
-
-/// Checks that every expected event name appears among the step's events.
-fn check_events(step: &Step, rep: &mut StepReport) {
-    let emitted: Vec<String> = rep
-        .events
-        .iter()
-        .flatten()
-        .filter_map(|e| e.get("event").and_then(Value::as_str).map(str::to_string))
-        .collect();
-    let keys: Vec<String> = emitted.iter().map(|e| event_key(e)).collect();
-    let missing: Vec<&String> = step.expect_events.iter().filter(|n| !keys.contains(&event_key(n))).collect();
-    let expected = serde_json::to_value(&step.expect_events).unwrap_or_default();
-    rep.expect("events", expected, serde_json::to_value(&emitted).unwrap_or_default(), missing.is_empty());
 }
 
 fn genesis(s: &Scenario, names: &mut Names) -> Result<Genesis> {
