@@ -86,10 +86,9 @@ fn config(args: &DevnetArgs, keys: &DevKeys) -> Result<Config> {
     config.mining = match (args.block_time, args.no_mining) {
         (_, true) => Mining::Manual,
         (Some(secs), _) => {
-            let every = Duration::try_from_secs_f64(secs)
-                .ok()
-                .filter(|d| !d.is_zero())
-                .ok_or_else(|| anyhow!("--block-time must be a positive number of seconds, e.g. 0.5 or 12; got {secs}"))?;
+            let every = Duration::try_from_secs_f64(secs).ok().filter(|d| !d.is_zero()).ok_or_else(|| {
+                anyhow!("--block-time must be a positive number of seconds, e.g. 0.5 or 12; got {secs}")
+            })?;
             Mining::Interval(every)
         }
         (None, false) => Mining::Auto,
@@ -142,7 +141,8 @@ pub fn run(args: &DevnetArgs) -> Result<()> {
     rt.block_on(async move {
         let listener = tokio::net::TcpListener::from_std(listener)?;
         let addr = listener.local_addr()?;
-        let place = if args.in_memory { "in memory only".to_owned() } else { format!("data in {}", data_dir.display()) };
+        let place =
+            if args.in_memory { "in memory only".to_owned() } else { format!("data in {}", data_dir.display()) };
         println!("cairn devnet: chain {} at height {head}, {place}", devnet::CHAIN_ID);
         println!("API:      http://{addr}/v1/   (health: http://{addr}/health, OpenAPI: http://{addr}/openapi.json)");
         println!("Dev:      http://{addr}/v1/dev   (cairn dev mine | time | snapshot | revert | fund | rewards-root)");

@@ -947,10 +947,7 @@ fn routes_listed() -> Vec<(&'static str, String, String)> {
 /// `/v1/`: the routes with links (HTML for a browser, JSON otherwise).
 async fn index(State(node): Shared, headers: axum::http::HeaderMap) -> Response {
     let routes = routes_listed();
-    let wants_html = headers
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|a| a.contains("text/html"));
+    let wants_html = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("text/html"));
     if !wants_html {
         let list: Vec<Value> = routes
             .iter()

@@ -48,9 +48,7 @@ fn body<T: DeserializeOwned>(raw: &Bytes) -> Result<T, ApiError> {
 }
 
 /// Runs a blocking control off the async threads (blocks are committed to disk).
-async fn blocking<R: Send + 'static>(
-    f: impl FnOnce() -> Result<R, DevError> + Send + 'static,
-) -> Result<R, ApiError> {
+async fn blocking<R: Send + 'static>(f: impl FnOnce() -> Result<R, DevError> + Send + 'static) -> Result<R, ApiError> {
     tokio::task::spawn_blocking(f)
         .await
         .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "Internal", e.to_string()))?
@@ -177,8 +175,7 @@ fn hundred() -> U256 {
 }
 
 async fn answer(node: &Node, submitted: Submitted, wait: bool, extra: Value) -> Result<Response, ApiError> {
-    let status =
-        if wait { node.wait_committed(submitted.hash, WAIT_FOR_COMMIT).await? } else { TxStatus::Pending };
+    let status = if wait { node.wait_committed(submitted.hash, WAIT_FOR_COMMIT).await? } else { TxStatus::Pending };
     let mut v = serde_json::to_value(SubmitAnswer { submitted, status }).unwrap_or_default();
     if let (Some(obj), Value::Object(more)) = (v.as_object_mut(), extra) {
         obj.extend(more);
@@ -207,7 +204,10 @@ async fn fund(
 
 #[utoipa::path(post, path = "/v1/dev/rewards-root", params(WaitParam),
     responses((status = 202, description = "The root through the last closed interval, submitted by the governor; `calculation_end` says through when", body = SubmitAnswer), (status = 400, body = ApiError), (status = 403, body = ApiError)))]
-async fn rewards_root(State(node): Shared, wait: Result<Query<WaitParam>, QueryRejection>) -> Result<Response, ApiError> {
+async fn rewards_root(
+    State(node): Shared,
+    wait: Result<Query<WaitParam>, QueryRejection>,
+) -> Result<Response, ApiError> {
     let wait = wait_param(wait)?;
     let n = Arc::clone(&node);
     let (submitted, end) = blocking(move || n.dev_post_root()).await?;

@@ -49,7 +49,12 @@ fn page(q: Result<Query<PageParams>, QueryRejection>) -> Result<(Option<(u64, u3
         return Err(ApiError::bad("BadLimit", format!("limit must be 1 to {MAX_PAGE}, got {limit}")));
     }
     let Some(cursor) = p.before else { return Ok((None, limit)) };
-    let bad = || ApiError::bad("BadCursor", format!("before must be a height or height-index, e.g. 120 or 120-3; got {cursor:?}"));
+    let bad = || {
+        ApiError::bad(
+            "BadCursor",
+            format!("before must be a height or height-index, e.g. 120 or 120-3; got {cursor:?}"),
+        )
+    };
     let (h, i) = match cursor.split_once('-') {
         Some((h, i)) => (h.parse().map_err(|_| bad())?, i.parse().map_err(|_| bad())?),
         None => (cursor.parse().map_err(|_| bad())?, 0),
@@ -89,7 +94,10 @@ pub struct BlockPage {
 
 #[utoipa::path(get, path = "/v1/blocks", params(PageParams),
     responses((status = 200, body = BlockPage), (status = 400, body = ApiError)))]
-async fn blocks(State(node): Shared, q: Result<Query<PageParams>, QueryRejection>) -> Result<Json<BlockPage>, ApiError> {
+async fn blocks(
+    State(node): Shared,
+    q: Result<Query<PageParams>, QueryRejection>,
+) -> Result<Json<BlockPage>, ApiError> {
     let (before, limit) = page(q)?;
     let headers = node.read(|a| {
         let top = before.map_or(Some(a.head().height), |(h, _)| h.checked_sub(1));

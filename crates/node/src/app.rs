@@ -53,8 +53,8 @@ fn load(store: &Store) -> Result<(State, HashMap<Address, u64>), AppError> {
     for (_, key, value) in rows.iter().filter(|r| r.0 == NONCES) {
         let a = Address::try_from(key.as_slice())
             .map_err(|e| StoreError::Corrupt { what: "nonce key", reason: e.to_string() })?;
-        let n: u64 = postcard::from_bytes(value)
-            .map_err(|e| StoreError::Corrupt { what: "nonce", reason: e.to_string() })?;
+        let n: u64 =
+            postcard::from_bytes(value).map_err(|e| StoreError::Corrupt { what: "nonce", reason: e.to_string() })?;
         nonces.insert(a, n);
     }
     let mut state = crate::store::state_of(&rows)?;

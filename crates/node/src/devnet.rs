@@ -449,11 +449,11 @@ pub async fn seed_world(node: Arc<Node>, keys: Arc<DevKeys>) {
         if !seeding && w.seed_step() {
             return;
         }
-        if node.mempool_len() > 0 || !seeding {
-            if let Err(e) = node.dev_mine(1, 0) {
-                eprintln!("devnet: cannot mine while seeding: {e}");
-                tokio::time::sleep(Duration::from_millis(200)).await;
-            }
+        if (node.mempool_len() > 0 || !seeding)
+            && let Err(e) = node.dev_mine(1, 0)
+        {
+            eprintln!("devnet: cannot mine while seeding: {e}");
+            tokio::time::sleep(Duration::from_millis(200)).await;
         }
         tokio::task::yield_now().await;
     }

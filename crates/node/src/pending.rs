@@ -98,9 +98,12 @@ impl Journal {
         Self { dir: None, generation: 0, file: None, fresh: Vec::new(), gone: Vec::new() }
     }
 
+    fn path(&self, generation: u64) -> Option<PathBuf> {
+        self.dir.as_ref().map(|d| d.join(format!("mempool.{generation}.log")))
+    }
+
     fn create(&self, generation: u64) -> std::io::Result<Option<File>> {
-        let Some(dir) = &self.dir else { return Ok(None) };
-        let path = dir.join(format!("mempool.{generation}.log"));
+        let Some(path) = self.path(generation) else { return Ok(None) };
         OpenOptions::new().create(true).append(true).open(path).map(Some)
     }
 
@@ -207,11 +210,11 @@ mod tests {
         j.admitted(B256::repeat_byte(2), postcard::to_allocvec(&tx(1)).expect("encodes")).expect("written");
         // A record that does not decode is skipped; a crash mid-record leaves a torn tail: the
         // records before it are read.
-        let mut f = OpenOptions::new().append(true).open(j.path(j.generation)).expect("open");
+        let mut f = OpenOptions::new().append(true).open(j.path(j.generation).expect("on disk")).expect("open");
         f.write_all(&[3, 0, 0, 0, 0xff, 0xff, 0xff]).expect("garbage");
         drop(f);
         j.admitted(B256::repeat_byte(3), postcard::to_allocvec(&tx(2)).expect("encodes")).expect("written");
-        let mut f = OpenOptions::new().append(true).open(j.path(j.generation)).expect("open");
+        let mut f = OpenOptions::new().append(true).open(j.path(j.generation).expect("on disk")).expect("open");
         f.write_all(&[200, 0, 0, 0, 1, 2]).expect("torn");
         drop(j);
         let (j, old) = Journal::open(&dir).expect("reopens");

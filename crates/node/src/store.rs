@@ -337,7 +337,12 @@ impl Store {
 
     /// The locations (height, index) of `sender`'s committed transactions strictly before
     /// `before` (newest first), at most `limit`.
-    pub fn account_txs(&self, sender: &Address, before: (u64, u32), limit: usize) -> Result<Vec<(u64, u32)>, StoreError> {
+    pub fn account_txs(
+        &self,
+        sender: &Address,
+        before: (u64, u32),
+        limit: usize,
+    ) -> Result<Vec<(u64, u32)>, StoreError> {
         let r = self.db.begin_read().map_err(dberr)?;
         let t = r.open_table(ACCOUNT_TXS).map_err(dberr)?;
         let a = sender.as_slice();
