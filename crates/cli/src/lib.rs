@@ -4,6 +4,7 @@
 //! [`scenario::run_file`] and [`scenario::run_str`] return a [`scenario::Report`].
 #![forbid(unsafe_code)]
 
+pub mod dev;
 pub mod devnet;
 pub mod keeper;
 pub mod net;

@@ -42,6 +42,21 @@ enum Command {
     /// Start a development chain: a node with an embedded store, a seeded world (ETH, three
     /// LSTs, five operators, four services, stakers) and workers that keep it alive.
     Devnet(Box<devnet::DevnetArgs>),
+    /// Devnet controls: mine blocks, move time, snapshot and revert, fund an address, post a
+    /// rewards root (refused by a node that is not a devnet).
+    Dev {
+        #[command(subcommand)]
+        command: cairn_cli::dev::DevCommand,
+        /// Node URL.
+        #[arg(long, global = true, default_value = "http://127.0.0.1:8545")]
+        node: String,
+        /// Wait for the transaction's commit (fund, rewards-root).
+        #[arg(long, global = true)]
+        wait: bool,
+        /// Print compact JSON.
+        #[arg(long, global = true)]
+        json: bool,
+    },
     /// Signing keys: create, import, list (files are readable by their owner only).
     #[command(subcommand)]
     Keys(KeysCommand),
@@ -299,6 +314,39 @@ enum BenchCommand {
 
 #[derive(Debug, Subcommand)]
 enum RewardsCommand {
+    /// A node's claimable rewards for an earner, per token, against its active root.
+    #[command(after_help = "Example:\n  cairn rewards show 0x1234…abcd")]
+    Show {
+        /// The earner (0x address).
+        earner: String,
+        /// Node URL.
+        #[arg(long, default_value = "http://127.0.0.1:8545")]
+        node: String,
+    },
+    /// Claim everything claimable: the node builds the proof, the key signs `process_claim`.
+    #[command(
+        after_help = "Examples:\n  cairn rewards claim --key alice --wait\n  cairn rewards claim --key claimer --earner 0x1234…abcd --recipient 0x5678…ef01"
+    )]
+    Claim {
+        /// The earner's key (or its claimer's, with `--earner`).
+        #[arg(long)]
+        key: String,
+        /// The earner, when the key is its claimer.
+        #[arg(long)]
+        earner: Option<String>,
+        /// Who receives the tokens (default: the earner).
+        #[arg(long)]
+        recipient: Option<String>,
+        /// Node URL.
+        #[arg(long, default_value = "http://127.0.0.1:8545")]
+        node: String,
+        /// Keys directory.
+        #[arg(long)]
+        keys_dir: Option<PathBuf>,
+        /// Wait until the claim is committed.
+        #[arg(long)]
+        wait: bool,
+    },
     /// Run a scenario, then print the cumulative earnings through `--end` and their merkle root
     /// (JSON).
     Calculate {
@@ -416,6 +464,7 @@ fn main() -> ExitCode {
         Command::Scenario(ScenarioCommand::Run { file, quiet }) => run_scenario(&file, quiet),
         Command::Rewards(cmd) => run_rewards(cmd),
         Command::Devnet(args) => report(devnet::run(&args).map(|()| serde_json::Value::Null), true),
+        Command::Dev { command, node, wait, json } => report(cairn_cli::dev::run(&node, command, wait), json),
         Command::Keys(cmd) => report(
             match cmd {
                 KeysCommand::Create { name, keys_dir } => net::keys_create(&net::keys_dir(keys_dir), &name),
@@ -584,13 +633,18 @@ fn report(result: anyhow::Result<serde_json::Value>, compact: bool) -> ExitCode 
 }
 
 fn run_rewards(cmd: RewardsCommand) -> ExitCode {
-    let (file, end) = match &cmd {
-        RewardsCommand::Calculate { file, end } | RewardsCommand::Proof { file, end, .. } => (file, *end),
+    let result = match cmd {
+        RewardsCommand::Show { earner, node } => return report(cairn_cli::dev::rewards_show(&node, &earner), false),
+        RewardsCommand::Claim { key, earner, recipient, node, keys_dir, wait } => {
+            let claimed = net::read_key(&net::keys_dir(keys_dir), &key)
+                .and_then(|k| cairn_cli::dev::rewards_claim(&node, &k, earner.as_deref(), recipient.as_deref(), wait));
+            return report(claimed, false);
+        }
+        RewardsCommand::Calculate { file, end } => rewards::calculate_file(&file, end).map(|c| c.to_json()),
+        RewardsCommand::Proof { file, end, earner, root_index } => {
+            rewards::calculate_file(&file, end).and_then(|c| c.proof(&earner, root_index))
+        }
     };
-    let result = rewards::calculate_file(file, end).and_then(|c| match &cmd {
-        RewardsCommand::Calculate { .. } => Ok(c.to_json()),
-        RewardsCommand::Proof { earner, root_index, .. } => c.proof(earner, *root_index),
-    });
     match result.and_then(|v| serde_json::to_string_pretty(&v).map_err(Into::into)) {
         Ok(text) => {
             println!("{text}");

@@ -120,6 +120,16 @@ pub fn body_from_pairs(pairs: &[String]) -> Result<Value> {
     Ok(Value::Object(obj))
 }
 
+/// Runs a request future on a one-thread runtime.
+pub fn block_on<T>(f: impl std::future::Future<Output = Result<T>>) -> Result<T> {
+    runtime()?.block_on(f)
+}
+
+/// The error for a node's JSON error answer.
+pub fn refusal(status: u16, v: &Value) -> anyhow::Error {
+    anyhow!("{status}: {}: {}", v["error"].as_str().unwrap_or("?"), v["message"].as_str().unwrap_or(""))
+}
+
 fn runtime() -> Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_current_thread().enable_all().build()?)
 }
