@@ -168,6 +168,7 @@ impl App {
             tx_count: 0,
         };
         store.commit_block(&BlockCommit {
+            durable: true,
             block: &Block { header: head.clone(), txs: Vec::new() },
             receipts: &[],
             rows: &rows,
@@ -331,7 +332,21 @@ impl App {
         pool_add: &[(B256, Vec<u8>)],
         pool_remove: &[B256],
     ) -> Result<(), AppError> {
+        self.commit_durably(f, pool_add, pool_remove, true)
+    }
+
+    /// [`App::commit_with_pool`]; with `durable` false the commit skips its fsync (a devnet
+    /// mining many blocks at once): it becomes durable with the next durable commit, and a crash
+    /// before that rolls the store back to the last durable block.
+    pub fn commit_durably(
+        &mut self,
+        f: &Finalized,
+        pool_add: &[(B256, Vec<u8>)],
+        pool_remove: &[B256],
+        durable: bool,
+    ) -> Result<(), AppError> {
         self.store.commit_block(&BlockCommit {
+            durable,
             block: &f.block,
             receipts: &f.receipts,
             rows: &f.rows,

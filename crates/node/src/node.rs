@@ -527,6 +527,13 @@ impl Node {
     /// Builds, executes and commits one block from the mempool at unix time `now` (also when
     /// empty). Returns its header.
     pub fn produce_block(&self, now: u64) -> Result<Header, AppError> {
+        self.produce(now, true)
+    }
+
+    /// [`Node::produce_block`]; with `durable` false the commit is not fsync'd (it becomes durable
+    /// with the next durable one) and the mempool journal's older generations are kept until
+    /// then, so a crash loses no admitted transaction.
+    pub(crate) fn produce(&self, now: u64, durable: bool) -> Result<Header, AppError> {
         let started = Instant::now();
         let mut app = self.app.write().unwrap_or_else(|p| p.into_inner());
         let time = now.max(app.head().time);
@@ -537,8 +544,10 @@ impl Node {
         let (fresh, mut gone) =
             self.lock_journal().rotate().map_err(|e| StoreError::Db(format!("mempool journal: {e}")))?;
         gone.extend(&expired);
-        app.commit_with_pool(&finalized, &fresh, &gone)?;
-        self.lock_journal().forget_old();
+        app.commit_durably(&finalized, &fresh, &gone, durable)?;
+        if durable {
+            self.lock_journal().forget_old();
+        }
         for hash in expired {
             self.record_drop(DroppedTx {
                 hash,

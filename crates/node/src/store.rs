@@ -187,8 +187,11 @@ impl Store {
     /// before the block go to the rewards history of the interval (`interval` seconds) the block
     /// falls in, and every day boundary the block crosses gets its height.
     pub fn commit_block(&self, c: &BlockCommit<'_>) -> Result<(), StoreError> {
-        let BlockCommit { block, receipts, rows, chain_id, genesis, interval, pool_add, pool_remove } = *c;
-        let w = write_txn(&self.db)?;
+        let BlockCommit { block, receipts, rows, chain_id, genesis, interval, pool_add, pool_remove, durable } = *c;
+        let mut w = write_txn(&self.db)?;
+        if !durable {
+            w.set_durability(redb::Durability::None).map_err(dberr)?;
+        }
         history_mode(&w, self.options.history, block.header.height)?;
         if self.options.history && block.header.height > 0 {
             record_history(&w, &block.header, rows, interval)?;
@@ -412,6 +415,8 @@ pub struct BlockCommit<'a> {
     pub pool_add: &'a [(B256, Vec<u8>)],
     /// Transactions that left the mempool uncommitted (the block's own leave by their receipts).
     pub pool_remove: &'a [B256],
+    /// Whether the commit is fsync'd before it returns (false: durable with the next one that is).
+    pub durable: bool,
 }
 
 /// Keeps the history whole: `meta.history` says whether the last commit recorded it. A store that
