@@ -141,7 +141,14 @@ fn a_pruned_node_keeps_headers_and_state_and_drops_old_bodies() {
         assert_eq!(store.tx_location(&old_hash).expect("read"), None);
         assert_eq!(store.block(27).expect("read").expect("kept").txs.len(), 6);
         assert_eq!(store.receipts_of(27).expect("read").len(), 6);
+        // An account's history keeps only the kept bodies: one deposit per block, 26..=30.
+        let staker = cairn_node::envelope::address_of(&keys.stakers[0]);
+        let listed = store.account_txs(&staker, (u64::MAX, 0), 100).expect("read");
+        assert_eq!(listed.iter().map(|l| l.0).collect::<Vec<_>>(), vec![30, 29, 28, 27, 26]);
     });
+    let staker = cairn_node::envelope::address_of(&keys.stakers[0]);
+    let all = archive.read(|a| a.store().account_txs(&staker, (u64::MAX, 0), 100).expect("read"));
+    assert_eq!(all.len(), 30, "the archive lists every block's deposit");
     archive.read(|a| assert_eq!(a.store().tx_location(&old_hash).expect("read").map(|l| l.0), Some(3)));
     // Headers and state are the archive's.
     for h in [1, 10, 25, 30] {

@@ -714,3 +714,91 @@ impl SnapshotSource for StoreRead {
 pub fn nonce_key(a: &Address) -> Vec<u8> {
     a.as_slice().to_vec()
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::block::Receipt;
+
+    fn receipt(height: u64, index: u32, sender: Address) -> Receipt {
+        Receipt {
+            tx_hash: alloy_primitives::keccak256([height as u8, index as u8]),
+            height,
+            index,
+            sender,
+            nonce: u64::from(index),
+            action: "transfer".into(),
+            ok: true,
+            events: Vec::new(),
+            error: None,
+        }
+    }
+
+    fn commit(store: &Store, height: u64, receipts: &[Receipt]) {
+        let header = Header {
+            height,
+            time: height,
+            parent_hash: B256::ZERO,
+            tx_root: B256::ZERO,
+            receipt_root: B256::ZERO,
+            state_hash: B256::ZERO,
+            tx_count: receipts.len() as u32,
+        };
+        let block = Block { header, txs: Vec::new() };
+        let c = BlockCommit {
+            block: &block,
+            receipts,
+            rows: &[],
+            chain_id: 1,
+            genesis: None,
+            interval: 3_600,
+            pool_add: &[],
+            pool_remove: &[],
+            durable: height % 2 == 0,
+        };
+        store.commit_block(&c).unwrap();
+    }
+
+    #[test]
+    fn the_account_index_pages_and_is_rebuilt_for_a_store_written_before_it() {
+        let (a, b) = (Address::repeat_byte(1), Address::repeat_byte(2));
+        let store =
+            Store::open(Path::new("unused"), StoreOptions { in_memory: true, ..StoreOptions::default() }).unwrap();
+        commit(&store, 1, &[receipt(1, 0, a), receipt(1, 1, b), receipt(1, 2, a)]);
+        commit(&store, 2, &[receipt(2, 0, a)]);
+        let all = store.account_txs(&a, (u64::MAX, 0), 10).unwrap();
+        assert_eq!(all, vec![(2, 0), (1, 2), (1, 0)], "newest first");
+        assert_eq!(store.account_txs(&a, (1, 2), 10).unwrap(), vec![(1, 0)], "strictly before the cursor");
+        assert_eq!(store.account_txs(&a, (u64::MAX, 0), 2).unwrap(), vec![(2, 0), (1, 2)]);
+        assert_eq!(store.account_txs(&b, (u64::MAX, 0), 10).unwrap(), vec![(1, 1)]);
+        // A store from before the index: no rows, no flag. Opening it again (here: running the
+        // migration in a write transaction) rebuilds the same rows.
+        let w = write_txn(&store.db).unwrap();
+        w.open_table(ACCOUNT_TXS).unwrap().retain(|_, _| false).unwrap();
+        w.open_table(META).unwrap().remove("account_txs").unwrap();
+        w.commit().unwrap();
+        assert!(store.account_txs(&a, (u64::MAX, 0), 10).unwrap().is_empty());
+        let w = write_txn(&store.db).unwrap();
+        index_accounts(&w).unwrap();
+        w.commit().unwrap();
+        assert_eq!(store.account_txs(&a, (u64::MAX, 0), 10).unwrap(), all);
+        assert_eq!(store.headers_below(1, 5).unwrap().iter().map(|h| h.height).collect::<Vec<_>>(), vec![1]);
+    }
+
+    #[test]
+    fn a_savepoint_brings_back_every_table() {
+        let a = Address::repeat_byte(1);
+        let store =
+            Store::open(Path::new("unused"), StoreOptions { in_memory: true, ..StoreOptions::default() }).unwrap();
+        commit(&store, 1, &[receipt(1, 0, a)]);
+        let sp = store.savepoint().unwrap();
+        commit(&store, 2, &[receipt(2, 0, a)]);
+        assert_eq!(store.meta().unwrap().map(|m| m.head.height), Some(2));
+        store.revert_to(&sp).unwrap();
+        assert_eq!(store.meta().unwrap().map(|m| m.head.height), Some(1));
+        assert_eq!(store.account_txs(&a, (u64::MAX, 0), 10).unwrap(), vec![(1, 0)]);
+        assert!(store.block(2).unwrap().is_none());
+        assert!(store.block(1).unwrap().is_some());
+    }
+}
