@@ -1,5 +1,6 @@
 //! The integration-test binary: one module per area.
 mod admission;
+mod cli;
 mod dev;
 mod devnet_vault;
 mod fuzz_smoke;

@@ -1,7 +1,6 @@
 //! `cairn devnet`: a development chain with a seeded world, its flags and its start-up.
 
 use std::{
-    io::Write,
     net::{IpAddr, SocketAddr},
     path::{Path, PathBuf},
     sync::Arc,
@@ -133,7 +132,11 @@ pub fn run(args: &DevnetArgs) -> Result<()> {
         let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
         let head = Node::restore_snapshot(&config, &genesis, &bytes)
             .with_context(|| format!("restoring {} into {}", file.display(), data_dir.display()))?;
-        println!("cairn devnet: started from the snapshot at height {} (header {})", head.height, head.hash());
+        crate::out::print(&format!(
+            "cairn devnet: started from the snapshot at height {} (header {})",
+            head.height,
+            head.hash()
+        ));
     }
     let node = Node::open(config, &genesis).with_context(|| format!("opening {}", data_dir.display()))?;
     let head = node.read(|a| a.head().height);
@@ -143,24 +146,30 @@ pub fn run(args: &DevnetArgs) -> Result<()> {
         let addr = listener.local_addr()?;
         let place =
             if args.in_memory { "in memory only".to_owned() } else { format!("data in {}", data_dir.display()) };
-        println!("cairn devnet: chain {} at height {head}, {place}", devnet::CHAIN_ID);
-        println!("API:      http://{addr}/v1/   (health: http://{addr}/health, OpenAPI: http://{addr}/openapi.json)");
-        println!("Dev:      http://{addr}/v1/dev   (cairn dev mine | time | snapshot | revert | fund | rewards-root)");
-        println!("Development keys (funded; never use them elsewhere):");
+        crate::out::print(&format!("cairn devnet: chain {} at height {head}, {place}", devnet::CHAIN_ID));
+        crate::out::print(&format!(
+            "API:      http://{addr}/v1/   (health: http://{addr}/health, OpenAPI: http://{addr}/openapi.json)"
+        ));
+        crate::out::print(&format!(
+            "Dev:      http://{addr}/v1/dev   (cairn dev mine | time | snapshot | revert | fund | rewards-root)"
+        ));
+        crate::out::print("Development keys (funded; never use them elsewhere):");
         for (role, address, key) in keys.listing() {
-            println!("  {role:<26} {address}  {key}");
+            crate::out::print(&format!("  {role:<26} {address}  {key}"));
         }
-        println!("  ... and {} more stakers (cairn/devnet/staker/<i>)", keys.stakers.len().saturating_sub(3));
+        crate::out::print(&format!(
+            "  ... and {} more stakers (cairn/devnet/staker/<i>)",
+            keys.stakers.len().saturating_sub(3)
+        ));
         if args.no_workers {
-            println!("Workers:  off (--no-workers): after seeding, only your transactions change the state.");
+            crate::out::print("Workers:  off (--no-workers): after seeding, only your transactions change the state.");
         } else {
-            println!(
+            crate::out::print(
                 "Workers:  on. They sign with the governor, oracle/0-1, the services, the vault keeper and \
                  the stakers; for an account nobody else touches, `cairn keys create NAME` then \
-                 `cairn dev fund ADDRESS`, or start with --no-workers."
+                 `cairn dev fund ADDRESS`, or start with --no-workers.",
             );
         }
-        let _ = std::io::stdout().flush();
         let producer = node.spawn_producer();
         if args.no_workers {
             tokio::spawn(devnet::seed_world(Arc::clone(&node), Arc::clone(&keys)));

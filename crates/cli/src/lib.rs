@@ -7,7 +7,9 @@
 pub mod dev;
 pub mod devnet;
 pub mod keeper;
+pub mod keys;
 pub mod net;
+pub mod out;
 pub mod rewards;
 pub mod risk;
 pub mod scenario;

@@ -12,17 +12,43 @@
 //!
 //! `cairn devnet` starts a node with a seeded world; `cairn keys`, `cairn tx` and `cairn query`
 //! talk to a node (docs/node.md); `cairn vault` reads and uses a liquid restaking vault
-//! (docs/vault.md); `cairn bench node` measures one under load.
+//! (docs/vault.md); `cairn bench node` measures one under load; `cairn completions SHELL` prints
+//! a shell's completion script.
+//!
+//! Exit status of the verbs that talk to a node (`tx`, `query`, `vault`, `keys`, `keeper`,
+//! `bench node`):
+//!
+//! | exit | meaning |
+//! | --- | --- |
+//! | 0 | success |
+//! | 1 | the node or the chain refused: a 4xx/5xx answer (at submission, or to a query, e.g. 404), or with `--wait` a committed receipt with `ok: false` (the receipt is printed all the same) |
+//! | 2 | bad input: usage, an unparsable field, an unknown key file, a wrong password |
+//! | 3 | the node is unreachable: connection refused, or no answer within 60 s |
+//!
+//! Output goes through one writer ([`cairn_cli::out`]): a closed pipe (`cairn query state | head
+//! -c 10`) ends the command quietly with status 0 instead of a panic.
+//!
+//! Environment: `CAIRN_KEY` (the default `--key`), `CAIRN_PASSWORD` (an encrypted key file's
+//! password; else a prompt), `CAIRN_HOME` (keys in `$CAIRN_HOME/keys`, else `~/.cairn/keys`).
 #![forbid(unsafe_code)]
 
 use std::{path::PathBuf, process::ExitCode};
 
-use cairn_cli::{devnet, net, rewards, risk, scenario};
-use clap::{Parser, Subcommand};
+use cairn_cli::{
+    devnet,
+    keys::{self, Protection},
+    net, out, rewards, risk, scenario,
+};
+use clap::{CommandFactory, Parser, Subcommand};
 
 /// Cairn: a restaking protocol. See README.md and docs/.
 #[derive(Debug, Parser)]
-#[command(name = "cairn", version, about)]
+#[command(
+    name = "cairn",
+    version,
+    about,
+    after_help = "Examples:\n  cairn devnet\n  cairn tx deposit strategy=1 amount=10e18 --key alice --wait\n  cairn query staker --key alice\n\nExit status: 0 ok, 1 refused by the node or chain, 2 bad input, 3 node unreachable.\nEnvironment: CAIRN_KEY (default --key), CAIRN_PASSWORD (key file password, else a prompt), CAIRN_HOME (keys in $CAIRN_HOME/keys)."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -31,19 +57,25 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Scenario files: genesis, transactions, queries and expected outcomes (docs/scenarios.md).
-    #[command(subcommand)]
+    #[command(subcommand, after_help = "Examples:\n  cairn scenario run examples/lifecycle.toml --quiet")]
     Scenario(ScenarioCommand),
     /// The risk engine: is a restaking network secure, and what would a shock cost (docs/risk.md).
-    #[command(subcommand)]
+    #[command(subcommand, after_help = "Examples:\n  cairn risk check examples/risk/dr5.json --psi 1/10")]
     Risk(RiskCommand),
     /// The rewards calculator over a scenario's history (docs/rewards.md).
-    #[command(subcommand)]
+    #[command(subcommand, after_help = "Examples:\n  cairn rewards calculate examples/rewards.toml")]
     Rewards(RewardsCommand),
     /// Start a development chain: a node with an embedded store, a seeded world (ETH, three
     /// LSTs, five operators, four services, stakers) and workers that keep it alive.
+    #[command(
+        after_help = "Examples:\n  cairn devnet\n  cairn devnet --data-dir /tmp/dev --listen 127.0.0.1:9545 --stakers 100"
+    )]
     Devnet(Box<devnet::DevnetArgs>),
     /// Devnet controls: mine blocks, move time, snapshot and revert, fund an address, post a
     /// rewards root (refused by a node that is not a devnet).
+    #[command(
+        after_help = "Examples:\n  cairn dev mine 50\n  cairn dev time 2h\n  cairn dev snapshot && cairn dev revert 1\n  cairn dev fund 0x1234…abcd --asset stETH --amount 50e18 --wait"
+    )]
     Dev {
         #[command(subcommand)]
         command: cairn_cli::dev::DevCommand,
@@ -57,18 +89,23 @@ enum Command {
         #[arg(long, global = true)]
         json: bool,
     },
-    /// Signing keys: create, import, list (files are readable by their owner only).
-    #[command(subcommand)]
+    /// Signing keys: create, import, list (keystore v3 files, encrypted with a password from
+    /// $CAIRN_PASSWORD or a prompt, readable by their owner only).
+    #[command(subcommand, after_help = "Examples:\n  cairn keys create alice\n  cairn keys list")]
     Keys(KeysCommand),
     /// Build, sign and submit a transaction: `cairn tx deposit strategy=1 amount=10e18 --key alice`.
     /// ACTION is any transaction kind (docs/scenarios.md); values that parse as JSON are JSON.
+    /// Left out, `staker` (undelegate) and an operator's own `operator` are the signer's address.
+    #[command(
+        after_help = "Examples:\n  cairn tx deposit strategy=1 amount=10e18 --key alice --wait\n  cairn tx delegate_to operator=0x… --key alice --wait\n  cairn tx undelegate --key alice          # staker = alice's address\n\nExit status: 0 accepted (with --wait: committed and ok), 1 refused by the node or the chain, 2 bad input, 3 node unreachable."
+    )]
     Tx {
         /// Transaction kind, e.g. `deposit`, `delegate_to`, `queue_withdrawals`.
         action: String,
         /// Fields as `name=value`.
         fields: Vec<String>,
         /// Key name (in the keys directory) or a 0x private key.
-        #[arg(long)]
+        #[arg(long, env = "CAIRN_KEY")]
         key: String,
         /// Node URL.
         #[arg(long, default_value = "http://127.0.0.1:8545")]
@@ -76,7 +113,7 @@ enum Command {
         /// Keys directory.
         #[arg(long)]
         keys_dir: Option<PathBuf>,
-        /// Wait until the transaction is committed and print its receipt.
+        /// Wait until the transaction is committed and print its receipt; a refusal exits 1.
         #[arg(long)]
         wait: bool,
         /// Seconds the transaction stays valid.
@@ -88,7 +125,11 @@ enum Command {
     },
     /// Read from a node: health, state, block [H], tx HASH, account ADDR, staker ADDR,
     /// withdrawals ADDR, operators, operator ADDR, allocations ADDR, services, operator-sets,
-    /// slashes, rewards, claimed ADDR, eip712, or `ask JSON` (any scenario query).
+    /// slashes, rewards, claimed ADDR, blocks [BEFORE] and txs ADDR (paged history), eip712, or
+    /// `ask JSON` (any scenario query). ADDR defaults to the address of `--key` (or $CAIRN_KEY).
+    #[command(
+        after_help = "Examples:\n  cairn query health\n  cairn query staker 0x…\n  cairn query staker --key alice\n  cairn query ask '{\"max_magnitude\": {\"operator\": \"0x…\", \"strategy\": 1}}'"
+    )]
     Query {
         /// What to read.
         resource: String,
@@ -97,12 +138,19 @@ enum Command {
         /// Node URL.
         #[arg(long, default_value = "http://127.0.0.1:8545")]
         node: String,
+        /// Whose address an address query reads when ARG is left out: a key name or 0x key.
+        #[arg(long, env = "CAIRN_KEY")]
+        key: Option<String>,
+        /// Keys directory.
+        #[arg(long)]
+        keys_dir: Option<PathBuf>,
         /// Print compact JSON.
         #[arg(long)]
         json: bool,
     },
     /// The liquid restaking vault: show it, a position, tickets, rates; deposit, redeem,
     /// request a ticket, claim it (docs/vault.md).
+    #[command(after_help = "Examples:\n  cairn vault show\n  cairn vault deposit stETH 10e18 --key alice --wait")]
     Vault {
         #[command(subcommand)]
         command: VaultCommand,
@@ -118,16 +166,33 @@ enum Command {
     },
     /// The vault keeper: prices, rate updates, targets from the optimizer, rebalances,
     /// finalizations and reward claims, as signed transactions (docs/vault.md).
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  cairn keeper run --key keeper --reporter oracle0 --reporter oracle1 --devnet-feed"
+    )]
     Keeper(KeeperCommand),
     /// Benchmarks that need a running system.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  cairn bench node --txs 10000\n  cairn bench node --node http://127.0.0.1:8545 --accounts 100 --txs 5000"
+    )]
     Bench(BenchCommand),
+    /// Print a shell completion script.
+    #[command(
+        after_help = "Examples:\n  cairn completions bash > /etc/bash_completion.d/cairn\n  cairn completions zsh > \"${fpath[1]}/_cairn\"\n  cairn completions fish > ~/.config/fish/completions/cairn.fish"
+    )]
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
 }
 
 #[derive(Debug, Subcommand)]
 enum KeeperCommand {
     /// Keep a vault: a round every `--every` seconds until stopped (or once).
+    #[command(
+        after_help = "Examples:\n  cairn keeper run --key keeper --reporter oracle0 --reporter oracle1 --devnet-feed\n  cairn keeper run --key keeper --once"
+    )]
     Run {
         /// Node URL.
         #[arg(long, default_value = "http://127.0.0.1:8545")]
@@ -163,12 +228,12 @@ enum KeeperCommand {
 #[derive(Debug, clap::Args)]
 struct Signer {
     /// Key name (in the keys directory) or a 0x private key.
-    #[arg(long)]
+    #[arg(long, env = "CAIRN_KEY")]
     key: String,
     /// Keys directory.
     #[arg(long)]
     keys_dir: Option<PathBuf>,
-    /// Wait until the transaction is committed; a refusal then exits 2.
+    /// Wait until the transaction is committed; a refusal then exits 1.
     #[arg(long)]
     wait: bool,
 }
@@ -176,25 +241,32 @@ struct Signer {
 #[derive(Debug, Subcommand)]
 enum VaultCommand {
     /// Every vault with its supply and rates.
+    #[command(after_help = "Examples:\n  cairn vault list")]
     List,
     /// The vault valued now: rates, assets, reserve, places, unbondings, targets.
+    #[command(after_help = "Examples:\n  cairn vault show --vault 0")]
     Show,
     /// A holder's tokens, their value, its tickets and what it can redeem at once.
+    #[command(after_help = "Examples:\n  cairn vault position 0x…")]
     Position {
         /// The holder (0x address).
         address: String,
     },
     /// Tickets with their ETA (all, or one owner's).
+    #[command(after_help = "Examples:\n  cairn vault tickets --owner 0x…")]
     Tickets {
         /// Only this owner's.
         #[arg(long)]
         owner: Option<String>,
     },
     /// Settlements with their attribution, and APRs over 7 and 30 days with their windows.
+    #[command(after_help = "Examples:\n  cairn vault rates --json")]
     Rates,
     /// The policy, the targets and the exposure per service.
+    #[command(after_help = "Examples:\n  cairn vault policy")]
     Policy,
     /// Deposit an asset (symbol or id) for receipt tokens.
+    #[command(after_help = "Examples:\n  cairn vault deposit stETH 10e18 --key alice --wait")]
     Deposit {
         /// Asset symbol (ETH, stETH...) or id.
         asset: String,
@@ -207,6 +279,7 @@ enum VaultCommand {
         signer: Signer,
     },
     /// Redeem receipt tokens at once from the buffer (a fee that rises as the buffer drains).
+    #[command(after_help = "Examples:\n  cairn vault redeem 5e18 stETH --key alice --wait")]
     Redeem {
         /// Receipt tokens.
         shares: String,
@@ -219,6 +292,7 @@ enum VaultCommand {
         signer: Signer,
     },
     /// Lock receipt tokens for a ticket with an ETA (no fee).
+    #[command(after_help = "Examples:\n  cairn vault request 5e18 stETH --key alice")]
     Request {
         /// Receipt tokens.
         shares: String,
@@ -231,6 +305,7 @@ enum VaultCommand {
         signer: Signer,
     },
     /// Claim a due ticket.
+    #[command(after_help = "Examples:\n  cairn vault claim 3 --key alice --wait")]
     Claim {
         /// The ticket's id.
         ticket: u64,
@@ -241,25 +316,39 @@ enum VaultCommand {
 
 #[derive(Debug, Subcommand)]
 enum KeysCommand {
-    /// Create a random key.
+    /// Create a random key, encrypted (keystore v3) with a password from $CAIRN_PASSWORD or a
+    /// prompt.
+    #[command(
+        after_help = "Examples:\n  cairn keys create alice\n  CAIRN_PASSWORD=… cairn keys create bot\n  cairn keys create throwaway --insecure-plaintext   # devnet only"
+    )]
     Create {
         /// Name.
         name: String,
         /// Keys directory (default `$CAIRN_HOME/keys` or `~/.cairn/keys`).
         #[arg(long)]
         keys_dir: Option<PathBuf>,
+        /// Store the private key unencrypted (devnet convenience; never for real funds).
+        #[arg(long)]
+        insecure_plaintext: bool,
     },
-    /// Import a 0x private key.
+    /// Import a 0x private key (asked for when left out), encrypted like `create`.
+    #[command(
+        after_help = "Examples:\n  cairn keys import bob            # asks for the private key\n  cairn keys import bob 0x…"
+    )]
     Import {
         /// Name.
         name: String,
-        /// The private key (0x + 64 hex digits).
-        private_key: String,
+        /// The private key (0x + 64 hex digits); left out, it is asked for without echo.
+        private_key: Option<String>,
         /// Keys directory.
         #[arg(long)]
         keys_dir: Option<PathBuf>,
+        /// Store the private key unencrypted (devnet convenience; never for real funds).
+        #[arg(long)]
+        insecure_plaintext: bool,
     },
-    /// List keys (names and addresses).
+    /// List keys: names, addresses, and which files are encrypted.
+    #[command(after_help = "Examples:\n  cairn keys list\n  cairn keys list --keys-dir ./keys")]
     List {
         /// Keys directory.
         #[arg(long)]
@@ -271,13 +360,21 @@ enum KeysCommand {
 enum BenchCommand {
     /// Load a node in a temporary directory over HTTP: signed transfers submitted and committed
     /// (every block persisted), then position reads; prints throughput and latency (JSON).
+    /// With `--node URL`, load that running devnet instead, signing with its funded staker keys.
+    #[command(
+        after_help = "Examples:\n  cairn bench node --txs 10000 --accounts 1000\n  cairn bench node --node http://127.0.0.1:8545 --txs 5000 --accounts 100"
+    )]
     Node {
         /// Transactions.
         #[arg(long, default_value_t = 100_000)]
         txs: usize,
-        /// Signing accounts.
-        #[arg(long, default_value_t = 10_000)]
-        accounts: usize,
+        /// Signing accounts (default 10,000; with `--node`, 100 of the devnet's stakers).
+        #[arg(long)]
+        accounts: Option<usize>,
+        /// A running devnet to load (chain 31337, e.g. `http://127.0.0.1:8545`) instead of a
+        /// temporary node; its block interval is its own.
+        #[arg(long, value_name = "URL")]
+        node: Option<String>,
         /// Concurrent clients.
         #[arg(long, default_value_t = 16)]
         clients: usize,
@@ -293,6 +390,7 @@ enum BenchCommand {
     },
     /// Build a chain of N stored transactions (rewards history on) in a temporary directory,
     /// then time reopening it: restart time must not grow with the chain (JSON).
+    #[command(after_help = "Examples:\n  cairn bench restart --txs 100000 --reopens 3")]
     Restart {
         /// Transactions to store.
         #[arg(long, default_value_t = 1_000_000)]
@@ -349,6 +447,7 @@ enum RewardsCommand {
     },
     /// Run a scenario, then print the cumulative earnings through `--end` and their merkle root
     /// (JSON).
+    #[command(after_help = "Examples:\n  cairn rewards calculate examples/rewards.toml --end 259200")]
     Calculate {
         /// The scenario file.
         file: PathBuf,
@@ -358,6 +457,7 @@ enum RewardsCommand {
         end: Option<u64>,
     },
     /// Run a scenario, calculate, and print the claim (merkle proofs) of one earner (JSON).
+    #[command(after_help = "Examples:\n  cairn rewards proof examples/rewards.toml alice")]
     Proof {
         /// The scenario file.
         file: PathBuf,
@@ -376,6 +476,9 @@ enum RewardsCommand {
 enum RiskCommand {
     /// Check a restaking graph (JSON): exact security with a witness, γ*, leverage, and with
     /// `--psi` the worst-case loss after a shock.
+    #[command(
+        after_help = "Examples:\n  cairn risk check examples/risk/dr5.json\n  cairn risk check examples/risk/dr5.json --psi 1/10 --json"
+    )]
     Check {
         /// The graph document.
         file: PathBuf,
@@ -391,6 +494,9 @@ enum RiskCommand {
     },
     /// The elastic model's symmetric closed form: n validators of stake σ, S services of prize π
     /// and threshold θ, degree d (docs/risk.md). Numbers are integers or `p/q`.
+    #[command(
+        after_help = "Examples:\n  cairn risk symmetric --validators 10 --services 5 --stake 32 --prize 100 --threshold 1/3 --degree 2"
+    )]
     Symmetric {
         /// n.
         #[arg(long)]
@@ -419,6 +525,7 @@ enum RiskCommand {
     },
     /// Run a scenario and report a vault's exposure: what each service could take of its stake,
     /// the worst single service and any k together, and its targets' worst loss (docs/risk.md).
+    #[command(after_help = "Examples:\n  cairn risk vault examples/vault_stacked_yield.toml --json")]
     Vault {
         /// The scenario file.
         file: PathBuf,
@@ -431,6 +538,7 @@ enum RiskCommand {
     },
     /// Run a scenario and check the graph of its final state: operators, the operator sets its
     /// `[[risk]]` entries declare (prize and threshold), allocated stake (docs/risk.md).
+    #[command(after_help = "Examples:\n  cairn risk scenario examples/risk_network.toml --psi 1/10")]
     Scenario {
         /// The scenario file.
         file: PathBuf,
@@ -449,6 +557,9 @@ enum RiskCommand {
 #[derive(Debug, Subcommand)]
 enum ScenarioCommand {
     /// Run a scenario file and print its JSON report; exit 1 if any step fails.
+    #[command(
+        after_help = "Examples:\n  cairn scenario run examples/lifecycle.toml\n  cairn scenario run examples/lifecycle.toml --quiet"
+    )]
     Run {
         /// The scenario file (TOML, or JSON when it ends in .json).
         file: PathBuf,
@@ -465,24 +576,25 @@ fn main() -> ExitCode {
         Command::Rewards(cmd) => run_rewards(cmd),
         Command::Devnet(args) => report(devnet::run(&args).map(|()| serde_json::Value::Null), true),
         Command::Dev { command, node, wait, json } => report(cairn_cli::dev::run(&node, command, wait), json),
-        Command::Keys(cmd) => report(
-            match cmd {
-                KeysCommand::Create { name, keys_dir } => net::keys_create(&net::keys_dir(keys_dir), &name),
-                KeysCommand::Import { name, private_key, keys_dir } => {
-                    net::keys_import(&net::keys_dir(keys_dir), &name, &private_key)
-                }
-                KeysCommand::List { keys_dir } => net::keys_list(&net::keys_dir(keys_dir)),
-            },
-            false,
-        ),
+        Command::Keys(cmd) => run_keys(cmd),
         Command::Tx { action, fields, key, node, keys_dir, wait, expiry, json } => report(
             net::read_key(&net::keys_dir(keys_dir), &key)
                 .and_then(|k| net::body_from_pairs(&fields).map(|b| (k, b)))
                 .and_then(|(k, body)| net::tx(&node, &k, &action, body, wait, expiry)),
             json,
         ),
-        Command::Query { resource, arg, node, json } => report(net::query(&node, &resource, arg.as_deref()), json),
+        Command::Query { resource, arg, node, key, keys_dir, json } => report(
+            net::query_arg(&resource, arg, key, &net::keys_dir(keys_dir))
+                .and_then(|arg| net::query(&node, &resource, arg.as_deref())),
+            json,
+        ),
         Command::Vault { command, node, vault, json } => report(run_vault(command, &node, vault), json),
+        Command::Completions { shell } => {
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "cairn", &mut script);
+            out::print_raw(&String::from_utf8_lossy(&script));
+            ExitCode::SUCCESS
+        }
         Command::Keeper(KeeperCommand::Run {
             node,
             key,
@@ -512,10 +624,10 @@ fn main() -> ExitCode {
             })(),
             false,
         ),
-        Command::Bench(BenchCommand::Node { txs, accounts, clients, batch, reads, block_ms }) => {
+        Command::Bench(BenchCommand::Node { txs, accounts, node, clients, batch, reads, block_ms }) => {
             let spec = cairn_node::loadgen::LoadSpec {
                 txs,
-                accounts,
+                accounts: accounts.unwrap_or(if node.is_some() { 100 } else { 10_000 }),
                 clients,
                 batch,
                 reads,
@@ -526,7 +638,11 @@ fn main() -> ExitCode {
                 Ok(rt) => rt,
                 Err(e) => return report(Err(e.into()), true),
             };
-            report(rt.block_on(cairn_node::loadgen::run(spec)).and_then(|r| Ok(serde_json::to_value(r)?)), false)
+            let result = match node {
+                Some(url) => rt.block_on(cairn_node::loadgen::run_against(&url, spec)),
+                None => rt.block_on(cairn_node::loadgen::run(spec)),
+            };
+            report(result.and_then(|r| Ok(serde_json::to_value(r)?)), false)
         }
         Command::Bench(BenchCommand::Restart { txs, accounts, per_block, reopens, build_into }) => {
             let spec = cairn_node::loadgen::RestartSpec { txs, accounts, per_block };
@@ -541,7 +657,7 @@ fn main() -> ExitCode {
         Command::Risk(RiskCommand::Vault { file, vault, json }) => match risk::vault_scenario(&file, vault) {
             Ok(v) if json => report(Ok(v), false),
             Ok(v) => {
-                print!("{}", risk::vault_human(&v));
+                out::print_raw(&risk::vault_human(&v));
                 ExitCode::SUCCESS
             }
             Err(e) => {
@@ -573,7 +689,7 @@ fn main() -> ExitCode {
             })();
             match parsed.and_then(|net| risk::symmetric(&net).map(|text| (net, text))) {
                 Ok((net, text)) => {
-                    print!("{text}");
+                    out::print_raw(&text);
                     if net.secure(0) { ExitCode::SUCCESS } else { ExitCode::from(1) }
                 }
                 Err(e) => {
@@ -616,19 +732,40 @@ fn run_vault(cmd: VaultCommand, node: &str, id: u32) -> anyhow::Result<serde_jso
     }
 }
 
-/// Prints a JSON result (pretty unless `compact`) or the error; exit 0 or 2.
+/// Prints a JSON result (pretty unless `compact`) or the error; the exit status of its kind
+/// (0, or 1 refused, 2 bad input, 3 unreachable).
 fn report(result: anyhow::Result<serde_json::Value>, compact: bool) -> ExitCode {
-    match result {
-        Ok(serde_json::Value::Null) => ExitCode::SUCCESS,
-        Ok(v) => {
-            let text = if compact { v.to_string() } else { serde_json::to_string_pretty(&v).unwrap_or_default() };
-            println!("{text}");
-            ExitCode::SUCCESS
+    out::report(result, compact)
+}
+
+fn run_keys(cmd: KeysCommand) -> ExitCode {
+    let protection = |plain: bool| if plain { Protection::Plaintext } else { Protection::Encrypted };
+    match cmd {
+        KeysCommand::Create { name, keys_dir, insecure_plaintext } => {
+            let created = keys::create(&keys::keys_dir(keys_dir), &name, protection(insecure_plaintext));
+            let hint = created.as_ref().ok().map(|v| keys::funding_hint(&v["address"]));
+            let code = report(created, false);
+            if let Some(hint) = hint {
+                out::eprint(&hint);
+            }
+            code
         }
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::from(2)
-        }
+        KeysCommand::Import { name, private_key, keys_dir, insecure_plaintext } => report(
+            private_key
+                .map_or_else(
+                    || {
+                        rpassword::prompt_password("Private key (0x…): ").map_err(|e| {
+                            out::bad_input(format!("no private key: give it as an argument or in a terminal ({e})"))
+                        })
+                    },
+                    Ok,
+                )
+                .and_then(|hex| {
+                    keys::import(&keys::keys_dir(keys_dir), &name, hex.trim(), protection(insecure_plaintext))
+                }),
+            false,
+        ),
+        KeysCommand::List { keys_dir } => report(keys::list(&keys::keys_dir(keys_dir)), false),
     }
 }
 
@@ -647,7 +784,7 @@ fn run_rewards(cmd: RewardsCommand) -> ExitCode {
     };
     match result.and_then(|v| serde_json::to_string_pretty(&v).map_err(Into::into)) {
         Ok(text) => {
-            println!("{text}");
+            out::print(&text);
             ExitCode::SUCCESS
         }
         Err(e) => {
@@ -684,14 +821,14 @@ fn run_risk(file: &PathBuf, psi: Option<&str>, json: bool, deep: Option<u64>, sc
     };
     if json {
         match serde_json::to_string_pretty(&report) {
-            Ok(text) => println!("{text}"),
+            Ok(text) => out::print(&text),
             Err(e) => {
                 eprintln!("error: cannot print the report: {e}");
                 return ExitCode::from(2);
             }
         }
     } else {
-        print!("{}", risk::human(&report));
+        out::print_raw(&risk::human(&report));
     }
     let insecure = report.security.as_ref().is_ok_and(|s| !s.secure)
         || report.bounds.verdict == "insecure"
@@ -709,7 +846,7 @@ fn run_scenario(file: &PathBuf, quiet: bool) -> ExitCode {
     };
     if !quiet {
         match serde_json::to_string_pretty(&report) {
-            Ok(json) => println!("{json}"),
+            Ok(json) => out::print(&json),
             Err(e) => {
                 eprintln!("error: cannot print the report: {e}");
                 return ExitCode::from(2);
@@ -721,4 +858,28 @@ fn run_scenario(file: &PathBuf, quiet: bool) -> ExitCode {
     }
     eprintln!("{}", report.summary_line());
     if report.ok() { ExitCode::SUCCESS } else { ExitCode::from(1) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every verb, at every depth, shows examples in its help.
+    #[test]
+    fn every_verb_has_examples_in_its_help() {
+        fn walk(cmd: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            for sub in cmd.get_subcommands().filter(|s| s.get_name() != "help") {
+                let path = format!("{path} {}", sub.get_name());
+                if !sub.get_after_help().is_some_and(|h| h.to_string().contains("Examples:\n  cairn ")) {
+                    missing.push(path.clone());
+                }
+                walk(sub, &path, missing);
+            }
+        }
+        let cli = Cli::command();
+        cli.clone().debug_assert();
+        let mut missing = Vec::new();
+        walk(&cli, "cairn", &mut missing);
+        assert!(missing.is_empty(), "no examples: {missing:?}");
+    }
 }

@@ -2,22 +2,17 @@
 //! position, tickets and the rate history; deposit, redeem at once, request a ticket, claim it.
 //! Reads go to `/v1/vaults`; writes are signed transactions through `net::tx`.
 
-use anyhow::{Result, anyhow, bail};
+use anyhow::Result;
 use cairn_node::client::Client;
 use k256::ecdsa::SigningKey;
 use serde_json::{Value, json};
 
-use crate::net;
+use crate::{net, out::bad_input};
 
+/// A read; a 4xx answer is a refusal, no answer is unreachable.
 fn get(node: &str, path: &str) -> Result<Value> {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    rt.block_on(async {
-        let (status, v) = Client::new(node).get(path).await?;
-        if status >= 400 {
-            bail!("{status}: {}: {}", v["error"], v["message"]);
-        }
-        Ok(v)
-    })
+    rt.block_on(net::get_ok(&Client::new(node), path))
 }
 
 /// `cairn vault show [ID]`.
@@ -66,16 +61,12 @@ fn asset_id(node: &str, asset: &str) -> Result<u32> {
         .and_then(|b| b.iter().find(|x| x["symbol"].as_str().is_some_and(|s| s.eq_ignore_ascii_case(asset))))
         .and_then(|x| x["asset"].as_u64())
         .and_then(|id| u32::try_from(id).ok())
-        .ok_or_else(|| anyhow!("no asset {asset:?} on this node (use a symbol such as stETH, or an id)"))
+        .ok_or_else(|| bad_input(format!("asset: no {asset:?} on this node (a symbol such as stETH, or an id)")))
 }
 
-/// A signed vault transaction; with `wait`, a refused one is an error (exit status 2).
+/// A signed vault transaction; with `wait`, a refused one is an error (exit status 1).
 fn send(node: &str, key: &SigningKey, action: &str, body: Value, wait: bool) -> Result<Value> {
-    let answer = net::tx(node, key, action, body, wait, 600)?;
-    if wait && answer["status"]["receipt"]["ok"] == Value::Bool(false) {
-        bail!("{action} refused in block: {}", answer["status"]["receipt"]["error"]);
-    }
-    Ok(answer)
+    net::tx(node, key, action, body, wait, 600)
 }
 
 /// What a write names.

@@ -28,6 +28,17 @@ pub struct ClientError {
     pub reason: String,
 }
 
+/// An error with its sources: `client error (Connect): tcp connect error: Connection refused`.
+fn with_sources(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text = format!("{text}: {s}");
+        source = s.source();
+    }
+    text
+}
+
 impl Client {
     /// A client of the node at `base` (`http://127.0.0.1:8545`).
     pub fn new(base: &str) -> Self {
@@ -70,7 +81,7 @@ impl Client {
             .header("content-type", "application/json")
             .body(Full::new(Bytes::from(body.unwrap_or_default())))
             .map_err(|e| err(e.to_string()))?;
-        let resp = self.http.request(req).await.map_err(|e| err(e.to_string()))?;
+        let resp = self.http.request(req).await.map_err(|e| err(with_sources(&e)))?;
         let status = resp.status().as_u16();
         let bytes = resp.into_body().collect().await.map_err(|e| err(e.to_string()))?.to_bytes();
         let value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);

@@ -308,13 +308,20 @@ pub fn encode_tx(tx: &Tx) -> (String, String) {
 pub fn decode_tx(action: &str, body: &str) -> Result<Tx, EnvelopeError> {
     let fields: serde_json::Value = serde_json::from_str(body)
         .map_err(|e| EnvelopeError::BadBody { action: action.to_owned(), reason: e.to_string() })?;
-    let tx: Tx = serde_json::from_value(serde_json::json!({ action: fields })).map_err(|e| {
-        let reason = e.to_string();
+    let tagged = serde_json::json!({ action: fields });
+    let tx: Tx = serde_path_to_error::deserialize(tagged).map_err(|e| {
+        let reason = e.inner().to_string();
         if reason.starts_with("unknown variant") {
-            EnvelopeError::UnknownAction { action: action.to_owned() }
-        } else {
-            EnvelopeError::BadBody { action: action.to_owned(), reason }
+            return EnvelopeError::UnknownAction { action: action.to_owned() };
         }
+        // The path starts with the action (the enum's tag); the field follows it.
+        let field = e.path().iter().skip(1).map(ToString::to_string).collect::<Vec<_>>().join(".");
+        let reason = match (field.is_empty(), reason.starts_with("must ")) {
+            (true, _) => reason,
+            (false, true) => format!("{field} {reason}"),
+            (false, false) => format!("{field}: {reason}"),
+        };
+        EnvelopeError::BadBody { action: action.to_owned(), reason }
     })?;
     Ok(tx)
 }
@@ -463,6 +470,17 @@ mod tests {
         assert_eq!(decode_tx("nope", "{}"), Err(EnvelopeError::UnknownAction { action: "nope".into() }));
         assert!(matches!(decode_tx("transfer", "[1]"), Err(EnvelopeError::BadBody { .. })));
         assert!(matches!(decode_tx("transfer", "{"), Err(EnvelopeError::BadBody { .. })));
+        // A bad field is named, with the forms it accepts.
+        for (amount, got) in [("-5", "-5"), (r#""-5""#, r#""-5""#), ("1.5", "1.5")] {
+            let err = decode_tx("deposit", &format!(r#"{{"strategy": 1, "amount": {amount}}}"#)).expect_err(amount);
+            let text = err.to_string();
+            assert!(
+                text.contains(&format!("amount must be a non-negative integer, e.g. 1000 or 1e18 (got {got})")),
+                "{text}"
+            );
+        }
+        let err = decode_tx("deposit", r#"{"strategy": "one", "amount": 1}"#).expect_err("strategy").to_string();
+        assert!(err.contains("strategy: invalid type"), "{err}");
     }
 
     fn sig_of(signed: &SignedTx) -> Signature {

@@ -1,6 +1,7 @@
 //! The load generator behind `cairn bench node`: a node in a temporary directory (default block
 //! limits), pre-signed deposits and transfers submitted over HTTP by concurrent clients, commit
 //! times taken from the node's block feed; then concurrent reads of the accounts' positions.
+//! [`run_against`] loads a running devnet instead, with its funded staker keys.
 
 use std::{
     collections::HashMap,
@@ -102,26 +103,40 @@ fn genesis_with(accounts: &[alloy_primitives::Address], params: Params) -> Genes
 /// Signs `n` transactions round-robin over the keys, on every core: each account's first is a
 /// deposit, the rest are transfers.
 fn presign(domain: &Domain, keys: &[k256::ecdsa::SigningKey], n: usize) -> Vec<SignedTx> {
+    presign_from(domain, keys, n, &vec![0; keys.len()], |i, nonce| {
+        // Each account's first transaction opens a position (read later).
+        if nonce == 0 {
+            Tx::Deposit { strategy: StrategyId(0), amount: U256::from(1_000_000u64) }
+        } else {
+            let to = address_of(&keys[(i + 1) % keys.len()]);
+            Tx::Transfer { asset: AssetId(0), to, amount: U256::from(1) }
+        }
+    })
+}
+
+/// Signs `n` transactions round-robin over the keys, on every core: the `i`-th is `make(i, k)`,
+/// its account's `k`-th, signed with nonce `first[account] + k`.
+fn presign_from(
+    domain: &Domain,
+    keys: &[k256::ecdsa::SigningKey],
+    n: usize,
+    first: &[u64],
+    make: impl Fn(usize, u64) -> Tx + Sync,
+) -> Vec<SignedTx> {
     let expiry = unix_now() + 3_600;
     let accounts = keys.len();
     let threads = std::thread::available_parallelism().map_or(1, |t| t.get());
     let per = n.div_ceil(threads);
+    let make = &make;
     std::thread::scope(|s| {
         let handles: Vec<_> = (0..threads)
             .map(|t| {
                 s.spawn(move || {
                     (t * per..((t + 1) * per).min(n))
                         .map(|i| {
-                            let k = &keys[i % accounts];
-                            let nonce = (i / accounts) as u64;
-                            // Each account's first transaction opens a position (read later).
-                            let tx = if nonce == 0 {
-                                Tx::Deposit { strategy: StrategyId(0), amount: U256::from(1_000_000u64) }
-                            } else {
-                                let to = address_of(&keys[(i + 1) % accounts]);
-                                Tx::Transfer { asset: AssetId(0), to, amount: U256::from(1) }
-                            };
-                            domain.sign(k, &tx, nonce, expiry)
+                            let a = i % accounts;
+                            let k = (i / accounts) as u64;
+                            domain.sign(&keys[a], &make(i, k), first[a] + k, expiry)
                         })
                         .collect::<Vec<_>>()
                 })
@@ -139,7 +154,10 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[i.min(sorted.len() - 1)]
 }
 
-/// Runs the load and returns the figures.
+/// Commit times by transaction hash.
+type Commits = Arc<Mutex<HashMap<B256, Instant>>>;
+
+/// Runs the load against a node of its own in a temporary directory and returns the figures.
 pub async fn run(spec: LoadSpec) -> anyhow::Result<LoadReport> {
     let dir = std::env::temp_dir().join(format!("cairn-bench-{}-{}", std::process::id(), unix_now()));
     let keys: Vec<_> = (0..spec.accounts).map(|i| dev_key(&format!("cairn/bench/account/{i}"))).collect();
@@ -161,7 +179,7 @@ pub async fn run(spec: LoadSpec) -> anyhow::Result<LoadReport> {
     let producer = node.spawn_producer();
 
     // Commit times from the block feed (every transfer emits an event).
-    let committed: Arc<Mutex<HashMap<B256, Instant>>> = Arc::default();
+    let committed: Commits = Arc::default();
     let mut feed = node.subscribe();
     let sink = Arc::clone(&committed);
     let listener_task = tokio::spawn(async move {
@@ -178,7 +196,139 @@ pub async fn run(spec: LoadSpec) -> anyhow::Result<LoadReport> {
             }
         }
     });
+    let load = drive(&base, &spec, signed, &committed).await?;
+    let blocks = node.read(|a| a.head().height) - start_height;
+    let reads = read_positions(&base, &spec, &addrs).await?;
+    node.stop();
+    listener_task.abort();
+    let _ = tokio::task::spawn_blocking(move || producer.join()).await;
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(load.report(blocks, reads))
+}
 
+/// Runs the load against a running devnet at `base` (`cairn bench node --node URL`): the signing
+/// accounts are the devnet's funded stakers (`cairn/devnet/staker/<i>`), each starting at its
+/// pending nonce, sending 1 wei of stETH (asset 1) to the next; commit times come from polling
+/// the blocks (every 20 ms: coarser than the feed a node of its own gives; a devnet started without `--exempt-ip 127.0.0.1` rate-limits the load). A chain that
+/// is not a devnet, or a staker without stETH, is refused before anything is sent.
+pub async fn run_against(base: &str, spec: LoadSpec) -> anyhow::Result<LoadReport> {
+    let client = Client::new(base);
+    let (status, health) = client.get("/health").await?;
+    anyhow::ensure!(status == 200, "{base}/health answered {status}: {health}");
+    let chain_id = health["chain_id"].as_u64().ok_or_else(|| anyhow::anyhow!("no chain id in {health}"))?;
+    anyhow::ensure!(
+        chain_id == crate::devnet::CHAIN_ID,
+        "{base} serves chain {chain_id}, not a devnet ({}): `bench node --node` signs with the devnet's \
+         staker keys, which only a devnet genesis funds",
+        crate::devnet::CHAIN_ID
+    );
+    anyhow::ensure!(spec.accounts >= 2, "--accounts: at least 2 (each sends to the next)");
+    let keys = crate::devnet::DevKeys::new(spec.accounts).stakers;
+    let addrs: Vec<_> = keys.iter().map(address_of).collect();
+    // Each account's pending nonce and stETH balance.
+    let mut first = Vec::with_capacity(addrs.len());
+    for (i, a) in addrs.iter().enumerate() {
+        let (status, acct) = client.get(&format!("/v1/accounts/{a}")).await?;
+        anyhow::ensure!(status == 200, "/v1/accounts/{a} answered {status}: {acct}");
+        let steth = acct["balances"]
+            .as_array()
+            .and_then(|b| b.iter().find(|x| x["asset"] == 1))
+            .and_then(|x| x["amount"].as_str())
+            .and_then(|x| x.parse::<U256>().ok())
+            .unwrap_or_default();
+        anyhow::ensure!(
+            !steth.is_zero(),
+            "--accounts {}: devnet staker {i} ({a}) holds no stETH; the devnet funds as many stakers as its \
+             --stakers (1,000 by default): use --accounts {i} or fewer",
+            spec.accounts
+        );
+        first.push(acct["pending_nonce"].as_u64().ok_or_else(|| anyhow::anyhow!("no nonce in {acct}"))?);
+    }
+    let domain = Domain::new(chain_id);
+    report(&spec.progress, "signing", 0, spec.txs as u64);
+    let n = keys.len();
+    let signed = tokio::task::block_in_place(|| {
+        presign_from(&domain, &keys, spec.txs, &first, |i, _| Tx::Transfer {
+            asset: AssetId(1),
+            to: addrs[(i + 1) % n],
+            amount: U256::from(1),
+        })
+    });
+    report(&spec.progress, "signing", spec.txs as u64, spec.txs as u64);
+
+    // Commit times from polling the blocks after the current head.
+    let head = |v: &serde_json::Value| v["header"]["height"].as_u64();
+    let (_, latest) = client.get("/v1/blocks/latest").await?;
+    let start_height = head(&latest).ok_or_else(|| anyhow::anyhow!("no height in {latest}"))?;
+    let committed: Commits = Arc::default();
+    let (sink, poller) = (Arc::clone(&committed), client.clone());
+    let watcher = tokio::spawn(async move {
+        let mut seen = start_height;
+        loop {
+            if let Ok((200, latest)) = poller.get("/v1/blocks/latest").await
+                && let Some(top) = head(&latest)
+            {
+                for h in seen + 1..=top {
+                    let block = if h == top {
+                        Some(latest.clone())
+                    } else {
+                        poller.get(&format!("/v1/blocks/{h}")).await.ok().map(|(_, b)| b)
+                    };
+                    let now = Instant::now();
+                    let mut m = sink.lock().unwrap_or_else(|p| p.into_inner());
+                    for r in block.iter().flat_map(|b| b["receipts"].as_array().cloned().unwrap_or_default()) {
+                        if let Some(hash) = r["tx_hash"].as_str().and_then(|h| h.parse::<B256>().ok()) {
+                            m.entry(hash).or_insert(now);
+                        }
+                    }
+                }
+                seen = seen.max(top);
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    });
+    let load = drive(base, &spec, signed, &committed).await;
+    watcher.abort();
+    let load = load?;
+    let (_, latest) = client.get("/v1/blocks/latest").await?;
+    let blocks = head(&latest).unwrap_or(start_height) - start_height;
+    let reads = read_positions(base, &spec, &addrs).await?;
+    Ok(load.report(blocks, reads))
+}
+
+/// What the submissions gave: latencies (sorted, ms), refusals and the span.
+struct Load {
+    latencies: Vec<f64>,
+    refused: usize,
+    seconds: f64,
+}
+
+/// Reads done and their seconds.
+struct Reads {
+    done: usize,
+    seconds: f64,
+}
+
+impl Load {
+    fn report(self, blocks: u64, reads: Reads) -> LoadReport {
+        let lat = self.latencies;
+        LoadReport {
+            committed: lat.len(),
+            refused: self.refused,
+            blocks,
+            seconds: self.seconds,
+            committed_per_second: if self.seconds > 0.0 { lat.len() as f64 / self.seconds } else { 0.0 },
+            latency_p50_ms: percentile(&lat, 0.5),
+            latency_p99_ms: percentile(&lat, 0.99),
+            reads: reads.done,
+            reads_per_second: if reads.seconds > 0.0 { reads.done as f64 / reads.seconds } else { 0.0 },
+        }
+    }
+}
+
+/// Submits `signed` over HTTP from `spec.clients` clients and waits (up to 2 minutes) until
+/// `committed` has every accepted transaction.
+async fn drive(base: &str, spec: &LoadSpec, signed: Vec<SignedTx>, committed: &Commits) -> anyhow::Result<Load> {
     // Submissions: each client takes chunks from a shared queue, in signing order, so nonces
     // arrive in order per account.
     let chunks: Vec<Vec<SignedTx>> = signed.chunks(spec.batch.max(1)).map(<[SignedTx]>::to_vec).collect();
@@ -190,7 +340,7 @@ pub async fn run(spec: LoadSpec) -> anyhow::Result<LoadReport> {
     let total = spec.txs as u64;
     for _ in 0..spec.clients.max(1) {
         let (queue, submitted, refused, client) =
-            (Arc::clone(&queue), Arc::clone(&submitted), Arc::clone(&refused), Client::new(&base));
+            (Arc::clone(&queue), Arc::clone(&submitted), Arc::clone(&refused), Client::new(base));
         let progress = spec.progress.clone();
         tasks.push(tokio::spawn(async move {
             loop {
@@ -244,20 +394,22 @@ pub async fn run(spec: LoadSpec) -> anyhow::Result<LoadReport> {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let m = committed.lock().unwrap_or_else(|p| p.into_inner()).clone();
-    let mut lat: Vec<f64> =
+    let mut latencies: Vec<f64> =
         accepted.iter().filter_map(|(h, at)| m.get(h).map(|c| c.duration_since(*at).as_secs_f64() * 1e3)).collect();
-    lat.sort_by(f64::total_cmp);
+    latencies.sort_by(f64::total_cmp);
     let last = accepted.iter().filter_map(|(h, _)| m.get(h)).max().copied().unwrap_or(first);
     let seconds = last.duration_since(first).as_secs_f64();
-    let blocks = node.read(|a| a.head().height) - start_height;
+    Ok(Load { latencies, refused: refused.load(std::sync::atomic::Ordering::Relaxed), seconds })
+}
 
-    // Reads of positions.
+/// `spec.reads` reads of the accounts' positions from `spec.clients` clients.
+async fn read_positions(base: &str, spec: &LoadSpec, addrs: &[alloy_primitives::Address]) -> anyhow::Result<Reads> {
     let read_start = Instant::now();
     let mut tasks = Vec::new();
     let per = spec.reads / spec.clients.max(1);
     for c in 0..spec.clients.max(1) {
-        let client = Client::new(&base);
-        let addrs = addrs.clone();
+        let client = Client::new(base);
+        let addrs = addrs.to_vec();
         tasks.push(tokio::spawn(async move {
             let mut n = 0usize;
             for i in 0..per {
@@ -268,27 +420,13 @@ pub async fn run(spec: LoadSpec) -> anyhow::Result<LoadReport> {
             n
         }));
     }
-    let mut reads = 0;
+    let mut done = 0;
     for t in tasks {
-        reads += t.await?;
+        done += t.await?;
     }
-    let read_secs = read_start.elapsed().as_secs_f64();
-    report(&spec.progress, "reading", reads as u64, reads as u64);
-    node.stop();
-    listener_task.abort();
-    let _ = tokio::task::spawn_blocking(move || producer.join()).await;
-    let _ = std::fs::remove_dir_all(&dir);
-    Ok(LoadReport {
-        committed: lat.len(),
-        refused: refused.load(std::sync::atomic::Ordering::Relaxed),
-        blocks,
-        seconds,
-        committed_per_second: if seconds > 0.0 { lat.len() as f64 / seconds } else { 0.0 },
-        latency_p50_ms: percentile(&lat, 0.5),
-        latency_p99_ms: percentile(&lat, 0.99),
-        reads,
-        reads_per_second: if read_secs > 0.0 { reads as f64 / read_secs } else { 0.0 },
-    })
+    let seconds = read_start.elapsed().as_secs_f64();
+    report(&spec.progress, "reading", done as u64, done as u64);
+    Ok(Reads { done, seconds })
 }
 
 /// What `cairn bench restart` builds and measures.

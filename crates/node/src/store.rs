@@ -755,7 +755,7 @@ mod tests {
             interval: 3_600,
             pool_add: &[],
             pool_remove: &[],
-            durable: height % 2 == 0,
+            durable: height.is_multiple_of(2),
         };
         store.commit_block(&c).unwrap();
     }

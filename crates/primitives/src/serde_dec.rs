@@ -8,29 +8,71 @@ pub fn serialize<S: Serializer>(v: &U256, s: S) -> Result<S::Ok, S::Error> {
     s.collect_str(v)
 }
 
+/// What an amount must be, as error messages say it (after the field's name).
+pub const AMOUNT_FORMS: &str = "must be a non-negative integer, e.g. 1000 or 1e18";
+
 /// Deserializes a U256 from a string (decimal, `0x` hex, `<int>e<exp>`, as `parse_amount` reads
-/// them: no whitespace, sign or empty string) or a non-negative JSON integer.
+/// them: no whitespace, sign or empty string) or a non-negative JSON integer. Anything else is
+/// refused with [`AMOUNT_FORMS`] and the value given.
 pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<U256, D::Error> {
     // Binary formats (postcard, the node's store) cannot ask "what comes next": the value is the
     // decimal string `serialize` wrote.
     if !d.is_human_readable() {
         let t = String::deserialize(d)?;
-        return crate::parse_amount(&t).ok_or_else(|| not_an_amount(&t));
+        return crate::parse_amount(&t).ok_or_else(|| not_an_amount(&format!("{t:?}")));
     }
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Raw {
-        Text(String),
-        Int(u64),
+    d.deserialize_any(AmountVisitor)
+}
+
+/// Reads an amount from whatever a self-describing format holds.
+struct AmountVisitor;
+
+impl<'de> serde::de::Visitor<'de> for AmountVisitor {
+    type Value = U256;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "an amount: a non-negative integer, e.g. 1000 or 1e18")
     }
-    match Raw::deserialize(d)? {
-        Raw::Int(v) => Ok(U256::from(v)),
-        Raw::Text(t) => crate::parse_amount(&t).ok_or_else(|| not_an_amount(&t)),
+
+    fn visit_u64<E: Error>(self, v: u64) -> Result<U256, E> {
+        Ok(U256::from(v))
+    }
+
+    fn visit_u128<E: Error>(self, v: u128) -> Result<U256, E> {
+        Ok(U256::from(v))
+    }
+
+    fn visit_i64<E: Error>(self, v: i64) -> Result<U256, E> {
+        u64::try_from(v).map(U256::from).map_err(|_| not_an_amount(&v.to_string()))
+    }
+
+    fn visit_f64<E: Error>(self, v: f64) -> Result<U256, E> {
+        if v.is_finite() && v >= 0.0 && v.fract() == 0.0 {
+            // An integer beyond 2^64 that the JSON reader could only hold as a float.
+            Err(E::custom(format!(
+                "{AMOUNT_FORMS}; a number this large ({v:e}) loses precision in JSON: write it as a string, e.g. \"1e20\""
+            )))
+        } else {
+            Err(not_an_amount(&v.to_string()))
+        }
+    }
+
+    fn visit_str<E: Error>(self, t: &str) -> Result<U256, E> {
+        crate::parse_amount(t).ok_or_else(|| not_an_amount(&format!("{t:?}")))
+    }
+
+    fn visit_bool<E: Error>(self, v: bool) -> Result<U256, E> {
+        Err(not_an_amount(&v.to_string()))
+    }
+
+    fn visit_unit<E: Error>(self) -> Result<U256, E> {
+        Err(not_an_amount("null"))
     }
 }
 
-fn not_an_amount<E: Error>(text: &str) -> E {
-    E::custom(format!("not an amount: {text:?} (decimal digits, 0x hex or <digits>e<digits>)"))
+/// The refusal: the accepted forms and what was given (`"-5"` for a string, `-5` for a number).
+fn not_an_amount<E: Error>(got: &str) -> E {
+    E::custom(format!("{AMOUNT_FORMS} (got {got})"))
 }
 
 /// The same for `Vec<U256>`.
@@ -112,14 +154,17 @@ mod tests {
 
     #[test]
     fn json_refuses_empty_padded_and_signed_amounts_naming_them() {
-        for bad in [r#""""#, r#"" 1""#, r#""1 ""#, r#""+1""#, r#""-1""#, "-1", "1.5", "null", r#""0x""#] {
+        for bad in [r#""""#, r#"" 1""#, r#""1 ""#, r#""+1""#, r#""-1""#, "-1", "1.5", "null", "true", r#""0x""#] {
             let json = format!(r#"{{"one": {bad}, "many": [], "maybe": null, "none": null}}"#);
             let err = serde_json::from_str::<Amounts>(&json).expect_err(bad).to_string();
             assert!(!err.is_empty(), "{bad}");
-            if bad.starts_with('"') {
-                assert!(err.contains(&format!("not an amount: {bad}")), "{bad}: {err}");
-            }
+            assert!(err.contains(AMOUNT_FORMS), "{bad}: {err}");
+            assert!(err.contains(&format!("(got {bad})")), "{bad}: {err}");
         }
+        // An exact integer too large for a JSON number is refused with the way to write it.
+        let big = r#"{"one": 100000000000000000000, "many": [], "maybe": null, "none": null}"#;
+        let err = serde_json::from_str::<Amounts>(big).expect_err("beyond u64").to_string();
+        assert!(err.contains("write it as a string"), "{err}");
         let many = r#"{"one": "1", "many": ["1", ""], "maybe": null, "none": null}"#;
         assert!(serde_json::from_str::<Amounts>(many).is_err(), "an empty amount in a list");
     }
