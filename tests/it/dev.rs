@@ -216,8 +216,18 @@ fn snapshot_and_revert_bring_back_the_whole_chain_and_the_faucet_funds_any_addre
         let (status, _) = d.post("/v1/tx", serde_json::to_value(&waiting).expect("json")).await;
         assert_eq!(status, 202);
 
+        // A live event stream ends with `reverted` (its heights are about to be reused).
+        let mut stream = tokio::net::TcpStream::connect(d.addr).await.expect("connect");
+        stream.write_all(b"GET /v1/events?event=new_block HTTP/1.1\r\nHost: x\r\n\r\n").await.expect("write");
+        let mut head = [0u8; 256];
+        let n = stream.read(&mut head).await.expect("read");
+        assert!(String::from_utf8_lossy(&head[..n]).starts_with("HTTP/1.1 200"), "the stream opened");
         let (status, reverted) = d.post("/v1/dev/revert", json!({"id": id})).await;
         assert_eq!(status, 200, "{reverted}");
+        let mut seen = Vec::new();
+        let _ = tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut seen)).await;
+        let seen = String::from_utf8_lossy(&seen);
+        assert!(seen.contains("event: reverted") && seen.contains(&format!("from_height={}", at + 1)), "{seen}");
         assert_eq!(d.head().0, at);
         assert_eq!(d.state_hash(), hash, "the state is the snapshot's");
         assert_eq!(d.node.read(|a| a.head().hash()), header);

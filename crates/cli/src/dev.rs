@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 #[derive(Debug, clap::Subcommand)]
 pub enum DevCommand {
     /// The node's clock, its offset and the snapshots held.
-    #[command(after_help = "Example:\n  cairn dev status")]
+    #[command(after_help = "Examples:\n  cairn dev status")]
     Status,
     /// Produce blocks now (the first takes what waits in the mempool).
     #[command(
@@ -40,10 +40,10 @@ pub enum DevCommand {
         no_mine: bool,
     },
     /// Snapshot the whole chain; prints the id to revert to.
-    #[command(after_help = "Example:\n  cairn dev snapshot")]
+    #[command(after_help = "Examples:\n  cairn dev snapshot")]
     Snapshot,
     /// Bring the chain back to a snapshot (it and later ones are used up).
-    #[command(after_help = "Example:\n  cairn dev revert 1")]
+    #[command(after_help = "Examples:\n  cairn dev revert 1")]
     Revert {
         /// The snapshot's id.
         id: u64,
@@ -64,7 +64,7 @@ pub enum DevCommand {
     },
     /// Post the rewards root through the last closed interval now (the workers' job; for
     /// `--no-workers` devnets).
-    #[command(name = "rewards-root", after_help = "Example:\n  cairn dev time 1h && cairn dev rewards-root")]
+    #[command(name = "rewards-root", after_help = "Examples:\n  cairn dev time 1h && cairn dev rewards-root")]
     RewardsRoot,
 }
 

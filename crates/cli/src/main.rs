@@ -413,7 +413,7 @@ enum BenchCommand {
 #[derive(Debug, Subcommand)]
 enum RewardsCommand {
     /// A node's claimable rewards for an earner, per token, against its active root.
-    #[command(after_help = "Example:\n  cairn rewards show 0x1234…abcd")]
+    #[command(after_help = "Examples:\n  cairn rewards show 0x1234…abcd")]
     Show {
         /// The earner (0x address).
         earner: String,

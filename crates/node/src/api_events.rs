@@ -45,6 +45,8 @@ pub const NEW_BLOCK: &str = "new_block";
 pub const LAGGED: &str = "lagged";
 /// The event of a transaction that left the mempool uncommitted (data: `DroppedTx`, no id).
 pub const DROPPED: &str = "dropped";
+/// The last event of a stream whose devnet was reverted (data: the head it went back to).
+pub const REVERTED: &str = "reverted";
 
 /// Filters and start of the event stream.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -267,6 +269,17 @@ impl Feed {
         }
         let block = if self.next <= self.head { self.replay().await } else { self.live().await };
         match block {
+            Ok(Some(b)) if b.reverted => {
+                // The heights this stream sent are reused by another history: it ends here.
+                self.done = true;
+                let (height, hash) = (b.header.height, b.header.hash());
+                let message = format!(
+                    "the devnet was reverted to block {height}; blocks above it are gone: reconnect with from_height={}",
+                    height.saturating_add(1)
+                );
+                let data = serde_json::json!({"error": "Reverted", "message": message, "height": height, "hash": hash});
+                Some(vec![Item { id: None, event: REVERTED.into(), data }])
+            }
             Ok(Some(b)) if b.header.height < self.next => Some(Vec::new()),
             Ok(Some(b)) => {
                 self.next = b.header.height.saturating_add(1);
@@ -355,7 +368,12 @@ fn stored_block(node: &Node, height: u64) -> Result<CommittedBlock, String> {
             return Err(format!("block {height}'s events were pruned (this node keeps them from block {kept_from})"));
         }
         // Drops are announced live only; `GET /v1/tx/{hash}` keeps telling them.
-        Ok(CommittedBlock { header: block.header, events: event_records(&receipts), dropped: Vec::new() })
+        Ok(CommittedBlock {
+            header: block.header,
+            events: event_records(&receipts),
+            dropped: Vec::new(),
+            reverted: false,
+        })
     })
 }
 
@@ -523,7 +541,7 @@ mod tests {
                 data: json!({"event": "deposit", "staker": Address::repeat_byte(2)}),
             })
             .collect();
-        Arc::new(CommittedBlock { header: header(height), events, dropped: Vec::new() })
+        Arc::new(CommittedBlock { header: header(height), events, dropped: Vec::new(), reverted: false })
     }
 
     fn feed(

@@ -301,6 +301,7 @@ impl Node {
         let stored = self.read(|a| a.store().pool()).map_err(AppError::from)?;
         self.restore_pool(stored)?;
         self.committed.send_replace(head.height);
+        self.announce_revert(head.clone());
         Ok(head)
     }
 

@@ -180,6 +180,9 @@ pub struct CommittedBlock {
     pub events: Vec<EventRecord>,
     /// Transactions that left the mempool uncommitted since the previous block.
     pub dropped: Vec<DroppedTx>,
+    /// Not a new block: a devnet revert made `header` the head again (the blocks above it are
+    /// gone; what follows reuses their heights).
+    pub reverted: bool,
 }
 
 /// Counters for `/metrics`.
@@ -519,6 +522,16 @@ impl Node {
         }
     }
 
+    /// Announces a devnet revert to the block feed's subscribers.
+    pub(crate) fn announce_revert(&self, head: Header) {
+        let _ = self.events.send(Arc::new(CommittedBlock {
+            header: head,
+            events: Vec::new(),
+            dropped: Vec::new(),
+            reverted: true,
+        }));
+    }
+
     /// A receiver of committed blocks (header and events).
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<CommittedBlock>> {
         self.events.subscribe()
@@ -570,7 +583,7 @@ impl Node {
         self.committed.send_replace(header.height);
         let dropped = std::mem::take(&mut *self.drops.lock().unwrap_or_else(|p| p.into_inner()));
         let events = event_records(&finalized.receipts);
-        let _ = self.events.send(Arc::new(CommittedBlock { header: header.clone(), events, dropped }));
+        let _ = self.events.send(Arc::new(CommittedBlock { header: header.clone(), events, dropped, reverted: false }));
         Ok(header)
     }
 
