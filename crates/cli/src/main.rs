@@ -198,7 +198,7 @@ enum KeeperCommand {
         #[arg(long, default_value = "http://127.0.0.1:8545")]
         node: String,
         /// The keeper's key (name or 0x private key): the vault's keeper role.
-        #[arg(long)]
+        #[arg(long, env = "CAIRN_KEY")]
         key: String,
         /// Price committee keys to report with (a quorum of them); none: no price rounds.
         #[arg(long)]
@@ -427,7 +427,7 @@ enum RewardsCommand {
     )]
     Claim {
         /// The earner's key (or its claimer's, with `--earner`).
-        #[arg(long)]
+        #[arg(long, env = "CAIRN_KEY")]
         key: String,
         /// The earner, when the key is its claimer.
         #[arg(long)]
