@@ -494,7 +494,8 @@ impl Model {
         let mut withdrawable = Vec::new();
         for (s, x) in strategies.iter().zip(shares) {
             self.strategy(*s)?;
-            if x.is_zero() {
+            // Spec 4.2: only the StrategyManager refuses zero; a zero beacon entry is queued.
+            if x.is_zero() && !self.is_beacon(*s) {
                 refuse!("zero shares");
             }
             let (held, k) = self.position(staker, *s);
@@ -1100,17 +1101,16 @@ impl Model {
                 let entries: Vec<_> = self
                     .burnable
                     .iter()
-                    .filter(|((k, id, s), _)| *k == key && id == slash_id && strategy.is_none_or(|w| *s == w))
+                    .filter(|((k, id, _), _)| *k == key && id == slash_id)
                     .map(|(k, v)| (*k, *v))
                     .collect();
-                if entries.is_empty() {
-                    refuse!("nothing to clear");
+                // Spec 5.5: the resolution block is the slash's, whichever strategy is asked for.
+                if entries.iter().any(|(_, (_, clearable_at))| block < *clearable_at) {
+                    refuse!("not yet clearable");
                 }
+                // Spec 5.3: nothing recorded (or already cleared) is a no-op, not a refusal.
                 let recipient = info.recipient.unwrap_or(BURN_ADDRESS);
-                for (k, (shares, clearable_at)) in entries {
-                    if block < clearable_at {
-                        refuse!("not yet clearable");
-                    }
+                for (k, (shares, _)) in entries.into_iter().filter(|(k, _)| strategy.is_none_or(|w| k.2 == w)) {
                     self.burnable.remove(&k);
                     // No burn path for native ETH: clearing only records it (spec 1.4).
                     if !shares.is_zero() && !self.is_beacon(k.2) {

@@ -185,6 +185,18 @@ mod tests {
         assert!(matches!(add(U256::MAX, u(1)), Err(MathError::Overflow { .. })));
     }
 
+    #[test]
+    fn wide_products_round_up_only_with_a_remainder() {
+        // MAX·3 needs 258 bits: the 512-bit path. MAX·3 = 4·(3·2^254 − 1) + 1.
+        let q = (U256::from(3u8) << 254) - u(1);
+        assert_eq!(mul_div_down(U256::MAX, u(3), u(4)).unwrap(), q);
+        assert_eq!(mul_div_up(U256::MAX, u(3), u(4)).unwrap(), q + u(1));
+        // An exact wide division does not round up, and a result past 256 bits is refused.
+        assert_eq!(mul_div_up(U256::MAX, u(4), u(4)).unwrap(), U256::MAX);
+        assert_eq!(mul_div_up(U256::MAX, U256::MAX, U256::MAX).unwrap(), U256::MAX);
+        assert!(matches!(mul_div_up(U256::MAX, u(5), u(4)), Err(MathError::Overflow { op: "mul_div", .. })));
+    }
+
     proptest! {
         #[test]
         fn wide_and_narrow_paths_agree(x in any::<[u64; 4]>(), y in any::<u128>(), d in 1u128..) {

@@ -152,16 +152,6 @@ pub enum SlashingError {
         /// Now.
         block: Block,
     },
-    /// Nothing set aside for this slash (and strategy).
-    #[error("no burnable shares for slash {slash_id} of {set} (strategy {strategy:?})")]
-    NoBurnableShares {
-        /// Set.
-        set: OperatorSetKey,
-        /// Slash.
-        slash_id: u32,
-        /// Strategy.
-        strategy: Option<StrategyId>,
-    },
     /// Clearing delay not over.
     #[error("slash {slash_id} of {set} clearable at block {clearable_at}, now {block}")]
     NotYetClearable {
@@ -397,6 +387,15 @@ impl State {
                     a: U256::from(cut),
                     b: U256::ZERO,
                 })?;
+                // As EigenLayer: the new target first, even when the slash took all of the
+                // decrease (target 0), then the current magnitude [ES §5.1 steps 5–6].
+                ev.push(Event::AllocationUpdated {
+                    operator: op,
+                    set,
+                    strategy: *s,
+                    magnitude: a.target(),
+                    effect_block: a.effect_block,
+                });
             }
             self.allocations.insert((op, set, *s), a);
             self.set_encumbered(op, *s, enc, ev);
@@ -409,15 +408,6 @@ impl State {
             });
             self.max_magnitude.push((op, *s), block, m_new);
             ev.push(Event::MaxMagnitudeUpdated { operator: op, strategy: *s, max_magnitude: m_new });
-            if a.pending < 0 {
-                ev.push(Event::AllocationUpdated {
-                    operator: op,
-                    set,
-                    strategy: *s,
-                    magnitude: a.target(),
-                    effect_block: a.effect_block,
-                });
-            }
             self.slash_operator_shares(block, op, set, slash_id, *s, (m_prev, m_new), ev)?;
         }
         ev.push(Event::OperatorSlashed {
@@ -495,6 +485,8 @@ impl State {
         self.burnable.iter().map(|(k, v)| (*k, *v)).collect()
     }
 
+    /// `clearBurnOrRedistributableShares[ByStrategy]` [ES §5.3, §5.5]: pays out the entries of a
+    /// slash once its resolution block has passed; nothing recorded is a no-op.
     pub(crate) fn tx_clear_burnable(
         &mut self,
         ctx: &Ctx,
@@ -503,27 +495,22 @@ impl State {
         strategy: Option<StrategyId>,
         ev: &mut Vec<Event>,
     ) -> Result<(), TxError> {
-        self.operator_set(set)?;
-        let entries: Vec<_> = self
-            .burnable
-            .range(range_of(set, slash_id))
-            .filter(|((_, _, s), _)| strategy.is_none_or(|want| *s == want))
-            .map(|((_, _, s), e)| (*s, *e))
-            .collect();
-        if entries.is_empty() {
-            return Err(SlashingError::NoBurnableShares { set, slash_id, strategy }.into());
-        }
         let recipient = self.operator_set(set)?.redistribution_recipient.unwrap_or(BURN_ADDRESS);
-        for (s, e) in entries {
-            if ctx.block < e.clearable_at {
-                return Err(SlashingError::NotYetClearable {
-                    set,
-                    slash_id,
-                    clearable_at: e.clearable_at,
-                    block: ctx.block,
-                }
-                .into());
+        let entries: Vec<_> = self.burnable.range(range_of(set, slash_id)).map(|((_, _, s), e)| (*s, *e)).collect();
+        // ELIP-016: the resolution block belongs to the slash, so none of its entries (asked for
+        // or not) is clearable before it; every entry of one slash shares it.
+        if let Some((_, e)) = entries.iter().find(|(_, e)| ctx.block < e.clearable_at) {
+            return Err(SlashingError::NotYetClearable {
+                set,
+                slash_id,
+                clearable_at: e.clearable_at,
+                block: ctx.block,
             }
+            .into());
+        }
+        // A slash (or strategy) with nothing recorded, or already cleared, clears nothing: a
+        // no-op as in EigenLayer's `clearBurnOrRedistributableShares`, not a refusal.
+        for (s, e) in entries.into_iter().filter(|(s, _)| strategy.is_none_or(|want| *s == want)) {
             self.burnable.remove(&(set, slash_id, s));
             // Slashed beacon ETH has no burn path: clearing only records it (EigenLayer's
             // burnableETHShares counter); the ETH stays locked in the delegators' pods.

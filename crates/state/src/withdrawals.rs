@@ -121,7 +121,9 @@ impl State {
         let mut withdrawable = Vec::with_capacity(strategies.len());
         for (s, x) in strategies.iter().zip(shares) {
             self.strategy(*s)?;
-            if x.is_zero() {
+            // StrategyManager requires `x > 0`; EigenPodManager does not, so a zero beacon entry
+            // is queued (its nonce used) and pays nothing, as in EigenLayer [ES §4.2].
+            if x.is_zero() && !self.is_beacon(*s) {
                 return Err(DelegationError::SharesAmountZero.into());
             }
             let p = self.position(staker, *s);

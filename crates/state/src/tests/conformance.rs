@@ -65,6 +65,16 @@ fn queued_scaled(ev: &[Event]) -> Vec<(Vec<U256>, Vec<U256>, Option<Address>)> {
         .collect()
 }
 
+/// (magnitude, effect block) of each AllocationUpdated event, in order.
+fn allocation_updates(ev: &[Event]) -> Vec<(u64, u64)> {
+    ev.iter()
+        .filter_map(|e| match e {
+            Event::AllocationUpdated { magnitude, effect_block, .. } => Some((*magnitude, *effect_block)),
+            _ => None,
+        })
+        .collect()
+}
+
 fn alloc_at(w: &World, op: &str, set: OperatorSetKey, s: StrategyId, block: u64) -> (u64, i128, u64) {
     let (al, _) = w.s.load_allocation(a(op), set, s, block);
     (al.current, al.pending, al.effect_block)
@@ -223,6 +233,8 @@ fn slash_with_non_divisible_magnitudes_rounds_magnitude_up_and_remaining_shares_
     // slashed = ceil(333_333_333_333_333_333 · 700_000_000_000_000_001 / 1e18) = 233_333_333_333_333_334
     assert_eq!(slashed(&ev), (1, vec![u(233_333_333_333_333_334)]));
     assert_eq!(alloc_at(&w, "op1", set, ST, 1).0, 99_999_999_999_999_999);
+    // No deallocation pending: one AllocationUpdated, the current magnitude as of now.
+    assert_eq!(allocation_updates(&ev), vec![(99_999_999_999_999_999, 1)]);
     assert_eq!(w.s.max_magnitude(a("op1"), ST), 766_666_666_666_666_666);
     assert_eq!(w.s.stored_encumbered(a("op1"), ST), 99_999_999_999_999_999);
     // op = ceil(10_000_000_000_000_000_003 · 766_666_666_666_666_666 / 1e18)
@@ -312,10 +324,13 @@ fn pending_deallocation_is_reduced_by_a_slash_rounded_up() {
     // pendingDiff = 123_456_789_000_000_007 − 900_000_000_000_000_001; effect = 10 + 50 + 1
     assert_eq!(alloc_at(&w, "op1", set, ST, 10), (900_000_000_000_000_001, -776_543_210_999_999_994, 61));
     w.to(30);
-    w.ok("svc_slasher", World::slash_tx(set, "op1", ST, 333_333_333_333_333_334));
+    let ev = w.ok("svc_slasher", World::slash_tx(set, "op1", ST, 333_333_333_333_333_334));
     // slashed = mulWadUp(900_000_000_000_000_001, w) = 300_000_000_000_000_001
     // pending += mulWadUp(776_543_210_999_999_994, w) = 258_847_736_999_999_999
     assert_eq!(alloc_at(&w, "op1", set, ST, 30), (600_000_000_000_000_000, -517_695_473_999_999_995, 61));
+    // Step 5's update (the shrunken target 600_000_000_000_000_000 − 517_695_473_999_999_995,
+    // at its effect block), then step 6's (the current magnitude, now).
+    assert_eq!(allocation_updates(&ev), vec![(82_304_526_000_000_005, 61), (600_000_000_000_000_000, 30)]);
     assert_eq!(w.s.max_magnitude(a("op1"), ST), 699_999_999_999_999_999);
     assert_eq!(w.s.stored_encumbered(a("op1"), ST), 600_000_000_000_000_000);
     assert_eq!(w.s.allocatable_magnitude(a("op1"), ST, 30), 99_999_999_999_999_999);
@@ -371,10 +386,11 @@ fn deallocation_takes_effect_at_block_plus_delay_plus_one() {
     }));
     // Block 60 = 10 + 50: still slashable, the whole current magnitude is hit.
     w.to(60);
-    w.ok("svc_slasher", World::slash_tx(set, "op1", ST, 500_000_000_000_000_001));
+    let ev = w.ok("svc_slasher", World::slash_tx(set, "op1", ST, 500_000_000_000_000_001));
     // slashed = mulWadUp(700_000_000_000_000_001, w) = 350_000_000_000_000_002;
     // pending = −700_000_000_000_000_001 + 350_000_000_000_000_002
     assert_eq!(alloc_at(&w, "op1", set, ST, 60), (349_999_999_999_999_999, -349_999_999_999_999_999, 61));
+    assert_eq!(allocation_updates(&ev), vec![(0, 61), (349_999_999_999_999_999, 60)]);
     assert_eq!(w.s.max_magnitude(a("op1"), ST), 649_999_999_999_999_998);
     assert_eq!(w.s.operator_shares(a("op1"), ST), u(12_999_999_999_999_999_960));
     assert_eq!(w.s.allocatable_magnitude(a("op1"), ST, 60), 299_999_999_999_999_999);
@@ -384,6 +400,7 @@ fn deallocation_takes_effect_at_block_plus_delay_plus_one() {
     assert_eq!(w.s.allocatable_magnitude(a("op1"), ST, 61), 649_999_999_999_999_998);
     let ev = w.ok("svc_slasher", World::slash_tx(set, "op1", ST, WAD));
     assert_eq!(slashed(&ev), (2, vec![U256::ZERO]));
+    assert_eq!(allocation_updates(&ev), vec![], "a skipped strategy updates no allocation");
     assert_eq!(w.s.max_magnitude(a("op1"), ST), 649_999_999_999_999_998);
     assert_eq!(burned(&w, set, 2, ST), None);
 }
@@ -875,6 +892,72 @@ fn slashed_shares_clear_only_after_the_resolution_block_has_passed() {
     w.ok("anyone", clear);
     // floor((B + 1e3) · 3_000_000_000_000_000_070 / (T + 1e3)) with B = T = 10e18 + 1
     assert_eq!(w.s.balance(crate::BURN_ADDRESS, STETH), u(3_000_000_000_000_000_070));
+}
+
+/// §5.3: `clearBurnOrRedistributableShares[ByStrategy]` of a slash id (or strategy) that recorded
+/// nothing removes nothing and pays nothing, and does not revert; §5.5: the resolution block is
+/// the slash's, so a strategy it did not record is not clearable before it either.
+#[test]
+fn clearing_a_slash_that_recorded_nothing_is_a_no_op() {
+    let mut w = World::new();
+    w.operator("op1", 0);
+    w.deposit("op1", ST, 10 * E18);
+    let set = w.service("svc");
+    w.register("op1", set);
+    w.allocate("op1", set, ST, WAD64);
+    let clear = |slash_id, strategy| Tx::ClearBurnOrRedistributableShares {
+        service: set.service,
+        set_id: set.id,
+        slash_id,
+        strategy,
+    };
+    // Accepted, so only the last applied block may move.
+    let no_op = |w: &mut World, tx: Tx| {
+        let mut expected = w.s.clone();
+        expected.g.last_block = w.block;
+        assert_eq!(w.ok("anyone", tx), vec![], "a clear that finds nothing emits nothing");
+        assert!(expected.state_hash() == w.s.state_hash(), "a clear that finds nothing changes nothing");
+    };
+    // No slash yet: ids 0, 1 and 7 recorded nothing.
+    for id in [0, 1, 7] {
+        no_op(&mut w, clear(id, None));
+        no_op(&mut w, clear(id, Some(ST)));
+    }
+    // Slash 1 records ST only (RE holds no allocation: skipped, nothing recorded).
+    let slash = Tx::SlashOperator {
+        service: set.service,
+        set_id: set.id,
+        operator: a("op1"),
+        strategies: vec![ST, RE],
+        wads_to_slash: vec![u(WAD / 2), u(WAD / 2)],
+        description: "test".into(),
+    };
+    w.ok("svc_slasher", slash);
+    assert_eq!(burned(&w, set, 1, ST), Some(u(5 * E18)));
+    assert_eq!(burned(&w, set, 1, RE), None);
+    // Resolution block 1 + 10 = 11: before it has passed, even the strategy the slash did not
+    // record is not clearable.
+    w.to(11);
+    assert_eq!(
+        w.err("anyone", clear(1, Some(RE))),
+        TxError::Slashing(crate::slashing::SlashingError::NotYetClearable {
+            set,
+            slash_id: 1,
+            clearable_at: 12,
+            block: 11,
+        })
+    );
+    w.to(12);
+    no_op(&mut w, clear(1, Some(RE)));
+    assert_eq!(burned(&w, set, 1, ST), Some(u(5 * E18)));
+    let ev = w.ok("anyone", clear(1, Some(ST)));
+    assert!(ev.iter().any(|e| matches!(e, Event::BurnOrRedistributableSharesDecreased { slash_id: 1, .. })));
+    // Cleared once: clearing it again is a no-op.
+    no_op(&mut w, clear(1, Some(ST)));
+    no_op(&mut w, clear(1, None));
+    // An unknown set is still refused (a typo must not pass silently).
+    let unknown = Tx::ClearBurnOrRedistributableShares { service: set.service, set_id: 9, slash_id: 1, strategy: None };
+    assert_eq!(w.err("anyone", unknown).name(), "UnknownOperatorSet");
 }
 
 // ---------------------------------------------------------------- §2.12 fully slashed

@@ -7,6 +7,11 @@ use crate::tx::{GovernanceAction, ParamName, QueueParams, VetoConfig};
 const WAD: u64 = 1_000_000_000_000_000_000;
 
 fn veto_world(window: u64) -> (World, OperatorSetKey) {
+    veto_world_allocating(window, WAD)
+}
+
+/// `veto_world` with op1 allocating `magnitude` of ST to the vetoable set.
+fn veto_world_allocating(window: u64, magnitude: u64) -> (World, OperatorSetKey) {
     let mut w = World::new();
     w.operator("op1", 0);
     w.deposit("alice", ST, 100 * E18);
@@ -26,7 +31,7 @@ fn veto_world(window: u64) -> (World, OperatorSetKey) {
     );
     let set = OperatorSetKey { service: a("svc"), id: 0 };
     w.register("op1", set);
-    w.allocate("op1", set, ST, WAD);
+    w.allocate("op1", set, ST, magnitude);
     (w, set)
 }
 
@@ -58,6 +63,18 @@ fn veto_window_delays_and_can_cancel_a_slash() {
         "VetoWindowClosed"
     );
     w.ok("keeper", Tx::ExecuteSlash { service: set.service, set_id: 0, request_id: 2 });
+    assert_eq!(w.withdrawable("alice", ST), u(50 * E18));
+    // Executed once: the record says so, and a second execution is refused.
+    let executed = crate::slashing::RequestStatus::Executed(1);
+    assert_eq!(w.s.slash_request(set, 2).expect("request 2").status, executed);
+    assert_eq!(
+        w.err("keeper", Tx::ExecuteSlash { service: set.service, set_id: 0, request_id: 2 }),
+        TxError::Slashing(crate::slashing::SlashingError::SlashRequestNotPending {
+            set,
+            request_id: 2,
+            status: executed
+        })
+    );
     assert_eq!(w.withdrawable("alice", ST), u(50 * E18));
     assert_eq!(
         w.err("keeper", Tx::ExecuteSlash { service: set.service, set_id: 0, request_id: 9 }).name(),
@@ -103,6 +120,47 @@ fn open_request_keeps_stake_slashable_and_holds_withdrawals() {
     assert!(ev.iter().any(|e| matches!(e, Event::WithdrawalCompleted { shares, .. } if shares == &vec![u(20 * E18)])));
     // 30e18 active + 20e18 queued set aside.
     assert_eq!(w.s.burnable_shares()[0].1.shares, u(50 * E18));
+}
+
+#[test]
+fn an_open_request_holds_only_withdrawals_in_its_strategies() {
+    let mut w = World::new();
+    w.operator("op1", 0);
+    w.deposit("alice", ST, 100 * E18);
+    w.deposit("alice", RE, 100 * E18);
+    w.ok("alice", Tx::DelegateTo { operator: a("op1"), approval_salt: None });
+    w.ok("svc", Tx::RegisterService { metadata_uri: String::new() });
+    w.ok(
+        "svc",
+        Tx::CreateOperatorSet {
+            service: a("svc"),
+            set_id: 0,
+            strategies: vec![ST, RE],
+            slasher: a("slasher"),
+            redistribution_recipient: None,
+            consent: Default::default(),
+            veto: Some(VetoConfig { committee: a("committee"), window: 40 }),
+        },
+    );
+    let set = OperatorSetKey { service: a("svc"), id: 0 };
+    w.register("op1", set);
+    w.allocate("op1", set, ST, WAD);
+    w.allocate("op1", set, RE, WAD);
+    let q = |s| Tx::QueueWithdrawals {
+        withdrawals: vec![QueueParams { strategies: vec![s], deposit_shares: vec![u(40 * E18)] }],
+    };
+    w.to(5);
+    w.ok("alice", q(ST)); // nonce 0
+    w.ok("alice", q(RE)); // nonce 1
+    w.to(10);
+    w.ok("slasher", World::slash_tx(set, "op1", RE, E18 / 2)); // RE only, open until block 50+
+    w.to(56);
+    // The RE withdrawal is held; the ST one, outside the request's strategies, completes.
+    let e = w.err("alice", Tx::CompleteWithdrawal { nonce: 1, receive_as_tokens: true });
+    assert_eq!(e.name(), "HeldBySlashRequest");
+    let ev = w.ok("alice", Tx::CompleteWithdrawal { nonce: 0, receive_as_tokens: true });
+    assert!(ev.iter().any(|e| matches!(e, Event::WithdrawalCompleted { shares, .. } if shares == &vec![u(40 * E18)])));
+    assert_eq!(w.s.withdrawals_of(a("alice")).into_iter().map(|(n, _)| n).collect::<Vec<_>>(), vec![1]);
 }
 
 #[test]
@@ -234,7 +292,8 @@ fn burned_and_redistributed_shares_leave_after_the_clearing_delay() {
 
     w.ok("anyone", clear(s0));
     w.ok("anyone", clear(s1));
-    assert_eq!(w.err("anyone", clear(s0)).name(), "NoBurnableShares");
+    // Already cleared: a no-op, as in EigenLayer (see conformance.rs, §5.3).
+    assert!(w.ok("anyone", clear(s0)).is_empty());
     assert_eq!(w.s.balance(crate::BURN_ADDRESS, STETH), u(5 * E18));
     // Unique stake: set 1's allocation was untouched by set 0's slash, so 10% of it is again 5e18.
     assert_eq!(w.s.balance(a("insurance"), STETH), u(5 * E18));
@@ -398,4 +457,101 @@ fn services_declare_their_sets_risk_on_chain() {
     w.ok("avs", declare(2, 3));
     let d = w.s.set_risk(set).unwrap();
     assert_eq!((d.prize, d.threshold_num, d.threshold_den), (U256::from(50u8), 2, 3));
+}
+
+/// op1's deallocation queue for ST, front first.
+fn dealloc_queue(w: &World) -> Vec<OperatorSetKey> {
+    w.s.dealloc_queue.get(&(a("op1"), ST)).map(|q| q.iter().copied().collect()).unwrap_or_default()
+}
+
+fn clear_queue(n: u32) -> Tx {
+    Tx::ClearDeallocationQueue { operator: a("op1"), strategies: vec![ST], num_to_clear: vec![n] }
+}
+
+#[test]
+fn a_slash_that_takes_a_frozen_deallocation_to_zero_lets_it_clear_while_another_request_is_open() {
+    let (mut w, set) = veto_world(20);
+    w.to(5);
+    w.allocate("op1", set, ST, 0); // pending −1e18, effect 5 + 50 + 1 = 56
+    w.to(6);
+    w.ok("slasher", World::slash_tx(set, "op1", ST, E18)); // request 1, executable at 26
+    w.ok("slasher", World::slash_tx(set, "op1", ST, E18 / 2)); // request 2
+    w.to(26);
+    let ev = w.ok("keeper", Tx::ExecuteSlash { service: set.service, set_id: 0, request_id: 1 });
+    // All of the current magnitude and all of the pending decrease: the pending target is 0 and
+    // is still announced, as EigenLayer does whenever a decrease was pending.
+    let updates: Vec<_> = ev
+        .iter()
+        .filter_map(|e| match e {
+            Event::AllocationUpdated { magnitude, effect_block, .. } => Some((*magnitude, *effect_block)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(updates, vec![(0, 56), (0, 26)]);
+    let al = w.s.load_allocation(a("op1"), set, ST, 26).0;
+    assert_eq!((al.current, al.pending, al.effect_block), (0, 0, 56));
+    assert!(w.s.has_open_request(a("op1"), set), "request 2 stays open");
+    w.to(55);
+    w.ok("anyone", clear_queue(10));
+    assert_eq!(dealloc_queue(&w), vec![set], "not due before block 56");
+    // Nothing is pending any more, so the open request freezes nothing: it takes effect and clears.
+    w.to(56);
+    let al = w.s.load_allocation(a("op1"), set, ST, 56).0;
+    assert_eq!((al.current, al.pending, al.effect_block), (0, 0, 0));
+    w.ok("anyone", clear_queue(10));
+    assert_eq!(dealloc_queue(&w), vec![]);
+    assert_eq!(w.s.allocations.get(&(a("op1"), set, ST)), None, "the empty allocation is removed");
+    assert!(w.s.has_open_request(a("op1"), set));
+}
+
+#[test]
+fn the_deallocation_queue_keeps_fifo_order_around_a_frozen_entry_and_clearing_none_changes_nothing() {
+    const HALF: u64 = WAD / 2;
+    const QUARTER: u64 = WAD / 4;
+    let (mut w, vetoed) = veto_world_allocating(40, HALF);
+    let plain = w.service_with("svc2", &[ST]);
+    w.register("op1", plain);
+    w.allocate("op1", plain, ST, QUARTER);
+    w.to(5);
+    w.allocate("op1", vetoed, ST, 0); // entry A: effect 5 + 50 + 1 = 56
+    // Governance lowers the deallocation delay to 10 (timelock 10).
+    let action = GovernanceAction::SetParam { name: ParamName::DeallocationDelayBlocks, value: 10 };
+    w.ok("gov", Tx::Propose { action });
+    w.to(15);
+    w.ok("gov", Tx::ExecuteProposal { id: 1 });
+    w.to(16);
+    w.allocate("op1", plain, ST, 0); // entry B: effect 16 + 10 + 1 = 27, ahead of A's
+    assert_eq!(dealloc_queue(&w), vec![vetoed, plain]);
+    w.to(20);
+    w.ok("slasher", World::slash_tx(vetoed, "op1", ST, E18 / 10)); // open until vetoed (exec. 60)
+    let enc = HALF + QUARTER;
+
+    // Block 30: B fell due first, but A (open request, not yet due) is ahead: nothing is freed.
+    w.to(30);
+    assert_eq!(w.s.encumbered_magnitude(a("op1"), ST, 30), enc);
+    w.ok("anyone", clear_queue(10));
+    assert_eq!(w.s.stored_encumbered(a("op1"), ST), enc);
+    assert_eq!(dealloc_queue(&w), vec![vetoed, plain]);
+
+    // Block 56: A is due but frozen by the open request; the queue passes over it to B.
+    w.to(56);
+    assert_eq!(w.s.encumbered_magnitude(a("op1"), ST, 56), HALF);
+    // Clearing 0 entries changes nothing, not even the order: the state hash is what it was but
+    // for the block applied and the vaults' valuation epoch (bumped by every allocation kind).
+    let mut expected = w.s.clone();
+    expected.g.last_block = w.block;
+    expected.g.value_epoch = expected.g.value_epoch.wrapping_add(1);
+    assert_eq!(w.ok("anyone", clear_queue(0)), vec![]);
+    assert!(w.s.state_hash() == expected.state_hash(), "clearing 0 entries changed the state");
+    assert_eq!(dealloc_queue(&w), vec![vetoed, plain]);
+    w.ok("anyone", clear_queue(1));
+    assert_eq!(w.s.stored_encumbered(a("op1"), ST), HALF);
+    assert_eq!(dealloc_queue(&w), vec![vetoed]);
+
+    // The veto resolves the request: A takes effect and clears.
+    w.to(58);
+    w.ok("committee", Tx::VetoSlash { service: vetoed.service, set_id: 0, request_id: 1 });
+    w.ok("anyone", clear_queue(1));
+    assert_eq!(w.s.stored_encumbered(a("op1"), ST), 0);
+    assert_eq!(dealloc_queue(&w), vec![]);
 }

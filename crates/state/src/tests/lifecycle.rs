@@ -295,6 +295,67 @@ fn delegation_approvals_are_single_use_and_checked() {
     );
 }
 
+/// Registers op1 with `approver` as its delegation approver.
+fn approved_operator(w: &mut World) {
+    w.ok(
+        "op1",
+        Tx::RegisterAsOperator {
+            delegation_approver: Some(a("approver")),
+            allocation_delay: 0,
+            metadata_uri: String::new(),
+        },
+    );
+}
+
+#[test]
+fn a_spent_approval_salt_is_refused_when_reused() {
+    let mut w = World::new();
+    approved_operator(&mut w);
+    let approve = |salt| Tx::ApproveDelegation { staker: a("alice"), operator: a("op1"), salt, expiry: 100 };
+    let d = |salt| Tx::DelegateTo { operator: a("op1"), approval_salt: Some(salt) };
+    w.ok("approver", approve(7));
+    w.ok("alice", d(7));
+    w.ok("alice", Tx::Undelegate { staker: a("alice") });
+    // Same staker, same operator, unexpired: only the spent mark refuses it.
+    assert_eq!(
+        w.err("alice", d(7)),
+        TxError::Delegation(crate::delegation::DelegationError::SaltSpent { approver: a("approver"), salt: 7 })
+    );
+    w.ok("approver", approve(8));
+    w.ok("alice", d(8));
+}
+
+#[test]
+fn approving_with_an_expiry_before_the_block_is_refused_and_at_it_is_accepted() {
+    let mut w = World::new();
+    approved_operator(&mut w);
+    let approve = |salt, expiry| Tx::ApproveDelegation { staker: a("alice"), operator: a("op1"), salt, expiry };
+    w.to(20);
+    assert_eq!(
+        w.err("approver", approve(1, 19)),
+        TxError::Delegation(crate::delegation::DelegationError::ApprovalExpired { expiry: 19, block: 20 })
+    );
+    // Expiry is inclusive: an approval expiring in this block is accepted and usable in it.
+    w.ok("approver", approve(1, 20));
+    w.ok("alice", Tx::DelegateTo { operator: a("op1"), approval_salt: Some(1) });
+    assert_eq!(w.s.delegated_to(a("alice")), Some(a("op1")));
+}
+
+#[test]
+fn a_staker_record_is_removed_after_delegating_without_deposits_then_undelegating() {
+    let mut w = World::new();
+    w.operator("op1", 0);
+    assert_eq!(w.s.staker(a("alice")), None);
+    w.ok("alice", Tx::DelegateTo { operator: a("op1"), approval_salt: None });
+    let rec = w.s.staker(a("alice")).expect("a delegated staker has a record");
+    assert_eq!((rec.delegated_to, rec.withdrawal_nonce, rec.positions.len()), (Some(a("op1")), 0, 0));
+    let ev = w.ok("alice", Tx::Undelegate { staker: a("alice") });
+    // Nothing held, so nothing queued: the nonce stays 0 and the empty record goes.
+    assert!(!ev.iter().any(|e| matches!(e, Event::WithdrawalQueued { .. })));
+    assert_eq!(w.s.staker(a("alice")), None);
+    assert_eq!(w.s.delegated_to(a("alice")), None);
+}
+
 #[test]
 fn admins_and_appointees() {
     let mut w = World::new();

@@ -646,3 +646,54 @@ fn sub_gwei_payouts_and_uneven_losses_round_down() {
     let paid = w.s.strategy_total_shares(BEACON).unwrap();
     assert!(paid < total && total - paid <= u(1_500_000_001));
 }
+
+/// §4.2: only the StrategyManager refuses a zero amount (`SharesAmountZero`); the EigenPodManager
+/// takes a zero beacon entry, so it is queued, uses its nonce (later nonces and roots stay
+/// EigenLayer's) and pays nothing at completion, with or without a pod.
+#[test]
+fn a_zero_share_beacon_entry_is_queued_and_uses_its_nonce() {
+    let mut w = World::new();
+    w.beacon_service("svc");
+    w.restake("alice", 1, 10);
+    w.ok("alice", Tx::DelegateTo { operator: a("op1"), approval_salt: None });
+    let q = |s: StrategyId, x: U256| Tx::QueueWithdrawals {
+        withdrawals: vec![QueueParams { strategies: vec![s], deposit_shares: vec![x] }],
+    };
+    let queued = |ev: &[Event]| {
+        ev.iter()
+            .find_map(|e| match e {
+                Event::WithdrawalQueued { nonce, scaled_shares, withdrawable_shares, delegated_to, .. } => {
+                    Some((*nonce, scaled_shares.clone(), withdrawable_shares.clone(), *delegated_to))
+                }
+                _ => None,
+            })
+            .expect("WithdrawalQueued")
+    };
+    let op_before = w.s.operator_shares(a("op1"), BEACON);
+    assert_eq!(op_before, eth(32));
+    let ev = w.ok("alice", q(BEACON, U256::ZERO));
+    assert_eq!(queued(&ev), (0, vec![U256::ZERO], vec![U256::ZERO], Some(a("op1"))));
+    assert_eq!(w.s.withdrawal(a("alice"), 0).expect("queued").scaled_shares, vec![U256::ZERO]);
+    assert_eq!(w.deposit_shares("alice"), eth(32));
+    assert_eq!(w.s.operator_shares(a("op1"), BEACON), op_before);
+    // The nonce was used: the next withdrawal is number 1.
+    let ev = w.ok("alice", q(BEACON, eth(1)));
+    assert_eq!(queued(&ev), (1, vec![eth(1)], vec![eth(1)], Some(a("op1"))));
+    assert_eq!(w.s.staker(a("alice")).expect("record").withdrawal_nonce, 2);
+    // A token strategy still refuses zero, with or without shares in it.
+    assert_eq!(w.err("alice", q(ST, U256::ZERO)).name(), "SharesAmountZero");
+    // A staker with no pod and no shares may queue it too (EigenPodManager: 0 − 0 ≥ 0).
+    let ev = w.ok("bob", q(BEACON, U256::ZERO));
+    assert_eq!(queued(&ev), (0, vec![U256::ZERO], vec![U256::ZERO], None));
+    // Completed after the delay (1 + 50 + 1), it pays nothing, as tokens or as shares.
+    w.to(52);
+    let ev = w.ok("alice", Tx::CompleteWithdrawal { nonce: 0, receive_as_tokens: true });
+    assert!(ev.iter().any(|e| matches!(e, Event::WithdrawalCompleted { nonce: 0, shares, tokens, .. }
+        if shares == &vec![U256::ZERO] && tokens == &vec![U256::ZERO])));
+    let ev = w.ok("bob", Tx::CompleteWithdrawal { nonce: 0, receive_as_tokens: false });
+    assert!(ev.iter().any(|e| matches!(e, Event::WithdrawalCompleted { shares, .. } if shares == &vec![U256::ZERO])));
+    assert_eq!(w.deposit_shares("alice"), eth(31));
+    assert_eq!(w.deposit_shares("bob"), U256::ZERO);
+    // Bob's record keeps his nonce so a later withdrawal cannot reuse number 0.
+    assert_eq!(w.s.staker(a("bob")).expect("record").withdrawal_nonce, 1);
+}
