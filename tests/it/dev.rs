@@ -80,7 +80,7 @@ impl Dev {
     }
 
     fn state_hash(&self) -> alloy_primitives::B256 {
-        self.node.read(|a| a.state().state_hash())
+        self.node.read(|a| a.state().state_hash().expect("state hash"))
     }
 
     fn balance(&self, who: Address, asset: u32) -> U256 {
@@ -196,7 +196,7 @@ fn snapshot_and_revert_bring_back_the_whole_chain_and_the_faucet_funds_any_addre
         let (at, at_time) = d.head();
         assert_eq!(snap["height"], at);
         let hash = d.state_hash();
-        let header = d.node.read(|a| a.head().hash());
+        let header = d.node.read(|a| a.head().hash().expect("hash"));
         let staker = &d.keys.stakers[1];
         let r = d.send(staker, &Tx::Transfer { asset: cairn_primitives::AssetId(2), to: fresh, amount: eth(1) }).await;
         assert_eq!(r["ok"], true, "{r}");
@@ -230,7 +230,7 @@ fn snapshot_and_revert_bring_back_the_whole_chain_and_the_faucet_funds_any_addre
         assert!(seen.contains("event: reverted") && seen.contains(&format!("from_height={}", at + 1)), "{seen}");
         assert_eq!(d.head().0, at);
         assert_eq!(d.state_hash(), hash, "the state is the snapshot's");
-        assert_eq!(d.node.read(|a| a.head().hash()), header);
+        assert_eq!(d.node.read(|a| a.head().hash().expect("hash")), header);
         assert_eq!(d.balance(fresh, 2), eth(5));
         assert_eq!(d.node.mempool_len(), 0, "what waited after the snapshot is gone");
         // A transaction after the snapshot is gone.
@@ -250,7 +250,7 @@ fn snapshot_and_revert_bring_back_the_whole_chain_and_the_faucet_funds_any_addre
     });
     drop(rt); // the server lets go of the store
     let reopened = Node::open(dev_config(&dir, &keys), &devnet::genesis(&keys)).expect("reopens");
-    assert_eq!(reopened.read(|a| (a.head().height, a.state().state_hash())), (height, hash));
+    assert_eq!(reopened.read(|a| (a.head().height, a.state().state_hash().expect("state hash"))), (height, hash));
     drop(reopened);
     let _ = std::fs::remove_dir_all(&dir);
 }

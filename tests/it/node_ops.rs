@@ -34,7 +34,7 @@ fn days_of(source: &dyn SnapshotSource, days: &[u64]) -> Vec<(u64, String, u64)>
     let mut out = Vec::new();
     source
         .visit_newest_first(days, &mut |day, snap| {
-            out.push((day, snap.state.state_hash().to_string(), snap.block));
+            out.push((day, snap.state.state_hash().expect("state hash").to_string(), snap.block));
             Ok(())
         })
         .expect("every day has a snapshot");

@@ -135,7 +135,7 @@ pub fn run(args: &DevnetArgs) -> Result<()> {
         crate::out::print(&format!(
             "cairn devnet: started from the snapshot at height {} (header {})",
             head.height,
-            head.hash()
+            head.hash()?
         ));
     }
     let node = Node::open(config, &genesis).with_context(|| format!("opening {}", data_dir.display()))?;

@@ -393,7 +393,7 @@ fn block_view(node: &Node, height: u64) -> Result<BlockView, ApiError> {
         };
         let receipts = a.store().receipts_of(height).map_err(AppError::from)?;
         let pruned = height > 0 && height < a.store().bodies_from().map_err(AppError::from)?;
-        Ok(BlockView { hash: header.hash(), header, txs, receipts, pruned })
+        Ok(BlockView { hash: header.hash().map_err(AppError::from)?, header, txs, receipts, pruned })
     })
 }
 
@@ -662,10 +662,12 @@ async fn run_query(State(node): Shared, ApiJson(q): ApiJson<Value>) -> Result<Js
 }
 
 #[utoipa::path(get, path = "/v1/state", responses((status = 200, description = "Head and the hash of the whole state", body = Object)))]
-async fn state_hash(State(node): Shared) -> Json<Value> {
-    Json(node.read(
-        |app| json!({"head": app.head(), "head_hash": app.head().hash(), "full_state_hash": app.state().state_hash()}),
-    ))
+async fn state_hash(State(node): Shared) -> Result<Json<Value>, ApiError> {
+    node.read(|app| {
+        let head_hash = app.head().hash().map_err(AppError::from)?;
+        let full = app.state().state_hash().map_err(AppError::from)?;
+        Ok(Json(json!({"head": app.head(), "head_hash": head_hash, "full_state_hash": full})))
+    })
 }
 
 #[utoipa::path(get, path = "/v1/eip712", responses((status = 200, description = "The typed-data template wallets sign", body = Object)))]

@@ -83,8 +83,8 @@ pub struct NewBlock {
 }
 
 impl NewBlock {
-    fn of(h: &Header) -> Self {
-        Self { height: h.height, time: h.time, hash: h.hash(), tx_count: h.tx_count, state_hash: h.state_hash }
+    fn of(h: &Header) -> Result<Self, cairn_primitives::canonical::EncodeError> {
+        Ok(Self { height: h.height, time: h.time, hash: h.hash()?, tx_count: h.tx_count, state_hash: h.state_hash })
     }
 }
 
@@ -272,7 +272,7 @@ impl Feed {
             Ok(Some(b)) if b.reverted => {
                 // The heights this stream sent are reused by another history: it ends here.
                 self.done = true;
-                let (height, hash) = (b.header.height, b.header.hash());
+                let (height, hash) = (b.header.height, b.header.hash().ok());
                 let message = format!(
                     "the devnet was reverted to block {height}; blocks above it are gone: reconnect with from_height={}",
                     height.saturating_add(1)
@@ -345,8 +345,17 @@ impl Feed {
             }));
         }
         if fresh(p) && self.filter.wants_blocks() {
-            let data = serde_json::to_value(NewBlock::of(&block.header)).unwrap_or_default();
-            out.push(Item { id: Some(p.id()), event: NEW_BLOCK.into(), data });
+            match NewBlock::of(&block.header) {
+                Ok(nb) => {
+                    let data = serde_json::to_value(nb).unwrap_or_default();
+                    out.push(Item { id: Some(p.id()), event: NEW_BLOCK.into(), data });
+                }
+                Err(e) => out.push(Item {
+                    id: None,
+                    event: "error".into(),
+                    data: serde_json::json!({"error": "EncodingFailed", "message": e.to_string()}),
+                }),
+            }
         }
         out
     }
@@ -576,8 +585,13 @@ mod tests {
         assert_eq!(ids(&four), ["4:0:0", "4:0:1", "4:new_block"]);
         let nb = &four[2];
         assert_eq!(nb.event, NEW_BLOCK);
-        let want =
-            NewBlock { height: 4, time: 1_004, hash: header(4).hash(), tx_count: 1, state_hash: B256::repeat_byte(7) };
+        let want = NewBlock {
+            height: 4,
+            time: 1_004,
+            hash: header(4).hash().expect("hash"),
+            tx_count: 1,
+            state_hash: B256::repeat_byte(7),
+        };
         assert_eq!(nb.data, serde_json::to_value(want).expect("json"));
         drop(tx);
         assert_eq!(f.next_items().await, None, "the feed closed");

@@ -108,14 +108,16 @@ async fn blocks(
     let next = next.map(|h| format!("/v1/blocks?before={}&limit={limit}", h.height));
     let blocks = headers
         .into_iter()
-        .map(|h| BlockSummary {
-            height: h.height,
-            hash: h.hash(),
-            time: h.time,
-            tx_count: h.tx_count,
-            state_hash: h.state_hash,
+        .map(|h| {
+            Ok(BlockSummary {
+                height: h.height,
+                hash: h.hash().map_err(AppError::from)?,
+                time: h.time,
+                tx_count: h.tx_count,
+                state_hash: h.state_hash,
+            })
         })
-        .collect();
+        .collect::<Result<_, ApiError>>()?;
     Ok(Json(BlockPage { blocks, next }))
 }
 

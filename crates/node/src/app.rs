@@ -22,6 +22,9 @@ pub enum AppError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// A value that feeds a consensus hash could not be encoded canonically.
+    #[error(transparent)]
+    Encoding(#[from] cairn_primitives::canonical::EncodeError),
     /// The genesis is not valid.
     #[error("invalid genesis: {0}")]
     Genesis(String),
@@ -164,7 +167,7 @@ impl App {
             parent_hash: B256::ZERO,
             tx_root: B256::ZERO,
             receipt_root: B256::ZERO,
-            state_hash: chain_hash(B256::ZERO, &changes),
+            state_hash: chain_hash(B256::ZERO, &changes)?,
             tx_count: 0,
         };
         store.commit_block(&BlockCommit {
@@ -300,18 +303,16 @@ impl App {
         touched.sort_unstable();
         touched.dedup();
         for a in touched {
-            let value = postcard::to_allocvec(&self.next_nonce(&a)).unwrap_or_default();
+            let value = cairn_primitives::canonical::encode("nonce", &self.next_nonce(&a))?;
             changes.push(Change { table: NONCES, key: nonce_key(&a), value: Some(value) });
         }
         let header = Header {
             height,
             time,
-            parent_hash: self.head.hash(),
+            parent_hash: self.head.hash()?,
             tx_root: merkle_root(receipts.iter().map(|r| r.tx_hash).collect()),
-            receipt_root: merkle_root(
-                receipts.iter().map(|r| keccak256(serde_json::to_vec(r).unwrap_or_default())).collect(),
-            ),
-            state_hash: chain_hash(self.head.state_hash, &changes),
+            receipt_root: merkle_root(receipts.iter().map(Receipt::leaf).collect::<Result<_, _>>()?),
+            state_hash: chain_hash(self.head.state_hash, &changes)?,
             tx_count: u32::try_from(included.len()).unwrap_or(u32::MAX),
         };
         let rows = changes.into_iter().map(|c| (c.table, c.key, c.value)).collect();
@@ -406,11 +407,34 @@ pub enum ReplayError {
     },
 }
 
-/// The state commitment: keccak256(previous ‖ keccak256(postcard of the ordered changed rows)).
-fn chain_hash(previous: B256, changes: &[Change]) -> B256 {
-    let digest = keccak256(postcard::to_allocvec(changes).unwrap_or_default());
+/// The state commitment: keccak256(previous ‖ keccak256(canonical bytes of the ordered changed
+/// rows)).
+fn chain_hash(previous: B256, changes: &[Change]) -> Result<B256, cairn_primitives::canonical::EncodeError> {
+    let digest = cairn_primitives::canonical::hash("state changes", changes)?;
     let mut buf = [0u8; 64];
     buf[..32].copy_from_slice(previous.as_slice());
     buf[32..].copy_from_slice(digest.as_slice());
-    keccak256(buf)
+    Ok(keccak256(buf))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    /// The state commitment over a block's changed rows: (table, key, value or none) in order.
+    #[test]
+    fn the_state_commitment_is_pinned() {
+        let changes = vec![
+            Change { table: 3, key: vec![1, 2], value: Some(vec![9]) },
+            Change { table: NONCES, key: vec![0xaa; 20], value: None },
+        ];
+        let bytes = cairn_primitives::canonical::encode("state changes", &changes).unwrap();
+        let want = [&[2u8, 3, 2, 1, 2, 1, 1, 9, 255, 20][..], &[0xaa; 20], &[0]].concat();
+        assert_eq!(bytes, want, "two changes: table, length-prefixed key, optional value");
+        let h = chain_hash(B256::repeat_byte(7), &changes).unwrap();
+        let mut buf = [7u8; 64];
+        buf[32..].copy_from_slice(keccak256(&want).as_slice());
+        assert_eq!(h, keccak256(buf));
+    }
 }

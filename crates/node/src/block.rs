@@ -1,6 +1,7 @@
 //! Blocks, headers and receipts.
 
 use alloy_primitives::{Address, B256, keccak256};
+use cairn_primitives::canonical::{self, EncodeError};
 use serde::{Deserialize, Serialize};
 
 use crate::envelope::SignedTx;
@@ -29,9 +30,9 @@ pub struct Header {
 }
 
 impl Header {
-    /// The header's hash.
-    pub fn hash(&self) -> B256 {
-        keccak256(postcard::to_allocvec(self).unwrap_or_default())
+    /// The header's hash: keccak256 of its canonical bytes.
+    pub fn hash(&self) -> Result<B256, EncodeError> {
+        canonical::hash("header", self)
     }
 }
 
@@ -79,6 +80,15 @@ pub struct Receipt {
     pub error: Option<ReceiptError>,
 }
 
+impl Receipt {
+    /// The receipt's leaf in its block's `receipt_root`: keccak256 of its canonical bytes (the
+    /// fields in order; each event as its JSON object, keys sorted, in the canonical encoding), so
+    /// anyone holding the receipt the API serves recomputes it.
+    pub fn leaf(&self) -> Result<B256, EncodeError> {
+        canonical::hash("receipt", self)
+    }
+}
+
 /// Positional binary merkle root over keccak256 (an odd node is paired with itself; empty: zero).
 pub fn merkle_root(mut level: Vec<B256>) -> B256 {
     if level.is_empty() {
@@ -97,4 +107,93 @@ pub fn merkle_root(mut level: Vec<B256>) -> B256 {
             .collect();
     }
     level[0]
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use alloy_primitives::hex;
+
+    use super::*;
+
+    fn header() -> Header {
+        Header {
+            height: 300,
+            time: 1_800_000_000,
+            parent_hash: B256::repeat_byte(1),
+            tx_root: B256::repeat_byte(2),
+            receipt_root: B256::repeat_byte(3),
+            state_hash: B256::repeat_byte(4),
+            tx_count: 2,
+        }
+    }
+
+    /// The header's bytes written out by hand: varint height and time, four length-prefixed
+    /// 32-byte hashes, varint count. A dependency that changes one byte fails here.
+    #[test]
+    fn the_header_encoding_is_pinned() {
+        let mut want = hex::decode("ac02").unwrap(); // 300
+        want.extend(hex::decode("80a4a7da06").unwrap()); // 1,800,000,000
+        for b in 1..=4u8 {
+            want.push(32);
+            want.extend([b; 32]);
+        }
+        want.push(2);
+        assert_eq!(canonical::encode("header", &header()).unwrap(), want);
+        assert_eq!(header().hash().unwrap(), keccak256(&want));
+        assert_eq!(
+            header().hash().unwrap().to_string(),
+            "0x7427a9d2dc6460467e744226317a93a5cff4d63162bbb12aa44146e9188b99b8",
+            "the pinned header hash"
+        );
+    }
+
+    /// A receipt's leaf: its fields in order, each event as a JSON object whose keys are sorted.
+    #[test]
+    fn the_receipt_leaf_is_pinned_and_recomputed_from_the_json_the_api_serves() {
+        let json = r#"{"tx_hash":"0x0505050505050505050505050505050505050505050505050505050505050505","height":7,"index":1,
+            "sender":"0x0606060606060606060606060606060606060606","nonce":3,"action":"deposit","ok":true,
+            "events":[{"strategy":1,"staker":"0x0606060606060606060606060606060606060606","event":"deposit","amount":"5"}],
+            "error":null}"#;
+        let r: Receipt = serde_json::from_str(json).unwrap();
+        let bytes = canonical::encode("receipt", &r).unwrap();
+        let want = concat!(
+            "20",
+            "0505050505050505050505050505050505050505050505050505050505050505", // tx hash
+            "07",
+            "01", // height, index
+            "14",
+            "0606060606060606060606060606060606060606",
+            "03", // sender, nonce
+            "07",
+            "6465706f736974",
+            "01", // "deposit", ok
+            "01",
+            "04", // one event of four fields, keys sorted:
+            "06",
+            "616d6f756e74",
+            "01",
+            "35", // amount "5"
+            "05",
+            "6576656e74",
+            "07",
+            "6465706f736974", // event "deposit"
+            "06",
+            "7374616b6572",
+            "2a",
+            "307830363036303630363036303630363036303630363036303630363036303630363036303630363036", // staker
+            "08",
+            "7374726174656779",
+            "01", // strategy 1
+            "00"  // no error
+        );
+        assert_eq!(hex::encode(&bytes), want, "the pinned receipt bytes");
+        // Key order in the JSON does not matter: the event map is sorted.
+        let reordered = json.replace(
+            r#"{"strategy":1,"staker":"0x0606060606060606060606060606060606060606","event":"deposit","amount":"5"}"#,
+            r#"{"amount":"5","event":"deposit","staker":"0x0606060606060606060606060606060606060606","strategy":1}"#,
+        );
+        let again: Receipt = serde_json::from_str(&reordered).unwrap();
+        assert_eq!(again.leaf().unwrap(), r.leaf().unwrap());
+    }
 }

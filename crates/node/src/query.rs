@@ -335,7 +335,9 @@ fn global_query(state: &State, q: &Query, block: Block) -> Result<Value, QueryEr
     Ok(match q {
         Query::Proposal { id } => to_json(&state.proposal(*id))?,
         Query::Params {} => to_json(state.params())?,
-        Query::StateHash {} => Value::String(state.state_hash().to_string()),
+        Query::StateHash {} => {
+            Value::String(state.state_hash().map_err(|e| QueryError::from(e.to_string()))?.to_string())
+        }
         Query::IsPaused { module } => Value::Bool(state.is_paused(*module)),
         Query::Summary {} => to_json(&state.summary(block)?)?,
         _ => return Err(QueryError::from(format!("not a global query: {q:?}"))),

@@ -590,7 +590,7 @@ impl StoreRead {
             let (space, key) = k.value();
             rows.push((space, key.to_vec(), v.value().to_vec()));
         }
-        let full_state_hash = state_of(&rows).map_err(corrupt("state"))?.state_hash();
+        let full_state_hash = state_of(&rows).map_err(corrupt("state"))?.state_hash().map_err(corrupt("state"))?;
         Ok(Some(StateSnapshot { chain_id, genesis, head, full_state_hash, rows }))
     }
 }
@@ -602,7 +602,10 @@ impl Store {
         if let Some(m) = self.meta()? {
             return Err(RestoreError::NotEmpty { chain_id: m.chain_id, height: m.head.height });
         }
-        let got = state_of(&snap.rows).map_err(|e| RestoreError::Load(e.to_string()))?.state_hash();
+        let got = state_of(&snap.rows)
+            .map_err(|e| RestoreError::Load(e.to_string()))?
+            .state_hash()
+            .map_err(|e| RestoreError::Load(e.to_string()))?;
         if got != snap.full_state_hash {
             return Err(RestoreError::HashMismatch { claimed: snap.full_state_hash, got });
         }

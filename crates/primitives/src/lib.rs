@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 #![deny(clippy::arithmetic_side_effects)]
 
+pub mod canonical;
 pub mod ids;
 pub mod math;
 pub mod merkle;

@@ -89,6 +89,9 @@ pub enum TxError {
     /// Checked arithmetic failed (an overflow is an error, never a wrap).
     #[error(transparent)]
     Math(#[from] MathError),
+    /// A value that feeds a hash could not be encoded canonically.
+    #[error(transparent)]
+    Encoding(#[from] cairn_primitives::canonical::EncodeError),
 }
 
 impl TxError {

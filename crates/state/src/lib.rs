@@ -642,14 +642,15 @@ impl State {
         self.g.last_block
     }
 
-    /// Canonical bytes of the whole state (postcard over ordered maps): equal states, equal bytes.
-    pub fn canonical_bytes(&self) -> Vec<u8> {
-        postcard::to_allocvec(self).unwrap_or_default()
+    /// Canonical bytes of the whole state (`cairn_primitives::canonical` over ordered maps):
+    /// equal states, equal bytes.
+    pub fn canonical_bytes(&self) -> Result<Vec<u8>, cairn_primitives::canonical::EncodeError> {
+        cairn_primitives::canonical::encode("state", self)
     }
 
     /// keccak256 of the canonical bytes: identical across runs and machines for the same history.
-    pub fn state_hash(&self) -> B256 {
-        keccak256(self.canonical_bytes())
+    pub fn state_hash(&self) -> Result<B256, cairn_primitives::canonical::EncodeError> {
+        self.canonical_bytes().map(keccak256)
     }
 }
 

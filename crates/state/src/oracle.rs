@@ -7,7 +7,7 @@
 //! (EIP-4895) are paid to their execution-layer address when the report is accepted: this is how
 //! exited and skimmed ETH reaches a pod.
 
-use cairn_primitives::{Address, B256, U256, keccak256, math};
+use cairn_primitives::{Address, B256, U256, math};
 use serde::{Deserialize, Serialize};
 
 use crate::{Ctx, Event, State, TxError, pods::PodError};
@@ -68,8 +68,8 @@ pub struct BeaconReport {
 
 impl BeaconReport {
     /// keccak256 of the report's canonical bytes: members vote for this.
-    pub fn root(&self) -> B256 {
-        keccak256(postcard::to_allocvec(self).unwrap_or_default())
+    pub fn root(&self) -> Result<B256, cairn_primitives::canonical::EncodeError> {
+        cairn_primitives::canonical::hash("beacon report", self)
     }
 }
 
@@ -290,7 +290,7 @@ impl State {
         if let Some(root) = self.report_votes.get(&(slot, ctx.sender)) {
             return Err(OracleError::AlreadyReported { member: ctx.sender, slot, root: *root }.into());
         }
-        let root = report.root();
+        let root = report.root()?;
         self.report_votes.insert((slot, ctx.sender), root);
         let votes = self
             .report_votes

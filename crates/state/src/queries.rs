@@ -307,7 +307,7 @@ impl State {
         let burnable = self.burnable.iter().map(|((set, id, s), e)| (*set, *id, *s, e.shares.to_string())).collect();
         Ok(Summary {
             block,
-            state_hash: self.state_hash(),
+            state_hash: self.state_hash()?,
             assets,
             strategies,
             operators,

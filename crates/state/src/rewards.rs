@@ -4,7 +4,7 @@
 //! `cairn-rewards`; this module only checks what it posts.
 
 use cairn_primitives::{
-    Address, AssetId, B256, Bytes, OperatorSetKey, StrategyId, Timestamp, U256, keccak256, math, merkle, named_address,
+    Address, AssetId, B256, Bytes, OperatorSetKey, StrategyId, Timestamp, U256, math, merkle, named_address,
 };
 use serde::{Deserialize, Serialize};
 
@@ -644,7 +644,7 @@ impl State {
             duration: n.duration,
             hash: B256::ZERO,
         };
-        s.hash = keccak256(postcard::to_allocvec(&(n.service, nonce, &s)).unwrap_or_default());
+        s.hash = cairn_primitives::canonical::hash("rewards submission", &(n.service, nonce, &s))?;
         ev.push(Event::RewardsSubmissionCreated {
             service: n.service,
             nonce,

@@ -1,7 +1,7 @@
 //! The withdrawal queue: scaled shares `q = x · k`, slashable for the withdrawal delay, paid at
 //! completion as `q · m(start + delay)` in tokens or re-deposited as shares.
 
-use cairn_primitives::{Address, B256, Block, StrategyId, U256, WAD, keccak256, math};
+use cairn_primitives::{Address, B256, Block, StrategyId, U256, WAD, math};
 use serde::{Deserialize, Serialize};
 
 use crate::{Ctx, Event, State, TxError, delegation::DelegationError, stakers::calc_withdrawable, tx::QueueParams};
@@ -162,7 +162,7 @@ impl State {
             scaled_shares: scaled,
             root: B256::ZERO,
         };
-        w.root = keccak256(postcard::to_allocvec(&(staker, nonce, &w)).unwrap_or_default());
+        w.root = cairn_primitives::canonical::hash("withdrawal", &(staker, nonce, &w))?;
         ev.push(Event::WithdrawalQueued {
             root: w.root,
             staker,

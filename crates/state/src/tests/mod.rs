@@ -3,6 +3,7 @@
 mod accounting;
 mod conformance;
 mod extensions;
+mod hashes;
 mod lifecycle;
 mod native;
 mod rewards;
