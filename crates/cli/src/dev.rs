@@ -91,8 +91,8 @@ fn call(node: &str, path: &str, body: Option<Value>) -> Result<Value> {
     crate::net::block_on(async {
         let c = Client::new(node);
         let (status, v) = match body {
-            Some(b) => c.post(path, &b).await?,
-            None => c.get(path).await?,
+            Some(b) => crate::net::answer(c.base(), c.post(path, &b)).await?,
+            None => crate::net::answer(c.base(), c.get(path)).await?,
         };
         if status >= 400 {
             return Err(crate::net::refusal(status, &v));

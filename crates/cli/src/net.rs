@@ -91,7 +91,7 @@ pub(crate) async fn answer(
 pub(crate) async fn get_ok(c: &Client, path: &str) -> Result<Value> {
     let (status, v) = answer(c.base(), c.get(path)).await?;
     if status >= 400 {
-        return Err(refused(format!("{status}: {}: {}", v["error"], v["message"])));
+        return Err(refusal(status, &v));
     }
     Ok(v)
 }

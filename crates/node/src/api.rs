@@ -193,15 +193,15 @@ pub(crate) fn parse_hash(s: &str) -> Result<B256, ApiError> {
     s.parse().map_err(|e| ApiError::bad("BadHash", format!("{s:?} is not a 32-byte hash: {e}")))
 }
 
-fn path_param(p: Result<Path<String>, PathRejection>) -> Result<String, ApiError> {
+pub(crate) fn path_param(p: Result<Path<String>, PathRejection>) -> Result<String, ApiError> {
     p.map(|Path(v)| v).map_err(|e| ApiError::bad("BadPath", e.body_text()))
 }
 
-fn query_params<T>(q: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
+pub(crate) fn query_params<T>(q: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
     q.map(|Query(v)| v).map_err(|e| ApiError::bad("BadQueryString", e.body_text()))
 }
 
-fn dec(v: U256) -> String {
+pub(crate) fn dec(v: U256) -> String {
     v.to_string()
 }
 

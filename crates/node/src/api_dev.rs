@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 use utoipa::ToSchema;
 
 use crate::{
-    api::{ApiError, SubmitAnswer, WAIT_FOR_COMMIT, WaitParam, parse_address},
+    api::{ApiError, SubmitAnswer, WAIT_FOR_COMMIT, WaitParam, parse_address, query_params},
     block::Header,
     dev::{DevError, DevStatus, SnapshotTaken},
     node::{Node, Submitted, TxStatus},
@@ -184,7 +184,7 @@ async fn answer(node: &Node, submitted: Submitted, wait: bool, extra: Value) -> 
 }
 
 fn wait_param(q: Result<Query<WaitParam>, QueryRejection>) -> Result<bool, ApiError> {
-    q.map(|Query(w)| w.wait).map_err(|e| ApiError::bad("BadQuery", e.body_text()))
+    query_params(q).map(|w: WaitParam| w.wait)
 }
 
 #[utoipa::path(post, path = "/v1/dev/fund", request_body = FundRequest, params(WaitParam),

@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::{
-    api::{ApiError, parse_address},
+    api::{ApiError, dec, parse_address, path_param, query_params},
     app::AppError,
     block::Receipt,
     node::{Node, RewardsTree},
@@ -142,8 +142,7 @@ async fn account_txs(
     address: Result<Path<String>, PathRejection>,
     q: Result<Query<PageParams>, QueryRejection>,
 ) -> Result<Json<TxPage>, ApiError> {
-    let Path(address) = address.map_err(|e| ApiError::bad("BadPath", e.body_text()))?;
-    let a = parse_address(&address)?;
+    let a = parse_address(&path_param(address)?)?;
     let (before, limit) = page(q)?;
     let (txs, kept_from) = node
         .read(|app| {
@@ -161,10 +160,6 @@ async fn account_txs(
         .filter(|_| txs.len() == limit)
         .map(|r| format!("/v1/accounts/{a}/txs?before={}-{}&limit={limit}", r.height, r.index));
     Ok(Json(TxPage { address: a, txs, next, kept_from }))
-}
-
-fn dec(v: U256) -> String {
-    v.to_string()
 }
 
 /// The claimable root's tree, or why there is none.
@@ -210,8 +205,7 @@ fn root_json(t: &RewardsTree) -> Value {
 }
 
 fn earner_param(p: Result<Path<String>, PathRejection>) -> Result<Address, ApiError> {
-    let Path(e) = p.map_err(|e| ApiError::bad("BadPath", e.body_text()))?;
-    parse_address(&e)
+    parse_address(&path_param(p)?)
 }
 
 #[utoipa::path(get, path = "/v1/rewards/{earner}", params(("earner" = String, Path, description = "Earner, `0x` and 40 hex digits", pattern = "^0x[0-9a-fA-F]{40}$")),
@@ -247,7 +241,7 @@ async fn proof(
     q: Result<Query<ProofParams>, QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let e = earner_param(earner)?;
-    let Query(q) = q.map_err(|err| ApiError::bad("BadQueryString", err.body_text()))?;
+    let q = query_params(q)?;
     let recipient = q.recipient.as_deref().map(parse_address).transpose()?.unwrap_or(e);
     let Some(tree) = claimable(&node).await? else {
         return Err(ApiError::not_found("no root is claimable yet"));

@@ -322,11 +322,7 @@ impl Node {
             None => return Err(DevError::NothingEarned { end }),
             Some(r) => r.map_err(DevError::Rewards)?,
         };
-        let key = &dev.config.governor;
-        let (_, nonce) = self.nonces(&address_of(key));
-        let domain = self.read(|a| a.domain().clone());
-        let tx = Tx::SubmitRoot { root, calculation_end: end };
-        Ok((self.submit(domain.sign(key, &tx, nonce, self.now().saturating_add(600)))?, end))
+        Ok((self.submit_as_governor(dev, &Tx::SubmitRoot { root, calculation_end: end })?, end))
     }
 
     /// Mints `amount` of `asset` (symbol or id) to `to` from the faucet: a signed `mint`
@@ -337,11 +333,15 @@ impl Node {
             return Err(DevError::ZeroAmount);
         }
         let asset = self.read(|a| resolve_asset(a.state(), asset))?;
+        self.submit_as_governor(dev, &Tx::Mint { asset, to, amount })
+    }
+
+    /// Signs `tx` with the devnet governor's key at its next free nonce and submits it.
+    fn submit_as_governor(&self, dev: &DevState, tx: &Tx) -> Result<Submitted, DevError> {
         let key = &dev.config.governor;
         let (_, nonce) = self.nonces(&address_of(key));
         let domain = self.read(|a| a.domain().clone());
-        let signed = domain.sign(key, &Tx::Mint { asset, to, amount }, nonce, self.now().saturating_add(600));
-        Ok(self.submit(signed)?)
+        Ok(self.submit(domain.sign(key, tx, nonce, self.now().saturating_add(600)))?)
     }
 }
 
