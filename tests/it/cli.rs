@@ -17,7 +17,7 @@ use serde_json::Value;
 use crate::node::{Harness, start_with, temp_dir};
 
 /// The `cairn` binary, built once per test run.
-fn cairn() -> &'static Path {
+pub(crate) fn cairn() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
         if let Some(bin) = std::env::var_os("CAIRN_BIN") {

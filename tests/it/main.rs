@@ -1,6 +1,8 @@
 //! The integration-test binary: one module per area.
+mod abci;
 mod admission;
 mod cli;
+mod consensus;
 mod dev;
 mod devnet_vault;
 mod fuzz_smoke;

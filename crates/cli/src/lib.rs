@@ -13,4 +13,5 @@ pub mod out;
 pub mod rewards;
 pub mod risk;
 pub mod scenario;
+pub mod testnet;
 pub mod vault;

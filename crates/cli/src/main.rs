@@ -37,7 +37,7 @@ use std::{path::PathBuf, process::ExitCode};
 use cairn_cli::{
     devnet,
     keys::{self, Protection},
-    net, out, rewards, risk, scenario,
+    net, out, rewards, risk, scenario, testnet,
 };
 use clap::{CommandFactory, Parser, Subcommand};
 
@@ -71,6 +71,18 @@ enum Command {
         after_help = "Examples:\n  cairn devnet\n  cairn devnet --data-dir /tmp/dev --listen 127.0.0.1:9545 --stakers 100"
     )]
     Devnet(Box<devnet::DevnetArgs>),
+    /// A local multi-validator network under CometBFT: each validator a `cometbft` process and
+    /// a Cairn application with its own store and API, on loopback ports (docs/node.md).
+    #[command(
+        after_help = "Examples:\n  cairn testnet --validators 4 --dir /tmp/net\n  cairn testnet --dir /tmp/net --no-workers --reset\n\nNeeds the cometbft binary: `bash scripts/install-cometbft.sh` installs it."
+    )]
+    Testnet(Box<testnet::TestnetArgs>),
+    /// One validator's application under CometBFT: serves ABCI to it, the REST API to users, and
+    /// forwards submitted transactions to CometBFT's mempool (`cairn testnet` starts these).
+    #[command(
+        after_help = "Examples:\n  cairn node --abci 127.0.0.1:26658 --comet-rpc http://127.0.0.1:26657 --listen 127.0.0.1:8545 --data-dir /tmp/v0"
+    )]
+    Node(Box<testnet::ValidatorArgs>),
     /// Devnet controls: mine blocks, move time, snapshot and revert, fund an address, post a
     /// rewards root (refused by a node that is not a devnet).
     #[command(
@@ -575,6 +587,8 @@ fn main() -> ExitCode {
         Command::Scenario(ScenarioCommand::Run { file, quiet }) => run_scenario(&file, quiet),
         Command::Rewards(cmd) => run_rewards(cmd),
         Command::Devnet(args) => report(devnet::run(&args).map(|()| serde_json::Value::Null), true),
+        Command::Testnet(args) => report(testnet::run(&args).map(|()| serde_json::Value::Null), true),
+        Command::Node(args) => report(testnet::run_validator(&args).map(|()| serde_json::Value::Null), true),
         Command::Dev { command, node, wait, json } => report(cairn_cli::dev::run(&node, command, wait), json),
         Command::Keys(cmd) => run_keys(cmd),
         Command::Tx { action, fields, key, node, keys_dir, wait, expiry, json } => report(

@@ -3,7 +3,7 @@
 //! `prepare_proposal` picks what goes into a block, `process_proposal` validates a block
 //! someone else proposed, `finalize_block` executes one and returns its header and receipts,
 //! `commit` makes it durable. The single-proposer node calls them in that order; a CometBFT
-//! adapter would call the same four methods from its ABCI handlers.
+//! adapter (`crate::abci`) calls the same methods from its ABCI handlers.
 
 use std::{collections::HashMap, path::Path, sync::Arc};
 
@@ -240,6 +240,23 @@ impl App {
     /// ABCI ProcessProposal: re-verifies a proposed block's transactions (signatures in parallel)
     /// and checks height, time, nonces and expiries.
     pub fn process_proposal(&self, height: u64, time: u64, txs: &[SignedTx]) -> Result<(), ProposalError> {
+        let verified = self.verify_block(txs.to_vec())?;
+        self.check_proposal(height, time, &verified)
+    }
+
+    /// Verifies a block's transactions on every core, in order; the first failure names its
+    /// position.
+    pub fn verify_block(&self, txs: Vec<SignedTx>) -> Result<Vec<Arc<Verified>>, ProposalError> {
+        crate::verify_all(&self.domain, txs)
+            .into_iter()
+            .enumerate()
+            .map(|(index, v)| v.map(Arc::new).map_err(|error| ProposalError::BadTx { index, error }))
+            .collect()
+    }
+
+    /// [`App::process_proposal`] over transactions already verified: height, time, nonces and
+    /// expiries.
+    pub fn check_proposal(&self, height: u64, time: u64, txs: &[Arc<Verified>]) -> Result<(), ProposalError> {
         let expected = self.head.height.saturating_add(1);
         if height != expected {
             return Err(ProposalError::WrongHeight { height, expected });
@@ -247,10 +264,8 @@ impl App {
         if time < self.head.time {
             return Err(ProposalError::TimeWentBackwards { time, head_time: self.head.time });
         }
-        let verified = crate::verify_all(&self.domain, txs.to_vec());
         let mut next: HashMap<Address, u64> = HashMap::new();
-        for (index, v) in verified.into_iter().enumerate() {
-            let v = v.map_err(|error| ProposalError::BadTx { index, error })?;
+        for (index, v) in txs.iter().enumerate() {
             let n = next.entry(v.sender).or_insert_with(|| self.next_nonce(&v.sender));
             if v.nonce != *n {
                 return Err(ProposalError::NonceOutOfOrder { index, sender: v.sender, nonce: v.nonce, expected: *n });
@@ -367,12 +382,8 @@ impl App {
     /// executes and commits it, and fails if the resulting header differs from the block's.
     pub fn replay_block(&mut self, block: &Block) -> Result<Header, ReplayError> {
         let h = &block.header;
-        self.process_proposal(h.height, h.time, &block.txs)?;
-        let verified: Vec<Arc<Verified>> = crate::verify_all(&self.domain, block.txs.clone())
-            .into_iter()
-            .enumerate()
-            .map(|(index, v)| v.map(Arc::new).map_err(|error| ProposalError::BadTx { index, error }))
-            .collect::<Result<_, _>>()?;
+        let verified = self.verify_block(block.txs.clone())?;
+        self.check_proposal(h.height, h.time, &verified)?;
         let f = self.finalize_block(h.time, &verified)?;
         if f.block.header != *h {
             return Err(ReplayError::Diverged {

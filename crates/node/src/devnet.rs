@@ -460,6 +460,28 @@ pub async fn seed_world(node: Arc<Node>, keys: Arc<DevKeys>) {
     eprintln!("devnet: the world is not complete after {ticks} seeding rounds");
 }
 
+/// Completes the seeded world on a chain whose blocks come from CometBFT (`cairn testnet
+/// --no-workers`): like [`seed_world`], but waiting for blocks instead of mining them. Gives up,
+/// saying so, after ten minutes.
+pub async fn seed_world_under_consensus(node: Arc<Node>, keys: Arc<DevKeys>) {
+    let mut w = Workers::new(Arc::clone(&node), keys);
+    for _ in 0..2_400 {
+        let seeding = w.seed();
+        if !seeding && w.seed_step() {
+            eprintln!("testnet: the world is seeded at height {}", node.read(|a| a.head().height));
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        for _ in 0..100 {
+            if node.mempool_len() == 0 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    eprintln!("testnet: the world is not complete after ten minutes");
+}
+
 /// Runs the workers until the process ends: seeding on a fresh chain, allocations once they
 /// can take effect, the vault's creation through governance, then oracle reports every 12 s
 /// (with the validators the vault deposited), reward submissions every hour, a rewards root

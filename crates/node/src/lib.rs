@@ -6,6 +6,7 @@
 //! against the committed state, bounds) → `app` (prepare, finalize, commit) → `store`, and
 //! events out to subscribers.
 
+pub mod abci;
 pub mod admission;
 pub mod api;
 pub mod api_dev;

@@ -295,7 +295,8 @@ impl Mempool {
         (out, expired)
     }
 
-    fn drop_expired(&mut self, now: u64) -> Vec<B256> {
+    /// Drops the transactions that expired before `now`; returns their hashes.
+    pub fn drop_expired(&mut self, now: u64) -> Vec<B256> {
         let mut gone = Vec::new();
         for q in self.queues.values_mut() {
             q.retain(|_, tx| {

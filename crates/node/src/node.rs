@@ -70,6 +70,8 @@ pub enum Mining {
     Interval(Duration),
     /// Only when asked (`POST /v1/dev/mine`; anvil's `--no-mining`).
     Manual,
+    /// Never by the node: CometBFT decides blocks and drives the app over ABCI (`crate::abci`).
+    Consensus,
 }
 
 impl Config {
@@ -196,6 +198,8 @@ pub struct Metrics {
     pub txs_committed: AtomicU64,
     /// Committed transactions the state machine refused.
     pub txs_failed: AtomicU64,
+    /// Admitted transactions CometBFT's mempool did not take (under CometBFT only).
+    pub txs_forward_failed: AtomicU64,
     /// Admitted transactions that left the mempool uncommitted (expired, evicted, not
     /// re-admitted after a restart).
     pub txs_dropped: AtomicU64,
@@ -234,6 +238,9 @@ pub struct Node {
     pub(crate) clock_offset: AtomicU64,
     pub(crate) dev: Option<crate::dev::DevState>,
     rewards_cache: Mutex<Option<Arc<RewardsTree>>>,
+    /// Under CometBFT: admitted transactions' bytes on their way to its mempool
+    /// (`crate::abci::forward`).
+    pub(crate) forward: std::sync::OnceLock<tokio::sync::mpsc::UnboundedSender<Vec<u8>>>,
 }
 
 /// A rewards calculation through a posted root's end, checked against that root.
@@ -317,6 +324,7 @@ impl Node {
             clock_offset: AtomicU64::new(0),
             dev,
             rewards_cache: Mutex::default(),
+            forward: std::sync::OnceLock::new(),
         });
         node.restore_pool(stored.into_iter().chain(journaled).collect())?;
         Ok(node)
@@ -339,7 +347,7 @@ impl Node {
             let mut refused = Vec::new();
             for v in std::mem::take(&mut todo) {
                 let record = postcard::to_allocvec(&v.signed).unwrap_or_default();
-                match self.admit(Ok(v.clone())) {
+                match self.admit(Ok(v.clone()), true) {
                     Ok(_) => restored.push((v.hash, record)),
                     Err(e) => refused.push((v, e)),
                 }
@@ -450,16 +458,22 @@ impl Node {
     pub fn submit(&self, signed: SignedTx) -> Result<Submitted, SubmitError> {
         let domain = self.read(|a| a.domain().clone());
         let verified = domain.verify(signed);
-        self.admit(verified)
+        self.admit(verified, true)
     }
 
     /// Verifies (on every core) and admits a batch, keeping order.
     pub fn submit_batch(&self, batch: Vec<SignedTx>) -> Vec<Result<Submitted, SubmitError>> {
         let domain = self.read(|a| a.domain().clone());
-        crate::verify_all(&domain, batch).into_iter().map(|v| self.admit(v)).collect()
+        crate::verify_all(&domain, batch).into_iter().map(|v| self.admit(v, true)).collect()
     }
 
-    fn admit(&self, verified: Result<Verified, EnvelopeError>) -> Result<Submitted, SubmitError> {
+    /// Admits a verified transaction to the mempool; with `forward`, a node under CometBFT also
+    /// hands it to CometBFT's mempool (not when CometBFT itself asked, in `CheckTx`).
+    pub(crate) fn admit(
+        &self,
+        verified: Result<Verified, EnvelopeError>,
+        forward: bool,
+    ) -> Result<Submitted, SubmitError> {
         let result = verified.map_err(SubmitError::from).and_then(|v| {
             let now = self.now();
             if v.expiry < now {
@@ -481,6 +495,10 @@ impl Node {
             let admitted = crate::admission::check(app.state(), &pool, &v, next)?;
             let evicted = pool.insert(v, next, admitted.budgeted)?;
             drop(pool);
+            if forward && let Some(to) = self.forward.get() {
+                // In admission order: the forwarder keeps it, so one sender's nonces stay in order.
+                let _ = to.send(record.clone());
+            }
             self.journal_admission(out.hash, record, evicted);
             drop(app);
             Ok(out)
@@ -553,11 +571,26 @@ impl Node {
         let (candidates, expired) = self.mempool().ready(self.config.max_block_txs, time, |a| app.next_nonce(a));
         let txs = app.prepare_proposal(candidates, time, self.config.max_block_txs);
         let finalized = app.finalize_block(time, &txs)?;
+        self.commit_finalized(&mut app, &finalized, expired, durable, started)
+    }
+
+    /// Commits a finalized block under the app's write lock, with the mempool's changes since
+    /// the previous block; then advances the mempool, records `expired` as dropped, counts and
+    /// announces the block. Shared by the producer and the ABCI `Commit`.
+    pub(crate) fn commit_finalized(
+        &self,
+        app: &mut App,
+        finalized: &crate::app::Finalized,
+        expired: Vec<B256>,
+        durable: bool,
+        started: Instant,
+    ) -> Result<Header, AppError> {
+        let time = finalized.block.header.time;
         // Admissions wait on the app lock held here, so the journal's cut is exact.
         let (fresh, mut gone) =
             self.lock_journal().rotate().map_err(|e| StoreError::Db(format!("mempool journal: {e}")))?;
         gone.extend(&expired);
-        app.commit_durably(&finalized, &fresh, &gone, durable)?;
+        app.commit_durably(finalized, &fresh, &gone, durable)?;
         if durable {
             self.lock_journal().forget_old();
         }
@@ -574,7 +607,6 @@ impl Node {
                 pool.advance(r.sender, app.next_nonce(&r.sender));
             }
         }
-        drop(app);
         let failed = finalized.receipts.iter().filter(|r| !r.ok).count();
         self.metrics.txs_committed.fetch_add(finalized.receipts.len() as u64, Relaxed);
         self.metrics.txs_failed.fetch_add(failed as u64, Relaxed);
@@ -596,14 +628,14 @@ impl Node {
             let tick = match node.config.mining {
                 Mining::Auto => node.config.block_interval,
                 Mining::Interval(every) => every.min(Duration::from_millis(100)),
-                Mining::Manual => Duration::from_millis(100),
+                Mining::Manual | Mining::Consensus => Duration::from_millis(100),
             };
             while !node.stopping.load(Relaxed) {
                 std::thread::sleep(tick);
                 let due = match node.config.mining {
                     Mining::Auto => node.mempool_len() > 0 || last.elapsed() >= node.config.empty_block_interval,
                     Mining::Interval(every) => last.elapsed() >= every,
-                    Mining::Manual => false,
+                    Mining::Manual | Mining::Consensus => false,
                 };
                 if !due {
                     continue;
