@@ -493,6 +493,7 @@ fn the_load_generator_commits_everything_it_submits() {
                 let sink = Arc::clone(&sink);
                 Arc::new(move |phase, done, total| sink.lock().expect("lock").push((phase, done, total)))
             }),
+            rate: None,
         };
         let r = rt.block_on(cairn_node::loadgen::run(spec)).expect("load run");
         assert_eq!((r.committed, r.refused, r.reads), (1_000, 0, 200), "batch {batch}: {r:?}");

@@ -400,6 +400,34 @@ enum BenchCommand {
         #[arg(long, default_value_t = 100)]
         block_ms: u64,
     },
+    /// Start a local CometBFT network in a temporary directory and load it: signed transfers
+    /// submitted across every validator's API; prints committed tx/s, submission-to-commit
+    /// latency, block interval and the application's time per block (JSON).
+    #[command(after_help = "Examples:\n  cairn bench testnet --txs 20000 --accounts 2000")]
+    Testnet {
+        /// Validators.
+        #[arg(long, default_value_t = 4)]
+        validators: usize,
+        /// Transactions.
+        #[arg(long, default_value_t = 20_000)]
+        txs: usize,
+        /// Signing accounts (the genesis funds this many devnet stakers).
+        #[arg(long, default_value_t = 2_000)]
+        accounts: usize,
+        /// Concurrent clients (spread over the validators).
+        #[arg(long, default_value_t = 8)]
+        clients: usize,
+        /// Transactions per request.
+        #[arg(long, default_value_t = 250)]
+        batch: usize,
+        /// CometBFT's timeout_commit, milliseconds.
+        #[arg(long, default_value_t = 100)]
+        block_ms: u64,
+        /// Offered load, transactions per second (paced requests); without it, as fast as the
+        /// clients go (the peak).
+        #[arg(long)]
+        rate: Option<f64>,
+    },
     /// Build a chain of N stored transactions (rewards history on) in a temporary directory,
     /// then time reopening it: restart time must not grow with the chain (JSON).
     #[command(after_help = "Examples:\n  cairn bench restart --txs 100000 --reopens 3")]
@@ -647,6 +675,7 @@ fn main() -> ExitCode {
                 reads,
                 block_interval: std::time::Duration::from_millis(block_ms),
                 progress: Some(net::progress_bar()),
+                rate: None,
             };
             let rt = match tokio::runtime::Runtime::new() {
                 Ok(rt) => rt,
@@ -657,6 +686,19 @@ fn main() -> ExitCode {
                 None => rt.block_on(cairn_node::loadgen::run(spec)),
             };
             report(result.and_then(|r| Ok(serde_json::to_value(r)?)), false)
+        }
+        Command::Bench(BenchCommand::Testnet { validators, txs, accounts, clients, batch, block_ms, rate }) => {
+            let load = cairn_node::loadgen::LoadSpec {
+                txs,
+                accounts,
+                clients,
+                batch,
+                reads: 0,
+                block_interval: std::time::Duration::from_millis(block_ms),
+                progress: Some(net::progress_bar()),
+                rate,
+            };
+            report(testnet::bench(testnet::BenchSpec { validators, load, block_ms }), false)
         }
         Command::Bench(BenchCommand::Restart { txs, accounts, per_block, reopens, build_into }) => {
             let spec = cairn_node::loadgen::RestartSpec { txs, accounts, per_block };

@@ -131,7 +131,7 @@ pub struct TestnetArgs {
     #[arg(long, default_value_t = 1000)]
     pub stakers: usize,
     /// CometBFT's pause after a commit before the next height (its `timeout_commit`).
-    #[arg(long, default_value_t = 300)]
+    #[arg(long, default_value_t = 100)]
     pub block_ms: u64,
     /// Seed the world on validator 0 and then run no background activity.
     #[arg(long)]
@@ -281,11 +281,17 @@ fn write_config(layout: &Layout, i: usize, peers: &str) -> Result<()> {
     set(&mut config, None, "log_level", Value::from("info"))?;
     set(&mut config, Some("rpc"), "laddr", Value::from(format!("tcp://127.0.0.1:{}", p.rpc)))?;
     set(&mut config, Some("rpc"), "max_body_bytes", Value::from(8_000_000))?;
+    // The node forwards submissions in JSON-RPC batches of up to 256.
+    set(&mut config, Some("rpc"), "max_request_batch_size", Value::from(512))?;
     set(&mut config, Some("p2p"), "laddr", Value::from(format!("tcp://127.0.0.1:{}", p.p2p)))?;
     set(&mut config, Some("p2p"), "persistent_peers", Value::from(peers))?;
     set(&mut config, Some("p2p"), "addr_book_strict", Value::from(false))?;
     set(&mut config, Some("p2p"), "allow_duplicate_ip", Value::from(true))?;
     set(&mut config, Some("p2p"), "pex", Value::from(false))?;
+    // Loopback peers: consensus messages are flushed and gossiped every 10 ms, not CometBFT's
+    // WAN default of 100 ms, which would add a tenth of a second to every step of a height.
+    set(&mut config, Some("p2p"), "flush_throttle_timeout", Value::from("10ms"))?;
+    set(&mut config, Some("consensus"), "peer_gossip_sleep_duration", Value::from("10ms"))?;
     set(&mut config, Some("p2p"), "send_rate", Value::from(52_428_800))?;
     set(&mut config, Some("p2p"), "recv_rate", Value::from(52_428_800))?;
     set(&mut config, Some("mempool"), "size", Value::from(100_000))?;
@@ -491,4 +497,96 @@ pub fn run(args: &TestnetArgs) -> Result<()> {
             Err(anyhow!("validator {i}'s {which} exited ({status}); see {}", net.layout.home(i).display()))
         }
     }
+}
+
+/// `n` consecutive free loopback ports from a pseudo-random start between 20,000 and 32,000
+/// (below Linux's ephemeral range, so no outgoing connection takes one before it is bound;
+/// probed, so another listener could still take one meanwhile).
+pub fn free_ports(n: u16) -> Result<u16> {
+    let seed = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
+    for attempt in 0..200u32 {
+        let start = seed.wrapping_add(attempt.wrapping_mul(7_919)) % 12_000;
+        let base = 20_000 + u16::try_from(start).unwrap_or(0);
+        if (0..n).all(|k| std::net::TcpListener::bind(("127.0.0.1", base + k)).is_ok()) {
+            return Ok(base);
+        }
+    }
+    bail!("no {n} free consecutive loopback ports")
+}
+
+/// A counter or gauge from a node's `/metrics` (Prometheus text), `None` if it cannot be read.
+pub fn metric(api: &str, name: &str) -> Option<f64> {
+    use std::io::{Read, Write};
+    let addr = api.trim_start_matches("http://");
+    let mut s = std::net::TcpStream::connect(addr).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    s.write_all(b"GET /metrics HTTP/1.0\r\nHost: localhost\r\n\r\n").ok()?;
+    let mut text = String::new();
+    s.read_to_string(&mut text).ok()?;
+    text.lines().find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
+}
+
+/// `cairn bench testnet`'s settings.
+#[derive(Debug, Clone)]
+pub struct BenchSpec {
+    /// Validators.
+    pub validators: usize,
+    /// The load: transactions, accounts, clients, batch size.
+    pub load: cairn_node::loadgen::LoadSpec,
+    /// CometBFT's `timeout_commit`, milliseconds.
+    pub block_ms: u64,
+}
+
+/// Starts a testnet in a temporary directory, loads it with signed stETH transfers submitted
+/// across every validator's API, and reports committed transactions per second, submission to
+/// commit latency, block times, and the application's share of each block.
+pub fn bench(spec: BenchSpec) -> Result<serde_json::Value> {
+    let dir = std::env::temp_dir().join(format!("cairn-bench-testnet-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let n = u16::try_from(spec.validators).map_err(|_| anyhow!("too many validators"))?;
+    let base = free_ports(4 * n)?;
+    let layout = Layout {
+        dir: dir.clone(),
+        validators: spec.validators,
+        api_port: base + 3 * n,
+        base_port: base,
+        stakers: spec.load.accounts,
+        block_ms: spec.block_ms,
+    };
+    let apis: Vec<String> = (0..spec.validators).map(|i| layout.api(i)).collect();
+    let mut net = Testnet::start(layout, std::env::current_exe()?, cometbft_binary()?, Workers::None)?;
+    let started = Instant::now();
+    let height = |api: &str| metric(api, "cairn_height").unwrap_or(0.0);
+    while apis.iter().any(|a| height(a) < 2.0) {
+        if started.elapsed() > Duration::from_secs(90) {
+            bail!("the testnet in {} did not reach height 2 in 90 s", dir.display());
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let before: Vec<(f64, f64)> = apis
+        .iter()
+        .map(|a| (metric(a, "cairn_blocks_total").unwrap_or(0.0), metric(a, "cairn_block_seconds_micros_total").unwrap_or(0.0)))
+        .collect();
+    let rt = tokio::runtime::Runtime::new()?;
+    let report = rt.block_on(cairn_node::loadgen::run_against_many(&apis, spec.load.clone()));
+    let app_ms: Vec<f64> = apis
+        .iter()
+        .zip(&before)
+        .map(|(a, (b0, m0))| {
+            let blocks = metric(a, "cairn_blocks_total").unwrap_or(0.0) - b0;
+            let micros = metric(a, "cairn_block_seconds_micros_total").unwrap_or(0.0) - m0;
+            if blocks > 0.0 { micros / blocks / 1e3 } else { 0.0 }
+        })
+        .collect();
+    net.stop();
+    let report = report?;
+    let _ = std::fs::remove_dir_all(&dir);
+    let block_ms = if report.blocks > 0 { report.seconds * 1e3 / report.blocks as f64 } else { 0.0 };
+    Ok(serde_json::json!({
+        "validators": spec.validators,
+        "timeout_commit_ms": spec.block_ms,
+        "load": report,
+        "mean_block_interval_ms": block_ms,
+        "app_finalize_and_commit_ms_per_block": app_ms,
+    }))
 }

@@ -158,9 +158,10 @@ pub enum AbciError {
     },
 }
 
-/// Verified transactions by the keccak256 of their bytes, oldest forgotten first.
+/// Verified transactions by the keccak256 of their bytes, oldest forgotten first: filled by
+/// CheckTx, PrepareProposal and the node's own forwarding, read by CheckTx and ProcessProposal.
 #[derive(Debug, Default)]
-struct TxCache {
+pub(crate) struct TxCache {
     map: HashMap<B256, Arc<Verified>>,
     order: VecDeque<B256>,
 }
@@ -169,7 +170,7 @@ struct TxCache {
 const CACHE_CAP: usize = 100_000;
 
 impl TxCache {
-    fn insert(&mut self, key: B256, v: Arc<Verified>) {
+    pub(crate) fn insert(&mut self, key: B256, v: Arc<Verified>) {
         if self.map.insert(key, v).is_none() {
             self.order.push_back(key);
         }
@@ -202,7 +203,6 @@ struct Round {
 pub struct Abci {
     node: Arc<Node>,
     round: Arc<Mutex<Round>>,
-    cache: Arc<Mutex<TxCache>>,
     fault_from: Option<u64>,
 }
 
@@ -248,7 +248,7 @@ impl Abci {
     /// The adapter over `node`, which must run with `Mining::Consensus`. `fault_from` is a test
     /// switch: from that height on, the app hash it reports is wrong (a diverging validator).
     pub fn new(node: Arc<Node>, fault_from: Option<u64>) -> Self {
-        Self { node, round: Arc::default(), cache: Arc::default(), fault_from }
+        Self { node, round: Arc::default(), fault_from }
     }
 
     fn round(&self) -> MutexGuard<'_, Round> {
@@ -256,7 +256,7 @@ impl Abci {
     }
 
     fn cache(&self) -> MutexGuard<'_, TxCache> {
-        self.cache.lock().unwrap_or_else(|p| p.into_inner())
+        self.node.tx_cache.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Decodes and verifies each transaction, from the cache where it was seen before (the
@@ -334,7 +334,7 @@ impl Abci {
                 return refuse(code::STALE, "Stale", log);
             }
         }
-        match self.node.admit(Ok((*v).clone()), false) {
+        match self.node.admit(Ok(v), false) {
             Ok(_) => response::CheckTx::default(),
             Err(e) => {
                 self.cache().map.remove(&key);
@@ -656,9 +656,41 @@ pub fn forward_to(node: &Arc<Node>, rpc: &str) {
     });
 }
 
+/// CometBFT's default `rpc.max_request_batch_size` (`cairn testnet` raises it).
+const COMET_DEFAULT_BATCH: usize = 10;
+
 async fn forward_batch(node: &Node, client: &crate::client::Client, batch: &[Vec<u8>]) {
-    use base64::Engine as _;
     use std::sync::atomic::Ordering::Relaxed;
+    let results = match broadcast(client, batch).await {
+        Some(serde_json::Value::Array(results)) => results,
+        // A CometBFT with the default batch limit refuses the whole batch: send it in smaller ones.
+        Some(one) if batch.len() > COMET_DEFAULT_BATCH && one.to_string().contains("batch request exceeds") => {
+            for chunk in batch.chunks(COMET_DEFAULT_BATCH) {
+                match broadcast(client, chunk).await {
+                    Some(serde_json::Value::Array(r)) => count_refusals(node, &r),
+                    Some(one) => count_refusals(node, &[one]),
+                    None => {
+                        node.metrics.txs_forward_failed.fetch_add(chunk.len() as u64, Relaxed);
+                    }
+                }
+            }
+            return;
+        }
+        // A batch of one is answered with a bare object.
+        Some(one) if batch.len() == 1 => vec![one],
+        other => {
+            eprintln!("cairn node: CometBFT's RPC gave no results for {} transactions: {other:?}", batch.len());
+            node.metrics.txs_forward_failed.fetch_add(batch.len() as u64, Relaxed);
+            return;
+        }
+    };
+    count_refusals(node, &results);
+}
+
+/// `broadcast_tx_sync` for each transaction in one JSON-RPC batch; the answer, or `None` when
+/// CometBFT's RPC cannot be reached (a few tries, bounded: it may still be starting).
+async fn broadcast(client: &crate::client::Client, batch: &[Vec<u8>]) -> Option<serde_json::Value> {
+    use base64::Engine as _;
     let calls: Vec<serde_json::Value> = batch
         .iter()
         .enumerate()
@@ -668,24 +700,20 @@ async fn forward_batch(node: &Node, client: &crate::client::Client, batch: &[Vec
         })
         .collect();
     let body = serde_json::Value::Array(calls);
-    // CometBFT may still be starting: a few tries, bounded.
-    let mut answer = None;
     for attempt in 0..10u32 {
         match client.post("/", &body).await {
-            Ok((200, v)) => {
-                answer = Some(v);
-                break;
-            }
+            Ok((200, v)) => return Some(v),
             Ok((status, v)) => eprintln!("cairn node: CometBFT's RPC answered {status}: {v}"),
             Err(e) if attempt == 9 => eprintln!("cairn node: cannot forward to CometBFT: {e}"),
             Err(_) => {}
         }
         tokio::time::sleep(Duration::from_millis(200u64 << attempt.min(4))).await;
     }
-    let Some(serde_json::Value::Array(results)) = answer else {
-        node.metrics.txs_forward_failed.fetch_add(batch.len() as u64, Relaxed);
-        return;
-    };
+    None
+}
+
+fn count_refusals(node: &Node, results: &[serde_json::Value]) {
+    use std::sync::atomic::Ordering::Relaxed;
     for r in results {
         let code = r["result"]["code"].as_u64().unwrap_or(0);
         let error = r.get("error").filter(|e| !e.is_null());
@@ -694,10 +722,8 @@ async fn forward_batch(node: &Node, client: &crate::client::Client, batch: &[Vec
         let known = error.is_some_and(|e| e.to_string().contains("already exists in cache"));
         if (code != 0 || error.is_some()) && !known {
             node.metrics.txs_forward_failed.fetch_add(1, Relaxed);
-            eprintln!(
-                "cairn node: CometBFT refused a forwarded transaction: code {code} {log} {}",
-                error.map(|e| e.to_string()).unwrap_or_default()
-            );
+            let error = error.map(|e| e.to_string()).unwrap_or_default();
+            eprintln!("cairn node: CometBFT refused a forwarded transaction: code {code} {log} {error}");
         }
     }
 }

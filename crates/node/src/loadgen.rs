@@ -41,6 +41,9 @@ pub struct LoadSpec {
     pub block_interval: Duration,
     /// Called as signing, submitting and reading progress.
     pub progress: Option<Progress>,
+    /// Offered load in transactions per second (requests paced to it); `None`: as fast as the
+    /// clients go.
+    pub rate: Option<f64>,
 }
 
 impl std::fmt::Debug for LoadSpec {
@@ -196,7 +199,7 @@ pub async fn run(spec: LoadSpec) -> anyhow::Result<LoadReport> {
             }
         }
     });
-    let load = drive(&base, &spec, signed, &committed).await?;
+    let load = drive(std::slice::from_ref(&base), &spec, signed, &committed).await?;
     let blocks = node.read(|a| a.head().height) - start_height;
     let reads = read_positions(&base, &spec, &addrs).await?;
     node.stop();
@@ -212,6 +215,13 @@ pub async fn run(spec: LoadSpec) -> anyhow::Result<LoadReport> {
 /// the blocks (every 20 ms: coarser than the feed a node of its own gives; a devnet started without `--exempt-ip 127.0.0.1` rate-limits the load). A chain that
 /// is not a devnet, or a staker without stETH, is refused before anything is sent.
 pub async fn run_against(base: &str, spec: LoadSpec) -> anyhow::Result<LoadReport> {
+    run_against_many(&[base.to_owned()], spec).await
+}
+
+/// [`run_against`] over several nodes of one chain (a CometBFT network's validators): client
+/// `c` submits to `bases[c % len]`; accounts, nonces and commits are read from the first.
+pub async fn run_against_many(bases: &[String], spec: LoadSpec) -> anyhow::Result<LoadReport> {
+    let base = bases.first().map(String::as_str).ok_or_else(|| anyhow::anyhow!("no node to load"))?;
     let client = Client::new(base);
     let (status, health) = client.get("/health").await?;
     anyhow::ensure!(status == 200, "{base}/health answered {status}: {health}");
@@ -256,44 +266,45 @@ pub async fn run_against(base: &str, spec: LoadSpec) -> anyhow::Result<LoadRepor
     });
     report(&spec.progress, "signing", spec.txs as u64, spec.txs as u64);
 
-    // Commit times from polling the blocks after the current head.
+    // Commit times from the node's event stream (each transfer's `transfer` event), read as
+    // plain lines: fetching every block's receipts would cost the node and this process more
+    // than the load itself.
     let head = |v: &serde_json::Value| v["header"]["height"].as_u64();
     let (_, latest) = client.get("/v1/blocks/latest").await?;
     let start_height = head(&latest).ok_or_else(|| anyhow::anyhow!("no height in {latest}"))?;
     let committed: Commits = Arc::default();
-    let (sink, poller) = (Arc::clone(&committed), client.clone());
-    let watcher = tokio::spawn(async move {
-        let mut seen = start_height;
-        loop {
-            if let Ok((200, latest)) = poller.get("/v1/blocks/latest").await
-                && let Some(top) = head(&latest)
-            {
-                for h in seen + 1..=top {
-                    let block = if h == top {
-                        Some(latest.clone())
-                    } else {
-                        poller.get(&format!("/v1/blocks/{h}")).await.ok().map(|(_, b)| b)
-                    };
-                    let now = Instant::now();
-                    let mut m = sink.lock().unwrap_or_else(|p| p.into_inner());
-                    for r in block.iter().flat_map(|b| b["receipts"].as_array().cloned().unwrap_or_default()) {
-                        if let Some(hash) = r["tx_hash"].as_str().and_then(|h| h.parse::<B256>().ok()) {
-                            m.entry(hash).or_insert(now);
-                        }
-                    }
-                }
-                seen = seen.max(top);
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    });
-    let load = drive(base, &spec, signed, &committed).await;
+    let watcher = tokio::spawn(watch_transfers(base.to_owned(), start_height + 1, Arc::clone(&committed)));
+    let load = drive(bases, &spec, signed, &committed).await;
     watcher.abort();
     let load = load?;
     let (_, latest) = client.get("/v1/blocks/latest").await?;
     let blocks = head(&latest).unwrap_or(start_height) - start_height;
     let reads = read_positions(base, &spec, &addrs).await?;
     Ok(load.report(blocks, reads))
+}
+
+/// Records the commit time of every `transfer` event's transaction from block `from` on, read
+/// from `GET /v1/events` over HTTP/1.0 (no chunked framing: the body is the stream's lines).
+async fn watch_transfers(base: String, from: u64, committed: Commits) {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
+    let addr = base.trim_start_matches("http://").trim_end_matches('/').to_owned();
+    let Ok(mut stream) = tokio::net::TcpStream::connect(&addr).await else {
+        eprintln!("loadgen: cannot open the event stream at {addr}");
+        return;
+    };
+    let request = format!("GET /v1/events?event=transfer&from_height={from} HTTP/1.0\r\nHost: {addr}\r\n\r\n");
+    if stream.write_all(request.as_bytes()).await.is_err() {
+        return;
+    }
+    let mut lines = tokio::io::BufReader::new(stream).lines();
+    while let Ok(Some(line)) = lines.next_line().await {
+        let Some(data) = line.strip_prefix("data:") else { continue };
+        let Ok(v) = serde_json::from_str::<serde_json::Value>(data.trim()) else { continue };
+        if let Some(hash) = v["tx_hash"].as_str().and_then(|h| h.parse::<B256>().ok()) {
+            let now = Instant::now();
+            committed.lock().unwrap_or_else(|p| p.into_inner()).entry(hash).or_insert(now);
+        }
+    }
 }
 
 /// What the submissions gave: latencies (sorted, ms), refusals and the span.
@@ -328,23 +339,42 @@ impl Load {
 
 /// Submits `signed` over HTTP from `spec.clients` clients and waits (up to 2 minutes) until
 /// `committed` has every accepted transaction.
-async fn drive(base: &str, spec: &LoadSpec, signed: Vec<SignedTx>, committed: &Commits) -> anyhow::Result<Load> {
-    // Submissions: each client takes chunks from a shared queue, in signing order, so nonces
-    // arrive in order per account.
-    let chunks: Vec<Vec<SignedTx>> = signed.chunks(spec.batch.max(1)).map(<[SignedTx]>::to_vec).collect();
-    let queue = Arc::new(Mutex::new(chunks.into_iter()));
+async fn drive(bases: &[String], spec: &LoadSpec, signed: Vec<SignedTx>, committed: &Commits) -> anyhow::Result<Load> {
+    // Submissions: each node has a queue of its accounts' transactions (an account talks to one
+    // node, as a wallet does), in signing order, so nonces arrive in order per account; each
+    // client takes chunks from its node's queue.
+    let accounts = spec.accounts.max(1);
+    let mut per_node: Vec<Vec<SignedTx>> = vec![Vec::new(); bases.len()];
+    for (i, tx) in signed.into_iter().enumerate() {
+        per_node[(i % accounts) % bases.len()].push(tx);
+    }
+    let queues: Vec<_> = per_node
+        .iter()
+        .map(|txs| {
+            let chunks: Vec<Vec<SignedTx>> = txs.chunks(spec.batch.max(1)).map(<[SignedTx]>::to_vec).collect();
+            Arc::new(Mutex::new(chunks.into_iter()))
+        })
+        .collect();
     let submitted: Arc<Mutex<Vec<(B256, Instant)>>> = Arc::default();
     let refused = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let sent = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let first = Instant::now();
     let mut tasks = Vec::new();
     let total = spec.txs as u64;
-    for _ in 0..spec.clients.max(1) {
+    for c in 0..spec.clients.max(1) {
+        let base = &bases[c % bases.len()];
         let (queue, submitted, refused, client) =
-            (Arc::clone(&queue), Arc::clone(&submitted), Arc::clone(&refused), Client::new(base));
+            (Arc::clone(&queues[c % bases.len()]), Arc::clone(&submitted), Arc::clone(&refused), Client::new(base));
         let progress = spec.progress.clone();
+        let (sent, rate) = (Arc::clone(&sent), spec.rate.filter(|r| *r > 0.0));
         tasks.push(tokio::spawn(async move {
             loop {
                 let Some(chunk) = queue.lock().unwrap_or_else(|p| p.into_inner()).next() else { break };
+                // Paced: the request that starts with the k-th transaction leaves at k / rate.
+                let k = sent.fetch_add(chunk.len(), std::sync::atomic::Ordering::Relaxed);
+                if let Some(rate) = rate {
+                    tokio::time::sleep_until((first + Duration::from_secs_f64(k as f64 / rate)).into()).await;
+                }
                 let at = Instant::now();
                 let (path, body) = if chunk.len() == 1 {
                     ("/v1/tx", serde_json::to_value(&chunk[0]).unwrap_or_default())

@@ -174,7 +174,13 @@ impl Mempool {
 
     /// Admits `tx` given its sender's next committed nonce, counting it as budgeted if
     /// `budgeted`; returns the evicted transaction, if any.
-    pub fn insert(&mut self, tx: Verified, next: u64, budgeted: bool) -> Result<Option<B256>, MempoolError> {
+    pub fn insert(
+        &mut self,
+        tx: impl Into<Arc<Verified>>,
+        next: u64,
+        budgeted: bool,
+    ) -> Result<Option<B256>, MempoolError> {
+        let tx: Arc<Verified> = tx.into();
         let (sender, nonce) = (tx.sender, tx.nonce);
         self.check_nonce(sender, nonce, next)?;
         let waiting = self.waiting_of(&sender);
@@ -194,7 +200,7 @@ impl Mempool {
         if budgeted {
             self.budgeted.insert(tx.hash);
         }
-        self.queues.entry(sender).or_default().insert(nonce, Arc::new(tx));
+        self.queues.entry(sender).or_default().insert(nonce, tx);
         Ok(evicted)
     }
 

@@ -241,6 +241,9 @@ pub struct Node {
     /// Under CometBFT: admitted transactions' bytes on their way to its mempool
     /// (`crate::abci::forward`).
     pub(crate) forward: std::sync::OnceLock<tokio::sync::mpsc::UnboundedSender<Vec<u8>>>,
+    /// Under CometBFT: verified transactions by their bytes' hash (`crate::abci`), so a
+    /// transaction this node forwards is not verified again when CometBFT checks it.
+    pub(crate) tx_cache: Mutex<crate::abci::TxCache>,
 }
 
 /// A rewards calculation through a posted root's end, checked against that root.
@@ -325,6 +328,7 @@ impl Node {
             dev,
             rewards_cache: Mutex::default(),
             forward: std::sync::OnceLock::new(),
+            tx_cache: Mutex::default(),
         });
         node.restore_pool(stored.into_iter().chain(journaled).collect())?;
         Ok(node)
@@ -347,7 +351,7 @@ impl Node {
             let mut refused = Vec::new();
             for v in std::mem::take(&mut todo) {
                 let record = postcard::to_allocvec(&v.signed).unwrap_or_default();
-                match self.admit(Ok(v.clone()), true) {
+                match self.admit(Ok(Arc::new(v.clone())), true) {
                     Ok(_) => restored.push((v.hash, record)),
                     Err(e) => refused.push((v, e)),
                 }
@@ -457,21 +461,21 @@ impl Node {
     /// Verifies and admits one transaction.
     pub fn submit(&self, signed: SignedTx) -> Result<Submitted, SubmitError> {
         let domain = self.read(|a| a.domain().clone());
-        let verified = domain.verify(signed);
+        let verified = domain.verify(signed).map(Arc::new);
         self.admit(verified, true)
     }
 
     /// Verifies (on every core) and admits a batch, keeping order.
     pub fn submit_batch(&self, batch: Vec<SignedTx>) -> Vec<Result<Submitted, SubmitError>> {
         let domain = self.read(|a| a.domain().clone());
-        crate::verify_all(&domain, batch).into_iter().map(|v| self.admit(v, true)).collect()
+        crate::verify_all(&domain, batch).into_iter().map(|v| self.admit(v.map(Arc::new), true)).collect()
     }
 
     /// Admits a verified transaction to the mempool; with `forward`, a node under CometBFT also
     /// hands it to CometBFT's mempool (not when CometBFT itself asked, in `CheckTx`).
     pub(crate) fn admit(
         &self,
-        verified: Result<Verified, EnvelopeError>,
+        verified: Result<Arc<Verified>, EnvelopeError>,
         forward: bool,
     ) -> Result<Submitted, SubmitError> {
         let result = verified.map_err(SubmitError::from).and_then(|v| {
@@ -493,9 +497,11 @@ impl Node {
             let mut pool = self.mempool();
             let next = app.next_nonce(&v.sender);
             let admitted = crate::admission::check(app.state(), &pool, &v, next)?;
-            let evicted = pool.insert(v, next, admitted.budgeted)?;
+            let evicted = pool.insert(Arc::clone(&v), next, admitted.budgeted)?;
             drop(pool);
             if forward && let Some(to) = self.forward.get() {
+                let key = alloy_primitives::keccak256(&record);
+                self.tx_cache.lock().unwrap_or_else(|p| p.into_inner()).insert(key, v);
                 // In admission order: the forwarder keeps it, so one sender's nonces stay in order.
                 let _ = to.send(record.clone());
             }
