@@ -565,7 +565,12 @@ pub fn bench(spec: BenchSpec) -> Result<serde_json::Value> {
     }
     let before: Vec<(f64, f64)> = apis
         .iter()
-        .map(|a| (metric(a, "cairn_blocks_total").unwrap_or(0.0), metric(a, "cairn_block_seconds_micros_total").unwrap_or(0.0)))
+        .map(|a| {
+            (
+                metric(a, "cairn_blocks_total").unwrap_or(0.0),
+                metric(a, "cairn_block_seconds_micros_total").unwrap_or(0.0),
+            )
+        })
         .collect();
     let rt = tokio::runtime::Runtime::new()?;
     let report = rt.block_on(cairn_node::loadgen::run_against_many(&apis, spec.load.clone()));
