@@ -8,7 +8,7 @@ use alloy_primitives::{U256, keccak256};
 use bytes::Bytes;
 use cairn_node::{
     Config, Node,
-    abci::{Abci, code, tx_bytes},
+    abci::{Abci, code, drive, tx_bytes},
     devnet::{self, DevKeys},
     envelope::address_of,
     node::Mining,
@@ -17,8 +17,7 @@ use cairn_primitives::ids::AssetId;
 use cairn_state::Tx;
 use tendermint::{
     Time,
-    abci::{Code, request::CheckTxKind, response, types::CommitInfo},
-    account, block,
+    abci::{Code, request::CheckTxKind, response},
     v0_38::abci::request,
 };
 
@@ -48,34 +47,12 @@ fn at(secs: i64) -> Time {
     Time::from_unix_timestamp(secs, 0).expect("time")
 }
 
-fn height(h: u64) -> block::Height {
-    block::Height::try_from(h).expect("height")
-}
-
 fn proposal(h: u64, time: Time, txs: Vec<Bytes>) -> request::ProcessProposal {
-    request::ProcessProposal {
-        txs,
-        proposed_last_commit: None,
-        misbehavior: Vec::new(),
-        hash: tendermint::Hash::Sha256([h as u8; 32]),
-        height: height(h),
-        time,
-        next_validators_hash: tendermint::Hash::None,
-        proposer_address: account::Id::new([0; 20]),
-    }
+    drive::process(h, time, [h as u8; 32], txs)
 }
 
 fn finalize(h: u64, time: Time, txs: Vec<Bytes>) -> request::FinalizeBlock {
-    request::FinalizeBlock {
-        txs,
-        decided_last_commit: CommitInfo { round: block::Round::default(), votes: Vec::new() },
-        misbehavior: Vec::new(),
-        hash: tendermint::Hash::Sha256([h as u8; 32]),
-        height: height(h),
-        time,
-        next_validators_hash: tendermint::Hash::None,
-        proposer_address: account::Id::new([0; 20]),
-    }
+    drive::finalize(h, time, [h as u8; 32], txs)
 }
 
 fn code_of(r: &response::CheckTx) -> u32 {
@@ -117,18 +94,7 @@ fn check_tx_names_every_kind_of_bad_input_and_admits_the_rest() {
 
     // Committed in a block: a recheck refuses the used nonce.
     let time = at(node.now() as i64);
-    let prepared = abci
-        .prepare_proposal(&request::PrepareProposal {
-            max_tx_bytes: 1 << 20,
-            txs: Vec::new(),
-            local_last_commit: None,
-            misbehavior: Vec::new(),
-            height: height(1),
-            time,
-            next_validators_hash: tendermint::Hash::None,
-            proposer_address: account::Id::new([0; 20]),
-        })
-        .expect("prepares");
+    let prepared = abci.prepare_proposal(&drive::prepare(1, time, 1 << 20)).expect("prepares");
     assert_eq!(prepared.txs, vec![good.clone()], "the proposer takes its pool's transaction");
     assert_eq!(abci.process_proposal(&proposal(1, time, prepared.txs.clone())), response::ProcessProposal::Accept);
     let done = abci.finalize_block(&finalize(1, time, prepared.txs)).expect("finalizes");

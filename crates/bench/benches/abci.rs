@@ -12,7 +12,7 @@ use std::{
 use bytes::Bytes;
 use cairn_node::{
     Config, Node,
-    abci::{Abci, tx_bytes},
+    abci::{Abci, drive, tx_bytes},
     devnet::{self, DevKeys},
     envelope::address_of,
     node::Mining,
@@ -22,8 +22,7 @@ use cairn_state::Tx;
 use criterion::{Criterion, criterion_group, criterion_main};
 use tendermint::{
     Time,
-    abci::{request::CheckTxKind, types::CommitInfo},
-    account, block,
+    abci::request::CheckTxKind,
     v0_38::abci::{request, response::ProcessProposal},
 };
 
@@ -54,10 +53,6 @@ fn sign_all(node: &Node, keys: &DevKeys) -> Vec<Bytes> {
         }
     }
     out
-}
-
-fn height(h: u64) -> block::Height {
-    block::Height::try_from(h).expect("height")
 }
 
 fn abci(c: &mut Criterion) {
@@ -93,43 +88,12 @@ fn abci(c: &mut Criterion) {
                     let _ = abci.check_tx(&request::CheckTx { tx, kind: CheckTxKind::New });
                 }
                 let time = Time::from_unix_timestamp(node.now() as i64, 0).expect("time");
-                let hash = tendermint::Hash::Sha256([1; 32]);
                 let started = Instant::now();
-                let p = abci
-                    .prepare_proposal(&request::PrepareProposal {
-                        max_tx_bytes: 20 << 20,
-                        txs: Vec::new(),
-                        local_last_commit: None,
-                        misbehavior: Vec::new(),
-                        height: height(1),
-                        time,
-                        next_validators_hash: tendermint::Hash::None,
-                        proposer_address: account::Id::new([0; 20]),
-                    })
-                    .expect("prepares");
+                let p = abci.prepare_proposal(&drive::prepare(1, time, 20 << 20)).expect("prepares");
                 assert_eq!(p.txs.len(), ACCOUNTS * PER_ACCOUNT as usize);
-                let verdict = abci.process_proposal(&request::ProcessProposal {
-                    txs: p.txs.clone(),
-                    proposed_last_commit: None,
-                    misbehavior: Vec::new(),
-                    hash,
-                    height: height(1),
-                    time,
-                    next_validators_hash: tendermint::Hash::None,
-                    proposer_address: account::Id::new([0; 20]),
-                });
+                let verdict = abci.process_proposal(&drive::process(1, time, [1; 32], p.txs.clone()));
                 assert_eq!(verdict, ProcessProposal::Accept);
-                abci.finalize_block(&request::FinalizeBlock {
-                    txs: p.txs,
-                    decided_last_commit: CommitInfo { round: block::Round::default(), votes: Vec::new() },
-                    misbehavior: Vec::new(),
-                    hash,
-                    height: height(1),
-                    time,
-                    next_validators_hash: tendermint::Hash::None,
-                    proposer_address: account::Id::new([0; 20]),
-                })
-                .expect("finalizes");
+                abci.finalize_block(&drive::finalize(1, time, [1; 32], p.txs)).expect("finalizes");
                 abci.commit().expect("commits");
                 spent += started.elapsed();
                 drop(node);

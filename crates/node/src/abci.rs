@@ -539,80 +539,102 @@ fn boxed<T>(r: Result<T, AbciError>) -> Ready<Result<T, BoxError>> {
     std::future::ready(r.map_err(BoxError::from))
 }
 
+/// A tower service of one of tower-abci's four request kinds, answering through `$call`.
+macro_rules! service {
+    ($req:ty, $resp:ty, |$abci:ident, $r:ident| $call:expr) => {
+        impl tower::Service<$req> for Abci {
+            type Response = $resp;
+            type Error = BoxError;
+            type Future = Ready<Result<$resp, BoxError>>;
+
+            fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
+                Poll::Ready(Ok(()))
+            }
+
+            fn call(&mut self, $r: $req) -> Self::Future {
+                let $abci: &Abci = self;
+                boxed($call)
+            }
+        }
+    };
+}
+
 // Each call runs to completion before its answer: CometBFT pipelines CheckTx, and one
 // account's nonces must be admitted in the order they arrive.
-impl tower::Service<ConsensusRequest> for Abci {
-    type Response = ConsensusResponse;
-    type Error = BoxError;
-    type Future = Ready<Result<ConsensusResponse, BoxError>>;
-
-    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, req: ConsensusRequest) -> Self::Future {
-        boxed(self.consensus(req))
-    }
-}
-
-impl tower::Service<MempoolRequest> for Abci {
-    type Response = MempoolResponse;
-    type Error = BoxError;
-    type Future = Ready<Result<MempoolResponse, BoxError>>;
-
-    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, req: MempoolRequest) -> Self::Future {
-        let MempoolRequest::CheckTx(r) = req;
-        std::future::ready(Ok(MempoolResponse::CheckTx(self.check_tx(&r))))
-    }
-}
-
-impl tower::Service<InfoRequest> for Abci {
-    type Response = InfoResponse;
-    type Error = BoxError;
-    type Future = Ready<Result<InfoResponse, BoxError>>;
-
-    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, req: InfoRequest) -> Self::Future {
-        boxed(match req {
-            InfoRequest::Info(_) => self.info().map(InfoResponse::Info),
-            InfoRequest::Query(q) => Ok(InfoResponse::Query(self.query(&q))),
-            InfoRequest::Echo(e) => Ok(InfoResponse::Echo(response::Echo { message: e.message })),
-        })
-    }
-}
-
+service!(ConsensusRequest, ConsensusResponse, |abci, req| abci.consensus(req));
+service!(MempoolRequest, MempoolResponse, |abci, req| {
+    let MempoolRequest::CheckTx(r) = req;
+    Ok(MempoolResponse::CheckTx(abci.check_tx(&r)))
+});
+service!(InfoRequest, InfoResponse, |abci, req| match req {
+    InfoRequest::Info(_) => abci.info().map(InfoResponse::Info),
+    InfoRequest::Query(q) => Ok(InfoResponse::Query(abci.query(&q))),
+    InfoRequest::Echo(e) => Ok(InfoResponse::Echo(response::Echo { message: e.message })),
+});
 // State sync is not offered yet: no snapshots, every offer refused (a new validator block-syncs).
-impl tower::Service<SnapshotRequest> for Abci {
-    type Response = SnapshotResponse;
-    type Error = BoxError;
-    type Future = Ready<Result<SnapshotResponse, BoxError>>;
+service!(SnapshotRequest, SnapshotResponse, |_abci, req| Ok(match req {
+    SnapshotRequest::ListSnapshots => SnapshotResponse::ListSnapshots(response::ListSnapshots::default()),
+    SnapshotRequest::OfferSnapshot(_) => SnapshotResponse::OfferSnapshot(response::OfferSnapshot::Reject),
+    SnapshotRequest::LoadSnapshotChunk(_) => {
+        SnapshotResponse::LoadSnapshotChunk(response::LoadSnapshotChunk::default())
+    }
+    SnapshotRequest::ApplySnapshotChunk(_) => SnapshotResponse::ApplySnapshotChunk(response::ApplySnapshotChunk {
+        result: response::ApplySnapshotChunkResult::Abort,
+        refetch_chunks: Vec::new(),
+        reject_senders: Vec::new(),
+    }),
+}));
 
-    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
-        Poll::Ready(Ok(()))
+/// CometBFT's requests for driving the adapter in process (tests, benchmarks): the fields the
+/// adapter reads, the rest empty; `hash` stands for the block's hash.
+pub mod drive {
+    use bytes::Bytes;
+    use tendermint::{Hash, Time, abci::types::CommitInfo, account, block, v0_38::abci::request};
+
+    fn height(h: u64) -> block::Height {
+        block::Height::try_from(h).unwrap_or_default()
     }
 
-    fn call(&mut self, req: SnapshotRequest) -> Self::Future {
-        std::future::ready(Ok(match req {
-            SnapshotRequest::ListSnapshots => SnapshotResponse::ListSnapshots(response::ListSnapshots::default()),
-            SnapshotRequest::OfferSnapshot(_) => SnapshotResponse::OfferSnapshot(response::OfferSnapshot::Reject),
-            SnapshotRequest::LoadSnapshotChunk(_) => {
-                SnapshotResponse::LoadSnapshotChunk(response::LoadSnapshotChunk::default())
-            }
-            SnapshotRequest::ApplySnapshotChunk(_) => {
-                SnapshotResponse::ApplySnapshotChunk(response::ApplySnapshotChunk {
-                    result: response::ApplySnapshotChunkResult::Abort,
-                    refetch_chunks: Vec::new(),
-                    reject_senders: Vec::new(),
-                })
-            }
-        }))
+    /// PrepareProposal at `h` and `time`, within `max_tx_bytes`.
+    pub fn prepare(h: u64, time: Time, max_tx_bytes: i64) -> request::PrepareProposal {
+        request::PrepareProposal {
+            max_tx_bytes,
+            txs: Vec::new(),
+            local_last_commit: None,
+            misbehavior: Vec::new(),
+            height: height(h),
+            time,
+            next_validators_hash: Hash::None,
+            proposer_address: account::Id::new([0; 20]),
+        }
+    }
+
+    /// ProcessProposal of `txs` at `h` and `time`.
+    pub fn process(h: u64, time: Time, hash: [u8; 32], txs: Vec<Bytes>) -> request::ProcessProposal {
+        request::ProcessProposal {
+            txs,
+            proposed_last_commit: None,
+            misbehavior: Vec::new(),
+            hash: Hash::Sha256(hash),
+            height: height(h),
+            time,
+            next_validators_hash: Hash::None,
+            proposer_address: account::Id::new([0; 20]),
+        }
+    }
+
+    /// FinalizeBlock of `txs` at `h` and `time`.
+    pub fn finalize(h: u64, time: Time, hash: [u8; 32], txs: Vec<Bytes>) -> request::FinalizeBlock {
+        request::FinalizeBlock {
+            txs,
+            decided_last_commit: CommitInfo { round: block::Round::default(), votes: Vec::new() },
+            misbehavior: Vec::new(),
+            hash: Hash::Sha256(hash),
+            height: height(h),
+            time,
+            next_validators_hash: Hash::None,
+            proposer_address: account::Id::new([0; 20]),
+        }
     }
 }
 
