@@ -16,7 +16,13 @@ use std::{
 
 use alloy_primitives::U256;
 use cairn_cli::testnet::{Layout, Testnet, Workers};
-use cairn_node::{abci::tx_bytes, client::Client, devnet, envelope::address_of, node::unix_now};
+use cairn_node::{
+    abci::{Fault, JUNK, tx_bytes},
+    client::Client,
+    devnet,
+    envelope::address_of,
+    node::unix_now,
+};
 use cairn_primitives::AssetId;
 use cairn_state::Tx;
 use serde_json::{Value, json};
@@ -302,7 +308,7 @@ fn a_diverging_application_is_halted_and_the_honest_three_go_on() {
     // Validator 3 restarts with an application that reports a wrong app hash from a height on.
     n.net.kill(3);
     let from = n.max_height(&[0, 1, 2]) + 3;
-    n.net.spawn(3, Some(from)).expect("restarts with the fault");
+    n.net.spawn(3, Some(Fault::AppHashFrom(from))).expect("restarts with the fault");
     n.wait_past(&[0, 1, 2], from + 6, Duration::from_secs(90));
     let faulty = n.height(3).unwrap_or(0);
     assert!(faulty <= from, "the diverging validator went past its first wrong block: {faulty} > {from}");
@@ -314,6 +320,33 @@ fn a_diverging_application_is_halted_and_the_honest_three_go_on() {
     );
     let top = n.max_height(&[0, 1, 2]);
     n.assert_agree(&[0, 1, 2], top.saturating_sub(1));
+}
+
+#[test]
+fn a_proposal_with_a_junk_transaction_is_rejected_by_every_honest_validator() {
+    let _serial = serial();
+    let mut n = Net::start("bft-junk", false);
+    n.wait_past(&[0, 1, 2, 3], 2, Duration::from_secs(60));
+    n.net.kill(3);
+    let from = n.max_height(&[0, 1, 2]) + 2;
+    n.net.spawn(3, Some(Fault::JunkProposalsFrom(from))).expect("restarts as a byzantine proposer");
+    // Enough heights that validator 3 had its turns to propose (round-robin over four).
+    n.wait_past(&[0, 1, 2, 3], from + 8, Duration::from_secs(90));
+    let junk = {
+        use base64::Engine as _;
+        base64::engine::general_purpose::STANDARD.encode(JUNK)
+    };
+    let top = n.max_height(&[0, 1, 2]);
+    for h in 1..=top {
+        let block = n.get(&n.rpcs[0], &format!("/block?height={h}")).expect("CometBFT's block");
+        let txs = block["result"]["block"]["data"]["txs"].as_array().cloned().unwrap_or_default();
+        assert!(!txs.iter().any(|t| t == &junk), "height {h} carries the junk transaction");
+    }
+    for i in 0..3 {
+        let log = std::fs::read_to_string(n.net.layout.home(i).join("cairn.log")).unwrap_or_default();
+        assert!(log.contains("rejecting the proposal"), "validator {i} rejected a junk proposal");
+    }
+    n.assert_agree(&[0, 1, 2, 3], top.saturating_sub(1));
 }
 
 #[test]

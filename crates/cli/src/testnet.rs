@@ -52,6 +52,10 @@ pub struct ValidatorArgs {
     /// Test switch: from this height on, report a wrong app hash (a diverging validator).
     #[arg(long, hide = true)]
     pub fault_app_hash_from: Option<u64>,
+    /// Test switch: from this height on, propose blocks with a junk transaction (a byzantine
+    /// proposer).
+    #[arg(long, hide = true, conflicts_with = "fault_app_hash_from")]
+    pub fault_junk_proposals_from: Option<u64>,
     /// Node settings: store, memory, limits.
     #[command(flatten)]
     pub node: crate::devnet::NodeArgs,
@@ -76,7 +80,12 @@ pub fn run_validator(args: &ValidatorArgs) -> Result<()> {
     let head = node.read(|a| a.head().height);
     // The ABCI server runs on its own threads: a block's execution never waits on API traffic.
     let consensus = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
-    let app = abci::Abci::new(Arc::clone(&node), args.fault_app_hash_from);
+    let fault = match (args.fault_app_hash_from, args.fault_junk_proposals_from) {
+        (Some(h), _) => Some(abci::Fault::AppHashFrom(h)),
+        (None, Some(h)) => Some(abci::Fault::JunkProposalsFrom(h)),
+        (None, None) => None,
+    };
+    let app = abci::Abci::new(Arc::clone(&node), fault);
     let abci_addr = args.abci;
     let abci_listener = std::net::TcpListener::bind(abci_addr)
         .with_context(|| format!("the ABCI address {abci_addr} is busy or not available"))?;
@@ -328,9 +337,9 @@ impl Testnet {
         Ok(net)
     }
 
-    /// Starts validator `i` (its application, then CometBFT); `fault_from` starts a diverging
-    /// application (the test switch). Logs go to `cairn.log` and `cometbft.log` in its home.
-    pub fn spawn(&mut self, i: usize, fault_from: Option<u64>) -> Result<()> {
+    /// Starts validator `i` (its application, then CometBFT); `fault` starts a misbehaving
+    /// application (the test switches). Logs go to `cairn.log` and `cometbft.log` in its home.
+    pub fn spawn(&mut self, i: usize, fault: Option<abci::Fault>) -> Result<()> {
         let home = self.layout.home(i);
         let p = self.layout.ports(i);
         let log = |name: &str| -> Result<Stdio> {
@@ -352,9 +361,11 @@ impl Testnet {
             .args(["--stakers", &self.layout.stakers.to_string()])
             .args(["--workers", workers])
             .args(["--exempt-ip", "127.0.0.1"]);
-        if let Some(h) = fault_from {
-            cmd.args(["--fault-app-hash-from", &h.to_string()]);
-        }
+        match fault {
+            Some(abci::Fault::AppHashFrom(h)) => cmd.args(["--fault-app-hash-from", &h.to_string()]),
+            Some(abci::Fault::JunkProposalsFrom(h)) => cmd.args(["--fault-junk-proposals-from", &h.to_string()]),
+            None => &mut cmd,
+        };
         let cairn = cmd.stdin(Stdio::null()).stdout(log("cairn.log")?).stderr(log("cairn.log")?).spawn()?;
         wait_for_port(p.abci, Duration::from_secs(30)).with_context(|| {
             format!("validator {i}'s application did not listen; see {}", home.join("cairn.log").display())

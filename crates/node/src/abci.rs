@@ -198,12 +198,25 @@ struct Round {
     expired: Vec<B256>,
 }
 
+/// A test switch that makes one validator misbehave from a height on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// Report a wrong app hash from this height (a diverging application).
+    AppHashFrom(u64),
+    /// As proposer, add bytes that are no transaction to every proposal from this height (a
+    /// byzantine proposer).
+    JunkProposalsFrom(u64),
+}
+
+/// The bytes a junk-proposing validator adds (`Fault::JunkProposalsFrom`).
+pub const JUNK: &[u8] = b"cairn fault: not a transaction";
+
 /// The node as an ABCI application (one clone per CometBFT connection).
 #[derive(Debug, Clone)]
 pub struct Abci {
     node: Arc<Node>,
     round: Arc<Mutex<Round>>,
-    fault_from: Option<u64>,
+    fault: Option<Fault>,
 }
 
 /// Unix seconds of a consensus time (before 1970: 0).
@@ -245,10 +258,10 @@ fn bytes_code(e: &TxBytesError) -> u32 {
 }
 
 impl Abci {
-    /// The adapter over `node`, which must run with `Mining::Consensus`. `fault_from` is a test
-    /// switch: from that height on, the app hash it reports is wrong (a diverging validator).
-    pub fn new(node: Arc<Node>, fault_from: Option<u64>) -> Self {
-        Self { node, round: Arc::default(), fault_from }
+    /// The adapter over `node`, which must run with `Mining::Consensus`; `fault` is a test switch
+    /// (`None` for an honest validator).
+    pub fn new(node: Arc<Node>, fault: Option<Fault>) -> Self {
+        Self { node, round: Arc::default(), fault }
     }
 
     fn round(&self) -> MutexGuard<'_, Round> {
@@ -368,6 +381,9 @@ impl Abci {
             cache.insert(keccak256(&b), tx);
             out.push(Bytes::from(b));
         }
+        if matches!(self.fault, Some(Fault::JunkProposalsFrom(from)) if req.height.value() >= from) {
+            out.push(Bytes::from_static(JUNK));
+        }
         Ok(response::PrepareProposal { txs: out })
     }
 
@@ -453,7 +469,7 @@ impl Abci {
             tx_results.push(result);
         }
         let mut hash = finalized.block.header.state_hash;
-        if self.fault_from.is_some_and(|from| h >= from) {
+        if matches!(self.fault, Some(Fault::AppHashFrom(from)) if h >= from) {
             hash = keccak256([hash.as_slice(), b"fault"].concat());
         }
         self.round().pending = Some((finalized, keys));
