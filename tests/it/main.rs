@@ -11,6 +11,7 @@ mod model;
 mod node;
 mod node_ops;
 mod persist;
+mod preview;
 mod scenarios;
 mod support;
 mod vault_model;

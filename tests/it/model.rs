@@ -1826,6 +1826,35 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(config(32))]
+
+    /// A simulation (the API's preview) leaves no trace and tells the truth: the state hash is
+    /// unchanged after it, and applying the same transaction gives the same events or the same
+    /// error, and the state the simulation saw.
+    #[test]
+    fn a_simulation_previews_the_apply_and_leaves_no_trace(chunks in steps(60)) {
+        let mut w = World::build_fresh();
+        for (i, chunk) in chunks.iter().enumerate() {
+            let (ctx, tx) = w.prepare(&decode_step(chunk));
+            let before = w.state.state_hash();
+            let seen = w.state.simulate(&ctx, &tx, |s| s.state_hash());
+            prop_assert_eq!(&w.state.state_hash(), &before, "step {}: the simulation left a trace", i);
+            let applied = w.state.apply(&ctx, &tx);
+            match (seen, applied) {
+                (Ok((events, hash)), Ok(real)) => {
+                    prop_assert_eq!(events, real, "step {}: other events", i);
+                    prop_assert_eq!(hash, w.state.state_hash(), "step {}: another state", i);
+                }
+                (Err(a), Err(b)) => prop_assert_eq!(a, b, "step {}: another error", i),
+                (seen, applied) => {
+                    return Err(TestCaseError::fail(format!("step {i}: simulated {seen:?}, applied {applied:?}")));
+                }
+            }
+        }
+    }
+}
+
 /// Sanity: the generator reaches every kind of outcome the model tests rely on.
 #[test]
 fn sequences_exercise_the_interesting_paths() {

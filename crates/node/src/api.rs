@@ -427,19 +427,25 @@ async fn account(State(node): Shared, address: Result<Path<String>, PathRejectio
     let a = parse_address(&address)?;
     let (nonce, pending_nonce) = node.nonces(&a);
     Ok(Json(node.read(|app| {
-        let s = app.state();
-        let balances: Vec<Value> = s
-            .asset_list()
-            .into_iter()
-            .map(|(id, asset)| json!({"asset": id, "symbol": asset.symbol, "amount": dec(s.balance(a, id))}))
-            .collect();
+        let balances = balances_view(app.state(), a);
         json!({"address": a, "nonce": nonce, "pending_nonce": pending_nonce, "balances": balances})
     })))
 }
 
+/// An account's token balances in `s` (`/v1/accounts/{address}`).
+pub(crate) fn balances_view(s: &cairn_state::State, a: Address) -> Vec<Value> {
+    s.asset_list()
+        .into_iter()
+        .map(|(id, asset)| json!({"asset": id, "symbol": asset.symbol, "amount": dec(s.balance(a, id))}))
+        .collect()
+}
+
 fn staker_json(app: &crate::App, a: Address) -> Result<Value, cairn_state::TxError> {
-    let s = app.state();
-    let block = app.head().height;
+    staker_view(app.state(), a, app.head().height)
+}
+
+/// A staker's positions and queued withdrawals in `s` as of `block` (`/v1/stakers/{address}`).
+pub(crate) fn staker_view(s: &cairn_state::State, a: Address, block: u64) -> Result<Value, cairn_state::TxError> {
     let mut positions = Vec::new();
     for strategy in s.staker_strategies(a) {
         let p = s.position(a, strategy);
@@ -455,12 +461,11 @@ fn staker_json(app: &crate::App, a: Address) -> Result<Value, cairn_state::TxErr
         "staker": a,
         "delegated_to": s.delegated_to(a),
         "positions": positions,
-        "queued_withdrawals": withdrawals_json(app, a, block)?,
+        "queued_withdrawals": withdrawals_json(s, a, block)?,
     }))
 }
 
-fn withdrawals_json(app: &crate::App, a: Address, block: u64) -> Result<Vec<Value>, cairn_state::TxError> {
-    let s = app.state();
+fn withdrawals_json(s: &cairn_state::State, a: Address, block: u64) -> Result<Vec<Value>, cairn_state::TxError> {
     let mut out = Vec::new();
     for (nonce, w) in s.withdrawals_of(a) {
         let shares = s.withdrawal_payout(a, &w, block)?;
@@ -496,7 +501,9 @@ async fn withdrawals(
 ) -> Result<Json<Value>, ApiError> {
     let address = path_param(address)?;
     let a = parse_address(&address)?;
-    node.read(|app| withdrawals_json(app, a, app.head().height)).map(|v| Json(Value::Array(v))).map_err(state_error)
+    node.read(|app| withdrawals_json(app.state(), a, app.head().height))
+        .map(|v| Json(Value::Array(v)))
+        .map_err(state_error)
 }
 
 fn operator_json(app: &crate::App, op: Address) -> Result<Value, cairn_state::TxError> {
@@ -764,6 +771,8 @@ async fn method_not_allowed(req: Request) -> ApiError {
         snapshot,
         crate::api_events::events,
         crate::api_history::blocks,
+        crate::api_preview::simulate,
+        crate::api_preview::rpc,
         crate::api_history::account_txs,
         crate::api_history::earner,
         crate::api_history::proof,
@@ -784,6 +793,7 @@ async fn method_not_allowed(req: Request) -> ApiError {
     ),
     components(schemas(
         ApiError,
+        crate::api_preview::Intent,
         SignedTx,
         Submitted,
         TxStatus,
@@ -888,13 +898,14 @@ pub fn router(node: Arc<Node>) -> Router {
         .route("/v1/state", get(state_hash))
         .route("/v1/eip712", get(eip712))
         .route("/v1/snapshot", get(snapshot));
-    let timed = crate::api_history::routes(crate::api_dev::routes(crate::api_vault::routes(timed)))
+    let timed = crate::api_history::routes(crate::api_dev::routes(crate::api_vault::routes(timed)));
+    let timed = crate::api_preview::routes(timed)
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
         .layer(axum::middleware::map_response(json_timeout))
         .layer(axum::middleware::from_fn_with_state(Arc::clone(&guards), crate::http::shed));
     let router = Router::new()
         .merge(timed)
-        .route("/", get(root))
+        .route("/", get(root).post(crate::api_preview::root_rpc))
         .route("/v1", get(index))
         .route("/v1/", get(index))
         .route("/health", get(health))

@@ -199,6 +199,17 @@ impl App {
         &self.state
     }
 
+    /// A dry run of `tx` on the current state (`State::simulate`): its events and what
+    /// `inspect` reads right after it, or its error; the state is unchanged afterwards.
+    pub fn simulate<R>(
+        &mut self,
+        ctx: &cairn_state::Ctx,
+        tx: &cairn_state::Tx,
+        inspect: impl FnOnce(&State) -> R,
+    ) -> Result<(Vec<cairn_state::Event>, R), cairn_state::TxError> {
+        self.state.simulate(ctx, tx, inspect)
+    }
+
     /// The head block's header.
     pub fn head(&self) -> &Header {
         &self.head

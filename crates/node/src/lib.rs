@@ -12,6 +12,7 @@ pub mod api;
 pub mod api_dev;
 pub mod api_events;
 pub mod api_history;
+pub mod api_preview;
 pub mod api_vault;
 pub mod app;
 pub mod block;

@@ -413,6 +413,28 @@ impl State {
         }
     }
 
+    /// Runs one transaction and undoes it, leaving the state as it was either way (a preview
+    /// before signing): its events and what `inspect` reads from the state right after it, or its
+    /// typed error.
+    pub fn simulate<R>(
+        &mut self,
+        ctx: &Ctx,
+        tx: &Tx,
+        inspect: impl FnOnce(&State) -> R,
+    ) -> Result<(Vec<Event>, R), TxError> {
+        let saved = self.g.clone();
+        let mut events = Vec::with_capacity(8);
+        let seen = self.vault_before(ctx, tx);
+        let result = self.dispatch(ctx, tx, &mut events).and_then(|()| self.vault_after(ctx, tx, seen));
+        let out = result.map(|()| {
+            self.g.last_block = ctx.block;
+            inspect(self)
+        });
+        self.g = saved;
+        each_table!(self, rollback);
+        out.map(|r| (events, r))
+    }
+
     fn commit(&mut self) {
         let track = self.track;
         each_table!(self, commit, track);
