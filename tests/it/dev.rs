@@ -381,8 +381,16 @@ fn history_pages_newest_first_and_the_index_links_every_route() {
         }
         let html = raw(d.addr, "GET /v1/ HTTP/1.1\r\nHost: x\r\nAccept: text/html\r\nConnection: close\r\n\r\n").await;
         assert!(html.contains("text/html") && html.contains("<a href=\"/v1/operators\">"), "{html}");
+        // `/` is the web app: its page, its embedded files, and a JSON 404 for any other file.
         let root = raw(d.addr, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").await;
-        assert!(root.starts_with("HTTP/1.1 307") && root.to_lowercase().contains("location: /v1/"), "{root}");
+        assert!(root.starts_with("HTTP/1.1 200") && root.contains("/ui/app.js"), "{root}");
+        assert!(root.to_lowercase().contains("content-security-policy: default-src 'self'"), "{root}");
+        for file in ["app.js", "app.css", "uPlot.iife.min.js", "uPlot.min.css"] {
+            let got = raw(d.addr, &format!("GET /ui/{file} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")).await;
+            assert!(got.starts_with("HTTP/1.1 200"), "{file}: {}", &got[..got.len().min(200)]);
+        }
+        let missing = raw(d.addr, "GET /ui/nope.js HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").await;
+        assert!(missing.starts_with("HTTP/1.1 404") && missing.contains("NotFound"), "{missing}");
 
         // No CORS unless asked.
         let preflight = "OPTIONS /v1/state HTTP/1.1\r\nHost: x\r\nOrigin: http://app.example\r\n\

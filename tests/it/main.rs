@@ -15,3 +15,4 @@ mod preview;
 mod scenarios;
 mod support;
 mod vault_model;
+mod web;

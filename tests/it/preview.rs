@@ -112,9 +112,9 @@ fn a_wallet_adds_the_network_over_json_rpc_and_unknown_calls_get_rpc_errors() {
         let (status, v) =
             h.client.request(hyper::Method::POST, "/rpc", Some(b"{not json".to_vec())).await.expect("posts");
         assert_eq!((status, &v["error"]["code"]), (200, &json!(-32700)), "{v}");
-        // GET / still leads to the API index.
+        // GET / is the web app's page.
         let (status, _) = h.client.get("/").await.expect("get");
-        assert_eq!(status, 307);
+        assert_eq!(status, 200);
     });
     let _ = std::fs::remove_dir_all(&dir);
 }

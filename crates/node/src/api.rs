@@ -773,6 +773,7 @@ async fn method_not_allowed(req: Request) -> ApiError {
         crate::api_history::blocks,
         crate::api_preview::simulate,
         crate::api_preview::rpc,
+        crate::api_risk::risk,
         crate::api_history::account_txs,
         crate::api_history::earner,
         crate::api_history::proof,
@@ -899,13 +900,14 @@ pub fn router(node: Arc<Node>) -> Router {
         .route("/v1/eip712", get(eip712))
         .route("/v1/snapshot", get(snapshot));
     let timed = crate::api_history::routes(crate::api_dev::routes(crate::api_vault::routes(timed)));
-    let timed = crate::api_preview::routes(timed)
+    let timed = crate::api_risk::routes(crate::api_preview::routes(timed))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
         .layer(axum::middleware::map_response(json_timeout))
         .layer(axum::middleware::from_fn_with_state(Arc::clone(&guards), crate::http::shed));
     let router = Router::new()
         .merge(timed)
-        .route("/", get(root).post(crate::api_preview::root_rpc))
+        .route("/", get(crate::web::page).post(crate::api_preview::root_rpc))
+        .route("/ui/{file}", get(crate::web::asset))
         .route("/v1", get(index))
         .route("/v1/", get(index))
         .route("/health", get(health))
@@ -937,11 +939,6 @@ fn cors(origins: &[String]) -> Option<tower_http::cors::CorsLayer> {
         AllowOrigin::list(origins.iter().filter_map(|o| o.parse().ok()))
     };
     Some(CorsLayer::new().allow_origin(allow).allow_methods(Any).allow_headers(Any).expose_headers(Any))
-}
-
-/// `/`: the API index until the web app lands.
-async fn root() -> Response {
-    (StatusCode::TEMPORARY_REDIRECT, [(header::LOCATION, "/v1/")]).into_response()
 }
 
 /// Every route of the OpenAPI document: (method, path, summary), in path order.

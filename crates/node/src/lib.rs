@@ -13,6 +13,7 @@ pub mod api_dev;
 pub mod api_events;
 pub mod api_history;
 pub mod api_preview;
+pub mod api_risk;
 pub mod api_vault;
 pub mod app;
 pub mod block;
@@ -28,6 +29,7 @@ pub mod node;
 pub mod pending;
 pub mod query;
 pub mod store;
+pub mod web;
 
 pub use app::App;
 pub use envelope::{Domain, SignedTx, Verified};
