@@ -214,6 +214,7 @@ async function networkPage(el) {
   const tvl = summary.strategies.reduce((a, s) => a + BigInt(s.balance), 0n);
   const stakers = new Set(summary.positions.map((p) => p.staker)).size;
   const tvlSeries = sample('tvl', Number(tvl / 10n ** 14n) / 1e4);
+  const queueSeries = sample('queue', summary.withdrawals.length);
   const unique = {};
   for (const o of ops) for (const a of o.allocations) {
     const k = `${a.service}/${a.set_id}`;
@@ -224,11 +225,29 @@ async function networkPage(el) {
   <h2>TVL by strategy</h2>${table(['strategy', 'asset', 'tokens ', 'shares '], summary.strategies.map((s) => [esc(`#${s.id}`), esc(chain.assets[s.asset]), num(tokens(s.balance)), num(tokens(s.total_shares))]))}
   <p class="muted">Totals add the tokens one to one (ETH and its liquid staking tokens).</p>
   <div class="plot" id="tvl-plot"></div>
+  <div class="plot" id="queue-plot"></div>
   <h2>Operators</h2>${table(['operator', 'stake by strategy', 'allocated ', 'sets '], ops.map((o) => [link('operator', o.operator), o.strategies.filter((s) => s.shares !== '0').map((s) => `${esc(chain.strategies[s.strategy])} ${tokens(s.shares, 2)}`).join('<br>') || '—', num(tokens(o.allocations.reduce((a, x) => a + BigInt(x.allocated_stake), 0n), 2)), num(o.operator_sets.length || new Set(o.allocations.map((a) => a.service + a.set_id)).size)]))}
   <h2>Services and operator sets</h2>${table(['service', 'set', 'strategies', 'allocated (unique) stake ', 'corruption threshold', 'veto'], svcs.flatMap((s) => s.operator_sets.map((o) => [link('service', s.service), num(o.set_id), esc(o.set.strategies.map((x) => chain.strategies[x]).join(', ')), num(tokens(unique[`${s.service}/${o.set_id}`] || 0n, 2)), o.risk ? `${o.risk.threshold_num}/${o.risk.threshold_den} of stake, prize ${tokens(o.risk.prize, 0)}` : '—', o.set.veto ? esc(JSON.stringify(o.set.veto)) : 'none'])))}
   <h2>Open slash requests</h2>${table(['request', 'veto deadline'], slashes.open_requests.map((r) => [`<code>${esc(JSON.stringify(r))}</code>`, esc(r.veto_deadline ?? r.executable_at ?? r.deadline ?? '—')]), 'No open slash requests.')}
   <h2>Events as they happen</h2><div class="events">${table(['block', 'event', 'fields'], chain.events.slice(0, 40).map((x) => [num(x.height), `<code>${esc(x.ev.event)}</code>`, `<span class="muted mono">${esc(JSON.stringify(x.ev).slice(0, 160))}</span>`]), 'Waiting for the next block…')}</div>`;
   plot($('#tvl-plot', el), 'TVL (tokens), since this page opened', ['TVL'], tvlSeries, 'tokens');
+  plot($('#queue-plot', el), 'Withdrawal queue depth, since this page opened', ['queued withdrawals'], queueSeries, 'withdrawals');
+}
+
+/** A rate source (`base_staking`, `{"service": {"service": "0x…"}}`, …) in words. */
+function sourceName(src) {
+  if (typeof src === 'string') return src.replace(/_/g, ' ');
+  const [kind, v] = Object.entries(src || {})[0] || ['?', {}];
+  const who = v?.service || v?.set?.service || '';
+  return `${kind.replace(/_/g, ' ')}${who ? ' ' + short(who) : ''}`;
+}
+
+/** Horizontal bars of APR by source (basis points), labelled. */
+function aprBars(w) {
+  const parts = (w.by_source || []).map((s) => (Array.isArray(s) ? { name: sourceName(s[0]), bps: Number(s[1]) } : { name: sourceName(s.source), bps: s.apr_bps ?? 0 }));
+  if (!parts.length) return '';
+  const max = Math.max(1, ...parts.map((p) => Math.abs(p.bps)));
+  return `<div class="bars">${parts.map((p) => `<div class="bar"><span class="bar-label">${esc(p.name)}</span><span class="bar-fill ${p.bps < 0 ? 'neg' : ''}" style="width:${(Math.abs(p.bps) / max) * 60}%"></span><span>${(p.bps / 100).toFixed(2)}%</span></div>`).join('')}</div>`;
 }
 
 async function operatorPage(el, addr) {
@@ -320,7 +339,7 @@ async function vaultPage(el, id) {
   const [detail, rates, holdings, policy] = await Promise.all([api(`/v1/vaults/${v}`), api(`/v1/vaults/${v}/rates?limit=200`), api(`/v1/vaults/${v}/holdings`), api(`/v1/vaults/${v}/policy`)]);
   const tickets = wallet.address ? await api(`/v1/vaults/${v}/tickets?owner=${wallet.address}`).catch(() => []) : [];
   const sym = vaults.find((x) => x.vault === v)?.symbol || 'tokens';
-  const apr = (w, label) => `<div class="card"><div class="label">APR over ${label} (${new Date(w.from_time * 1000).toISOString().slice(0, 10)} → ${new Date(w.to_time * 1000).toISOString().slice(0, 10)})</div><div class="value">${w.apr_bps === null ? 'not enough history' : (w.apr_bps / 100).toFixed(2) + '%'}</div><div class="muted">${(w.by_source || []).map((s) => `${esc(s.source ?? s.name ?? JSON.stringify(s))}: ${((s.apr_bps ?? 0) / 100).toFixed(2)}%`).join(' · ')}</div></div>`;
+  const apr = (w, label) => `<div class="card"><div class="label">APR over ${label} (${new Date(w.from_time * 1000).toISOString().slice(0, 10)} → ${new Date(w.to_time * 1000).toISOString().slice(0, 10)})</div><div class="value">${w.apr_bps === null ? 'not enough history' : (w.apr_bps / 100).toFixed(2) + '%'}</div><div class="muted">${aprBars(w)}</div></div>`;
   const st = rates.settlements || [];
   const rateSeries = [st.map((s) => s.time), st.map((s) => Number(BigInt(s.rate) * 1000000n / WAD) / 1e6)];
   const places = holdings.places || [];
@@ -329,7 +348,7 @@ async function vaultPage(el, id) {
   <div class="cards">${card('Rate (assets per token)', tokens(detail.current_rate ?? vaults[0].current_rate, 6))}${card('Total assets', tokens(detail.total_assets ?? vaults[0].total_assets, 2))}${card('Supply', tokens(detail.supply ?? vaults[0].supply, 2))}${card('Slash reserve', tokens(detail.reserve ?? vaults[0].reserve, 4))}</div>
   <h2>Rate over time</h2><div class="plot" id="rate-plot"></div>
   <div class="cards">${apr(rates.apr_7d, '7 days')}${apr(rates.apr_30d, '30 days')}</div>
-  <h2>Attribution of the last settlements</h2>${table(['settlement', 'block', 'rate ', 'parts'], st.slice(-10).reverse().map((s) => [num(s.number), num(s.block), num(tokens(s.rate, 6)), esc((s.attribution || []).map((p) => `${p.source ?? p.kind ?? ''} ${tokens(p.amount ?? p.assets ?? 0)}`).join(' · ') || '—')]))}
+  <h2>Attribution of the last settlements</h2>${table(['settlement', 'block', 'rate ', 'parts'], st.slice(-10).reverse().map((s) => [num(s.number), num(s.block), num(tokens(s.rate, 6)), esc((s.attribution || []).map((p) => (Array.isArray(p) ? `${sourceName(p[0])} ${tokens(BigInt(Math.trunc(Number(p[1]?.value ?? 0))))}` : sourceName(p.source))).join(' · ') || '—')]))}
   <h2>Holdings per place</h2>${table(['place', 'weight', 'holdings'], places.map((p) => [p.operator ? link('operator', p.operator) : esc(p.place ?? p.name ?? ''), esc(p.weight_bps !== undefined ? (p.weight_bps / 100).toFixed(2) + '%' : p.weight ?? ''), `<span class="muted mono">${esc(JSON.stringify(p.holdings ?? p.assets ?? '').slice(0, 140))}</span>`]), 'Everything is in the buffer.')}
   <h2>Policy</h2><p>Minimum buffer ${esc((policy.policy?.min_buffer_bps ?? 0) / 100)}% · worst single-service loss ${policy.exposure?.worst_target ? `<code>${esc(JSON.stringify(policy.exposure.worst_target))}</code>` : 'none (no exposure yet)'}</p>
   ${table(['service', 'target', 'held'], (policy.exposure?.by_service || []).map((s) => [link('service', s.service), esc(s.target_bps !== undefined ? (s.target_bps / 100) + '%' : JSON.stringify(s.target ?? '')), esc(s.held_bps !== undefined ? (s.held_bps / 100) + '%' : JSON.stringify(s.held ?? ''))]), 'No service exposure.')}
