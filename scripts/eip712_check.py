@@ -64,7 +64,10 @@ def main():
     chain = int(template["domain"]["chainId"])
     assert chain == 31337, f"unexpected chainId {chain}"
     action, body = "deposit", json.dumps({"strategy": 1, "amount": str(10**18)}, separators=(",", ":"))
-    expiry = int(time.time()) + 600
+    # The node's clock, not this machine's: a devnet's clock may have been moved forward
+    # (`/v1/dev/time`, which the API fuzzer also calls).
+    _, health = call("GET", f"{base}/health")
+    expiry = int(health.get("now", time.time())) + 600
 
     # 1. A correctly signed deposit commits.
     _, account = call("GET", f"{base}/v1/accounts/{acct.address}")

@@ -147,6 +147,8 @@ fn a_quiet_devnet_mines_moves_time_and_skips_a_withdrawal_delay() {
             ("/v1/dev/mine", json!({"blocks": 2, "interval_seconds": u64::MAX}), "BadAdvance"),
             ("/v1/dev/mine", json!({"blocks": "many"}), "BadRequest"),
             ("/v1/dev/mine", json!({"block": 2}), "BadRequest"),
+            ("/v1/dev/mine", json!([]), "BadRequest"),
+            ("/v1/dev/mine", json!([2, 0]), "BadRequest"),
             ("/v1/dev/time", json!({"advance_seconds": 0}), "BadAdvance"),
             ("/v1/dev/time", json!({}), "BadRequest"),
             ("/v1/dev/time", json!({"advance_seconds": 5, "to": 5}), "BadRequest"),

@@ -107,11 +107,15 @@ fn a_wallet_adds_the_network_over_json_rpc_and_unknown_calls_get_rpc_errors() {
         let (_, v) = h.post("/rpc", &json!([call("eth_chainId", json!(1)), json!(5), call("nope", json!(3))])).await;
         let codes: Vec<Value> = v.as_array().expect("batch").iter().map(|a| a["error"]["code"].clone()).collect();
         assert_eq!(codes, vec![Value::Null, json!(-32600), json!(-32601)], "{v}");
-        assert_eq!(h.post("/rpc", &json!([])).await.1["error"]["code"], -32600);
-        assert_eq!(h.post("/rpc", &json!({"id": 1, "method": "eth_chainId"})).await.1["error"]["code"], -32600);
-        let (status, v) =
-            h.client.request(hyper::Method::POST, "/rpc", Some(b"{not json".to_vec())).await.expect("posts");
-        assert_eq!((status, &v["error"]["code"]), (200, &json!(-32700)), "{v}");
+        // Not JSON-RPC at all: HTTP 400, with the JSON-RPC error as the body.
+        let (status, v) = h.post("/rpc", &json!([])).await;
+        assert_eq!((status, &v["error"]["code"]), (400, &json!(-32600)), "{v}");
+        let (status, v) = h.post("/rpc", &json!({"id": 1, "method": "eth_chainId"})).await;
+        assert_eq!((status, &v["error"]["code"], &v["id"]), (400, &json!(-32600), &json!(1)), "{v}");
+        for body in [&b"{not json"[..], b""] {
+            let (status, v) = h.client.request(hyper::Method::POST, "/rpc", Some(body.to_vec())).await.expect("posts");
+            assert_eq!((status, &v["error"]["code"]), (400, &json!(-32700)), "{v}");
+        }
         // GET / is the web app's page.
         let (status, _) = h.client.get("/").await.expect("get");
         assert_eq!(status, 200);

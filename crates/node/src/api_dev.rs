@@ -44,7 +44,12 @@ fn body<T: DeserializeOwned>(raw: &Bytes) -> Result<T, ApiError> {
     if raw.iter().all(u8::is_ascii_whitespace) {
         return serde_json::from_value(json!({})).map_err(|e| ApiError::bad("BadRequest", e.to_string()));
     }
-    serde_json::from_slice(raw).map_err(|e| ApiError::bad("BadRequest", e.to_string()))
+    // A JSON object only: serde would also read a struct from an array of its fields.
+    let value: serde_json::Value = serde_json::from_slice(raw).map_err(|e| ApiError::bad("BadRequest", e.to_string()))?;
+    if !value.is_object() {
+        return Err(ApiError::bad("BadRequest", format!("the body must be a JSON object, got {value}")));
+    }
+    serde_json::from_value(value).map_err(|e| ApiError::bad("BadRequest", e.to_string()))
 }
 
 /// Runs a blocking control off the async threads (blocks are committed to disk).
@@ -87,7 +92,7 @@ pub struct Mined {
     pub head: Header,
 }
 
-#[utoipa::path(post, path = "/v1/dev/mine", request_body(content = MineRequest, description = "Optional; default one block"),
+#[utoipa::path(post, path = "/v1/dev/mine", request_body(content = Option<MineRequest>, description = "Optional; default one block"),
     responses((status = 200, body = Mined), (status = 400, body = ApiError), (status = 403, body = ApiError)))]
 async fn mine(State(node): Shared, raw: Bytes) -> Result<Json<Mined>, ApiError> {
     let req: MineRequest = body(&raw)?;

@@ -1,12 +1,19 @@
 //! What a wallet and a web app need before they sign: `POST /v1/tx/simulate` (a transaction's
 //! effect at the next block, the state unchanged) and the few Ethereum JSON-RPC calls a wallet
 //! asks to add the network (`eth_chainId`, `net_version`, `eth_blockNumber`), on `POST /rpc`
-//! and `POST /`.
+//! and `POST /`. A request that is not JSON-RPC at all gets HTTP 400 with the JSON-RPC error.
 
 use std::sync::Arc;
 
 use alloy_primitives::Address;
-use axum::{Json, Router, body::Bytes, extract::State, routing::post};
+use axum::{
+    Json, Router,
+    body::Bytes,
+    extract::State,
+    http::StatusCode,
+    response::{IntoResponse, Response},
+    routing::post,
+};
 use cairn_state::Ctx;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -105,18 +112,24 @@ fn rpc_call(node: &Node, call: &Value) -> Value {
     json!({"jsonrpc": "2.0", "id": id, "result": result})
 }
 
-#[utoipa::path(post, path = "/rpc", request_body(content = Object, description = "A JSON-RPC 2.0 call or a batch of them"),
-    responses((status = 200, description = "JSON-RPC answers: `eth_chainId` (hex), `net_version` (decimal), `eth_blockNumber` (hex head height); any other method is error -32601, unreadable JSON -32700, a malformed call -32600", body = Object)))]
-pub(crate) async fn rpc(State(node): State<Arc<Node>>, body: Bytes) -> Json<Value> {
+#[utoipa::path(post, path = "/rpc", request_body(content = Value, description = "A JSON-RPC 2.0 call (an object) or a batch of them (an array)"),
+    responses(
+        (status = 200, description = "JSON-RPC answers, one object per call, an array for a batch: `eth_chainId` (hex), `net_version` (decimal), `eth_blockNumber` (hex head height); any other method is error -32601, a malformed call in a batch -32600", body = Value),
+        (status = 400, description = "The request is not JSON-RPC at all: unreadable JSON (error -32700), an empty batch or a single malformed call (-32600); the body is the JSON-RPC error", body = Object)))]
+pub(crate) async fn rpc(State(node): State<Arc<Node>>, body: Bytes) -> Response {
+    let bad = |v: Value| (StatusCode::BAD_REQUEST, Json(v)).into_response();
     let parsed: Value = match serde_json::from_slice(&body) {
         Ok(v) => v,
-        Err(e) => return Json(rpc_error(Value::Null, -32700, format!("not JSON: {e}"))),
+        Err(e) => return bad(rpc_error(Value::Null, -32700, format!("not JSON: {e}"))),
     };
-    Json(match parsed {
-        Value::Array(calls) if calls.is_empty() => rpc_error(Value::Null, -32600, "an empty batch"),
-        Value::Array(calls) => Value::Array(calls.iter().take(100).map(|c| rpc_call(&node, c)).collect()),
-        call => rpc_call(&node, &call),
-    })
+    match parsed {
+        Value::Array(calls) if calls.is_empty() => bad(rpc_error(Value::Null, -32600, "an empty batch")),
+        Value::Array(calls) => Json(Value::Array(calls.iter().take(100).map(|c| rpc_call(&node, c)).collect())).into_response(),
+        call => {
+            let answer = rpc_call(&node, &call);
+            if answer["error"]["code"] == -32600 { bad(answer) } else { Json(answer).into_response() }
+        }
+    }
 }
 
 /// The preview and JSON-RPC routes (`POST /` is JSON-RPC too, where wallets look first).
@@ -125,6 +138,6 @@ pub(crate) fn routes(r: Router<Arc<Node>>) -> Router<Arc<Node>> {
 }
 
 /// `POST /`: JSON-RPC, as on `/rpc`.
-pub(crate) async fn root_rpc(node: State<Arc<Node>>, body: Bytes) -> Json<Value> {
+pub(crate) async fn root_rpc(node: State<Arc<Node>>, body: Bytes) -> Response {
     rpc(node, body).await
 }
