@@ -1,7 +1,7 @@
 // The web app in a real browser (Debian's Chromium driven by playwright-core), against a devnet
 // the Rust test started: every page renders without console errors, the live views move with
 // the chain, and a wallet (an injected EIP-1193 provider that signs EIP-712 with a devnet key)
-// deposits, queues a withdrawal, is refused a delegation in words, and claims rewards through
+// deposits, queues and completes a withdrawal, is refused a delegation in words, and claims rewards through
 // the UI. Screenshots go to $OUT. Exit status 0 when every check passed.
 import { chromium } from 'playwright-core';
 import { signTypedData, SignTypedDataVersion } from '@metamask/eth-sig-util';
@@ -80,6 +80,16 @@ try {
   await page.locator('text=matures at').waitFor();
   await page.locator('td', { hasText: /^block \d+$/ }).first().waitFor();
   check(true, 'the queued withdrawal shows its maturity block');
+
+  // The delay passes (the devnet mines its 50 blocks at once); the matured withdrawal is completed.
+  const mined = await fetch(`${BASE}/v1/dev/mine`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ blocks: 50 }) });
+  check(mined.ok, 'the devnet mines the withdrawal delay');
+  await page.locator('[data-complete]').first().click();
+  await page.locator('#sign').click();
+  await page.locator('#receipt-ok').waitFor();
+  await closeDialog();
+  await page.locator('text=No queued withdrawals.').waitFor();
+  check(true, 'the matured withdrawal is completed through the UI');
 
   await page.locator('#f-delegate button').click();
   await page.locator('#error-words').waitFor();

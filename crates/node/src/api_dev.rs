@@ -45,7 +45,8 @@ fn body<T: DeserializeOwned>(raw: &Bytes) -> Result<T, ApiError> {
         return serde_json::from_value(json!({})).map_err(|e| ApiError::bad("BadRequest", e.to_string()));
     }
     // A JSON object only: serde would also read a struct from an array of its fields.
-    let value: serde_json::Value = serde_json::from_slice(raw).map_err(|e| ApiError::bad("BadRequest", e.to_string()))?;
+    let value: serde_json::Value =
+        serde_json::from_slice(raw).map_err(|e| ApiError::bad("BadRequest", e.to_string()))?;
     if !value.is_object() {
         return Err(ApiError::bad("BadRequest", format!("the body must be a JSON object, got {value}")));
     }

@@ -124,7 +124,9 @@ pub(crate) async fn rpc(State(node): State<Arc<Node>>, body: Bytes) -> Response 
     };
     match parsed {
         Value::Array(calls) if calls.is_empty() => bad(rpc_error(Value::Null, -32600, "an empty batch")),
-        Value::Array(calls) => Json(Value::Array(calls.iter().take(100).map(|c| rpc_call(&node, c)).collect())).into_response(),
+        Value::Array(calls) => {
+            Json(Value::Array(calls.iter().take(100).map(|c| rpc_call(&node, c)).collect())).into_response()
+        }
         call => {
             let answer = rpc_call(&node, &call);
             if answer["error"]["code"] == -32600 { bad(answer) } else { Json(answer).into_response() }

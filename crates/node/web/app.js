@@ -256,11 +256,15 @@ async function operatorPage(el, addr) {
   const total = o.strategies.reduce((a, s) => a + BigInt(s.shares), 0n);
   const series = sample(`op-${addr}`, Number(total / 10n ** 14n) / 1e4);
   const allocations = Array.isArray(alloc) ? alloc : alloc.allocations || [];
+  // The operator's share of each service's rewards (basis points), for the services it allocates to.
+  const services = [...new Set(allocations.map((a) => a.service))];
+  const splits = await Promise.all(services.map((service) => post('/v1/query', { operator_split: { operator: addr, service } })));
   el.innerHTML = `<h1>Operator <span class="mono">${esc(addr)}</span></h1>
   <p class="muted">${esc(o.details?.metadata_uri || '')} · allocation delay ${esc(o.details?.allocation_delay?.delay ?? '—')} blocks</p>
   <h2>Stake by strategy</h2>${table(['strategy', 'delegated shares ', 'max magnitude ', 'allocated ', 'free '], o.strategies.map((s) => [esc(strategyName(s.strategy)), num(tokens(s.shares)), num(pct(s.max_magnitude)), num(pct(s.encumbered_magnitude)), num(pct(BigInt(s.max_magnitude) - BigInt(s.encumbered_magnitude)))]))}
   <div class="plot" id="op-plot"></div>
   <h2>Allocations and pending changes</h2>${table(['service', 'set', 'strategy', 'magnitude ', 'stake ', 'pending change', 'takes effect'], allocations.map((a) => [link('service', a.service ?? a.set?.service), num(a.set_id ?? a.set?.id), esc(strategyName(a.strategy)), num(pct(a.magnitude)), num(tokens(a.allocated_stake ?? a.slashable_stake ?? 0)), a.pending ? num(pct(a.pending)) : '—', a.pending ? `block ${a.effect_block} (${esc(eta(a.effect_block))})` : '—']))}
+  <h2>Reward splits</h2><p class="muted">The operator's cut of what each service pays its stakers; the rest goes to the stakers delegated to it.</p>${table(['service', 'operator’s share '], services.map((svc, i) => [link('service', svc), num(`${(Number(splits[i]) / 100).toFixed(2)}%`)]), 'It allocates to no service.')}
   <h2>Slashes</h2>${table(['request'], slashes.open_requests.filter((r) => JSON.stringify(r).toLowerCase().includes(addr.toLowerCase())).map((r) => [`<code>${esc(JSON.stringify(r))}</code>`]), 'No open slash request against this operator.')}`;
   plot($('#op-plot', el), 'Delegated shares, since this page opened', ['shares'], series, 'shares');
 }
