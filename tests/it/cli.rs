@@ -315,6 +315,27 @@ fn key_files_are_encrypted_keystores_and_old_files_still_work() {
 }
 
 #[test]
+fn risk_checks_exit_by_verdict_and_take_psi_lists_and_deep_before_the_file() {
+    let example = |f: &str| format!("{}/../examples/risk/{f}", env!("CARGO_MANIFEST_DIR"));
+    // `--deep` before the file no longer reads the file name as seconds.
+    let o = run(&["risk", "check", "--deep", &example("dr5.json")], &[]);
+    expect_code(&o, 0);
+    assert!(stdout(&o).contains("SECURE"), "{}", stdout(&o));
+    let o = run(&["risk", "check", &example("dr5b.json"), "--psi", "0.05,1/10,0.2", "--json"], &[]);
+    expect_code(&o, 1);
+    let report = json(&o);
+    let shocks: Vec<Value> =
+        report["losses"].as_array().expect("losses").iter().map(|l| l["Ok"]["psi"].clone()).collect();
+    assert_eq!(shocks.len(), 3, "{report}");
+    assert_eq!(shocks, ["1/20", "1/10", "1/5"].map(Value::from).to_vec(), "decimals reduced, in order");
+    for bad in ["1.5", "x", "2/1"] {
+        let o = run(&["risk", "check", &example("dr5.json"), "--psi", bad], &[]);
+        expect_code(&o, 2);
+        assert!(stderr(&o).contains("--psi"), "{}", stderr(&o));
+    }
+}
+
+#[test]
 fn completions_and_help_with_examples() {
     for shell in ["bash", "zsh", "fish"] {
         let o = run(&["completions", shell], &[]);

@@ -517,19 +517,20 @@ enum RiskCommand {
     /// Check a restaking graph (JSON): exact security with a witness, γ*, leverage, and with
     /// `--psi` the worst-case loss after a shock.
     #[command(
-        after_help = "Examples:\n  cairn risk check examples/risk/dr5.json\n  cairn risk check examples/risk/dr5.json --psi 1/10 --json"
+        after_help = "Examples:\n  cairn risk check examples/risk/dr5.json\n  cairn risk check examples/risk/dr5.json --psi 0.05,0.1,1/5 --json\n  cairn risk check --deep=30 examples/risk/forty_operators.json\n\nExit status: 0 secure, 1 insecure, 3 undecided (no proof either way within the limits), 2 bad input."
     )]
     Check {
         /// The graph document.
         file: PathBuf,
-        /// Shock size ψ as a fraction of all stake, e.g. 1/10.
-        #[arg(long)]
-        psi: Option<String>,
+        /// Shock sizes ψ as fractions of all stake: `1/10`, `0.1`, or a list `0.05,0.1,0.2`.
+        #[arg(long, value_delimiter = ',')]
+        psi: Vec<String>,
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
-        /// Beyond 26 validators, also solve the exact MILP, for at most this many seconds.
-        #[arg(long, value_name = "SECONDS", num_args = 0..=1, default_missing_value = "60")]
+        /// Beyond 26 validators, also solve the exact MILP, for at most 60 seconds, or SECONDS
+        /// with `--deep=SECONDS` (the `=` keeps `--deep FILE` from reading the file as seconds).
+        #[arg(long, value_name = "SECONDS", num_args = 0..=1, require_equals = true, default_missing_value = "60")]
         deep: Option<u64>,
     },
     /// The elastic model's symmetric closed form: n validators of stake σ, S services of prize π
@@ -582,14 +583,15 @@ enum RiskCommand {
     Scenario {
         /// The scenario file.
         file: PathBuf,
-        /// Shock size ψ as a fraction of all stake, e.g. 1/10.
-        #[arg(long)]
-        psi: Option<String>,
+        /// Shock sizes ψ as fractions of all stake: `1/10`, `0.1`, or a list `0.05,0.1,0.2`.
+        #[arg(long, value_delimiter = ',')]
+        psi: Vec<String>,
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
-        /// Beyond 26 validators, also solve the exact MILP, for at most this many seconds.
-        #[arg(long, value_name = "SECONDS", num_args = 0..=1, default_missing_value = "60")]
+        /// Beyond 26 validators, also solve the exact MILP, for at most 60 seconds, or SECONDS
+        /// with `--deep=SECONDS` (the `=` keeps `--deep FILE` from reading the file as seconds).
+        #[arg(long, value_name = "SECONDS", num_args = 0..=1, require_equals = true, default_missing_value = "60")]
         deep: Option<u64>,
     },
 }
@@ -704,12 +706,8 @@ fn main() -> ExitCode {
             let spec = cairn_node::loadgen::RestartSpec { txs, accounts, per_block };
             report(net::bench_restart(&spec, reopens, build_into.as_deref()), false)
         }
-        Command::Risk(RiskCommand::Check { file, psi, json, deep }) => {
-            run_risk(&file, psi.as_deref(), json, deep, false)
-        }
-        Command::Risk(RiskCommand::Scenario { file, psi, json, deep }) => {
-            run_risk(&file, psi.as_deref(), json, deep, true)
-        }
+        Command::Risk(RiskCommand::Check { file, psi, json, deep }) => run_risk(&file, &psi, json, deep, false),
+        Command::Risk(RiskCommand::Scenario { file, psi, json, deep }) => run_risk(&file, &psi, json, deep, true),
         Command::Risk(RiskCommand::Vault { file, vault, json }) => match risk::vault_scenario(&file, vault) {
             Ok(v) if json => report(Ok(v), false),
             Ok(v) => {
@@ -850,19 +848,15 @@ fn run_rewards(cmd: RewardsCommand) -> ExitCode {
     }
 }
 
-fn run_risk(file: &PathBuf, psi: Option<&str>, json: bool, deep: Option<u64>, scenario: bool) -> ExitCode {
+fn run_risk(file: &PathBuf, psi: &[String], json: bool, deep: Option<u64>, scenario: bool) -> ExitCode {
     let deep = deep.map(std::time::Duration::from_secs);
-    let psi = match psi.map(|p| cairn_risk::Ratio::try_from(p.to_string())).transpose() {
+    let psi = match psi.iter().map(|p| risk::psi(p)).collect::<Result<Vec<_>, _>>() {
         Ok(p) => p,
         Err(e) => {
             eprintln!("error: --psi: {e}");
             return ExitCode::from(2);
         }
     };
-    if let Some(p) = psi.filter(|p| p.den == 0 || p.num > p.den) {
-        eprintln!("error: --psi {}/{} must be a fraction in [0, 1]", p.num, p.den);
-        return ExitCode::from(2);
-    }
     let result = if scenario {
         risk::check_scenario(file, psi, deep)
     } else {
@@ -886,10 +880,7 @@ fn run_risk(file: &PathBuf, psi: Option<&str>, json: bool, deep: Option<u64>, sc
     } else {
         out::print_raw(&risk::human(&report));
     }
-    let insecure = report.security.as_ref().is_ok_and(|s| !s.secure)
-        || report.bounds.verdict == "insecure"
-        || report.milp.as_ref().is_some_and(|m| m.as_ref().is_ok_and(|m| !m.secure));
-    if insecure { ExitCode::from(1) } else { ExitCode::SUCCESS }
+    ExitCode::from(risk::verdict(&report).exit_code())
 }
 
 fn run_scenario(file: &PathBuf, quiet: bool) -> ExitCode {

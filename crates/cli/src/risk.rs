@@ -29,8 +29,8 @@ pub struct RiskReport {
     pub elastic: Option<Result<ElasticReport, String>>,
     /// Polynomial bounds: [best attack found, certified upper bound] (any size).
     pub bounds: BoundsReport,
-    /// The worst-case loss after a shock, when ψ was given.
-    pub loss: Option<Result<LossReport, String>>,
+    /// The worst-case loss after a shock, per ψ given (`--psi`), in order.
+    pub losses: Vec<Result<LossReport, String>>,
     /// Unique-stake (M3) verdict per service, from the edges' allocations.
     pub unique_stake: Vec<UniqueStakeCheck>,
     /// HHI and Nakamoto coefficients per service and for the network.
@@ -40,17 +40,13 @@ pub struct RiskReport {
 }
 
 /// Runs the checks on a JSON graph document.
-pub fn check(text: &str, psi: Option<Ratio>, deep: Option<Duration>) -> Result<RiskReport, String> {
+pub fn check(text: &str, psi: Vec<Ratio>, deep: Option<Duration>) -> Result<RiskReport, String> {
     report(&Graph::from_json(text)?, psi, deep)
 }
 
 /// Runs a scenario file, builds the graph of its final state from the services' `risk`
 /// declarations, and runs the checks. A scenario with a failed step is an error.
-pub fn check_scenario(
-    path: &std::path::Path,
-    psi: Option<Ratio>,
-    deep: Option<Duration>,
-) -> Result<RiskReport, String> {
+pub fn check_scenario(path: &std::path::Path, psi: Vec<Ratio>, deep: Option<Duration>) -> Result<RiskReport, String> {
     use crate::scenario::{Scenario, run_with_state};
     use cairn_primitives::{Address, OperatorSetKey};
     let scenario = Scenario::from_file(path).map_err(|e| format!("{e:#}"))?;
@@ -140,7 +136,7 @@ fn with_limit<T: Send + 'static>(
     rx.recv_timeout(limit).map_err(|_| format!("{what} within {} s", limit.as_secs()))?
 }
 
-fn report(g: &Graph, psi: Option<Ratio>, deep: Option<Duration>) -> Result<RiskReport, String> {
+fn report(g: &Graph, psi: Vec<Ratio>, deep: Option<Duration>) -> Result<RiskReport, String> {
     let skipped = |e: GraphError| e.to_string();
     Ok(RiskReport {
         size: (g.stake.len(), g.prize.len()),
@@ -152,11 +148,72 @@ fn report(g: &Graph, psi: Option<Ratio>, deep: Option<Duration>) -> Result<RiskR
         milp: deep.filter(|_| g.stake.len() > exact::SECURITY_LIMIT).map(|limit| milp_with_limit(g, limit)),
         elastic: deep.map(|limit| elastic_report(g, limit)),
         bounds: bounds::bounds(g),
-        loss: psi.map(|p| exact::worst_case_loss(g, p).map_err(skipped)),
+        losses: psi.into_iter().map(|p| exact::worst_case_loss(g, p).map_err(skipped)).collect(),
         unique_stake: concentration::unique_stake(g),
         concentration: concentration::concentrations(g),
         exposures: Vec::new(),
     })
+}
+
+/// What a report decides about the network, in the order of proof: an insecurity witness from
+/// any check wins; else a proof of security from any check; else undecided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Proven: no coalition can profit.
+    Secure,
+    /// A profitable attack was found (the witness is in the report).
+    Insecure,
+    /// Neither within the limits (the bounds' interval straddles zero).
+    Undecided,
+}
+
+impl Verdict {
+    /// The command's exit status: 0 secure, 1 insecure, 3 undecided (2 is bad input).
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Verdict::Secure => 0,
+            Verdict::Insecure => 1,
+            Verdict::Undecided => 3,
+        }
+    }
+}
+
+/// The report's verdict over all its checks (exact, MILP, bounds).
+pub fn verdict(r: &RiskReport) -> Verdict {
+    let milp = |secure: bool| r.milp.as_ref().is_some_and(|m| m.as_ref().is_ok_and(|m| m.secure == secure));
+    let exact = |secure: bool| r.security.as_ref().is_ok_and(|s| s.secure == secure);
+    if exact(false) || milp(false) || r.bounds.verdict == "insecure" {
+        Verdict::Insecure
+    } else if exact(true) || milp(true) || r.bounds.verdict == "secure" {
+        Verdict::Secure
+    } else {
+        Verdict::Undecided
+    }
+}
+
+/// A shock size ψ in [0, 1]: a fraction `p/q` or a decimal (`0.1`, `.05`, `1`).
+pub fn psi(text: &str) -> Result<Ratio, String> {
+    let t = text.trim();
+    let r = if t.contains('/') {
+        Ratio::try_from(t.to_string())?
+    } else {
+        let (whole, frac) = t.split_once('.').unwrap_or((t, ""));
+        let digits = format!("{whole}{frac}");
+        let ok = !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) && frac.len() <= 18;
+        let num = if ok { digits.parse::<u64>().ok() } else { None };
+        let num = num.ok_or_else(|| format!("{t:?} is not a fraction (1/10) or a decimal (0.1)"))?;
+        let den = 10u64.pow(u32::try_from(frac.len()).unwrap_or(0));
+        let (mut a, mut b) = (num, den);
+        while b != 0 {
+            (a, b) = (b, a % b);
+        }
+        let g = a.max(1);
+        Ratio { num: num / g, den: den / g }
+    };
+    if r.den == 0 || r.num > r.den {
+        return Err(format!("{t:?} is not in [0, 1]"));
+    }
+    Ok(r)
 }
 
 /// Parses a non-negative rational written `p/q`, `p` or a decimal amount (`32e18`).
@@ -303,18 +360,19 @@ pub fn human(r: &RiskReport) -> String {
     for v in lev.validators.iter().filter(|v| v.over_leveraged) {
         let _ = writeln!(out, "  over-leveraged: {} ρ = {} (≈ {})", v.validator, v.rho.exact, v.rho.approx);
     }
-    match &r.loss {
-        Some(Ok(l)) => {
-            let _ = writeln!(
-                out,
-                "worst-case loss after a shock of {}/{}: {} (≈ {}) of all stake; shock {:?}; attack part {}",
-                l.psi.num, l.psi.den, l.loss.exact, l.loss.approx, l.shock, l.attack_loss.exact
-            );
+    for loss in &r.losses {
+        match loss {
+            Ok(l) => {
+                let _ = writeln!(
+                    out,
+                    "worst-case loss after a shock of {}/{}: {} (≈ {}) of all stake; shock {:?}; attack part {}",
+                    l.psi.num, l.psi.den, l.loss.exact, l.loss.approx, l.shock, l.attack_loss.exact
+                );
+            }
+            Err(e) => {
+                let _ = writeln!(out, "worst-case loss skipped: {e}");
+            }
         }
-        Some(Err(e)) => {
-            let _ = writeln!(out, "worst-case loss skipped: {e}");
-        }
-        None => {}
     }
     for u in &r.unique_stake {
         let verdict = if u.secure { "secure" } else { "INSECURE" };
@@ -426,10 +484,44 @@ mod tests {
     }
 
     #[test]
+    fn psi_takes_fractions_and_decimals_in_zero_to_one() {
+        let r = |t: &str| psi(t).map(|r| (r.num, r.den));
+        assert_eq!(r("1/10"), Ok((1, 10)));
+        assert_eq!(r("0.1"), Ok((1, 10)));
+        assert_eq!(r(".05"), Ok((1, 20)), "reduced");
+        assert_eq!(r("1"), Ok((1, 1)));
+        assert_eq!(r("0"), Ok((0, 1)));
+        assert_eq!(r(" 0.25 "), Ok((1, 4)));
+        for bad in ["1.5", "2/1", "x", "", "-0.1", "0.1.2", "1/0"] {
+            assert!(psi(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn the_verdict_prefers_a_witness_then_a_proof_else_undecided() {
+        let read = |f: &str| {
+            std::fs::read_to_string(format!("{}/../../examples/risk/{f}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+        };
+        let secure = check(&read("dr5.json"), Vec::new(), None).unwrap();
+        assert_eq!(verdict(&secure), Verdict::Secure);
+        let insecure =
+            check(&read("dr5b.json"), vec![Ratio { num: 1, den: 10 }, Ratio { num: 1, den: 5 }], None).unwrap();
+        assert_eq!(verdict(&insecure), Verdict::Insecure);
+        assert_eq!(insecure.losses.len(), 2, "one worst-case loss per ψ");
+        assert_eq!(human(&insecure).matches("worst-case loss after a shock").count(), 2);
+        // Neither an exact answer nor bounds that decide: undecided, exit status 3.
+        let mut open = secure.clone();
+        open.security = Err("too large for the exact search".into());
+        open.bounds.verdict = "undecided";
+        assert_eq!(verdict(&open), Verdict::Undecided);
+        assert_eq!([Verdict::Secure, Verdict::Insecure, Verdict::Undecided].map(Verdict::exit_code), [0, 1, 3]);
+    }
+
+    #[test]
     fn example_graphs_give_their_documented_verdicts() {
         let text =
             std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/risk/dr5b.json")).unwrap();
-        let r = check(&text, Some(Ratio { num: 1, den: 4 }), None).unwrap();
+        let r = check(&text, vec![Ratio { num: 1, den: 4 }], None).unwrap();
         let sec = r.security.as_ref().unwrap();
         assert!(!sec.secure);
         assert_eq!(sec.best_attack.as_ref().unwrap().profit, "16");
@@ -442,7 +534,7 @@ mod tests {
     #[test]
     fn the_graph_of_a_scenario_state() {
         let path = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/risk_network.toml"));
-        let r = check_scenario(path, None, None).unwrap();
+        let r = check_scenario(path, Vec::new(), None).unwrap();
         assert_eq!(r.size, (3, 2));
         let sec = r.security.as_ref().unwrap();
         assert!(!sec.secure);
@@ -460,7 +552,7 @@ mod tests {
         assert_eq!(op1.worst_k, vec!["20000000000000000000".to_string(), "40000000000000000000".to_string()]);
         let alice = r.exposures.iter().find(|e| e.account == "alice").unwrap();
         assert_eq!((alice.role, alice.worst_k.last().unwrap().as_str()), ("staker", "40000000000000000000"));
-        assert!(check_scenario(std::path::Path::new("/nonexistent.toml"), None, None).is_err());
+        assert!(check_scenario(std::path::Path::new("/nonexistent.toml"), Vec::new(), None).is_err());
     }
 
     #[test]
@@ -501,7 +593,7 @@ mod tests {
                     .push(serde_json::json!({"service": format!("s{i}"), "validator": format!("v{v}")}));
             }
         }
-        let deep = check(&doc.to_string(), None, Some(Duration::from_secs(60))).unwrap();
+        let deep = check(&doc.to_string(), Vec::new(), Some(Duration::from_secs(60))).unwrap();
         let m = deep.milp.as_ref().unwrap().as_ref().unwrap();
         assert!(m.secure && m.certificate.as_ref().is_some_and(|c| c.proven), "{m:?}");
         let text = human(&deep);
@@ -516,10 +608,10 @@ mod tests {
         let text =
             std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/risk/forty_operators.json"))
                 .unwrap();
-        let plain = check(&text, None, None).unwrap();
+        let plain = check(&text, Vec::new(), None).unwrap();
         assert!(plain.security.as_ref().unwrap_err().contains("use --deep"));
         assert!(plain.milp.is_none());
-        let deep = check(&text, None, Some(Duration::from_secs(60))).unwrap();
+        let deep = check(&text, Vec::new(), Some(Duration::from_secs(60))).unwrap();
         let m = deep.milp.unwrap().unwrap();
         let w = m.witness.unwrap();
         assert!(!m.secure);
@@ -534,18 +626,18 @@ mod tests {
         assert!(deep.elastic.unwrap().unwrap_err().contains("exceed the elastic programs' limit"));
         let small =
             std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/risk/dr5.json")).unwrap();
-        let e = check(&small, None, Some(Duration::from_secs(60))).unwrap().elastic.unwrap().unwrap();
+        let e = check(&small, Vec::new(), Some(Duration::from_secs(60))).unwrap().elastic.unwrap().unwrap();
         assert!((e.best_profit + 2.0).abs() < 1e-6);
         assert!(e.robustness.is_none());
     }
 
     #[test]
     fn malformed_graphs_are_errors() {
-        assert!(check("{}", None, None).is_err());
+        assert!(check("{}", Vec::new(), None).is_err());
         assert!(
             check(
                 r#"{"validators":[],"services":[{"name":"x","prize":"1","threshold":"2/1"}],"edges":[]}"#,
-                None,
+                Vec::new(),
                 None
             )
             .is_err()
