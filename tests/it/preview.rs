@@ -122,3 +122,31 @@ fn a_wallet_adds_the_network_over_json_rpc_and_unknown_calls_get_rpc_errors() {
     });
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn the_risk_report_is_cached_per_height_and_names_a_bad_psi() {
+    let dir = temp_dir("risk-api");
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    rt.block_on(async {
+        let h = start(&dir).await;
+        let (status, first) = h.client.get("/v1/risk").await.expect("risk");
+        assert_eq!(status, 200, "{first}");
+        assert_eq!((&first["cached"], &first["psi"]), (&json!(false), &json!("1/10")), "{first}");
+        assert!(["secure", "insecure", "undecided"].contains(&first["report"]["verdict"].as_str().unwrap_or("")));
+        let (_, again) = h.client.get("/v1/risk").await.expect("risk");
+        assert_eq!(again["cached"], true, "the same height answers from the cache");
+        assert_eq!(again["report"], first["report"]);
+        let (_, other) = h.client.get("/v1/risk?psi=1/4").await.expect("risk");
+        assert_eq!((&other["cached"], &other["psi"]), (&json!(false), &json!("1/4")), "another ψ is computed");
+        h.block();
+        let (_, next) = h.client.get("/v1/risk?psi=1/4").await.expect("risk");
+        assert_eq!(next["cached"], false, "a new block is computed again");
+        assert_eq!(next["block"], first["block"].as_u64().expect("block") + 1);
+        for bad in ["2/1", "x", "1/0"] {
+            let answer = h.client.get(&format!("/v1/risk?psi={bad}")).await.expect("risk");
+            expect_error(&answer, 400, "BadPsi");
+        }
+        expect_error(&h.client.get("/v1/risk?nope=1").await.expect("risk"), 400, "BadQueryString");
+    });
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -2,6 +2,8 @@
 //! script: the restaking graph (operators as validators, operator sets as services, allocated
 //! stake as edges, each set's declared prize and threshold), the security verdict with its
 //! evidence, γ*, the worst loss after a ψ-shock, leverage and concentration (docs/risk.md).
+//! It runs off the async threads and never holds the state's lock while it searches, so it never
+//! delays a block; the answer is cached for the head height (and ψ) it was computed at.
 
 use std::sync::Arc;
 
@@ -32,7 +34,7 @@ pub struct RiskParams {
 
 #[utoipa::path(get, path = "/v1/risk", params(RiskParams),
     responses(
-        (status = 200, description = "`verdict` (secure / insecure / undecided) with `method` and `witness` (the most profitable coalition: the attack when insecure, the closest call when secure), `gamma` (γ*, the slack), `loss` (worst loss after a ψ-shock), `leverage` (ρ per operator, over-leveraged flags), `concentration`, `size`", body = Object),
+        (status = 200, description = "`block` and `psi` it was computed for, `cached` (computed earlier at this height), and `report`: `verdict` (secure / insecure / undecided) with `method` and `witness` (the most profitable coalition: the attack when insecure, the closest call when secure), `gamma` (γ*, the slack), `loss` (worst loss after a ψ-shock), `leverage` (ρ per operator, over-leveraged flags), `concentration`, `size`", body = Object),
         (status = 400, description = "BadPsi", body = ApiError)))]
 pub(crate) async fn risk(
     State(node): State<Arc<Node>>,
@@ -43,6 +45,12 @@ pub(crate) async fn risk(
         .ok()
         .filter(|p| p.den != 0 && p.num <= p.den)
         .ok_or_else(|| ApiError::bad("BadPsi", "psi must be a fraction p/q in [0, 1], e.g. 1/10"))?;
+    let psi_text = format!("{}/{}", psi.num, psi.den);
+    let cached = node.risk_cache.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    let head = node.read(|app| app.head().height);
+    if let Some((h, p, report)) = cached.filter(|(h, p, _)| *h == head && *p == psi_text) {
+        return Ok(Json(json!({"block": h, "psi": p, "cached": true, "report": *report})));
+    }
     let (block, graph) = node.read(|app| {
         let state = app.state();
         let sets: Vec<SetRisk> = state
@@ -59,10 +67,14 @@ pub(crate) async fn risk(
     });
     let g = graph.map_err(|e| ApiError::bad("BadGraph", e.to_string()))?;
     // The exact search is exponential in the operators: it runs off the async threads.
-    let answer = tokio::task::spawn_blocking(move || analyse(&g, psi))
-        .await
-        .map_err(|e| ApiError::bad("Internal", e.to_string()))?;
-    Ok(Json(json!({"block": block, "psi": format!("{}/{}", psi.num, psi.den), "report": answer})))
+    let answer = Arc::new(
+        tokio::task::spawn_blocking(move || analyse(&g, psi))
+            .await
+            .map_err(|e| ApiError::new(axum::http::StatusCode::INTERNAL_SERVER_ERROR, "Internal", e.to_string()))?,
+    );
+    // Kept for this height: the graph cannot change until the next block.
+    *node.risk_cache.lock().unwrap_or_else(|p| p.into_inner()) = Some((block, psi_text.clone(), Arc::clone(&answer)));
+    Ok(Json(json!({"block": block, "psi": psi_text, "cached": false, "report": *answer})))
 }
 
 fn analyse(g: &cairn_risk::graph::Graph, psi: Ratio) -> Value {

@@ -244,6 +244,8 @@ pub struct Node {
     /// Under CometBFT: verified transactions by their bytes' hash (`crate::abci`), so a
     /// transaction this node forwards is not verified again when CometBFT checks it.
     pub(crate) tx_cache: Mutex<crate::abci::TxCache>,
+    /// The last `/v1/risk` answer: head height, ψ, report (`crate::api_risk`).
+    pub(crate) risk_cache: Mutex<Option<(u64, String, Arc<serde_json::Value>)>>,
 }
 
 /// A rewards calculation through a posted root's end, checked against that root.
@@ -329,6 +331,7 @@ impl Node {
             rewards_cache: Mutex::default(),
             forward: std::sync::OnceLock::new(),
             tx_cache: Mutex::default(),
+            risk_cache: Mutex::default(),
         });
         node.restore_pool(stored.into_iter().chain(journaled).collect())?;
         Ok(node)

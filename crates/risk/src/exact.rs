@@ -271,7 +271,14 @@ pub fn worst_case_loss(g: &Graph, psi: Ratio) -> Result<LossReport, GraphError> 
         }
     }
     let (lost, attack_cost, d, b, services, prize) = worst;
-    let ratio = |x: U256| Exact::from(&BigRational::new(big(x), big(total)));
+    // A graph without stake loses nothing (and has no ratio to divide by).
+    let ratio = |x: U256| {
+        if total.is_zero() {
+            Exact::from(&BigRational::from_integer(BigInt::from(0)))
+        } else {
+            Exact::from(&BigRational::new(big(x), big(total)))
+        }
+    };
     Ok(LossReport {
         psi,
         loss: ratio(lost),

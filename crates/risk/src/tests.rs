@@ -507,3 +507,16 @@ mod certificate_beyond_enumeration {
         assert!(w.profit.parse::<i64>().expect("integer") > 0, "{w:?}");
     }
 }
+
+/// A network with no staked operator (a fresh chain, say) is a valid input: the worst-case loss
+/// is zero rather than a division by zero, and the other checks answer too.
+#[test]
+fn a_graph_without_stake_answers_without_dividing_by_zero() {
+    let g = Graph::from_json(r#"{"validators":[],"services":[],"edges":[]}"#).expect("an empty graph is valid");
+    let l = worst_case_loss(&g, Ratio { num: 1, den: 10 }).expect("loss");
+    assert_eq!((l.loss.exact.as_str(), l.attack_loss.exact.as_str()), ("0", "0"));
+    assert!(security(&g).expect("security").secure, "nothing to attack");
+    let _ = leverage(&g);
+    let _ = crate::concentration::concentrations(&g);
+    let _ = crate::bounds::bounds(&g);
+}
