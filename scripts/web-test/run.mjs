@@ -69,7 +69,6 @@ try {
   await page.locator('#receipt-ok').waitFor();
   await closeDialog();
   await page.waitForFunction((b) => {
-    const t = document.querySelector('h2 + table');
     return [...document.querySelectorAll('h2')].some((h) => h.textContent.startsWith('Positions') && h.nextElementSibling?.innerText !== b);
   }, before);
   check(true, 'the deposit shows in the positions');

@@ -408,11 +408,6 @@ impl Testnet {
         out
     }
 
-    /// The process ids of validator `i` (Cairn, CometBFT), if it runs.
-    pub fn pids(&self, i: usize) -> Option<(u32, u32)> {
-        self.procs.get(i)?.as_ref().map(|(a, b)| (a.id(), b.id()))
-    }
-
     /// Stops every validator.
     pub fn stop(&mut self) {
         for i in 0..self.procs.len() {
