@@ -12,7 +12,7 @@ use std::{
 };
 
 use cairn_node::{Config, devnet, envelope::address_of};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::node::{Harness, start_with, temp_dir};
 
@@ -324,8 +324,8 @@ fn risk_checks_exit_by_verdict_and_take_psi_lists_and_deep_before_the_file() {
     let o = run(&["risk", "check", &example("dr5b.json"), "--psi", "0.05,1/10,0.2", "--json"], &[]);
     expect_code(&o, 1);
     let report = json(&o);
-    let shocks: Vec<Value> =
-        report["losses"].as_array().expect("losses").iter().map(|l| l["Ok"]["psi"].clone()).collect();
+    assert_eq!((&report["schema"], &report["verdict"]), (&json!("cairn.risk/1"), &json!("insecure")));
+    let shocks: Vec<Value> = report["losses"].as_array().expect("losses").iter().map(|l| l["psi"].clone()).collect();
     assert_eq!(shocks.len(), 3, "{report}");
     assert_eq!(shocks, ["1/20", "1/10", "1/5"].map(Value::from).to_vec(), "decimals reduced, in order");
     for bad in ["1.5", "x", "2/1"] {
@@ -333,6 +333,16 @@ fn risk_checks_exit_by_verdict_and_take_psi_lists_and_deep_before_the_file() {
         expect_code(&o, 2);
         assert!(stderr(&o).contains("--psi"), "{}", stderr(&o));
     }
+    // dr5's best elastic attack loses 2: secure at a budget of 1.5, not at 2.5.
+    let o = run(&["risk", "check", "--budget", "1.5", &example("dr5.json"), "--json"], &[]);
+    expect_code(&o, 0);
+    assert_eq!(json(&o)["elastic"]["budget"], "1.5");
+    let o = run(&["risk", "check", &example("dr5.json"), "--budget", "2.5"], &[]);
+    expect_code(&o, 1);
+    assert!(stdout(&o).contains("INSECURE   elastic model (budget 2.5)"), "{}", stdout(&o));
+    let o = run(&["risk", "check", &example("dr5.json"), "--budget", "lots"], &[]);
+    expect_code(&o, 2);
+    assert!(stderr(&o).contains("--budget"), "{}", stderr(&o));
 }
 
 #[test]

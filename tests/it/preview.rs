@@ -2,6 +2,11 @@
 //! wallet's JSON-RPC calls on `/rpc` and `/`.
 
 use cairn_node::envelope::{address_of, encode_tx};
+use cairn_risk::{
+    Options, Ratio,
+    from_state::{SetRisk, graph_from_state},
+    report,
+};
 use serde_json::{Value, json};
 
 use crate::node::{deposit, eth, expect_error, start, temp_dir};
@@ -133,6 +138,30 @@ fn the_risk_report_is_cached_per_height_and_names_a_bad_psi() {
         assert_eq!(status, 200, "{first}");
         assert_eq!((&first["cached"], &first["psi"]), (&json!(false), &json!("1/10")), "{first}");
         assert!(["secure", "insecure", "undecided"].contains(&first["report"]["verdict"].as_str().unwrap_or("")));
+        assert_eq!(first["report"]["schema"], "cairn.risk/1");
+        // The API's report is the engine's on the head state, as `cairn risk scenario` runs it.
+        let height = first["block"].as_u64().expect("block");
+        let local = h.node.read(|app| {
+            assert_eq!(app.head().height, height);
+            let state = app.state();
+            let sets: Vec<SetRisk> = state
+                .set_risks()
+                .into_iter()
+                .map(|(set, d)| SetRisk {
+                    set,
+                    prize: d.prize,
+                    threshold: Ratio { num: d.threshold_num, den: d.threshold_den },
+                })
+                .collect();
+            let g = graph_from_state(state, height, &sets, |a| a.to_string()).expect("graph");
+            json!(report::analyse(&g, &Options { psi: vec![Ratio { num: 1, den: 10 }], ..Options::default() }))
+        });
+        for key in ["verdict", "size", "budget", "losses", "leverage", "unique_stake", "concentration"] {
+            assert_eq!(first["report"][key], local[key], "{key}");
+        }
+        for key in ["verdict", "method", "witness", "closest", "profit", "gamma"] {
+            assert_eq!(first["report"]["pooled"][key], local["pooled"][key], "pooled.{key}");
+        }
         let (_, again) = h.client.get("/v1/risk").await.expect("risk");
         assert_eq!(again["cached"], true, "the same height answers from the cache");
         assert_eq!(again["report"], first["report"]);

@@ -528,10 +528,14 @@ enum RiskCommand {
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
-        /// Beyond 26 validators, also solve the exact MILP, for at most 60 seconds, or SECONDS
-        /// with `--deep=SECONDS` (the `=` keeps `--deep FILE` from reading the file as seconds).
+        /// Give each search beyond the polynomial bounds (exact certificate beside HiGHS, elastic
+        /// programs) 60 seconds, or SECONDS with `--deep=SECONDS`, instead of 10.
         #[arg(long, value_name = "SECONDS", num_args = 0..=1, require_equals = true, default_missing_value = "60")]
         deep: Option<u64>,
+        /// What an attacker is willing to lose (the elastic model's L; replaces the document's
+        /// `budget`), e.g. `5`, `1.5`, `32e18`.
+        #[arg(long)]
+        budget: Option<String>,
     },
     /// The elastic model's symmetric closed form: n validators of stake σ, S services of prize π
     /// and threshold θ, degree d (docs/risk.md). Numbers are integers or `p/q`.
@@ -589,10 +593,14 @@ enum RiskCommand {
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
-        /// Beyond 26 validators, also solve the exact MILP, for at most 60 seconds, or SECONDS
-        /// with `--deep=SECONDS` (the `=` keeps `--deep FILE` from reading the file as seconds).
+        /// Give each search beyond the polynomial bounds (exact certificate beside HiGHS, elastic
+        /// programs) 60 seconds, or SECONDS with `--deep=SECONDS`, instead of 10.
         #[arg(long, value_name = "SECONDS", num_args = 0..=1, require_equals = true, default_missing_value = "60")]
         deep: Option<u64>,
+        /// What an attacker is willing to lose (the elastic model's L; replaces the document's
+        /// `budget`), e.g. `5`, `1.5`, `32e18`.
+        #[arg(long)]
+        budget: Option<String>,
     },
 }
 
@@ -706,8 +714,12 @@ fn main() -> ExitCode {
             let spec = cairn_node::loadgen::RestartSpec { txs, accounts, per_block };
             report(net::bench_restart(&spec, reopens, build_into.as_deref()), false)
         }
-        Command::Risk(RiskCommand::Check { file, psi, json, deep }) => run_risk(&file, &psi, json, deep, false),
-        Command::Risk(RiskCommand::Scenario { file, psi, json, deep }) => run_risk(&file, &psi, json, deep, true),
+        Command::Risk(RiskCommand::Check { file, psi, json, deep, budget }) => {
+            run_risk(&file, &psi, json, deep, budget.as_deref(), false)
+        }
+        Command::Risk(RiskCommand::Scenario { file, psi, json, deep, budget }) => {
+            run_risk(&file, &psi, json, deep, budget.as_deref(), true)
+        }
         Command::Risk(RiskCommand::Vault { file, vault, json }) => match risk::vault_scenario(&file, vault) {
             Ok(v) if json => report(Ok(v), false),
             Ok(v) => {
@@ -735,7 +747,7 @@ fn main() -> ExitCode {
                     services,
                     stake: risk::rational(&stake)?,
                     prize: risk::rational(&prize)?,
-                    threshold: cairn_risk::Ratio::try_from(threshold.clone())?,
+                    threshold: cairn_risk::Ratio::parse(&threshold)?,
                     degree: risk::rational(&degree)?,
                     base_prize: base_prize.as_deref().map(risk::rational).transpose()?,
                     budget: risk::rational(&budget)?,
@@ -848,19 +860,32 @@ fn run_rewards(cmd: RewardsCommand) -> ExitCode {
     }
 }
 
-fn run_risk(file: &PathBuf, psi: &[String], json: bool, deep: Option<u64>, scenario: bool) -> ExitCode {
-    let deep = deep.map(std::time::Duration::from_secs);
-    let psi = match psi.iter().map(|p| risk::psi(p)).collect::<Result<Vec<_>, _>>() {
-        Ok(p) => p,
+fn run_risk(
+    file: &PathBuf,
+    psi: &[String],
+    json: bool,
+    deep: Option<u64>,
+    budget: Option<&str>,
+    scenario: bool,
+) -> ExitCode {
+    let opts = match risk::options(psi, deep) {
+        Ok(o) => o,
         Err(e) => {
             eprintln!("error: --psi: {e}");
             return ExitCode::from(2);
         }
     };
+    let budget = match budget.map(|b| cairn_risk::graph::Amount::parse(b).ok_or(b)).transpose() {
+        Ok(b) => b,
+        Err(b) => {
+            eprintln!("error: --budget: {b:?} is not an amount (5, 1.5, 32e18)");
+            return ExitCode::from(2);
+        }
+    };
     let result = if scenario {
-        risk::check_scenario(file, psi, deep)
+        risk::check_scenario(file, &opts, budget)
     } else {
-        std::fs::read_to_string(file).map_err(|e| e.to_string()).and_then(|t| risk::check(&t, psi, deep))
+        std::fs::read_to_string(file).map_err(|e| e.to_string()).and_then(|t| risk::check(&t, &opts, budget))
     };
     let report = match result {
         Ok(r) => r,
@@ -880,7 +905,7 @@ fn run_risk(file: &PathBuf, psi: &[String], json: bool, deep: Option<u64>, scena
     } else {
         out::print_raw(&risk::human(&report));
     }
-    ExitCode::from(risk::verdict(&report).exit_code())
+    ExitCode::from(risk::exit_code(&report))
 }
 
 fn run_scenario(file: &PathBuf, quiet: bool) -> ExitCode {

@@ -1,52 +1,33 @@
-//! `cairn risk check FILE`: the risk engine over a restaking graph document (docs/risk.md).
+//! `cairn risk check FILE` and `cairn risk scenario FILE`: the risk engine's report
+//! (`cairn_risk::report`, schema `cairn.risk/1` in docs/risk.md) with inputs and output for people.
 
 use std::{fmt::Write as _, time::Duration};
 
 use cairn_risk::{
-    Graph, LeverageReport, LossReport, Ratio, SecurityReport,
-    bounds::{self, BoundsReport},
-    concentration::{self, Concentration, UniqueStakeCheck},
-    exact,
-    graph::GraphError,
-    leverage,
-    milp::{self, MilpReport},
+    Graph, GraphSpec, Options, Ratio, Report, Verdict,
+    graph::Amount,
+    leverage::Exact,
+    report::{self, Interval},
 };
-use serde::Serialize;
 
-/// Everything `cairn risk check` reports.
-#[derive(Debug, Clone, Serialize)]
-pub struct RiskReport {
-    /// Validators and services in the graph.
-    pub size: (usize, usize),
-    /// The EigenLayer condition (always computed; O(edges)).
-    pub leverage: LeverageReport,
-    /// The exact check (pooled model), or why it was skipped.
-    pub security: Result<SecurityReport, String>,
-    /// The MILP's answer (`--deep`, graphs beyond enumeration), or why it has none.
-    pub milp: Option<Result<MilpReport, String>>,
-    /// The elastic model (`--deep`): best attack profit with divisible participation, and the
-    /// robustness (smallest Byzantine weight fraction that breaks it, with the set).
-    pub elastic: Option<Result<ElasticReport, String>>,
-    /// Polynomial bounds: [best attack found, certified upper bound] (any size).
-    pub bounds: BoundsReport,
-    /// The worst-case loss after a shock, per ψ given (`--psi`), in order.
-    pub losses: Vec<Result<LossReport, String>>,
-    /// Unique-stake (M3) verdict per service, from the edges' allocations.
-    pub unique_stake: Vec<UniqueStakeCheck>,
-    /// HHI and Nakamoto coefficients per service and for the network.
-    pub concentration: Vec<Concentration>,
-    /// Per operator and staker, losses if services slash in full (scenario states only).
-    pub exposures: Vec<cairn_risk::exposure::Exposure>,
+/// Reads and validates a graph document, with `budget` (if given) replacing the document's.
+pub fn graph(text: &str, budget: Option<Amount>) -> Result<Graph, String> {
+    let mut spec: GraphSpec = serde_json::from_str(text).map_err(|e| e.to_string())?;
+    if budget.is_some() {
+        spec.budget = budget;
+    }
+    Graph::from_spec(&spec).map_err(|e| e.to_string())
 }
 
-/// Runs the checks on a JSON graph document.
-pub fn check(text: &str, psi: Vec<Ratio>, deep: Option<Duration>) -> Result<RiskReport, String> {
-    report(&Graph::from_json(text)?, psi, deep)
+/// Runs the report on a JSON graph document.
+pub fn check(text: &str, opts: &Options, budget: Option<Amount>) -> Result<Report, String> {
+    Ok(report::analyse(&graph(text, budget)?, opts))
 }
 
-/// Runs a scenario file, builds the graph of its final state from the services' `risk`
-/// declarations, and runs the checks. A scenario with a failed step is an error.
-pub fn check_scenario(path: &std::path::Path, psi: Vec<Ratio>, deep: Option<Duration>) -> Result<RiskReport, String> {
+/// Runs a scenario, builds the graph of its final state from the services' `risk` declarations
+/// (and the file's `[[risk]]` entries), and reports on it with every account's exposure. A
+/// scenario with a failed step is an error.
+pub fn check_scenario(path: &std::path::Path, opts: &Options, budget: Option<Amount>) -> Result<Report, String> {
     use crate::scenario::{Scenario, run_with_state};
     use cairn_primitives::{Address, OperatorSetKey};
     let scenario = Scenario::from_file(path).map_err(|e| format!("{e:#}"))?;
@@ -68,7 +49,7 @@ pub fn check_scenario(path: &std::path::Path, psi: Vec<Ratio>, deep: Option<Dura
         })
         .collect();
     for r in &scenario.risk {
-        let threshold = Ratio::try_from(r.threshold.clone())?;
+        let threshold = Ratio::parse(&r.threshold)?;
         let set = OperatorSetKey { service: address(&r.service)?, id: r.set_id };
         declared.insert(set, cairn_risk::from_state::SetRisk { set, prize: r.prize.0, threshold });
     }
@@ -77,8 +58,14 @@ pub fn check_scenario(path: &std::path::Path, psi: Vec<Ratio>, deep: Option<Dura
         rep.accounts.iter().map(|(n, a)| (*a, n.clone())).collect();
     let name = |a: Address| by_address.get(&a).cloned().unwrap_or_else(|| a.to_string());
     let block = state.last_block();
-    let g = cairn_risk::from_state::graph_from_state(&state, block, &sets, name).map_err(|e| e.to_string())?;
-    let mut r = report(&g, psi, deep)?;
+    let mut g = cairn_risk::from_state::graph_from_state(&state, block, &sets, name).map_err(|e| e.to_string())?;
+    if let Some(b) = budget {
+        // Scenario amounts are base units (wei): a budget with decimals has no place there.
+        g.budget = b.scaled(0).ok_or_else(|| {
+            format!("--budget {} must be a whole number of base units (wei) for a scenario", String::from(b))
+        })?;
+    }
+    let mut r = report::analyse(&g, opts);
     use cairn_risk::exposure::{operator_exposure, staker_exposure};
     r.exposures =
         state.operator_addresses().into_iter().map(|op| operator_exposure(&state, op, block, &name)).collect();
@@ -89,129 +76,17 @@ pub fn check_scenario(path: &std::path::Path, psi: Vec<Ratio>, deep: Option<Dura
     Ok(r)
 }
 
-/// The elastic model's answers for the same graph (allocations as written on the edges).
-#[derive(Debug, Clone, Serialize)]
-pub struct ElasticReport {
-    /// Best attack profit (solver, floating point, graph units).
-    pub best_profit: f64,
-    /// Smallest Byzantine weight fraction that makes some attack profitable, with the set.
-    pub robustness: Option<(cairn_risk::leverage::Exact, Vec<String>)>,
-}
-
-/// Largest graph the elastic programs run on from the CLI (their MILPs grow with every edge and
-/// robustness solves one per Byzantine set).
-const ELASTIC_LIMIT: (usize, usize) = (12, 8);
-
-fn elastic_report(g: &Graph, limit: Duration) -> Result<ElasticReport, String> {
-    let (v, s) = (g.stake.len(), g.prize.len());
-    if v > ELASTIC_LIMIT.0 || s > ELASTIC_LIMIT.1 {
-        return Err(format!(
-            "{v} validators and {s} services exceed the elastic programs' limit of {} and {}",
-            ELASTIC_LIMIT.0, ELASTIC_LIMIT.1
-        ));
-    }
-    with_limit(g, limit, "the elastic programs did not finish", |graph| {
-        let best_profit = milp::elastic_best_profit(graph)?;
-        Ok(ElasticReport { best_profit, robustness: milp::elastic_robustness(graph, 0.0)? })
-    })
-}
-
-/// The MILP in a worker thread, abandoned after `limit` (the process exits without it).
-fn milp_with_limit(g: &Graph, limit: Duration) -> Result<MilpReport, String> {
-    with_limit(g, limit, "the MILP did not finish (the bounds stand)", milp::security_deep)
-}
-
-/// Runs `work` on a copy of the graph in a worker thread, abandoned after `limit`.
-fn with_limit<T: Send + 'static>(
-    g: &Graph,
-    limit: Duration,
-    what: &str,
-    work: impl FnOnce(&Graph) -> Result<T, String> + Send + 'static,
-) -> Result<T, String> {
-    let (tx, rx) = std::sync::mpsc::channel();
-    let graph = g.clone();
-    std::thread::spawn(move || {
-        let _ = tx.send(work(&graph));
-    });
-    rx.recv_timeout(limit).map_err(|_| format!("{what} within {} s", limit.as_secs()))?
-}
-
-fn report(g: &Graph, psi: Vec<Ratio>, deep: Option<Duration>) -> Result<RiskReport, String> {
-    let skipped = |e: GraphError| e.to_string();
-    Ok(RiskReport {
-        size: (g.stake.len(), g.prize.len()),
-        leverage: leverage::leverage(g),
-        security: exact::security(g).map_err(|e| match e {
-            GraphError::TooLargeForExact { .. } if deep.is_none() => format!("{e}; use --deep for the MILP"),
-            other => other.to_string(),
-        }),
-        milp: deep.filter(|_| g.stake.len() > exact::SECURITY_LIMIT).map(|limit| milp_with_limit(g, limit)),
-        elastic: deep.map(|limit| elastic_report(g, limit)),
-        bounds: bounds::bounds(g),
-        losses: psi.into_iter().map(|p| exact::worst_case_loss(g, p).map_err(skipped)).collect(),
-        unique_stake: concentration::unique_stake(g),
-        concentration: concentration::concentrations(g),
-        exposures: Vec::new(),
-    })
-}
-
-/// What a report decides about the network, in the order of proof: an insecurity witness from
-/// any check wins; else a proof of security from any check; else undecided.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verdict {
-    /// Proven: no coalition can profit.
-    Secure,
-    /// A profitable attack was found (the witness is in the report).
-    Insecure,
-    /// Neither within the limits (the bounds' interval straddles zero).
-    Undecided,
-}
-
-impl Verdict {
-    /// The command's exit status: 0 secure, 1 insecure, 3 undecided (2 is bad input).
-    pub fn exit_code(self) -> u8 {
-        match self {
-            Verdict::Secure => 0,
-            Verdict::Insecure => 1,
-            Verdict::Undecided => 3,
-        }
-    }
-}
-
-/// The report's verdict over all its checks (exact, MILP, bounds).
-pub fn verdict(r: &RiskReport) -> Verdict {
-    let milp = |secure: bool| r.milp.as_ref().is_some_and(|m| m.as_ref().is_ok_and(|m| m.secure == secure));
-    let exact = |secure: bool| r.security.as_ref().is_ok_and(|s| s.secure == secure);
-    if exact(false) || milp(false) || r.bounds.verdict == "insecure" {
-        Verdict::Insecure
-    } else if exact(true) || milp(true) || r.bounds.verdict == "secure" {
-        Verdict::Secure
-    } else {
-        Verdict::Undecided
-    }
+/// The options of a `check` or `scenario` run: ψ values and the time limit (10 s, or `--deep`'s).
+pub fn options(psi: &[String], deep: Option<u64>) -> Result<Options, String> {
+    let psi = psi.iter().map(|p| self::psi(p)).collect::<Result<Vec<_>, _>>()?;
+    Ok(Options { psi, limit: Duration::from_secs(deep.unwrap_or(10)) })
 }
 
 /// A shock size ψ in [0, 1]: a fraction `p/q` or a decimal (`0.1`, `.05`, `1`).
 pub fn psi(text: &str) -> Result<Ratio, String> {
-    let t = text.trim();
-    let r = if t.contains('/') {
-        Ratio::try_from(t.to_string())?
-    } else {
-        let (whole, frac) = t.split_once('.').unwrap_or((t, ""));
-        let digits = format!("{whole}{frac}");
-        let ok = !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) && frac.len() <= 18;
-        let num = if ok { digits.parse::<u64>().ok() } else { None };
-        let num = num.ok_or_else(|| format!("{t:?} is not a fraction (1/10) or a decimal (0.1)"))?;
-        let den = 10u64.pow(u32::try_from(frac.len()).unwrap_or(0));
-        let (mut a, mut b) = (num, den);
-        while b != 0 {
-            (a, b) = (b, a % b);
-        }
-        let g = a.max(1);
-        Ratio { num: num / g, den: den / g }
-    };
+    let r = Ratio::parse(text)?;
     if r.den == 0 || r.num > r.den {
-        return Err(format!("{t:?} is not in [0, 1]"));
+        return Err(format!("{:?} is not in [0, 1]", text.trim()));
     }
     Ok(r)
 }
@@ -271,117 +146,180 @@ pub fn symmetric(net: &cairn_risk::elastic::Symmetric) -> Result<String, String>
     Ok(out)
 }
 
-/// The report for people: verdict first, then the evidence.
-pub fn human(r: &RiskReport) -> String {
+/// A value for people: the fraction only when it is short, else its decimal.
+fn q(e: &Exact) -> String {
+    let approx = trim(&e.approx);
+    if !e.exact.contains('/') {
+        e.exact.clone()
+    } else if e.exact.len() <= 12 {
+        format!("{} ≈ {approx}", e.exact)
+    } else {
+        format!("≈ {approx}")
+    }
+}
+
+fn trim(d: &str) -> String {
+    if d.contains('.') { d.trim_end_matches('0').trim_end_matches('.').to_string() } else { d.to_string() }
+}
+
+/// A solver's float, to six decimals without trailing zeros.
+fn float(x: f64) -> String {
+    trim(&format!("{x:.6}"))
+}
+
+fn percent(e: &Exact) -> String {
+    e.approx.parse::<f64>().map_or_else(|_| q(e), |x| format!("{:.2}%", 100.0 * x))
+}
+
+fn interval(i: &Interval) -> String {
+    match (&i.lower, &i.upper) {
+        (Some(l), Some(u)) if i.exact || l == u => q(l),
+        (Some(l), Some(u)) => format!("between {} and {}", q(l), q(u)),
+        (Some(l), None) => format!("at least {}", q(l)),
+        (None, Some(u)) => format!("at most {}", q(u)),
+        (None, None) => "unknown".into(),
+    }
+}
+
+fn attack_line(a: &cairn_risk::Attack) -> String {
+    let verb = if a.profitable { "profit" } else { "a loss, not an attack:" };
+    let profit = a.profit.trim_start_matches('-');
+    format!(
+        "validators {} corrupt {}: prize {} − cost {} = {verb} {}{profit}",
+        a.validators.join(", "),
+        a.services.join(", "),
+        a.prize,
+        a.cost,
+        if a.profitable || a.profit == "0" { "" } else { "−" }
+    )
+}
+
+/// The report for people: one verdict line per model, then the evidence.
+pub fn human(r: &Report) -> String {
     let mut out = String::new();
-    let (v, s) = r.size;
-    let _ = writeln!(out, "graph: {v} validators, {s} services");
-    match &r.security {
-        Ok(sec) => {
-            let verdict = if sec.secure { "SECURE" } else { "INSECURE" };
-            let _ = writeln!(out, "exact check (pooled stake): {verdict}");
-            if let Some(a) = &sec.best_attack {
-                let label = if sec.secure { "closest coalition" } else { "witness attack" };
-                let _ = writeln!(
-                    out,
-                    "  {label}: validators {:?} corrupt {:?}: prize {} - cost {} = profit {}",
-                    a.validators, a.services, a.prize, a.cost, a.profit
-                );
-            }
-            if let Some(g) = &sec.slack {
-                let _ = writeln!(out, "  exact slack γ* = {} (≈ {})", g.exact, g.approx);
-            }
+    let (p, e) = (&r.pooled, &r.elastic);
+    let _ = writeln!(out, "{:<10} pooled model: {}", p.verdict.word(), p.rests_on);
+    match &e.skipped {
+        Some(why) => {
+            let _ = writeln!(out, "{:<10} elastic model (budget {}): not run: {why}", "—", e.budget);
         }
-        Err(e) => {
-            let _ = writeln!(out, "exact check skipped: {e}");
+        None => {
+            let _ = writeln!(out, "{:<10} elastic model (budget {}): {}", e.verdict.word(), e.budget, e.rests_on);
         }
     }
-    match &r.milp {
-        Some(Ok(m)) => {
-            let proven = m.certificate.as_ref().is_some_and(|c| c.proven);
-            let verdict = match (m.secure, proven) {
-                (true, true) => "SECURE (proven exactly)",
-                (true, false) => "SECURE (solver optimum; exact proof not completed)",
-                (false, _) => "INSECURE",
-            };
-            let w = m
-                .witness
-                .as_ref()
-                .map_or("none".to_string(), |a| format!("{:?} → {:?}, profit {}", a.validators, a.services, a.profit));
-            let optimum = m.optimum.map_or("not needed".to_string(), |o| format!("{o:.6} (× largest amount)"));
-            let _ = writeln!(out, "MILP (--deep): {verdict}: optimum {optimum}; witness {w}");
-            if let Some(g) = &m.slack {
-                let _ = writeln!(out, "  slack γ* (Dinkelbach) = {} (≈ {})", g.exact, g.approx);
-            }
-            if let Some(c) = &m.certificate {
-                let how = if c.proven {
-                    "every coalition shown unprofitable"
-                } else if c.witness.is_some() {
-                    "met a profitable coalition"
-                } else {
-                    "stopped at its node limit"
-                };
-                let _ = writeln!(out, "  exact branch-and-bound: {how} ({} nodes)", c.nodes);
-            }
-        }
-        Some(Err(e)) => {
-            let _ = writeln!(out, "MILP (--deep): {e}");
-        }
-        None => {}
-    }
-    match &r.elastic {
-        Some(Ok(e)) => {
-            let rob = e.robustness.as_ref().map_or("survives any Byzantine set short of all".to_string(), |(f, ys)| {
-                format!("breaks once {} of the weight is Byzantine ({ys:?})", f.exact)
-            });
-            let _ = writeln!(out, "elastic model (--deep): best attack profit {:.6}; robustness: {rob}", e.best_profit);
-        }
-        Some(Err(e)) => {
-            let _ = writeln!(out, "elastic model (--deep): {e}");
-        }
-        None => {}
-    }
-    let b = &r.bounds;
-    let found = b.best_found.as_ref().map_or("none".to_string(), |a| a.profit.clone());
     let _ = writeln!(
         out,
-        "bounds (any size): {}: best attack found {found}, certified profit bound {} (≈ {})",
-        b.verdict, b.upper_bound.exact, b.upper_bound.approx
+        "network: {} ({} validators, {} services, {} edges)\n",
+        r.verdict.word(),
+        r.size.validators,
+        r.size.services,
+        r.size.edges
     );
-    let lev = &r.leverage;
-    let holds = if lev.condition_holds { "holds (secure)" } else { "fails" };
-    let _ = writeln!(out, "EigenLayer condition (ρ_v ≤ 1 for all v): {holds}");
-    if let Some(g) = &lev.certified_slack {
-        let _ = writeln!(out, "  certified slack γ_EL = {} (≈ {})", g.exact, g.approx);
+    let _ = writeln!(out, "pooled model (how: {})", p.method);
+    if let Some(w) = &p.witness {
+        let _ = writeln!(out, "  attack: {}", attack_line(w));
     }
-    for u in &lev.unsecured_services {
-        let _ = writeln!(out, "  service {u:?} has no stake: free to corrupt");
+    if let Some(c) = &p.closest {
+        let _ = writeln!(out, "  closest call: {}", attack_line(c));
     }
-    for v in lev.validators.iter().filter(|v| v.over_leveraged) {
-        let _ = writeln!(out, "  over-leveraged: {} ρ = {} (≈ {})", v.validator, v.rho.exact, v.rho.approx);
+    let _ = writeln!(out, "  best attack's profit: {}", interval(&p.profit));
+    let _ = writeln!(out, "  slack γ* (stake over prize − 1; ≥ 0 iff secure): {}", interval(&p.gamma));
+    if let Some(s) = &p.solver {
+        let bound = s.profit_bound.map_or(String::new(), |b| format!(", profit bound {b:.6} × {}", s.unit));
+        let _ = writeln!(out, "  {}: {} after {:.2} s{bound}", s.solver, s.status, s.seconds);
     }
-    for loss in &r.losses {
-        match loss {
-            Ok(l) => {
+    if let Some(c) = &p.certificate {
+        let how = if c.proven {
+            "every coalition shown unprofitable"
+        } else if c.witness.is_some() {
+            "met a profitable coalition"
+        } else {
+            "stopped before a proof"
+        };
+        let _ = writeln!(out, "  exact branch-and-bound: {how} ({} nodes)", c.nodes);
+    }
+    if e.skipped.is_none() {
+        let _ = writeln!(out, "elastic model (budget {}: secure iff the best attack loses at least that)", e.budget);
+        if let Some(b) = e.best_profit {
+            let _ = writeln!(out, "  best attack's profit (solver, floating point): {}", float(b));
+        }
+        if let Some(w) = &e.witness {
+            let _ = writeln!(
+                out,
+                "  best attack re-checked exactly: {} corrupted for prize {} − forfeited {} = {}",
+                w.services.join(", "),
+                w.prize,
+                w.cost,
+                w.profit
+            );
+        }
+        if let Some(rob) = &e.robustness {
+            let line = match (&rob.fraction, rob.survives_all) {
+                (Some(_), _) if rob.byzantine.is_empty() => "insecure with no Byzantine service".to_string(),
+                (Some(f), _) => format!(
+                    "breaks once {} of the service weight (π/θ) is Byzantine ({}); best profit after: {}",
+                    percent(f),
+                    rob.byzantine.join(", "),
+                    rob.profit_after.map_or("?".into(), float)
+                ),
+                (None, _) => "survives any Byzantine set short of every service".into(),
+            };
+            let _ = writeln!(out, "  robustness at budget {}: {line}", rob.budget);
+        }
+    }
+    for l in &r.losses {
+        match (&l.result, &l.error) {
+            (Some(x), _) => {
                 let _ = writeln!(
                     out,
-                    "worst-case loss after a shock of {}/{}: {} (≈ {}) of all stake; shock {:?}; attack part {}",
-                    l.psi.num, l.psi.den, l.loss.exact, l.loss.approx, l.shock, l.attack_loss.exact
+                    "worst-case loss after a shock of ψ = {}: {} of all stake (shock: {}; then attack: {})",
+                    l.psi,
+                    percent(&x.loss),
+                    if x.shock.is_empty() { "none".into() } else { x.shock.join(", ") },
+                    percent(&x.attack_loss)
                 );
             }
-            Err(e) => {
-                let _ = writeln!(out, "worst-case loss skipped: {e}");
+            (None, e) => {
+                let _ = writeln!(
+                    out,
+                    "worst-case loss after a shock of ψ = {}: not computed: {}",
+                    l.psi,
+                    e.as_deref().unwrap_or("?")
+                );
             }
         }
     }
-    for u in &r.unique_stake {
-        let verdict = if u.secure { "secure" } else { "INSECURE" };
-        let _ = writeln!(
-            out,
-            "unique stake: {} {verdict}: cost of corruption {} vs profit {} (allocated {})",
-            u.service, u.cost_of_corruption.exact, u.profit_from_corruption, u.allocated
-        );
+    let lev = &r.leverage;
+    let _ = writeln!(
+        out,
+        "EigenLayer condition (ρ_v ≤ 1 for every validator): {}",
+        if lev.condition_holds { "holds" } else { "fails" }
+    );
+    if let Some(g) = &lev.certified_slack {
+        let _ = writeln!(out, "  certified slack γ_EL: {}", q(g));
     }
+    for u in &lev.unsecured_services {
+        let _ = writeln!(out, "  service {u} has no stake: free to corrupt");
+    }
+    let over: Vec<String> = lev
+        .validators
+        .iter()
+        .filter(|v| v.over_leveraged)
+        .map(|v| format!("{} (ρ {})", v.validator, q(&v.rho)))
+        .collect();
+    if !over.is_empty() {
+        let shown = over.len().min(10);
+        let more = if over.len() > shown { format!(" and {} more", over.len() - shown) } else { String::new() };
+        let _ = writeln!(out, "  over-leveraged: {}{more}", over[..shown].join(", "));
+    }
+    let insecure: Vec<&str> = r.unique_stake.iter().filter(|u| !u.secure).map(|u| u.service.as_str()).collect();
+    let _ = writeln!(
+        out,
+        "unique stake (each service's own allocations): {} of {} services secure{}",
+        r.unique_stake.len() - insecure.len(),
+        r.unique_stake.len(),
+        if insecure.is_empty() { String::new() } else { format!("; insecure: {}", insecure.join(", ")) }
+    );
     for e in &r.exposures {
         let one = e.per_service.first().map_or("nothing".to_string(), |(s, l)| format!("{l} ({s})"));
         let all = e.worst_k.last().map_or("0", String::as_str);
@@ -391,14 +329,25 @@ pub fn human(r: &RiskReport) -> String {
             e.account, e.role, e.stake
         );
     }
-    for c in &r.concentration {
+    for c in r.concentration.iter().filter(|c| c.scope == "network") {
         let _ = writeln!(
             out,
-            "concentration {}: HHI {} (≈ {}), Nakamoto 1/3: {}, 1/2: {}",
-            c.scope, c.hhi.exact, c.hhi.approx, c.nakamoto_one_third, c.nakamoto_one_half
+            "concentration: HHI {}, Nakamoto coefficient {} (1/3 of stake), {} (1/2)",
+            trim(&c.hhi.approx),
+            c.nakamoto_one_third,
+            c.nakamoto_one_half
         );
     }
+    let searches: Vec<String> =
+        r.searches.iter().map(|s| format!("{} {:.2} s ({})", s.name, s.seconds, s.outcome)).collect();
+    let _ = writeln!(out, "searches: {}", searches.join("; "));
     out
+}
+
+/// The exit status of a report.
+pub fn exit_code(r: &Report) -> u8 {
+    let v: Verdict = r.verdict;
+    v.exit_code()
 }
 
 /// `cairn risk vault FILE`: run a scenario and report the vault's exposure — per service, what it
@@ -469,6 +418,14 @@ pub fn vault_human(v: &serde_json::Value) -> String {
 mod tests {
     use super::*;
 
+    fn read(f: &str) -> String {
+        std::fs::read_to_string(format!("{}/../../examples/risk/{f}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+    }
+
+    fn opts(psi: Vec<Ratio>) -> Options {
+        Options { psi, limit: Duration::from_secs(60) }
+    }
+
     #[test]
     fn vault_exposure_adds_what_each_service_can_take() {
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/vault_stacked_yield.toml");
@@ -498,47 +455,43 @@ mod tests {
     }
 
     #[test]
-    fn the_verdict_prefers_a_witness_then_a_proof_else_undecided() {
-        let read = |f: &str| {
-            std::fs::read_to_string(format!("{}/../../examples/risk/{f}", env!("CARGO_MANIFEST_DIR"))).unwrap()
-        };
-        let secure = check(&read("dr5.json"), Vec::new(), None).unwrap();
-        assert_eq!(verdict(&secure), Verdict::Secure);
+    fn verdicts_exit_codes_and_one_loss_per_psi() {
+        let secure = check(&read("dr5.json"), &opts(Vec::new()), None).unwrap();
+        assert_eq!((secure.verdict, exit_code(&secure)), (Verdict::Secure, 0));
         let insecure =
-            check(&read("dr5b.json"), vec![Ratio { num: 1, den: 10 }, Ratio { num: 1, den: 5 }], None).unwrap();
-        assert_eq!(verdict(&insecure), Verdict::Insecure);
+            check(&read("dr5b.json"), &opts(vec![Ratio { num: 1, den: 10 }, Ratio { num: 1, den: 5 }]), None).unwrap();
+        assert_eq!((insecure.verdict, exit_code(&insecure)), (Verdict::Insecure, 1));
         assert_eq!(insecure.losses.len(), 2, "one worst-case loss per ψ");
         assert_eq!(human(&insecure).matches("worst-case loss after a shock").count(), 2);
-        // Neither an exact answer nor bounds that decide: undecided, exit status 3.
-        let mut open = secure.clone();
-        open.security = Err("too large for the exact search".into());
-        open.bounds.verdict = "undecided";
-        assert_eq!(verdict(&open), Verdict::Undecided);
-        assert_eq!([Verdict::Secure, Verdict::Insecure, Verdict::Undecided].map(Verdict::exit_code), [0, 1, 3]);
+        assert_eq!(Verdict::Undecided.exit_code(), 3);
     }
 
     #[test]
-    fn example_graphs_give_their_documented_verdicts() {
-        let text =
-            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/risk/dr5b.json")).unwrap();
-        let r = check(&text, vec![Ratio { num: 1, den: 4 }], None).unwrap();
-        let sec = r.security.as_ref().unwrap();
-        assert!(!sec.secure);
-        assert_eq!(sec.best_attack.as_ref().unwrap().profit, "16");
+    fn human_output_leads_with_one_verdict_line_per_model() {
+        let r = check(&read("dr5b.json"), &opts(vec![Ratio { num: 1, den: 4 }]), None).unwrap();
         assert!(!r.leverage.condition_holds);
+        let w = r.pooled.witness.as_ref().unwrap();
+        assert_eq!((w.profit.as_str(), w.profitable), ("16", true));
         let text = human(&r);
-        assert!(text.contains("INSECURE"), "{text}");
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines[0].starts_with("INSECURE   pooled model"), "{text}");
+        assert!(lines[1].starts_with("INSECURE   elastic model (budget 0)"), "{text}");
+        assert!(lines[2].starts_with("network: INSECURE"), "{text}");
         assert!(text.contains("over-leveraged"), "{text}");
+        // A secure network's closest call is called a loss, not an attack; γ* is shown.
+        let text = human(&check(&read("dr5.json"), &opts(Vec::new()), None).unwrap());
+        assert!(text.contains("closest call") && text.contains("a loss, not an attack"), "{text}");
+        assert!(!text.contains("best attack found"), "{text}");
+        assert!(text.contains("slack γ*"), "{text}");
     }
 
     #[test]
     fn the_graph_of_a_scenario_state() {
         let path = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/risk_network.toml"));
-        let r = check_scenario(path, Vec::new(), None).unwrap();
-        assert_eq!(r.size, (3, 2));
-        let sec = r.security.as_ref().unwrap();
-        assert!(!sec.secure);
-        let w = sec.best_attack.as_ref().unwrap();
+        let r = check_scenario(path, &opts(Vec::new()), None).unwrap();
+        assert_eq!((r.size.validators, r.size.services), (3, 2));
+        assert_eq!(r.pooled.verdict, Verdict::Insecure);
+        let w = r.pooled.witness.as_ref().unwrap();
         assert_eq!(
             (w.validators.clone(), w.profit.as_str()),
             (vec!["op1".to_string(), "op2".to_string()], "60000000000000000000")
@@ -552,7 +505,10 @@ mod tests {
         assert_eq!(op1.worst_k, vec!["20000000000000000000".to_string(), "40000000000000000000".to_string()]);
         let alice = r.exposures.iter().find(|e| e.account == "alice").unwrap();
         assert_eq!((alice.role, alice.worst_k.last().unwrap().as_str()), ("staker", "40000000000000000000"));
-        assert!(check_scenario(std::path::Path::new("/nonexistent.toml"), Vec::new(), None).is_err());
+        assert!(check_scenario(std::path::Path::new("/nonexistent.toml"), &opts(Vec::new()), None).is_err());
+        // A budget with decimals has no place among base units.
+        let half = Amount::parse("0.5");
+        assert!(check_scenario(path, &opts(Vec::new()), half).unwrap_err().contains("whole number"));
     }
 
     #[test]
@@ -575,72 +531,69 @@ mod tests {
         assert!(symmetric(&cairn_risk::elastic::Symmetric { validators: 0, ..net }).is_err());
     }
 
-    #[test]
-    fn deep_mode_proves_a_secure_network_beyond_enumeration_exactly() {
-        // 30 validators in a ring, each service needing both of its two validators (θ = 2/3):
-        // over-leveraged (ρ = 27/20) yet secure; only the exact branch-and-bound can say so.
+    /// 30 validators in a ring, each service needing both of its two validators (θ = 2/3):
+    /// over-leveraged (ρ = 27/20) yet secure.
+    fn ring(n: usize) -> String {
         let mut doc = serde_json::json!({"validators": [], "services": [], "edges": []});
-        for i in 0..30 {
-            doc["validators"].as_array_mut().unwrap().push(serde_json::json!({"name": format!("v{i}"), "stake": "10"}));
+        for i in 0..n {
+            doc["validators"].as_array_mut().unwrap().push(serde_json::json!({"name": format!("v{i}"), "stake": 10}));
             doc["services"]
                 .as_array_mut()
                 .unwrap()
                 .push(serde_json::json!({"name": format!("s{i}"), "prize": "9", "threshold": "2/3"}));
-            for v in [i, (i + 1) % 30] {
+            for v in [i, (i + 1) % n] {
                 doc["edges"]
                     .as_array_mut()
                     .unwrap()
                     .push(serde_json::json!({"service": format!("s{i}"), "validator": format!("v{v}")}));
             }
         }
-        let deep = check(&doc.to_string(), Vec::new(), Some(Duration::from_secs(60))).unwrap();
-        let m = deep.milp.as_ref().unwrap().as_ref().unwrap();
-        assert!(m.secure && m.certificate.as_ref().is_some_and(|c| c.proven), "{m:?}");
-        let text = human(&deep);
-        assert!(
-            text.contains("SECURE (proven exactly)") && text.contains("every coalition shown unprofitable"),
-            "{text}"
-        );
+        doc.to_string()
     }
 
     #[test]
-    fn deep_mode_solves_beyond_enumeration_and_its_witness_is_exact() {
-        let text =
-            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/risk/forty_operators.json"))
-                .unwrap();
-        let plain = check(&text, Vec::new(), None).unwrap();
-        assert!(plain.security.as_ref().unwrap_err().contains("use --deep"));
-        assert!(plain.milp.is_none());
-        let deep = check(&text, Vec::new(), Some(Duration::from_secs(60))).unwrap();
-        let m = deep.milp.unwrap().unwrap();
-        let w = m.witness.unwrap();
-        assert!(!m.secure);
-        // The MILP's witness is at least as good as the greedy one and within the certified bound.
-        let found: i64 = deep.bounds.best_found.unwrap().profit.parse().unwrap();
-        let bound = &deep.bounds.upper_bound.exact;
-        let (num, den) = bound.split_once('/').unwrap_or((bound, "1"));
-        let (num, den): (i128, i128) = (num.parse().unwrap(), den.parse().unwrap());
-        let profit: i64 = w.profit.parse().unwrap();
-        assert!(found <= profit && i128::from(profit) * den <= num, "{found} ≤ {profit} ≤ {bound}");
-        // Too large for the elastic programs: refused with the limits named, not run.
-        assert!(deep.elastic.unwrap().unwrap_err().contains("exceed the elastic programs' limit"));
-        let small =
-            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/risk/dr5.json")).unwrap();
-        let e = check(&small, Vec::new(), Some(Duration::from_secs(60))).unwrap().elastic.unwrap().unwrap();
-        assert!((e.best_profit + 2.0).abs() < 1e-6);
-        assert!(e.robustness.is_none());
+    fn beyond_enumeration_a_secure_network_is_proven_by_the_race() {
+        let r = check(&ring(30), &opts(Vec::new()), None).unwrap();
+        let p = &r.pooled;
+        assert_eq!(p.verdict, Verdict::Secure, "{:?}", r.searches);
+        assert!(["certificate", "solver"].contains(&p.method), "{}", p.method);
+        assert_eq!(p.gamma.lower.as_ref().map(|g| g.exact.as_str()), Some("0"), "secure: γ* ≥ 0");
+        // 30 validators and 30 services: within the elastic programs' reach (with HiGHS).
+        if cairn_risk::report::ELASTIC_LIMIT.0 >= 30 {
+            assert!(r.elastic.skipped.is_none(), "{:?}", r.elastic.skipped);
+        }
+        let text = human(&r);
+        assert!(text.starts_with("SECURE     pooled model"), "{text}");
+    }
+
+    #[test]
+    fn beyond_enumeration_a_witness_is_exact() {
+        let r = check(&read("forty_operators.json"), &opts(Vec::new()), None).unwrap();
+        let p = &r.pooled;
+        assert_eq!(p.verdict, Verdict::Insecure);
+        let w = p.witness.as_ref().unwrap();
+        assert!(w.profitable);
+        // The witness's profit is the interval's lower end, within the certified upper end.
+        let lower = p.profit.lower.as_ref().unwrap();
+        assert_eq!(lower.exact, w.profit);
+        let (l, u): (f64, f64) =
+            (lower.approx.parse().unwrap(), p.profit.upper.as_ref().unwrap().approx.parse().unwrap());
+        assert!(0.0 < l && l <= u, "{l} ≤ {u}");
+        assert_eq!(r.verdict, Verdict::Insecure);
+        // The elastic model's attack is re-checked exactly and beats the budget (0).
+        if cairn_risk::report::ELASTIC_LIMIT.0 >= 40 {
+            let w = r.elastic.witness.as_ref().unwrap();
+            assert!(w.beats_budget && !w.profit.starts_with('-'), "{w:?}");
+            assert_eq!(r.elastic.verdict, Verdict::Insecure);
+            assert!(human(&r).contains("insecure with no Byzantine service"), "{}", human(&r));
+        }
     }
 
     #[test]
     fn malformed_graphs_are_errors() {
-        assert!(check("{}", Vec::new(), None).is_err());
-        assert!(
-            check(
-                r#"{"validators":[],"services":[{"name":"x","prize":"1","threshold":"2/1"}],"edges":[]}"#,
-                Vec::new(),
-                None
-            )
-            .is_err()
-        );
+        let o = opts(Vec::new());
+        assert!(check("{}", &o, None).is_err());
+        let bad = r#"{"validators":[],"services":[{"name":"x","prize":"1","threshold":"2/1"}],"edges":[]}"#;
+        assert!(check(bad, &o, None).is_err());
     }
 }

@@ -13,10 +13,9 @@ use axum::{
     routing::get,
 };
 use cairn_risk::{
-    Ratio, bounds, concentration,
-    exact::{self, SECURITY_LIMIT},
+    Options, Ratio,
     from_state::{SetRisk, graph_from_state},
-    leverage,
+    report,
 };
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -28,24 +27,31 @@ use crate::{api::ApiError, node::Node};
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct RiskParams {
-    /// ψ, the share of stake lost to a shock before an attack, as `p/q` (default `1/10`).
+    /// ψ, the share of stake lost to a shock before an attack: `p/q`, a decimal, or a
+    /// comma-separated list (default `1/10`).
     pub psi: Option<String>,
 }
 
 #[utoipa::path(get, path = "/v1/risk", params(RiskParams),
     responses(
-        (status = 200, description = "`block` and `psi` it was computed for, `cached` (computed earlier at this height), and `report`: `verdict` (secure / insecure / undecided) with `method` and `witness` (the most profitable coalition: the attack when insecure, the closest call when secure), `gamma` (γ*, the slack), `loss` (worst loss after a ψ-shock), `leverage` (ρ per operator, over-leveraged flags), `concentration`, `size`", body = Object),
+        (status = 200, description = "`block` and `psi` it was computed for, `cached` (computed earlier at this height), and `report`: the risk engine's report in schema `cairn.risk/1` (docs/risk.md), the same as `cairn risk scenario --json`: `verdict`, then `pooled` and `elastic` each with its verdict and evidence, `losses` per ψ, `leverage`, `unique_stake`, `concentration`, `searches`", body = Object),
         (status = 400, description = "BadPsi", body = ApiError)))]
 pub(crate) async fn risk(
     State(node): State<Arc<Node>>,
     params: Result<Query<RiskParams>, QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let Query(params) = params.map_err(|e| ApiError::bad("BadQueryString", e.body_text()))?;
-    let psi = Ratio::try_from(params.psi.unwrap_or_else(|| "1/10".into()))
-        .ok()
-        .filter(|p| p.den != 0 && p.num <= p.den)
-        .ok_or_else(|| ApiError::bad("BadPsi", "psi must be a fraction p/q in [0, 1], e.g. 1/10"))?;
-    let psi_text = format!("{}/{}", psi.num, psi.den);
+    let psi: Vec<Ratio> = params
+        .psi
+        .as_deref()
+        .unwrap_or("1/10")
+        .split(',')
+        .map(|p| Ratio::parse(p).ok().filter(|p| p.den != 0 && p.num <= p.den))
+        .collect::<Option<_>>()
+        .ok_or_else(|| {
+            ApiError::bad("BadPsi", "psi must be fractions p/q or decimals in [0, 1], e.g. 1/10 or 0.05,0.1")
+        })?;
+    let psi_text = psi.iter().map(|p| String::from(*p)).collect::<Vec<_>>().join(",");
     let cached = node.risk_cache.lock().unwrap_or_else(|p| p.into_inner()).clone();
     let head = node.read(|app| app.head().height);
     if let Some((h, p, report)) = cached.filter(|(h, p, _)| *h == head && *p == psi_text) {
@@ -68,46 +74,13 @@ pub(crate) async fn risk(
     let g = graph.map_err(|e| ApiError::bad("BadGraph", e.to_string()))?;
     // The exact search is exponential in the operators: it runs off the async threads.
     let answer = Arc::new(
-        tokio::task::spawn_blocking(move || analyse(&g, psi))
+        tokio::task::spawn_blocking(move || json!(report::analyse(&g, &Options { psi, ..Options::default() })))
             .await
             .map_err(|e| ApiError::new(axum::http::StatusCode::INTERNAL_SERVER_ERROR, "Internal", e.to_string()))?,
     );
     // Kept for this height: the graph cannot change until the next block.
     *node.risk_cache.lock().unwrap_or_else(|p| p.into_inner()) = Some((block, psi_text.clone(), Arc::clone(&answer)));
     Ok(Json(json!({"block": block, "psi": psi_text, "cached": false, "report": *answer})))
-}
-
-fn analyse(g: &cairn_risk::graph::Graph, psi: Ratio) -> Value {
-    let lev = leverage::leverage(g);
-    let size = json!({"operators": g.stake.len(), "services": g.prize.len()});
-    let common = |v: Value| {
-        let mut v = v;
-        v["size"] = size.clone();
-        v["leverage"] = json!(lev);
-        v["concentration"] = json!(concentration::concentrations(g));
-        v
-    };
-    if g.stake.len() <= SECURITY_LIMIT
-        && let Ok(s) = exact::security(g)
-    {
-        let loss = exact::worst_case_loss(g, psi).map_err(|e| e.to_string());
-        return common(json!({
-            "verdict": if s.secure { "secure" } else { "insecure" },
-            "method": "exact: every coalition of operators checked",
-            "witness": s.best_attack,
-            "gamma": s.slack,
-            "loss": loss.map_or_else(|e| json!({"error": e}), |l| json!(l)),
-        }));
-    }
-    let b = bounds::bounds(g);
-    common(json!({
-        "verdict": b.verdict,
-        "method": format!("certified bounds: more than {SECURITY_LIMIT} operators for the exact search"),
-        "witness": b.best_found,
-        "gamma": lev.certified_slack,
-        "upper_bound": b.upper_bound,
-        "loss": {"error": "the exact ψ-shock search needs at most 26 operators"},
-    }))
 }
 
 /// The risk route.

@@ -362,12 +362,16 @@ async function vaultPage(el, id) {
 
 async function riskPage(el) {
   const { block, psi, report: r } = await api('/v1/risk');
-  const w = r.witness;
+  const p = r.pooled;
+  const w = p.witness || p.closest;
   const ex = (x) => (x ? esc(x.approx) : '—');
-  const lossText = r.loss?.error ? esc(r.loss.error) : `${ex(r.loss?.loss)} of all stake (attack part ${ex(r.loss?.attack_loss)})`;
-  const attack = w ? `<p>${r.verdict === 'insecure' ? 'Attack found' : 'Closest call'}: operators ${w.validators.map((v) => link('operator', v)).join(', ') || '—'} corrupting ${w.services.map((x) => `<code>${esc(short(x.split('/')[0]))}/${esc(x.split('/')[1] ?? '')}</code>`).join(', ') || '—'}: prize ${tokens(w.prize.split('.')[0] || 0, 2)}, cost ${tokens(w.cost.split('.')[0] || 0, 2)}, profit <span class="${w.profit.startsWith('-') ? 'ok' : 'bad'}">${esc(w.profit.startsWith('-') ? '−' + tokens(w.profit.slice(1).split('.')[0], 2) : tokens(w.profit.split('.')[0], 2))}</span> (tokens).</p>` : '<p class="muted">No coalition can attack (no operator secures a declared set).</p>';
-  el.innerHTML = `<h1>Risk</h1><p class="muted">The restaking graph at block ${block}: ${r.size.operators} operators (stake in tokens) and ${r.size.services} operator sets with a declared prize and corruption threshold; method: ${esc(r.method)}.</p>
-  <div class="cards">${card('Verdict', `<span class="${r.verdict === 'secure' ? 'ok' : 'bad'}" id="verdict">${esc(r.verdict)}</span>`)}${card('γ* (slack)', ex(r.gamma))}${card(`Worst loss after a ψ = ${psi} shock`, lossText)}${card('EigenLayer condition (every ρ ≤ 1)', r.leverage.condition_holds ? 'holds' : 'fails')}</div>
+  const range = (i) => (i.exact || (i.lower && i.upper && i.lower.exact === i.upper.exact) ? ex(i.lower) : `${ex(i.lower)} … ${ex(i.upper)}`);
+  const loss = r.losses[0] || {};
+  const lossText = loss.error ? esc(loss.error) : `${ex(loss.result?.loss)} of all stake (attack part ${ex(loss.result?.attack_loss)})`;
+  const attack = w ? `<p>${p.witness ? 'Attack found' : 'Closest call'}: operators ${w.validators.map((v) => link('operator', v)).join(', ') || '—'} corrupting ${w.services.map((x) => `<code>${esc(short(x.split('/')[0]))}/${esc(x.split('/')[1] ?? '')}</code>`).join(', ') || '—'}: prize ${tokens(w.prize.split('.')[0] || 0, 2)}, cost ${tokens(w.cost.split('.')[0] || 0, 2)}, profit <span class="${w.profitable ? 'bad' : 'ok'}">${esc(w.profit.startsWith('-') ? '−' + tokens(w.profit.slice(1).split('.')[0], 2) : tokens(w.profit.split('.')[0], 2))}</span> (tokens).</p>` : '<p class="muted">No coalition can attack (no operator secures a declared set).</p>';
+  const elastic = r.elastic.skipped ? `not run: ${esc(r.elastic.skipped)}` : `${esc(r.elastic.verdict)} at budget ${esc(r.elastic.budget)}`;
+  el.innerHTML = `<h1>Risk</h1><p class="muted">The restaking graph at block ${block}: ${r.size.validators} operators (stake in tokens) and ${r.size.services} operator sets with a declared prize and corruption threshold. Pooled model decided by ${esc(p.method)}: ${esc(p.rests_on)}.</p>
+  <div class="cards">${card('Verdict', `<span class="${r.verdict === 'secure' ? 'ok' : 'bad'}" id="verdict">${esc(r.verdict)}</span>`)}${card('γ* (slack)', range(p.gamma))}${card(`Worst loss after a ψ = ${psi} shock`, lossText)}${card('EigenLayer condition (every ρ ≤ 1)', r.leverage.condition_holds ? 'holds' : 'fails')}${card('Elastic model', elastic)}</div>
   <h2>Evidence</h2>${attack}
   <h2>Leverage per operator</h2>${table(['operator', 'ρ ', 'over-leveraged'], r.leverage.validators.map((v) => [link('operator', v.validator), num(ex(v.rho)), v.over_leveraged ? '<span class="bad">yes</span>' : 'no']))}
   ${r.leverage.unsecured_services.length ? `<p class="bad">Sets no operator secures: ${esc(r.leverage.unsecured_services.join(', '))}</p>` : ''}

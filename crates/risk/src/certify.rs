@@ -28,6 +28,7 @@ use num_bigint::BigInt;
 use num_rational::BigRational;
 use num_traits::{One, ToPrimitive, Zero};
 use serde::Serialize;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::{
     exact::{Attack, attack_of},
@@ -80,10 +81,17 @@ struct Search<'a> {
     nodes: u64,
     limit: u64,
     witness: Option<Attack>,
+    /// Raised by another search that has answered: stop at the next node.
+    stop: Option<&'a AtomicBool>,
 }
 
 /// Searches for a proof that no coalition is profitable, exploring at most `node_limit` nodes.
 pub fn certify(g: &Graph, node_limit: u64) -> Certificate {
+    certify_until(g, node_limit, None)
+}
+
+/// [`certify`], also stopping (as if at its node limit) once `stop` is raised.
+pub fn certify_until(g: &Graph, node_limit: u64, stop: Option<&AtomicBool>) -> Certificate {
     let rates = rates(g);
     let rf: Vec<f64> = rates.iter().map(|r| r.to_f64().unwrap_or(f64::MAX)).collect();
     let pf: Vec<f64> = g.prize.iter().map(|p| f64::from(*p)).collect();
@@ -106,6 +114,7 @@ pub fn certify(g: &Graph, node_limit: u64) -> Certificate {
         nodes: 0,
         limit: node_limit,
         witness: None,
+        stop,
     };
     let complete = s.visit(0, &mu);
     let exhausted = !complete && s.witness.is_none();
@@ -116,7 +125,7 @@ impl Search<'_> {
     /// Explores the subtree below depth `depth`; false when the node limit or a witness stopped it.
     fn visit(&mut self, depth: usize, parent_mu: &[f64]) -> bool {
         self.nodes += 1;
-        if self.nodes > self.limit {
+        if self.nodes > self.limit || self.stop.is_some_and(|s| s.load(Ordering::Relaxed)) {
             return false;
         }
         let reach = self.reachable();

@@ -33,6 +33,8 @@ pub struct Attack {
     pub cost: String,
     /// π_A − σ_B (negative: unprofitable).
     pub profit: String,
+    /// π_A > σ_B: a valid attack (ties are not).
+    pub profitable: bool,
 }
 
 /// The exact security check.
@@ -105,27 +107,19 @@ fn best_services(g: &Graph, t: &Thresholds, b: u32) -> (Vec<usize>, U256) {
 }
 
 fn attack(g: &Graph, services: &[usize], b: u32, prize: U256, cost: U256) -> Attack {
-    let profit =
-        if prize >= cost { prize.saturating_sub(cost).to_string() } else { format!("-{}", cost.saturating_sub(prize)) };
-    Attack {
-        services: services.iter().map(|s| g.service_names[*s].clone()).collect(),
-        validators: (0..g.stake.len()).filter(|v| b & bit(*v) != 0).map(|v| g.validator_names[v].clone()).collect(),
-        prize: prize.to_string(),
-        cost: cost.to_string(),
-        profit,
-    }
+    let validators: Vec<usize> = (0..g.stake.len()).filter(|v| b & bit(*v) != 0).collect();
+    attack_of(g, services, &validators, prize, cost)
 }
 
 /// An attack given by validator indices (for searches that do not use bitmasks).
 pub(crate) fn attack_of(g: &Graph, services: &[usize], validators: &[usize], prize: U256, cost: U256) -> Attack {
-    let profit =
-        if prize >= cost { prize.saturating_sub(cost).to_string() } else { format!("-{}", cost.saturating_sub(prize)) };
     Attack {
         services: services.iter().map(|s| g.service_names[*s].clone()).collect(),
         validators: validators.iter().map(|v| g.validator_names[*v].clone()).collect(),
-        prize: prize.to_string(),
-        cost: cost.to_string(),
-        profit,
+        prize: g.show(prize),
+        cost: g.show(cost),
+        profit: g.show_signed(prize, cost),
+        profitable: prize > cost && !services.is_empty(),
     }
 }
 
@@ -285,5 +279,44 @@ pub fn worst_case_loss(g: &Graph, psi: Ratio) -> Result<LossReport, GraphError> 
         attack_loss: ratio(attack_cost),
         shock: (0..n).filter(|v| d & bit(*v) != 0).map(|v| g.validator_names[v].clone()).collect(),
         attack: (!services.is_empty()).then(|| attack(g, &services, b, prize, attack_cost)),
+    })
+}
+
+/// The exact loss of a given shock D and attack B (validator indices): σ_D + σ_B over σ_V when
+/// B is a valid attack on G↓D (else σ_D alone); none when σ_D exceeds ψ·σ_V.
+pub(crate) fn loss_of(g: &Graph, psi: Ratio, shock: &[usize], attackers: &[usize]) -> Option<LossReport> {
+    let sum = |vs: &[usize]| vs.iter().fold(U256::ZERO, |a, v| a.saturating_add(g.stake[*v]));
+    let (total, lost_to_shock, cost) = (g.total_stake(), sum(shock), sum(attackers));
+    if U256::from(psi.den).saturating_mul(lost_to_shock) > U256::from(psi.num).saturating_mul(total) {
+        return None;
+    }
+    let mut services = Vec::new();
+    let mut prize = U256::ZERO;
+    for (s, edges) in g.service_edges.iter().enumerate() {
+        let of = |set: &[usize]| {
+            edges.iter().filter(|(v, _)| set.contains(v)).fold(U256::ZERO, |a, (v, _)| a.saturating_add(g.stake[*v]))
+        };
+        let remaining = g.service_stake(s).saturating_sub(of(shock));
+        let t = g.threshold[s];
+        if U256::from(t.den).saturating_mul(of(attackers)) >= U256::from(t.num).saturating_mul(remaining) {
+            services.push(s);
+            prize = prize.saturating_add(g.prize[s]);
+        }
+    }
+    let valid = !attackers.is_empty() && !services.is_empty() && prize > cost;
+    let attack_cost = if valid { cost } else { U256::ZERO };
+    let ratio = |x: U256| {
+        if total.is_zero() {
+            Exact::from(&BigRational::from_integer(BigInt::from(0)))
+        } else {
+            Exact::from(&BigRational::new(big(x), big(total)))
+        }
+    };
+    Some(LossReport {
+        psi,
+        loss: ratio(lost_to_shock.saturating_add(attack_cost)),
+        attack_loss: ratio(attack_cost),
+        shock: shock.iter().map(|v| g.validator_names[*v].clone()).collect(),
+        attack: valid.then(|| attack_of(g, &services, attackers, prize, cost)),
     })
 }

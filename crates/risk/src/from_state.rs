@@ -45,7 +45,7 @@ pub fn graph_from_state(
         if stake.is_zero() {
             continue;
         }
-        validators.push(ValidatorSpec { name: name(op), stake: stake.to_string() });
+        validators.push(ValidatorSpec { name: name(op), stake: stake.into() });
         for r in sets {
             if !state.is_slashable_by(op, r.set, block) {
                 continue;
@@ -58,16 +58,16 @@ pub fn graph_from_state(
                 edges.push(EdgeSpec {
                     service: set_name(&name, r.set),
                     validator: name(op),
-                    allocation: Some(allocated.min(stake).to_string()),
+                    allocation: Some(allocated.min(stake).into()),
                 });
             }
         }
     }
     let services = sets
         .iter()
-        .map(|r| ServiceSpec { name: set_name(&name, r.set), prize: r.prize.to_string(), threshold: r.threshold })
+        .map(|r| ServiceSpec { name: set_name(&name, r.set), prize: r.prize.into(), threshold: r.threshold })
         .collect();
-    Graph::from_spec(&GraphSpec { validators, services, edges })
+    Graph::from_spec(&GraphSpec { validators, services, edges, budget: None })
 }
 
 fn set_name(name: &impl Fn(Address) -> String, set: OperatorSetKey) -> String {

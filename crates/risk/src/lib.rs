@@ -17,10 +17,13 @@ pub mod from_state;
 pub mod graph;
 pub mod leverage;
 pub mod milp;
+pub mod report;
+pub mod solver;
 
 pub use exact::{Attack, LossReport, SecurityReport};
 pub use graph::{Graph, GraphError, GraphSpec, Ratio};
 pub use leverage::{LeverageReport, ValidatorLeverage};
+pub use report::{Options, Report, Verdict, analyse};
 
 #[cfg(test)]
 #[allow(clippy::arithmetic_side_effects)]

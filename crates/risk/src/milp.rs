@@ -10,7 +10,29 @@
 #![allow(clippy::arithmetic_side_effects)]
 
 use cairn_primitives::U256;
-use good_lp::{Expression, Solution, SolverModel, constraint, microlp, variable, variables};
+use good_lp::{Expression, Solution, SolverModel, constraint, variable, variables};
+// HiGHS when it is built in (the default), else microlp (pure Rust, much slower on large programs).
+#[cfg(feature = "highs")]
+use good_lp::highs as backend;
+#[cfg(not(feature = "highs"))]
+use good_lp::microlp as backend;
+
+/// HiGHS on one thread (every HiGHS in the process must agree on its thread count, and the
+/// certificate has the other core) with tight feasibility tolerances, since the programs'
+/// big-M rows amplify a violation.
+#[cfg(feature = "highs")]
+fn tuned(p: good_lp::solvers::highs::HighsProblem) -> good_lp::solvers::highs::HighsProblem {
+    p.set_threads(1)
+        .set_option("mip_feasibility_tolerance", 1e-9)
+        .set_option("primal_feasibility_tolerance", 1e-9)
+        .set_option("random_seed", 0)
+}
+
+/// microlp takes no options.
+#[cfg(not(feature = "highs"))]
+fn tuned(p: good_lp::solvers::microlp::MicroLpProblem) -> good_lp::solvers::microlp::MicroLpProblem {
+    p
+}
 use serde::Serialize;
 
 use num_bigint::BigInt;
@@ -39,9 +61,6 @@ pub struct MilpReport {
     pub certificate: Option<crate::certify::Certificate>,
 }
 
-/// Nodes the exact certificate may explore after a "secure" MILP answer.
-pub const CERTIFY_NODES: u64 = 200_000;
-
 #[allow(clippy::cast_precision_loss)] // floats only inside the solver; the witness is re-checked exactly
 fn f(v: U256, scale: f64) -> f64 {
     let x: f64 = v.to_string().parse().unwrap_or(f64::MAX);
@@ -61,7 +80,7 @@ fn solve(g: &Graph, lambda: f64, scale: f64) -> Result<(f64, Vec<usize>), String
     for (v, st) in g.stake.iter().enumerate() {
         objective -= f(*st, scale) * y[v];
     }
-    let mut model = vars.maximise(objective.clone()).using(microlp);
+    let mut model = tuned(vars.maximise(objective.clone()).using(backend));
     let mut any = Expression::from(0.0);
     for (s, edges) in g.service_edges.iter().enumerate() {
         let t = g.threshold[s];
@@ -128,31 +147,31 @@ pub fn security_milp(g: &Graph) -> Result<MilpReport, String> {
     Ok(MilpReport { optimum: Some(optimum), witness, secure, slack, certificate: None })
 }
 
-/// The deep check: the exact branch-and-bound first (a proof of security ends it); otherwise the
-/// MILP for the best attack, and if the solver says secure while the exact search met a
-/// profitable coalition, that coalition stands.
-pub fn security_deep(g: &Graph) -> Result<MilpReport, String> {
-    let c = crate::certify::certify(g, CERTIFY_NODES);
-    if c.proven {
-        return Ok(MilpReport { optimum: None, witness: None, secure: true, slack: None, certificate: Some(c) });
-    }
-    let mut m = security_milp(g)?;
-    if m.secure && c.witness.is_some() {
-        m.secure = false;
-        m.witness = c.witness.clone();
-    }
-    m.certificate = Some(c);
-    Ok(m)
-}
-
 /// The elastic model's security program for an explicit graph (reference §4.3, Bar-Zur & Eyal):
 /// validators commit a(v, s) ≤ w(v, s) to attacking services; a service falls when the committed
 /// stake reaches θ_s·W_s; a validator forfeits c_v = min(σ_v, Σ_s a(v, s)) (stake is lost once).
 /// Returns the solver's best profit, in the graph's units (floating point: the elastic attack is
 /// continuous, so there is no finite witness to re-check exactly).
 pub fn elastic_best_profit(g: &Graph) -> Result<f64, String> {
+    Ok(elastic_attack(g)?.map_or(f64::NEG_INFINITY, |a| a.profit))
+}
+
+/// The elastic program's best attack: its profit (solver, graph units), the services it takes
+/// and each edge's commitment a(v, s) (graph units, floating point).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ElasticSolution {
+    /// The solver's optimum, in the graph's integer units.
+    pub profit: f64,
+    /// Services attacked.
+    pub services: Vec<usize>,
+    /// (service, validator, a(v, s)) for every edge with a positive commitment.
+    pub commitments: Vec<(usize, usize, f64)>,
+}
+
+/// Solves the elastic security program (see [`elastic_best_profit`]); none without services.
+pub fn elastic_attack(g: &Graph) -> Result<Option<ElasticSolution>, String> {
     if g.prize.is_empty() {
-        return Ok(f64::NEG_INFINITY);
+        return Ok(None);
     }
     let scale = g.stake.iter().chain(&g.prize).map(|v| f(*v, 1.0)).fold(1.0, f64::max);
     let mut vars = variables!();
@@ -162,11 +181,13 @@ pub fn elastic_best_profit(g: &Graph) -> Result<f64, String> {
     // a(v, s) per edge.
     let mut per_validator: Vec<Vec<good_lp::Variable>> = vec![Vec::new(); g.stake.len()];
     let mut per_service: Vec<Vec<good_lp::Variable>> = vec![Vec::new(); g.prize.len()];
+    let mut edge_vars = Vec::new();
     for (s, edges) in g.service_edges.iter().enumerate() {
         for (v, w) in edges {
             let a = vars.add(variable().min(0.0).max(f(*w, scale)));
             per_validator[*v].push(a);
             per_service[s].push(a);
+            edge_vars.push((s, *v, a));
         }
     }
     let mut objective = Expression::from(0.0);
@@ -176,7 +197,7 @@ pub fn elastic_best_profit(g: &Graph) -> Result<f64, String> {
     for cv in &c {
         objective -= *cv;
     }
-    let mut model = vars.maximise(objective.clone()).using(microlp);
+    let mut model = tuned(vars.maximise(objective.clone()).using(backend));
     let total_w = |s: usize| g.service_edges[s].iter().fold(0.0, |acc, (_, w)| acc + f(*w, scale));
     #[allow(clippy::cast_precision_loss)]
     let theta = |s: usize| g.threshold[s].num as f64 / g.threshold[s].den as f64;
@@ -200,8 +221,20 @@ pub fn elastic_best_profit(g: &Graph) -> Result<f64, String> {
         model = model.with(constraint!(c[v] >= spent - big_c * (1.0 - z[v])));
     }
     let sol = model.solve().map_err(|e| format!("MILP solver: {e}"))?;
-    Ok(sol.eval(&objective) * scale)
+    Ok(Some(ElasticSolution {
+        profit: sol.eval(&objective) * scale,
+        services: (0..g.prize.len()).filter(|s| sol.value(x[*s]) > 0.5).collect(),
+        commitments: edge_vars
+            .iter()
+            .map(|(s, v, a)| (*s, *v, sol.value(*a) * scale))
+            .filter(|(_, _, a)| *a > 0.0)
+            .collect(),
+    }))
 }
+
+/// How much an elastic attack must beat −L by, in units of the largest amount, to count: well
+/// above HiGHS's feasibility tolerances, so a tie stays secure.
+pub const STRICT: f64 = 1e-6;
 
 /// Most services `elastic_robustness` enumerates Byzantine sets over (2^S security programs).
 pub const ROBUSTNESS_LIMIT: usize = 12;
@@ -219,14 +252,14 @@ pub fn after_byzantine(g: &Graph, byzantine: &[usize]) -> Result<Graph, crate::g
     }
     let validators = (0..g.stake.len())
         .filter(|v| !left[*v].is_zero())
-        .map(|v| ValidatorSpec { name: g.validator_names[v].clone(), stake: left[v].to_string() })
+        .map(|v| ValidatorSpec { name: g.validator_names[v].clone(), stake: left[v].into() })
         .collect();
     let kept: Vec<usize> = (0..g.prize.len()).filter(|s| !byzantine.contains(s)).collect();
     let services = kept
         .iter()
         .map(|s| ServiceSpec {
             name: g.service_names[*s].clone(),
-            prize: g.prize[*s].to_string(),
+            prize: g.prize[*s].into(),
             threshold: g.threshold[*s],
         })
         .collect();
@@ -237,10 +270,13 @@ pub fn after_byzantine(g: &Graph, byzantine: &[usize]) -> Result<Graph, crate::g
         .map(|(s, v, w)| EdgeSpec {
             service: g.service_names[s].clone(),
             validator: g.validator_names[v].clone(),
-            allocation: Some(w.min(left[v]).to_string()),
+            allocation: Some(w.min(left[v]).into()),
         })
         .collect();
-    Graph::from_spec(&GraphSpec { validators, services, edges })
+    let mut after = Graph::from_spec(&GraphSpec { validators, services, edges, budget: None })?;
+    // Already in the graph's integer units: keep its scale and budget.
+    (after.decimals, after.budget) = (g.decimals, g.budget);
+    Ok(after)
 }
 
 /// Exact robustness weight π_s/θ_s of a service.
@@ -268,6 +304,7 @@ pub fn elastic_robustness_enumerated(g: &Graph, budget: f64) -> Result<Option<(E
     }
     let weight = |s: usize| weight(g, s);
     let total: BigRational = (0..n).map(weight).sum();
+    let scale = g.stake.iter().chain(&g.prize).map(|v| f(*v, 1.0)).fold(1.0, f64::max);
     let mut best: Option<(BigRational, Vec<usize>)> = None;
     for mask in 0u32..(1u32 << n) {
         let ys: Vec<usize> = (0..n).filter(|s| mask & (1 << s) != 0).collect();
@@ -279,7 +316,9 @@ pub fn elastic_robustness_enumerated(g: &Graph, budget: f64) -> Result<Option<(E
             continue;
         }
         let after = after_byzantine(g, &ys).map_err(|e| e.to_string())?;
-        if elastic_best_profit(&after)? > -budget + 1e-9 {
+        // The same strictness as the robustness MILP: beat −L by 1e-6 of the largest amount, well
+        // above the solver's tolerances (a tie is secure).
+        if elastic_best_profit(&after)? > -budget + STRICT * scale {
             best = Some((w, ys));
         }
     }
@@ -337,7 +376,7 @@ pub fn elastic_robustness_milp(g: &Graph, budget: f64) -> Result<Option<(Exact, 
         edges.push(row);
     }
     let objective: Expression = (0..n).fold(Expression::from(0.0), |e, s| e + (weights[s] / total_weight) * y[s]);
-    let mut model = vars.minimise(objective).using(microlp);
+    let mut model = tuned(vars.minimise(objective).using(backend));
 
     // r_v = max(0, e_v) with e_v = σ_v − Σ_s w(v,s) y_s.
     let mut slashed: Vec<Expression> = vec![Expression::from(0.0); m];
@@ -387,7 +426,7 @@ pub fn elastic_robustness_milp(g: &Graph, budget: f64) -> Result<Option<(Exact, 
     }
     // The attack must lose strictly less than L. A margin well above the solver's feasibility
     // tolerance keeps a tie (a best profit of exactly −L, secure by convention) out.
-    model = model.with(constraint!(profit >= -budget / scale + 1e-6));
+    model = model.with(constraint!(profit >= -budget / scale + STRICT));
     let sol = match model.solve() {
         Ok(sol) => sol,
         Err(good_lp::ResolutionError::Infeasible) => return Ok(None),
@@ -397,6 +436,7 @@ pub fn elastic_robustness_milp(g: &Graph, budget: f64) -> Result<Option<(Exact, 
     let after = after_byzantine(g, &ys).map_err(|e| e.to_string())?;
     let check = elastic_best_profit(&after)?;
     if check <= -budget + 1e-9 * scale {
+        // (Half the strictness: the MILP's own solution may sit just at its bound.)
         return Err(format!(
             "robustness MILP chose {:?}, but the network it leaves is secure (best profit {check})",
             ys.iter().map(|s| &g.service_names[*s]).collect::<Vec<_>>()
@@ -405,4 +445,128 @@ pub fn elastic_robustness_milp(g: &Graph, budget: f64) -> Result<Option<(Exact, 
     let total: BigRational = (0..n).map(|s| weight(g, s)).sum();
     let w: BigRational = ys.iter().map(|s| weight(g, *s)).sum();
     Ok(Some((Exact::from(&(w / total)), ys.iter().map(|s| g.service_names[*s].clone()).collect())))
+}
+
+/// An elastic attack re-checked exactly: integer commitments that meet every attacked service's
+/// threshold, and the exact profit they give.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ElasticWitness {
+    /// Services attacked.
+    pub services: Vec<String>,
+    /// (validator, service, stake committed) per edge used.
+    pub commitments: Vec<(String, String, String)>,
+    /// Σ π over the services.
+    pub prize: String,
+    /// Σ_v min(σ_v, Σ_s a(v, s)): what the validators forfeit.
+    pub cost: String,
+    /// prize − cost.
+    pub profit: String,
+    /// The profit beats −budget (a valid attack at that budget).
+    pub beats_budget: bool,
+}
+
+/// Rounds the solver's commitments up to integers (within each edge's allocation), tops up any
+/// service left short of its threshold, and evaluates the attack exactly; none if the services
+/// cannot be met.
+#[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // non-negative, below 2^121
+pub fn elastic_witness(g: &Graph, sol: &ElasticSolution) -> Option<ElasticWitness> {
+    use std::collections::BTreeMap;
+    let mut a: BTreeMap<(usize, usize), U256> = BTreeMap::new();
+    for (s, v, x) in &sol.commitments {
+        let w = g.service_edges[*s].iter().find(|(u, _)| u == v).map(|(_, w)| *w)?;
+        a.insert((*s, *v), U256::from(x.ceil().max(0.0) as u128).min(w));
+    }
+    for s in &sol.services {
+        let t = g.threshold[*s];
+        let total = g.service_edges[*s].iter().fold(U256::ZERO, |acc, (_, w)| acc.saturating_add(*w));
+        // need = ⌈θ·W⌉, exactly.
+        let need = total.saturating_mul(U256::from(t.num)).div_ceil(U256::from(t.den));
+        let mut have = g.service_edges[*s]
+            .iter()
+            .fold(U256::ZERO, |acc, (v, _)| acc.saturating_add(a.get(&(*s, *v)).copied().unwrap_or_default()));
+        for (v, w) in &g.service_edges[*s] {
+            if have >= need {
+                break;
+            }
+            let cur = a.entry((*s, *v)).or_default();
+            let add = w.saturating_sub(*cur).min(need.saturating_sub(have));
+            *cur = cur.saturating_add(add);
+            have = have.saturating_add(add);
+        }
+        if have < need {
+            return None;
+        }
+    }
+    let attacked: std::collections::BTreeSet<usize> = sol.services.iter().copied().collect();
+    a.retain(|(s, _), x| attacked.contains(s) && !x.is_zero());
+    let mut spent = vec![U256::ZERO; g.stake.len()];
+    for ((_, v), x) in &a {
+        spent[*v] = spent[*v].saturating_add(*x);
+    }
+    let cost = spent.iter().zip(&g.stake).fold(U256::ZERO, |acc, (x, s)| acc.saturating_add((*x).min(*s)));
+    let prize = sol.services.iter().fold(U256::ZERO, |acc, s| acc.saturating_add(g.prize[*s]));
+    // Valid at budget L when prize − cost > −L, i.e. prize + L > cost.
+    let beats_budget = !sol.services.is_empty() && prize.saturating_add(g.budget) > cost;
+    Some(ElasticWitness {
+        services: sol.services.iter().map(|s| g.service_names[*s].clone()).collect(),
+        commitments: a
+            .iter()
+            .map(|((s, v), x)| (g.validator_names[*v].clone(), g.service_names[*s].clone(), g.show(*x)))
+            .collect(),
+        prize: g.show(prize),
+        cost: g.show(cost),
+        profit: g.show_signed(prize, cost),
+        beats_budget,
+    })
+}
+
+/// The worst-case loss L_ψ beyond enumeration (reference §5, D&R Corollary 1: a cascade
+/// collapses to one attack on G↓D): maximise σ_D + σ_B over a shock D with σ_D ≤ ψ·σ_V and a
+/// valid attack B on what D leaves, as one MILP. A service s is taken when
+/// σ(B ∩ N(s)) + α_s·σ(D ∩ N(s)) ≥ α_s·σ_N(s) (its threshold over the stake D leaves); the attack
+/// must profit (Σ π x − Σ σ b > 0) unless there is none (t = 0). The solver's (D, B) is then
+/// re-evaluated exactly, so the loss reported is an exact loss of a real shock and attack: L_ψ
+/// itself when the solver is optimal, never more.
+pub fn worst_case_loss_milp(g: &Graph, psi: crate::graph::Ratio) -> Result<crate::LossReport, String> {
+    let scale = g.stake.iter().chain(&g.prize).map(|v| f(*v, 1.0)).fold(1.0, f64::max);
+    let sigma: Vec<f64> = g.stake.iter().map(|v| f(*v, scale)).collect();
+    let total: f64 = sigma.iter().sum();
+    let mut vars = variables!();
+    let d: Vec<_> = sigma.iter().map(|_| vars.add(variable().binary())).collect();
+    let b: Vec<_> = sigma.iter().map(|_| vars.add(variable().binary())).collect();
+    let x: Vec<_> = g.prize.iter().map(|_| vars.add(variable().binary())).collect();
+    let t = vars.add(variable().binary());
+    let objective = (0..sigma.len()).fold(Expression::from(0.0), |e, v| e + sigma[v] * d[v] + sigma[v] * b[v]);
+    let mut model = tuned(vars.maximise(objective).using(backend));
+    let mut shock = Expression::from(0.0);
+    let mut cost = Expression::from(0.0);
+    for v in 0..sigma.len() {
+        model = model.with(constraint!(d[v] + b[v] <= 1.0));
+        model = model.with(constraint!(b[v] <= t));
+        shock += sigma[v] * d[v];
+        cost += sigma[v] * b[v];
+    }
+    model = model.with(constraint!(shock <= psi.to_f64() * total));
+    let mut prize = Expression::from(0.0);
+    let mut any = Expression::from(0.0);
+    for (s, edges) in g.service_edges.iter().enumerate() {
+        let alpha = g.threshold[s].to_f64();
+        let mut held = Expression::from(0.0);
+        for (v, _) in edges {
+            held += sigma[*v] * b[*v] + alpha * sigma[*v] * d[*v];
+        }
+        let need = alpha * f(g.service_stake(s), scale);
+        model = model.with(constraint!(held >= need * x[s]));
+        model = model.with(constraint!(x[s] <= t));
+        prize += f(g.prize[s], scale) * x[s];
+        any += x[s];
+    }
+    model = model.with(constraint!(any >= t));
+    model = model.with(constraint!(prize - cost >= 1e-6 * t));
+    let sol = model.solve().map_err(|e| format!("loss MILP: {e}"))?;
+    let shock_set: Vec<usize> = (0..sigma.len()).filter(|v| sol.value(d[*v]) > 0.5).collect();
+    let attack_set: Vec<usize> = (0..sigma.len()).filter(|v| sol.value(b[*v]) > 0.5).collect();
+    crate::exact::loss_of(g, psi, &shock_set, &attack_set).ok_or_else(|| {
+        "the loss MILP's shock exceeds ψ once evaluated exactly (a solver tolerance); no exact loss".to_string()
+    })
 }

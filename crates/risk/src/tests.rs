@@ -213,6 +213,7 @@ fn bad_graphs_are_refused_with_their_values() {
 
 mod properties {
     use super::*;
+    use crate::report::Verdict;
     use proptest::prelude::*;
 
     /// Random graphs: `nv` validators and `ns` services in the given ranges, stakes below
@@ -323,6 +324,41 @@ mod properties {
                 prop_assert!(!w.profit.starts_with('-') && w.profit != "0", "witness {:?}", w);
             }
             prop_assert_eq!(c.witness.is_some(), !sec.secure);
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+        /// The race that decides large graphs (exact certificate beside HiGHS) never contradicts
+        /// enumeration, and its witness is a real profitable attack; the full report's verdict
+        /// equals enumeration's.
+        #[test]
+        fn the_race_and_the_report_agree_with_enumeration(g in random_graph()) {
+            let sec = security(&g).unwrap();
+            let raced = crate::report::race_only(&g, std::time::Duration::from_secs(20));
+            let expected = if sec.secure { Verdict::Secure } else { Verdict::Insecure };
+            prop_assert_eq!(raced.verdict, expected, "{:?}", raced);
+            if let Some(w) = &raced.witness {
+                prop_assert!(w.profitable, "witness {:?}", w);
+            }
+            let full = crate::report::analyse(&g, &crate::report::Options::default());
+            prop_assert_eq!(full.pooled.verdict, expected);
+            // A decided verdict is never contradicted by the certified bounds.
+            let b = crate::bounds::bounds(&g);
+            prop_assert!(!(sec.secure && b.verdict == "insecure") && !(!sec.secure && b.verdict == "secure"));
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+        /// The loss MILP (used beyond 12 validators) finds the worst-case loss enumeration finds,
+        /// for ψ from 0 to 1; its shock and attack are exact.
+        #[test]
+        fn loss_milp_matches_enumeration(g in random_graph(), psi in 0u64..=4) {
+            let psi = Ratio { num: psi, den: 4 };
+            let enumerated = worst_case_loss(&g, psi).expect("enumeration");
+            let milp = crate::milp::worst_case_loss_milp(&g, psi).expect("milp");
+            prop_assert_eq!(&enumerated.loss, &milp.loss, "enumerated {:?}, milp {:?}", enumerated, milp);
         }
     }
 
@@ -519,4 +555,48 @@ fn a_graph_without_stake_answers_without_dividing_by_zero() {
     let _ = leverage(&g);
     let _ = crate::concentration::concentrations(&g);
     let _ = crate::bounds::bounds(&g);
+}
+
+mod documents {
+    use crate::graph::{Amount, Graph, Ratio};
+
+    fn graph(stake: &str, prize: &str, threshold: &str, extra: &str) -> Result<Graph, String> {
+        Graph::from_json(&format!(
+            r#"{{"validators":[{{"name":"a","stake":{stake}}},{{"name":"b","stake":"2"}}],
+                "services":[{{"name":"s","prize":{prize},"threshold":{threshold}}}],
+                "edges":[{{"service":"s","validator":"a"}},{{"service":"s","validator":"b"}}]{extra}}}"#
+        ))
+    }
+
+    #[test]
+    fn amounts_are_decimals_scientific_hex_or_json_numbers_read_exactly() {
+        let a = |t: &str| Amount::parse(t).map(|a| (a.digits.to::<u128>(), a.decimals));
+        assert_eq!(a("1.5"), Some((15, 1)));
+        assert_eq!(a("32e18"), Some((32_000_000_000_000_000_000, 0)));
+        assert_eq!(a("2.5e-3"), Some((25, 4)));
+        assert_eq!(a("1.25e1"), Some((125, 1)));
+        assert_eq!(a("0x10"), Some((16, 0)));
+        assert_eq!(a(".5"), Some((5, 1)));
+        assert_eq!(a("1_000"), Some((1000, 0)));
+        for bad in ["", "-1", "+1", "1.2.3", "e5", "1e", "x", "1e-19", "0.0000000000000000001"] {
+            assert_eq!(Amount::parse(bad), None, "{bad:?}");
+        }
+        // The whole document takes the finest scale; amounts print back in its units.
+        let g = graph("1.5", "2.25", "\"0.5\"", "").unwrap();
+        assert_eq!(g.decimals, 2);
+        assert_eq!((g.stake[0].to::<u64>(), g.prize[0].to::<u64>()), (150, 225));
+        assert_eq!(g.threshold[0], Ratio { num: 1, den: 2 });
+        assert_eq!(
+            (g.show(g.stake[0]), g.show(g.stake[1]), g.show(g.prize[0])),
+            ("1.5".into(), "2".into(), "2.25".into())
+        );
+        assert_eq!(g.show_signed(g.stake[0], g.prize[0]), "-0.75");
+        // JSON numbers: integers exactly, fractions through their shortest form, thresholds too.
+        let g = graph("1.5", "3", "0.5", r#","budget":0.25"#).unwrap();
+        assert_eq!((g.decimals, g.show(g.budget), g.threshold[0]), (2, "0.25".into(), Ratio { num: 1, den: 2 }));
+        let err = graph("9007199254740993.5", "3", "0.5", "").unwrap_err();
+        assert!(err.contains("write it as a string"), "{err}");
+        assert!(graph("-1", "3", "0.5", "").is_err());
+        assert!(graph("\"1\"", "3", "\"1.5\"", "").unwrap_err().contains("outside (0, 1]"));
+    }
 }
