@@ -4,7 +4,7 @@
 use cairn_node::envelope::{address_of, encode_tx};
 use cairn_risk::{
     Options, Ratio,
-    from_state::{SetRisk, graph_from_state},
+    from_state::{declared_sets, graph_from_state},
     report,
 };
 use serde_json::{Value, json};
@@ -144,16 +144,7 @@ fn the_risk_report_is_cached_per_height_and_names_a_bad_psi() {
         let local = h.node.read(|app| {
             assert_eq!(app.head().height, height);
             let state = app.state();
-            let sets: Vec<SetRisk> = state
-                .set_risks()
-                .into_iter()
-                .map(|(set, d)| SetRisk {
-                    set,
-                    prize: d.prize,
-                    threshold: Ratio { num: d.threshold_num, den: d.threshold_den },
-                })
-                .collect();
-            let g = graph_from_state(state, height, &sets, |a| a.to_string()).expect("graph");
+            let g = graph_from_state(state, height, &declared_sets(state), |a| a.to_string()).expect("graph");
             json!(report::analyse(&g, &Options { psi: vec![Ratio { num: 1, den: 10 }], ..Options::default() }))
         });
         for key in ["verdict", "size", "budget", "losses", "leverage", "unique_stake", "concentration"] {

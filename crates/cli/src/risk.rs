@@ -40,14 +40,8 @@ pub fn check_scenario(path: &std::path::Path, opts: &Options, budget: Option<Amo
     };
     // What the services declared on chain (`declare_set_risk`), then the file's `[[risk]]`
     // entries, which override a declaration for the same set.
-    let mut declared: std::collections::BTreeMap<OperatorSetKey, cairn_risk::from_state::SetRisk> = state
-        .set_risks()
-        .into_iter()
-        .map(|(set, d)| {
-            let threshold = Ratio { num: d.threshold_num, den: d.threshold_den };
-            (set, cairn_risk::from_state::SetRisk { set, prize: d.prize, threshold })
-        })
-        .collect();
+    let mut declared: std::collections::BTreeMap<OperatorSetKey, cairn_risk::from_state::SetRisk> =
+        cairn_risk::from_state::declared_sets(&state).into_iter().map(|r| (r.set, r)).collect();
     for r in &scenario.risk {
         let threshold = Ratio::parse(&r.threshold)?;
         let set = OperatorSetKey { service: address(&r.service)?, id: r.set_id };

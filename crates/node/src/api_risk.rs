@@ -14,7 +14,7 @@ use axum::{
 };
 use cairn_risk::{
     Options, Ratio,
-    from_state::{SetRisk, graph_from_state},
+    from_state::{declared_sets, graph_from_state},
     report,
 };
 use serde::Deserialize;
@@ -59,15 +59,7 @@ pub(crate) async fn risk(
     }
     let (block, graph) = node.read(|app| {
         let state = app.state();
-        let sets: Vec<SetRisk> = state
-            .set_risks()
-            .into_iter()
-            .map(|(set, d)| SetRisk {
-                set,
-                prize: d.prize,
-                threshold: Ratio { num: d.threshold_num, den: d.threshold_den },
-            })
-            .collect();
+        let sets = declared_sets(state);
         let block = app.head().height;
         (block, graph_from_state(state, block, &sets, |a| a.to_string()))
     });

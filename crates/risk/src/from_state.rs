@@ -23,6 +23,19 @@ pub struct SetRisk {
     pub threshold: Ratio,
 }
 
+/// Every set's prize and threshold as its service declared them on chain (`declare_set_risk`).
+pub fn declared_sets(state: &State) -> Vec<SetRisk> {
+    state
+        .set_risks()
+        .into_iter()
+        .map(|(set, d)| SetRisk {
+            set,
+            prize: d.prize,
+            threshold: Ratio { num: d.threshold_num, den: d.threshold_den },
+        })
+        .collect()
+}
+
 fn underlying(state: &State, strategy: cairn_primitives::StrategyId, shares: U256) -> U256 {
     state.shares_to_underlying(strategy, shares).unwrap_or_default()
 }
