@@ -474,6 +474,73 @@ impl Graph {
         r / num_rational::BigRational::from_integer(num_traits::pow(ten, self.decimals as usize))
     }
 
+    /// The graph restricted to some validators and services (indices; every edge of those
+    /// services must lead to those validators), keeping names, scale and budget.
+    pub fn subgraph(&self, validators: &[usize], services: &[usize]) -> Graph {
+        let mut index = vec![None; self.stake.len()];
+        for (i, v) in validators.iter().enumerate() {
+            index[*v] = Some(i);
+        }
+        let service_edges: Vec<Vec<(usize, U256)>> = services
+            .iter()
+            .map(|s| self.service_edges[*s].iter().filter_map(|(v, w)| index[*v].map(|i| (i, *w))).collect())
+            .collect();
+        let mut validator_edges = vec![Vec::new(); validators.len()];
+        for (s, edges) in service_edges.iter().enumerate() {
+            for (v, _) in edges {
+                validator_edges[*v].push(s);
+            }
+        }
+        Graph {
+            validator_names: validators.iter().map(|v| self.validator_names[*v].clone()).collect(),
+            stake: validators.iter().map(|v| self.stake[*v]).collect(),
+            service_names: services.iter().map(|s| self.service_names[*s].clone()).collect(),
+            prize: services.iter().map(|s| self.prize[*s]).collect(),
+            threshold: services.iter().map(|s| self.threshold[*s]).collect(),
+            service_edges,
+            validator_edges,
+            decimals: self.decimals,
+            budget: self.budget,
+        }
+    }
+
+    /// The connected components that hold a service: (validators, services), each sorted, in
+    /// order of their smallest service. Validators without a service are in none.
+    pub fn components(&self) -> Vec<(Vec<usize>, Vec<usize>)> {
+        let n = self.stake.len();
+        // Union-find over validators (0..n) and services (n..n + S).
+        let mut parent: Vec<usize> = (0..n.saturating_add(self.prize.len())).collect();
+        fn root(parent: &mut [usize], mut x: usize) -> usize {
+            while parent[x] != x {
+                parent[x] = parent[parent[x]];
+                x = parent[x];
+            }
+            x
+        }
+        for (s, edges) in self.service_edges.iter().enumerate() {
+            for (v, _) in edges {
+                let (a, b) = (root(&mut parent, *v), root(&mut parent, n.saturating_add(s)));
+                parent[a] = b;
+            }
+        }
+        let mut groups: BTreeMap<usize, (Vec<usize>, Vec<usize>)> = BTreeMap::new();
+        let mut order: Vec<usize> = Vec::new();
+        for s in 0..self.prize.len() {
+            let r = root(&mut parent, n.saturating_add(s));
+            if !groups.contains_key(&r) {
+                order.push(r);
+            }
+            groups.entry(r).or_default().1.push(s);
+        }
+        for v in 0..n {
+            let r = root(&mut parent, v);
+            if let Some(g) = groups.get_mut(&r) {
+                g.0.push(v);
+            }
+        }
+        order.into_iter().filter_map(|r| groups.remove(&r)).collect()
+    }
+
     /// σ_V, the total stake.
     pub fn total_stake(&self) -> U256 {
         self.stake.iter().fold(U256::ZERO, |a, b| a.saturating_add(*b))

@@ -267,6 +267,11 @@ pub fn analyse(g: &Graph, opts: &Options) -> Report {
     }
 }
 
+/// The pooled model alone (the report's first model), for callers that need only its verdict.
+pub fn pooled_only(g: &Graph, opts: &Options) -> Pooled {
+    pooled(g, &leverage::leverage(g), opts, &mut Vec::new())
+}
+
 fn timed<T>(searches: &mut Vec<Search>, name: &'static str, f: impl FnOnce() -> (T, String)) -> T {
     let t = Instant::now();
     let (v, outcome) = f();
@@ -296,17 +301,7 @@ fn profit_of(g: &Graph, a: &Attack) -> Option<BigRational> {
 }
 
 fn pooled(g: &Graph, lev: &LeverageReport, opts: &Options, searches: &mut Vec<Search>) -> Pooled {
-    let mut out = Pooled {
-        verdict: Verdict::Undecided,
-        method: "none",
-        rests_on: String::new(),
-        witness: None,
-        closest: None,
-        profit: Interval::default(),
-        gamma: Interval::default(),
-        solver: None,
-        certificate: None,
-    };
+    let mut out = blank();
     if g.prize.is_empty() {
         out.verdict = Verdict::Secure;
         out.method = "enumeration";
@@ -376,7 +371,12 @@ fn pooled(g: &Graph, lev: &LeverageReport, opts: &Options, searches: &mut Vec<Se
         _ => {}
     }
     out.closest = b.best_found.clone();
-    race(g, opts.limit, &mut out, searches);
+    let parts = g.components();
+    if parts.len() > 1 {
+        by_component(g, &parts, opts.limit, &mut out, searches);
+    } else {
+        race(g, opts.limit, &mut out, searches);
+    }
     if out.verdict == Verdict::Secure {
         secure_gamma(&mut out.gamma);
     }
@@ -389,10 +389,9 @@ fn pooled(g: &Graph, lev: &LeverageReport, opts: &Options, searches: &mut Vec<Se
     out
 }
 
-/// The pooled verdict from the certificate and the solver alone (what decides graphs beyond
-/// enumeration that the bounds leave open), on any graph: for cross-checks against enumeration.
-pub fn race_only(g: &Graph, limit: Duration) -> Pooled {
-    let mut out = Pooled {
+/// Nothing known yet.
+fn blank() -> Pooled {
+    Pooled {
         verdict: Verdict::Undecided,
         method: "none",
         rests_on: String::new(),
@@ -402,7 +401,92 @@ pub fn race_only(g: &Graph, limit: Duration) -> Pooled {
         gamma: Interval::default(),
         solver: None,
         certificate: None,
-    };
+    }
+}
+
+/// One component's pooled verdict: enumeration when small, else the bounds, else the race.
+fn decide_part(g: &Graph, limit: Duration) -> Pooled {
+    if g.stake.len() <= exact::SECURITY_LIMIT
+        && let Ok(s) = exact::security(g)
+    {
+        let mut p = blank();
+        p.verdict = if s.secure { Verdict::Secure } else { Verdict::Insecure };
+        p.method = "enumeration";
+        p.witness = s.best_attack.filter(|a| a.profitable);
+        return p;
+    }
+    let b = bounds::bounds(g);
+    if b.verdict != "undecided" {
+        let mut p = blank();
+        p.verdict = if b.verdict == "secure" { Verdict::Secure } else { Verdict::Insecure };
+        p.method = if b.verdict == "secure" { "bounds" } else { "greedy" };
+        p.witness = b.best_found.filter(|a| a.profitable);
+        return p;
+    }
+    race_only(g, limit)
+}
+
+/// A graph in independent parts is secure iff every part is (an attack's profit is the sum of
+/// its parts', and each part of a valid attack is valid on its own): each part is decided alone,
+/// smallest first, sharing the time limit; the first insecure part decides.
+fn by_component(
+    g: &Graph,
+    parts: &[(Vec<usize>, Vec<usize>)],
+    limit: Duration,
+    out: &mut Pooled,
+    searches: &mut Vec<Search>,
+) {
+    let deadline = Instant::now() + limit;
+    let mut order: Vec<&(Vec<usize>, Vec<usize>)> = parts.iter().collect();
+    order.sort_by_key(|(v, s)| (v.len(), s.len()));
+    let mut methods: std::collections::BTreeMap<&'static str, usize> = std::collections::BTreeMap::new();
+    let mut open = 0usize;
+    for (vs, ss) in order {
+        let started = Instant::now();
+        let sub = g.subgraph(vs, ss);
+        let p = decide_part(&sub, deadline.saturating_duration_since(started));
+        searches.push(Search {
+            name: "component",
+            outcome: format!("{} validators, {} services: {:?} by {}", vs.len(), ss.len(), p.verdict, p.method)
+                .to_lowercase(),
+            seconds: started.elapsed().as_secs_f64(),
+        });
+        match p.verdict {
+            Verdict::Insecure => {
+                out.verdict = Verdict::Insecure;
+                out.method = p.method;
+                out.rests_on = format!(
+                    "one of the graph's {} independent components has a profitable attack ({})",
+                    parts.len(),
+                    p.method
+                );
+                if let Some(w) = &p.witness {
+                    raise_lower(g, out, w);
+                }
+                out.witness = p.witness;
+                return;
+            }
+            Verdict::Secure => *methods.entry(p.method).or_default() += 1,
+            Verdict::Undecided => open += 1,
+        }
+    }
+    if open == 0 {
+        out.verdict = Verdict::Secure;
+        out.method = if methods.contains_key("solver") { "solver" } else { "components" };
+        let how: Vec<String> = methods.iter().map(|(m, k)| format!("{k} by {m}")).collect();
+        out.rests_on = format!(
+            "the graph splits into {} independent components, each secure: {}{}",
+            parts.len(),
+            how.join(", "),
+            if methods.contains_key("solver") { " (HiGHS within its margin: not an exact proof)" } else { "" }
+        );
+    }
+}
+
+/// The pooled verdict from the certificate and the solver alone (what decides graphs beyond
+/// enumeration that the bounds leave open), on any graph: for cross-checks against enumeration.
+pub fn race_only(g: &Graph, limit: Duration) -> Pooled {
+    let mut out = blank();
     race(g, limit, &mut out, &mut Vec::new());
     out
 }
@@ -449,11 +533,26 @@ fn race(g: &Graph, limit: Duration, out: &mut Pooled, searches: &mut Vec<Search>
             let _ = tx.send((Answer::Solver(s), Instant::now()));
         });
     }
-    let deadline = began + limit;
+    let mut deadline = began + limit;
+    let mut stopped = false;
     let mut pending = 2;
     while pending > 0 && out.verdict == Verdict::Undecided {
         let wait = deadline.saturating_duration_since(Instant::now());
-        let Ok((answer, at)) = rx.recv_timeout(wait) else { break };
+        let Ok((answer, at)) = rx.recv_timeout(wait) else {
+            if stopped {
+                break;
+            }
+            // Time is up: stop the certificate and give it a moment to say how far it got.
+            stop.store(true, Ordering::Relaxed);
+            stopped = true;
+            deadline = Instant::now() + Duration::from_millis(250);
+            searches.push(Search {
+                name: "race",
+                outcome: format!("time limit ({} s)", limit.as_secs_f64()),
+                seconds: began.elapsed().as_secs_f64(),
+            });
+            continue;
+        };
         pending -= 1;
         let secs = at.duration_since(began).as_secs_f64();
         match answer {
@@ -521,13 +620,6 @@ fn race(g: &Graph, limit: Duration, out: &mut Pooled, searches: &mut Vec<Search>
         }
     }
     stop.store(true, Ordering::Relaxed);
-    if pending > 0 && out.verdict == Verdict::Undecided {
-        searches.push(Search {
-            name: "race",
-            outcome: format!("time limit ({} s)", limit.as_secs_f64()),
-            seconds: began.elapsed().as_secs_f64(),
-        });
-    }
 }
 
 /// A coalition better than the interval's lower end raises it (and lowers γ*'s upper end).

@@ -327,6 +327,87 @@ mod properties {
         }
     }
 
+    /// `k` disjoint copies of a graph (names prefixed by the copy).
+    fn copies(g: &Graph, k: usize) -> Graph {
+        use crate::graph::{EdgeSpec, GraphSpec, ServiceSpec, ValidatorSpec};
+        let mut spec = GraphSpec { validators: Vec::new(), services: Vec::new(), edges: Vec::new(), budget: None };
+        for c in 0..k {
+            for (v, name) in g.validator_names.iter().enumerate() {
+                spec.validators.push(ValidatorSpec { name: format!("c{c}{name}"), stake: g.stake[v].into() });
+            }
+            for (s, name) in g.service_names.iter().enumerate() {
+                spec.services.push(ServiceSpec {
+                    name: format!("c{c}{name}"),
+                    prize: g.prize[s].into(),
+                    threshold: g.threshold[s],
+                });
+                for (v, _) in &g.service_edges[s] {
+                    spec.edges.push(EdgeSpec {
+                        service: format!("c{c}{name}"),
+                        validator: format!("c{c}{}", g.validator_names[*v]),
+                        allocation: None,
+                    });
+                }
+            }
+        }
+        Graph::from_spec(&spec).expect("copies are valid")
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+        /// A graph of four disjoint copies (past enumeration's 26 validators) is decided component
+        /// by component, with the verdict enumeration gives one copy.
+        #[test]
+        fn disjoint_copies_are_decided_by_component(g in graphs(7..11, 1..4, 20, 25, 2)) {
+            let one = security(&g).unwrap();
+            let four = copies(&g, 4);
+            prop_assert_eq!(four.components().len(), g.components().len() * 4);
+            let p = crate::report::pooled_only(&four, &crate::report::Options::default());
+            let expected = if one.secure { Verdict::Secure } else { Verdict::Insecure };
+            prop_assert_eq!(p.verdict, expected, "{:?}", p);
+            if let Some(w) = &p.witness {
+                prop_assert!(w.profitable);
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+        /// Beyond enumeration (28–36 validators) the two deciders check each other: when the
+        /// exact certificate and HiGHS both decide, they agree; HiGHS's coalition, re-checked
+        /// exactly, is never profitable on a graph the certificate proved secure, and a proof
+        /// from HiGHS never meets a certificate's witness.
+        #[test]
+        fn beyond_enumeration_the_certificate_and_highs_agree(g in graphs(28..37, 3..9, 60, 150, 4)) {
+            // A node limit keeps the debug-build test short (a node costs about 3 ms here).
+            let c = crate::certify::certify(&g, 5_000);
+            let s = crate::solver::pooled(&g, std::time::Duration::from_secs(20));
+            #[cfg(feature = "highs")]
+            {
+                let s = s.expect("HiGHS runs");
+                let exact = s.coalition.as_ref().map(|b| {
+                    let mut in_b = vec![false; g.stake.len()];
+                    for v in b {
+                        in_b[*v] = true;
+                    }
+                    let (services, prize, cost) = crate::bounds::evaluate(&g, &in_b);
+                    !services.is_empty() && prize > cost
+                });
+                if c.proven {
+                    prop_assert!(exact != Some(true), "certificate proved secure, HiGHS found {:?}", s);
+                }
+                if c.witness.is_some() {
+                    prop_assert!(!s.secure, "certificate found {:?}, HiGHS says secure", c.witness);
+                }
+                if s.secure {
+                    prop_assert!(c.witness.is_none());
+                }
+            }
+            #[cfg(not(feature = "highs"))]
+            prop_assert!(s.is_err());
+        }
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
         /// The race that decides large graphs (exact certificate beside HiGHS) never contradicts
