@@ -60,6 +60,7 @@ pub fn check_scenario(path: &std::path::Path, opts: &Options, budget: Option<Amo
         })?;
     }
     let mut r = report::analyse(&g, opts);
+    r.unit = "wei";
     use cairn_risk::exposure::{operator_exposure, staker_exposure};
     r.exposures =
         state.operator_addresses().into_iter().map(|op| operator_exposure(&state, op, block, &name)).collect();
@@ -165,7 +166,63 @@ fn percent(e: &Exact) -> String {
     e.approx.parse::<f64>().map_or_else(|_| q(e), |x| format!("{:.2}%", 100.0 * x))
 }
 
-fn interval(i: &Interval) -> String {
+/// How amounts are shown: in the document's units, or wei shown as tokens (10^18 wei).
+#[derive(Clone, Copy)]
+struct Units {
+    wei: bool,
+}
+
+impl Units {
+    /// An amount string of the report (a decimal, maybe negative), with a real minus sign.
+    fn amount(self, text: &str) -> String {
+        let (sign, digits) = text.strip_prefix('-').map_or(("", text), |d| ("−", d));
+        let shown = match Amount::parse(digits) {
+            Some(a) if self.wei => cairn_risk::graph::decimal_text(a.digits, a.decimals.saturating_add(18)),
+            _ => digits.to_string(),
+        };
+        format!("{sign}{shown}")
+    }
+
+    /// An exact amount (profit bounds): whole and short as is, else its decimal.
+    fn exact(self, e: &Exact) -> String {
+        if self.wei || e.exact.contains('/') {
+            let x: f64 = e.approx.parse().unwrap_or(f64::NAN);
+            let x = if self.wei { x / 1e18 } else { x };
+            float(x).replacen('-', "−", 1)
+        } else {
+            self.amount(&e.exact)
+        }
+    }
+
+    fn float(self, x: f64) -> String {
+        float(if self.wei { x / 1e18 } else { x }).replacen('-', "−", 1)
+    }
+
+    fn interval(self, i: &Interval) -> String {
+        match (&i.lower, &i.upper) {
+            (Some(l), Some(u)) if i.exact || l == u => self.exact(l),
+            (Some(l), Some(u)) => format!("between {} and {}", self.exact(l), self.exact(u)),
+            (Some(l), None) => format!("at least {}", self.exact(l)),
+            (None, Some(u)) => format!("at most {}", self.exact(u)),
+            (None, None) => "unknown".into(),
+        }
+    }
+
+    fn attack_line(self, a: &cairn_risk::Attack) -> String {
+        let verb = if a.profitable { "profit" } else { "a loss, not an attack:" };
+        format!(
+            "validators {} corrupt {}: prize {} − cost {} = {verb} {}",
+            a.validators.join(", "),
+            a.services.join(", "),
+            self.amount(&a.prize),
+            self.amount(&a.cost),
+            self.amount(&a.profit)
+        )
+    }
+}
+
+/// γ* and other ratios: the fraction when short, else the decimal.
+fn ratio_interval(i: &Interval) -> String {
     match (&i.lower, &i.upper) {
         (Some(l), Some(u)) if i.exact || l == u => q(l),
         (Some(l), Some(u)) => format!("between {} and {}", q(l), q(u)),
@@ -175,49 +232,44 @@ fn interval(i: &Interval) -> String {
     }
 }
 
-fn attack_line(a: &cairn_risk::Attack) -> String {
-    let verb = if a.profitable { "profit" } else { "a loss, not an attack:" };
-    let profit = a.profit.trim_start_matches('-');
-    format!(
-        "validators {} corrupt {}: prize {} − cost {} = {verb} {}{profit}",
-        a.validators.join(", "),
-        a.services.join(", "),
-        a.prize,
-        a.cost,
-        if a.profitable || a.profit == "0" { "" } else { "−" }
-    )
-}
-
 /// The report for people: one verdict line per model, then the evidence.
 pub fn human(r: &Report) -> String {
     let mut out = String::new();
     let (p, e) = (&r.pooled, &r.elastic);
+    let u = Units { wei: r.unit == "wei" };
     let _ = writeln!(out, "{:<10} pooled model: {}", p.verdict.word(), p.rests_on);
     match &e.skipped {
         Some(why) => {
-            let _ = writeln!(out, "{:<10} elastic model (budget {}): not run: {why}", "—", e.budget);
+            let _ = writeln!(out, "{:<10} elastic model (budget {}): not run: {why}", "—", u.amount(&e.budget));
         }
         None => {
-            let _ = writeln!(out, "{:<10} elastic model (budget {}): {}", e.verdict.word(), e.budget, e.rests_on);
+            let _ = writeln!(
+                out,
+                "{:<10} elastic model (budget {}): {}",
+                e.verdict.word(),
+                u.amount(&e.budget),
+                e.rests_on
+            );
         }
     }
     let _ = writeln!(
         out,
-        "network: {} ({} validators, {} services, {} edges)\n",
+        "network: {} ({} validators, {} services, {} edges; amounts in {})\n",
         r.verdict.word(),
         r.size.validators,
         r.size.services,
-        r.size.edges
+        r.size.edges,
+        if u.wei { "tokens of 10^18 wei" } else { "the document's units" }
     );
     let _ = writeln!(out, "pooled model (how: {})", p.method);
     if let Some(w) = &p.witness {
-        let _ = writeln!(out, "  attack: {}", attack_line(w));
+        let _ = writeln!(out, "  attack: {}", u.attack_line(w));
     }
     if let Some(c) = &p.closest {
-        let _ = writeln!(out, "  closest call: {}", attack_line(c));
+        let _ = writeln!(out, "  closest call: {}", u.attack_line(c));
     }
-    let _ = writeln!(out, "  best attack's profit: {}", interval(&p.profit));
-    let _ = writeln!(out, "  slack γ* (stake over prize − 1; ≥ 0 iff secure): {}", interval(&p.gamma));
+    let _ = writeln!(out, "  best attack's profit: {}", u.interval(&p.profit));
+    let _ = writeln!(out, "  slack γ* (stake over prize − 1; ≥ 0 iff secure): {}", ratio_interval(&p.gamma));
     if let Some(s) = &p.solver {
         let bound = s.profit_bound.map_or(String::new(), |b| format!(", profit bound {b:.6} × {}", s.unit));
         let _ = writeln!(out, "  {}: {} after {:.2} s{bound}", s.solver, s.status, s.seconds);
@@ -233,18 +285,22 @@ pub fn human(r: &Report) -> String {
         let _ = writeln!(out, "  exact branch-and-bound: {how} ({} nodes)", c.nodes);
     }
     if e.skipped.is_none() {
-        let _ = writeln!(out, "elastic model (budget {}: secure iff the best attack loses at least that)", e.budget);
+        let _ = writeln!(
+            out,
+            "elastic model (budget {}: secure iff the best attack loses at least that)",
+            u.amount(&e.budget)
+        );
         if let Some(b) = e.best_profit {
-            let _ = writeln!(out, "  best attack's profit (solver, floating point): {}", float(b));
+            let _ = writeln!(out, "  best attack's profit (solver, floating point): {}", u.float(b));
         }
         if let Some(w) = &e.witness {
             let _ = writeln!(
                 out,
                 "  best attack re-checked exactly: {} corrupted for prize {} − forfeited {} = {}",
                 w.services.join(", "),
-                w.prize,
-                w.cost,
-                w.profit
+                u.amount(&w.prize),
+                u.amount(&w.cost),
+                u.amount(&w.profit)
             );
         }
         if let Some(rob) = &e.robustness {
@@ -254,11 +310,11 @@ pub fn human(r: &Report) -> String {
                     "breaks once {} of the service weight (π/θ) is Byzantine ({}); best profit after: {}",
                     percent(f),
                     rob.byzantine.join(", "),
-                    rob.profit_after.map_or("?".into(), float)
+                    rob.profit_after.map_or("?".into(), |x| u.float(x))
                 ),
                 (None, _) => "survives any Byzantine set short of every service".into(),
             };
-            let _ = writeln!(out, "  robustness at budget {}: {line}", rob.budget);
+            let _ = writeln!(out, "  robustness at budget {}: {line}", u.amount(&rob.budget));
         }
     }
     for l in &r.losses {

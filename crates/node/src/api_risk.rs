@@ -66,9 +66,13 @@ pub(crate) async fn risk(
     let g = graph.map_err(|e| ApiError::bad("BadGraph", e.to_string()))?;
     // The exact search is exponential in the operators: it runs off the async threads.
     let answer = Arc::new(
-        tokio::task::spawn_blocking(move || json!(report::analyse(&g, &Options { psi, ..Options::default() })))
-            .await
-            .map_err(|e| ApiError::new(axum::http::StatusCode::INTERNAL_SERVER_ERROR, "Internal", e.to_string()))?,
+        tokio::task::spawn_blocking(move || {
+            let mut r = report::analyse(&g, &Options { psi, ..Options::default() });
+            r.unit = "wei";
+            json!(r)
+        })
+        .await
+        .map_err(|e| ApiError::new(axum::http::StatusCode::INTERNAL_SERVER_ERROR, "Internal", e.to_string()))?,
     );
     // Kept for this height: the graph cannot change until the next block.
     *node.risk_cache.lock().unwrap_or_else(|p| p.into_inner()) = Some((block, psi_text.clone(), Arc::clone(&answer)));

@@ -104,6 +104,9 @@ pub struct Report {
     pub verdict: Verdict,
     /// Graph size.
     pub size: Size,
+    /// The unit of every amount in this report: `"document"` (the graph document's own) or
+    /// `"wei"` (graphs of a protocol state: scenarios and the node).
+    pub unit: &'static str,
     /// Amounts in this report are decimals in the document's units (scenario and node graphs:
     /// base units, wei).
     pub budget: String,
@@ -254,6 +257,7 @@ pub fn analyse(g: &Graph, opts: &Options) -> Report {
             services: g.prize.len(),
             edges: g.service_edges.iter().map(Vec::len).sum(),
         },
+        unit: "document",
         budget: g.show(g.budget),
         pooled,
         elastic,
