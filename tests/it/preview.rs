@@ -162,7 +162,10 @@ fn the_risk_report_is_cached_per_height_and_names_a_bad_psi() {
         let (_, next) = h.client.get("/v1/risk?psi=1/4").await.expect("risk");
         assert_eq!(next["cached"], false, "a new block is computed again");
         assert_eq!(next["block"], first["block"].as_u64().expect("block") + 1);
-        for bad in ["2/1", "x", "1/0"] {
+        let (_, list) = h.client.get("/v1/risk?psi=0.05,1/10").await.expect("risk");
+        assert_eq!(list["psi"], "1/20,1/10", "decimals reduced, in order");
+        assert_eq!(list["report"]["losses"].as_array().map(Vec::len), Some(2), "{list}");
+        for bad in ["2/1", "x", "1/0", "0.1,2"] {
             let answer = h.client.get(&format!("/v1/risk?psi={bad}")).await.expect("risk");
             expect_error(&answer, 400, "BadPsi");
         }

@@ -107,8 +107,7 @@ pub struct Report {
     /// The unit of every amount in this report: `"document"` (the graph document's own) or
     /// `"wei"` (graphs of a protocol state: scenarios and the node).
     pub unit: &'static str,
-    /// Amounts in this report are decimals in the document's units (scenario and node graphs:
-    /// base units, wei).
+    /// L, the attacker's budget the elastic model assumed (a decimal in `unit`).
     pub budget: String,
     /// The pooled-stake model.
     pub pooled: Pooled,
