@@ -115,6 +115,6 @@ pub fn pooled(g: &Graph, limit: Duration) -> Result<SolverAnswer, String> {
 /// Without the `highs` feature there is no MILP solver for large graphs.
 #[cfg(not(feature = "highs"))]
 pub fn pooled(_g: &Graph, _limit: Duration) -> Result<SolverAnswer, String> {
-    let _ = (Instant::now(), margin, unit);
+    let _ = (Instant::now(), margin, unit, f);
     Err("built without HiGHS (the `highs` feature of cairn-risk)".into())
 }
