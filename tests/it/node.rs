@@ -213,7 +213,7 @@ fn signed_transactions_commit_and_bad_input_gets_a_json_4xx() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-async fn reqwest_text(client: &Client, path: &str) -> String {
+pub(crate) async fn reqwest_text(client: &Client, path: &str) -> String {
     // `Client` parses JSON; metrics are text, so read them with a raw request.
     let addr = client.base().trim_start_matches("http://").to_owned();
     let path = path.to_owned();

@@ -9,7 +9,7 @@ use cairn_risk::{
 };
 use serde_json::{Value, json};
 
-use crate::node::{deposit, eth, expect_error, start, temp_dir};
+use crate::node::{deposit, eth, expect_error, reqwest_text, start, temp_dir};
 
 fn intent(from: &str, tx: &cairn_state::Tx) -> Value {
     let (action, body) = encode_tx(tx);
@@ -159,9 +159,21 @@ fn the_risk_report_is_cached_per_height_and_names_a_bad_psi() {
         let (_, other) = h.client.get("/v1/risk?psi=1/4").await.expect("risk");
         assert_eq!((&other["cached"], &other["psi"]), (&json!(false), &json!("1/4")), "another ψ is computed");
         h.block();
+        // Someone is watching: the node computes the new block's report ahead of the request
+        // (off the block path), for the ψ last asked; the metric counts it.
+        let mut followed = false;
+        for _ in 0..500 {
+            let metrics = reqwest_text(&h.client, "/metrics").await;
+            followed = metrics.lines().any(|l| l.starts_with("cairn_risk_followed_total ") && !l.ends_with(" 0"));
+            if followed {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        assert!(followed, "the follower computed the new block's report");
         let (_, next) = h.client.get("/v1/risk?psi=1/4").await.expect("risk");
-        assert_eq!(next["cached"], false, "a new block is computed again");
         assert_eq!(next["block"], first["block"].as_u64().expect("block") + 1);
+        assert_eq!((&next["cached"], &next["psi"]), (&json!(true), &json!("1/4")), "{next}");
         let (_, list) = h.client.get("/v1/risk?psi=0.05,1/10").await.expect("risk");
         assert_eq!(list["psi"], "1/20,1/10", "decimals reduced, in order");
         assert_eq!(list["report"]["losses"].as_array().map(Vec::len), Some(2), "{list}");

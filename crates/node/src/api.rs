@@ -243,7 +243,7 @@ async fn metrics(State(node): Shared) -> Response {
     let height = node.read(|a| a.head().height);
     let mem = node.memory();
     let (gauge, counter) = ("gauge", "counter");
-    let rows: [(&str, &str, &str, u64); 19] = [
+    let rows: [(&str, &str, &str, u64); 20] = [
         ("height", gauge, "Head block height.", height),
         ("mempool_transactions", gauge, "Transactions waiting.", node.mempool_len() as u64),
         ("mempool_bytes", gauge, "Memory the waiting transactions take.", node.mempool_bytes() as u64),
@@ -262,6 +262,12 @@ async fn metrics(State(node): Shared) -> Response {
             counter,
             "Admitted transactions CometBFT's mempool did not take (under CometBFT).",
             m.txs_forward_failed.load(Relaxed),
+        ),
+        (
+            "risk_followed_total",
+            counter,
+            "Risk reports computed for a new block ahead of the next /v1/risk request.",
+            m.risk_followed.load(Relaxed),
         ),
         ("blocks_total", counter, "Blocks committed by this process.", m.blocks.load(Relaxed)),
         ("block_seconds_micros_total", counter, "Microseconds spent producing blocks.", m.block_micros.load(Relaxed)),

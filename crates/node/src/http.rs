@@ -125,6 +125,7 @@ pub(crate) fn retry_later(err: ApiError, after: Duration) -> Response {
 pub async fn serve(node: Arc<Node>, listener: TcpListener) -> std::io::Result<()> {
     let app = api::router(Arc::clone(&node));
     let conns = Arc::new(Connections::new(&node.config.http));
+    tokio::spawn(crate::api_risk::follow(Arc::clone(&node)));
     loop {
         match listener.accept().await {
             Ok((stream, peer)) => conns.dispatch(&node, &app, stream, peer),

@@ -200,6 +200,8 @@ pub struct Metrics {
     pub txs_failed: AtomicU64,
     /// Admitted transactions CometBFT's mempool did not take (under CometBFT only).
     pub txs_forward_failed: AtomicU64,
+    /// Risk reports computed ahead of a request, one per new block while someone watches.
+    pub risk_followed: AtomicU64,
     /// Admitted transactions that left the mempool uncommitted (expired, evicted, not
     /// re-admitted after a restart).
     pub txs_dropped: AtomicU64,
@@ -246,6 +248,9 @@ pub struct Node {
     pub(crate) tx_cache: Mutex<crate::abci::TxCache>,
     /// The last `/v1/risk` answer: head height, ψ, report (`crate::api_risk`).
     pub(crate) risk_cache: Mutex<Option<(u64, String, Arc<serde_json::Value>)>>,
+    /// One more than the head height at the last `/v1/risk` request (0: never asked); while it
+    /// is recent, every new block's report is computed ahead of the next request.
+    pub(crate) risk_requested: AtomicU64,
 }
 
 /// A rewards calculation through a posted root's end, checked against that root.
@@ -332,6 +337,7 @@ impl Node {
             forward: std::sync::OnceLock::new(),
             tx_cache: Mutex::default(),
             risk_cache: Mutex::default(),
+            risk_requested: AtomicU64::new(0),
         });
         node.restore_pool(stored.into_iter().chain(journaled).collect())?;
         Ok(node)
