@@ -367,7 +367,8 @@ async function riskPage(el) {
   const ex = (x) => (x ? esc(x.approx) : '—');
   const range = (i) => (i.exact || (i.lower && i.upper && i.lower.exact === i.upper.exact) ? ex(i.lower) : `${ex(i.lower)} … ${ex(i.upper)}`);
   const loss = r.losses[0] || {};
-  const lossText = loss.error ? esc(loss.error) : `${ex(loss.result?.loss)} of all stake (attack part ${ex(loss.result?.attack_loss)})`;
+  const pct = (x) => (x ? `${(100 * Number(x.approx)).toFixed(2)}%` : '—');
+  const lossText = loss.error ? esc(loss.error) : `${pct(loss.result?.loss)} of all stake (attack part ${pct(loss.result?.attack_loss)})`;
   const attack = w ? `<p>${p.witness ? 'Attack found' : 'Closest call'}: operators ${w.validators.map((v) => link('operator', v)).join(', ') || '—'} corrupting ${w.services.map((x) => `<code>${esc(short(x.split('/')[0]))}/${esc(x.split('/')[1] ?? '')}</code>`).join(', ') || '—'}: prize ${tokens(w.prize.split('.')[0] || 0, 2)}, cost ${tokens(w.cost.split('.')[0] || 0, 2)}, profit <span class="${w.profitable ? 'bad' : 'ok'}">${esc(w.profit.startsWith('-') ? '−' + tokens(w.profit.slice(1).split('.')[0], 2) : tokens(w.profit.split('.')[0], 2))}</span> (tokens).</p>` : '<p class="muted">No coalition can attack (no operator secures a declared set).</p>';
   const elastic = r.elastic.skipped ? `not run: ${esc(r.elastic.skipped)}` : `${esc(r.elastic.verdict)} at budget ${esc(r.elastic.budget)}`;
   el.innerHTML = `<h1>Risk</h1><p class="muted">The restaking graph at block ${block}: ${r.size.validators} operators (stake in tokens) and ${r.size.services} operator sets with a declared prize and corruption threshold. Pooled model decided by ${esc(p.method)}: ${esc(p.rests_on)}.</p>
