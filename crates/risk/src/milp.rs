@@ -47,8 +47,8 @@ use crate::{
 /// The MILP's answer.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct MilpReport {
-    /// The solver's optimum, in units of the largest stake (floating point); none when the exact
-    /// certificate settled the question without the solver.
+    /// The solver's optimum, in units of the largest stake (floating point); none without
+    /// services.
     pub optimum: Option<f64>,
     /// The optimal coalition re-evaluated exactly (A = every service its validators corrupt).
     pub witness: Option<Attack>,
@@ -56,9 +56,6 @@ pub struct MilpReport {
     pub secure: bool,
     /// γ* by Dinkelbach iterations (exact ratio of the best coalition found).
     pub slack: Option<Exact>,
-    /// When the solver says secure: the exact branch-and-bound proof (`certify`), or how far it
-    /// got within its node limit.
-    pub certificate: Option<crate::certify::Certificate>,
 }
 
 #[allow(clippy::cast_precision_loss)] // floats only inside the solver; the witness is re-checked exactly
@@ -136,7 +133,7 @@ fn slack(g: &Graph, scale: f64) -> Result<Option<Exact>, String> {
 /// Solves the security MILP./// Solves the security MILP.
 pub fn security_milp(g: &Graph) -> Result<MilpReport, String> {
     if g.prize.is_empty() {
-        return Ok(MilpReport { optimum: None, witness: None, secure: true, slack: None, certificate: None });
+        return Ok(MilpReport { optimum: None, witness: None, secure: true, slack: None });
     }
     let scale = g.stake.iter().chain(&g.prize).map(|v| f(*v, 1.0)).fold(1.0, f64::max);
     let (optimum, b) = solve(g, 1.0, scale)?;
@@ -144,7 +141,7 @@ pub fn security_milp(g: &Graph) -> Result<MilpReport, String> {
     let witness = (!services.is_empty()).then(|| crate::exact::attack_of(g, &services, &b, prize, cost));
     let secure = prize <= cost || services.is_empty();
     let slack = slack(g, scale)?;
-    Ok(MilpReport { optimum: Some(optimum), witness, secure, slack, certificate: None })
+    Ok(MilpReport { optimum: Some(optimum), witness, secure, slack })
 }
 
 /// The elastic model's security program for an explicit graph (reference §4.3, Bar-Zur & Eyal):

@@ -691,8 +691,7 @@ fn elastic(g: &Graph, opts: &Options, searches: &mut Vec<Search>) -> Elastic {
             out.best_profit = best.as_ref().map(|b| b.profit / unit);
             #[allow(clippy::cast_precision_loss)]
             let budget_f = f64::from(g.budget);
-            let largest = g.stake.iter().chain(&g.prize).copied().max().unwrap_or_default();
-            let tolerance = solver::margin(g) * f64::from(largest);
+            let tolerance = solver::margin(g) * f64::from(solver::unit(g));
             match (&best, witness.as_ref().filter(|w| w.beats_budget)) {
                 (_, Some(_)) => {
                     out.verdict = Verdict::Insecure;

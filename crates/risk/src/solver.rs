@@ -56,8 +56,8 @@ pub fn margin(g: &Graph) -> f64 {
     10.0 * DUAL_TOLERANCE * (g.stake.len() + g.prize.len()) as f64
 }
 
-/// The largest amount in the graph.
-fn unit(g: &Graph) -> U256 {
+/// The largest amount in the graph (at least 1), which the margin is in units of.
+pub(crate) fn unit(g: &Graph) -> U256 {
     g.stake.iter().chain(&g.prize).copied().max().unwrap_or(U256::from(1u8)).max(U256::from(1u8))
 }
 
