@@ -16,3 +16,4 @@ mod scenarios;
 mod support;
 mod vault_model;
 mod web;
+mod workload;

@@ -7,6 +7,8 @@
 
 use std::{collections::BTreeMap, hint::black_box, time::Duration, time::Instant};
 
+pub mod workload;
+
 use cairn_primitives::{
     Address, AssetId, Block, OperatorSetKey, Params, Profile, StrategyId, U256, WAD, named_address,
 };
