@@ -1,7 +1,7 @@
 //! The EigenLayer comparison workload (issue 17): per-operation wall time of `State::apply`.
 //!
 //! `cargo bench -p cairn-bench --bench workload` replays the workload of `cairn_bench::workload`
-//! `WORKLOAD_RUNS` times (default 21) from genesis, each time checking the sanity figure EigenLayer's
+//! `WORKLOAD_RUNS` times (default 101) from genesis, each time checking the sanity figure EigenLayer's
 //! contracts gave (A's delegated shares 100,000 → 68,384.771238 tokens). The first run only warms
 //! the allocator and caches; the others' per-call times are pooled per operation. Each call is
 //! timed on its own with `Instant` around `State::apply`; the timer's own cost (two clock reads,
@@ -16,7 +16,7 @@ use cairn_bench::workload::{self, A_SHARES_AFTER_SLASHES, Op, Samples, tokens6};
 
 fn main() {
     // `cargo bench` passes `--bench` (and any filter); this harness has nothing to filter.
-    let runs: usize = std::env::var("WORKLOAD_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(21).max(2);
+    let runs: usize = std::env::var("WORKLOAD_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(101).max(2);
     let overhead = timer_overhead_ns();
     let mut pooled = Samples::default();
     let start = Instant::now();

@@ -20,7 +20,7 @@ use cairn_state::{
     tx::{AllocateParams, QueueParams},
 };
 
-use crate::{ASSET, STRATEGY, account, governor, operator, service, slasher, tokens};
+use crate::{ASSET, STRATEGY, account, governor, operator, tokens};
 
 /// Stakers who deposit.
 pub const STAKERS: u64 = 2_000;
@@ -230,6 +230,7 @@ impl Run {
 
 /// Runs the workload once from genesis, timing every call of the table.
 pub fn run() -> Outcome {
+    let (service, slasher) = (crate::service(), crate::slasher());
     let state = State::genesis(&genesis()).unwrap_or_else(|e| panic!("workload genesis refused: {e}"));
     let params = state.params().clone();
     let mut r = Run { state, block: FIRST_BLOCK, in_block: 0, samples: Samples::default() };
@@ -246,7 +247,7 @@ pub fn run() -> Outcome {
     for op in &operators {
         r.timed(Op::RegisterAsOperator, *op, &register);
     }
-    r.untimed(service(), &Tx::RegisterService { metadata_uri: String::new() });
+    r.untimed(service, &Tx::RegisterService { metadata_uri: String::new() });
 
     // 1,000 to A, 10 to B, then one delegator each for the next 990 operators.
     for (i, s) in stakers.iter().enumerate() {
@@ -264,18 +265,18 @@ pub fn run() -> Outcome {
 
     for id in 0..OPERATORS as u32 {
         let create = Tx::CreateOperatorSet {
-            service: service(),
+            service,
             set_id: id,
             strategies: vec![STRATEGY],
-            slasher: slasher(),
+            slasher,
             redistribution_recipient: None,
             consent: Default::default(),
             veto: None,
         };
-        r.timed(Op::CreateOperatorSet, service(), &create);
+        r.timed(Op::CreateOperatorSet, service, &create);
     }
     for (id, op) in operators.iter().enumerate() {
-        let join = Tx::RegisterForOperatorSets { operator: *op, service: service(), set_ids: vec![id as u32] };
+        let join = Tx::RegisterForOperatorSets { operator: *op, service, set_ids: vec![id as u32] };
         r.timed(Op::RegisterForOperatorSets, *op, &join);
     }
 
@@ -285,7 +286,7 @@ pub fn run() -> Outcome {
         let allocate = Tx::ModifyAllocations {
             operator: *op,
             allocations: vec![AllocateParams {
-                service: service(),
+                service,
                 set_id: id as u32,
                 strategies: vec![STRATEGY],
                 new_magnitudes: vec![HALF],
@@ -296,7 +297,7 @@ pub fn run() -> Outcome {
     r.wait(params.slasher_configuration_delay_blocks.max(1));
 
     let slash = |id: u64, op: Address| Tx::SlashOperator {
-        service: service(),
+        service,
         set_id: id as u32,
         operator: op,
         strategies: vec![STRATEGY],
@@ -306,11 +307,11 @@ pub fn run() -> Outcome {
     let (slash_a, slash_b) = (slash(0, a), slash(1, b));
     for k in 0..2 * REPEAT_SLASHES {
         let tx = if k % 2 == 0 { &slash_a } else { &slash_b };
-        r.timed(if k < 2 { Op::SlashFirst } else { Op::SlashRepeat }, slasher(), tx);
+        r.timed(if k < 2 { Op::SlashFirst } else { Op::SlashRepeat }, slasher, tx);
     }
     let a_shares_after_slashes = r.state.operator_shares(a, STRATEGY);
     for (id, op) in operators.iter().enumerate().skip(2) {
-        r.timed(Op::SlashFirst, slasher(), &slash(id as u64, *op));
+        r.timed(Op::SlashFirst, slasher, &slash(id as u64, *op));
     }
 
     let a_stakers = &stakers[..A_DELEGATORS as usize];

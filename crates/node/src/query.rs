@@ -3,7 +3,9 @@
 //! Results are JSON: amounts (U256) as decimal strings, magnitudes and blocks as numbers,
 //! addresses as `0x` strings, missing records as `null`.
 
-use cairn_primitives::{Address, AssetId, Block, OperatorSetKey, StrategyId, Timestamp, U256, VaultId, serde_dec};
+use cairn_primitives::{
+    Address, AssetId, B256, Block, OperatorSetKey, StrategyId, Timestamp, U256, VaultId, serde_dec,
+};
 use cairn_state::{
     State, TxError, pause::Module, pods::pod_credentials, rewards::SplitTarget, slashing::RequestStatus,
     withdrawals::Withdrawal,
@@ -487,13 +489,14 @@ fn withdrawal(state: &State, staker: Address, nonce: u64, block: Block) -> Resul
     for (s, x) in w.strategies.iter().zip(&shares) {
         tokens.push(state.shares_to_underlying(*s, *x)?);
     }
-    Ok(withdrawal_json(state, w, &shares, &tokens))
+    let root = w.root(staker, nonce).map_err(|e| QueryError::from(e.to_string()))?;
+    Ok(withdrawal_json(state, w, root, &shares, &tokens))
 }
 
-fn withdrawal_json(state: &State, w: &Withdrawal, shares: &[U256], tokens: &[U256]) -> Value {
+fn withdrawal_json(state: &State, w: &Withdrawal, root: B256, shares: &[U256], tokens: &[U256]) -> Value {
     let delay = state.params().withdrawal_delay_blocks;
     json!({
-        "root": w.root,
+        "root": root,
         "delegated_to": w.delegated_to,
         "start_block": w.start_block,
         "completable_at": w.start_block.saturating_add(delay).saturating_add(1),

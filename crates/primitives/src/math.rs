@@ -65,7 +65,17 @@ fn mul_div(x: U256, y: U256, d: U256, up: bool) -> MathResult<U256> {
     if let Some(prod) = x.checked_mul(y) {
         // Divisors below 2^64 (WAD, prices, bps) are most of the hot path: four native divisions.
         if let Ok(small) = u64::try_from(d) {
-            let (q, r) = div_rem_small(prod, small);
+            let (q, r) = match u128::try_from(prod) {
+                // Most products of amounts and WAD ratios fit 128 bits: one native division.
+                Ok(p) => {
+                    let q = p.checked_div(u128::from(small)).unwrap_or_default();
+                    (
+                        U256::from(q),
+                        u64::try_from(p.wrapping_sub(q.wrapping_mul(u128::from(small)))).unwrap_or(u64::MAX),
+                    )
+                }
+                Err(_) => div_rem_small(prod, small),
+            };
             return if up && r != 0 { q.checked_add(U256::from(1u8)).ok_or(overflow) } else { Ok(q) };
         }
         // One division: rounding up needs the remainder, rounding down does not.
@@ -89,10 +99,16 @@ fn div_rem_small(n: U256, d: u64) -> (U256, u64) {
     let d = u128::from(d);
     let mut rem: u128 = 0;
     for limb in limbs.iter_mut().rev() {
+        if rem == 0 && *limb == 0 {
+            // A leading zero limb divides to zero with nothing carried: skip the division.
+            continue;
+        }
         let cur = (rem << 64) | u128::from(*limb);
         // rem < d, so cur / d < 2^64: the quotient limb always fits.
-        *limb = u64::try_from(cur.checked_div(d).unwrap_or_default()).unwrap_or(u64::MAX);
-        rem = cur.checked_rem(d).unwrap_or_default();
+        let q = cur.checked_div(d).unwrap_or_default();
+        *limb = u64::try_from(q).unwrap_or(u64::MAX);
+        // q · d ≤ cur: the remainder without a second division.
+        rem = cur.wrapping_sub(q.wrapping_mul(d));
     }
     (U256::from_limbs(limbs), u64::try_from(rem).unwrap_or(u64::MAX))
 }
@@ -223,6 +239,16 @@ mod tests {
                 (Ok(down), Err(_)) => prop_assert!(U512::from(down) == q && down == U256::MAX && !r.is_zero()),
                 (Err(_), _) => prop_assert!(q > U512::from(U256::MAX)),
             }
+        }
+
+        #[test]
+        fn short_products_agree_with_wide_division(x in any::<u128>(), y in any::<u64>(), d in 1u64.., shift in 0u32..128) {
+            // Products under 2^128 (the native path) and under 2^192 (leading zero limbs skipped).
+            let (x, y, d) = (U256::from(x >> shift), U256::from(y), U256::from(d));
+            let (q, r) = x.widening_mul(y).div_rem(U512::from(d));
+            prop_assert_eq!(U512::from(mul_div_down(x, y, d).unwrap()), q);
+            let up = if r.is_zero() { q } else { q + U512::from(1u8) };
+            prop_assert_eq!(U512::from(mul_div_up(x, y, d).unwrap()), up);
         }
 
         #[test]

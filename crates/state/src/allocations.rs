@@ -218,6 +218,10 @@ impl State {
 
     /// Refuses an allocation to `service` while the operator secures an incompatible service.
     fn check_compatible(&self, operator: Address, service: Address) -> Result<(), AllocationError> {
+        if self.incompatible.is_empty() {
+            // No service has declared an incompatibility: skip collecting the operator's services.
+            return Ok(());
+        }
         for other in self.allocated_services(operator) {
             if other != service && self.are_incompatible(service, other) {
                 return Err(AllocationError::IncompatibleServices { operator, service, conflicting_service: other });

@@ -177,7 +177,6 @@ pub enum Event {
     },
     /// A withdrawal entered the queue.
     WithdrawalQueued {
-        root: B256,
         staker: Address,
         nonce: u64,
         delegated_to: Option<Address>,
@@ -190,7 +189,6 @@ pub enum Event {
     },
     /// A withdrawal left the queue.
     WithdrawalCompleted {
-        root: B256,
         staker: Address,
         nonce: u64,
         receive_as_tokens: bool,

@@ -295,7 +295,7 @@ impl State {
             withdrawals.push(WithdrawalSummary {
                 staker: *staker,
                 nonce: *nonce,
-                root: w.root,
+                root: w.root(*staker, *nonce)?,
                 delegated_to: w.delegated_to,
                 start_block: w.start_block,
                 completable_at: w.start_block.saturating_add(self.g.params.withdrawal_delay_blocks).saturating_add(1),

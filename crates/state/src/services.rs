@@ -302,8 +302,11 @@ impl State {
             }
         }
         let slasher = SlasherConfig { slasher: p.slasher, pending: Address::ZERO, effect_block: 0 };
+        ev.push(Event::OperatorSetCreated { set, redistribution_recipient: p.recipient });
+        ev.push(Event::SlasherUpdated { set, slasher: p.slasher, effect_block: ctx.block });
+        ev.extend(strategies.iter().map(|&strategy| Event::StrategyAddedToOperatorSet { set, strategy }));
         let info = OperatorSet {
-            strategies: strategies.clone(),
+            strategies,
             slasher,
             redistribution_recipient: p.recipient,
             consent: p.consent,
@@ -312,11 +315,6 @@ impl State {
             request_count: 0,
         };
         self.operator_sets.insert(set, info);
-        ev.push(Event::OperatorSetCreated { set, redistribution_recipient: p.recipient });
-        ev.push(Event::SlasherUpdated { set, slasher: p.slasher, effect_block: ctx.block });
-        for strategy in strategies {
-            ev.push(Event::StrategyAddedToOperatorSet { set, strategy });
-        }
         Ok(())
     }
 

@@ -228,9 +228,10 @@ impl State {
         ev: &mut Vec<Event>,
     ) -> Result<(), TxError> {
         self.validate_slash(ctx, set, &p)?;
-        let mut info = self.operator_set(set)?.clone();
-        match info.veto {
+        match self.operator_set(set)?.veto {
             Some(v) if v.window > 0 => {
+                // Cloned only here: an immediate slash copies the set's record once, not twice.
+                let mut info = self.operator_set(set)?.clone();
                 info.request_count =
                     info.request_count.checked_add(1).ok_or(cairn_primitives::MathError::Overflow {
                         op: "request_count",

@@ -42,6 +42,23 @@ fn undo<K, V>(map: &mut impl Restore<K, V>, journal: &mut Vec<(K, Option<V>)>) {
     }
 }
 
+/// Commits one table's journal. Inlined to a length test: a transaction touches a handful of the
+/// state's tables, and `apply` commits every one of them.
+#[inline]
+fn settle<K, V>(journal: &mut Vec<(K, Option<V>)>, dirty: &mut Vec<K>, track: bool) {
+    if !journal.is_empty() {
+        settle_written(journal, dirty, track);
+    }
+}
+
+#[inline(never)]
+fn settle_written<K, V>(journal: &mut Vec<(K, Option<V>)>, dirty: &mut Vec<K>, track: bool) {
+    if track {
+        dirty.extend(journal.drain(..).map(|e| e.0));
+    }
+    forget(journal);
+}
+
 fn forget<T>(journal: &mut Vec<T>) {
     if journal.capacity() > KEEP_JOURNAL {
         *journal = Vec::new();
@@ -124,11 +141,9 @@ impl<K: Ord + Clone, V: Clone> Table<K, V> {
 }
 
 impl<K: Ord + Clone, V: Clone> Journaled for Table<K, V> {
+    #[inline]
     fn commit(&mut self, track: bool) {
-        if track {
-            self.dirty.extend(self.journal.drain(..).map(|e| e.0));
-        }
-        forget(&mut self.journal);
+        settle(&mut self.journal, &mut self.dirty, track);
     }
 
     fn rollback(&mut self) {
@@ -237,11 +252,9 @@ impl<K: Hash + Ord + Clone + std::fmt::Debug, V: Clone + std::fmt::Debug> std::f
 }
 
 impl<K: Hash + Ord + Clone, V: Clone> Journaled for HashTable<K, V> {
+    #[inline]
     fn commit(&mut self, track: bool) {
-        if track {
-            self.dirty.extend(self.journal.drain(..).map(|e| e.0));
-        }
-        forget(&mut self.journal);
+        settle(&mut self.journal, &mut self.dirty, track);
     }
 
     fn rollback(&mut self) {
@@ -319,11 +332,9 @@ impl<K: Ord + Clone, V: Copy> History<K, V> {
 }
 
 impl<K: Ord + Clone, V: Copy> Journaled for History<K, V> {
+    #[inline]
     fn commit(&mut self, track: bool) {
-        if track {
-            self.dirty.extend(self.journal.drain(..).map(|e| e.0));
-        }
-        forget(&mut self.journal);
+        settle(&mut self.journal, &mut self.dirty, track);
     }
 
     fn rollback(&mut self) {

@@ -17,8 +17,16 @@ pub struct Withdrawal {
     pub strategies: Vec<StrategyId>,
     /// Scaled shares per strategy.
     pub scaled_shares: Vec<U256>,
-    /// keccak256 of (staker, nonce, the fields above): a stable identifier.
-    pub root: B256,
+}
+
+impl Withdrawal {
+    /// Its root: keccak256 of the canonical bytes of (staker, nonce, the fields above, 32 zero
+    /// bytes), a stable identifier. Computed when asked for, never on the transaction path: one
+    /// keccak permutation cost as much as the rest of queueing (docs/protocol.md).
+    pub fn root(&self, staker: Address, nonce: u64) -> Result<B256, cairn_primitives::canonical::EncodeError> {
+        // The zero bytes stand where the root field once was, so roots keep their values.
+        cairn_primitives::canonical::hash("withdrawal", &(staker, nonce, self, B256::ZERO))
+    }
 }
 
 /// Why a withdrawal transaction was refused.
@@ -155,16 +163,13 @@ impl State {
         let nonce = self.staker(staker).map_or(0, |r| r.withdrawal_nonce);
         let next = math::add_u64(nonce, 1)?;
         self.update_staker(staker, |r| r.withdrawal_nonce = next);
-        let mut w = Withdrawal {
+        let w = Withdrawal {
             delegated_to: operator,
             start_block: ctx.block,
             strategies: strategies.to_vec(),
             scaled_shares: scaled,
-            root: B256::ZERO,
         };
-        w.root = cairn_primitives::canonical::hash("withdrawal", &(staker, nonce, &w))?;
         ev.push(Event::WithdrawalQueued {
-            root: w.root,
             staker,
             nonce,
             delegated_to: operator,
@@ -281,14 +286,7 @@ impl State {
                 tokens.push(U256::ZERO);
             }
         }
-        ev.push(Event::WithdrawalCompleted {
-            root: w.root,
-            staker,
-            nonce,
-            receive_as_tokens: as_tokens,
-            shares,
-            tokens,
-        });
+        ev.push(Event::WithdrawalCompleted { staker, nonce, receive_as_tokens: as_tokens, shares, tokens });
         Ok(())
     }
 }
