@@ -257,8 +257,9 @@ impl State {
         ev: &mut Vec<Event>,
     ) -> Result<(), TxError> {
         let staker = ctx.sender;
-        let w = self.withdrawal(staker, nonce).cloned().ok_or(WithdrawalError::WithdrawalNotFound { staker, nonce })?;
-        let slashable_until = self.slashable_until(&w)?;
+        let missing = WithdrawalError::WithdrawalNotFound { staker, nonce };
+        let w = self.withdrawal(staker, nonce).ok_or(missing.clone())?;
+        let slashable_until = self.slashable_until(w)?;
         if ctx.block <= slashable_until {
             return Err(WithdrawalError::WithdrawalDelayNotElapsed {
                 nonce,
@@ -268,9 +269,10 @@ impl State {
             }
             .into());
         }
-        self.check_not_held(staker, nonce, &w)?;
-        let shares = self.withdrawal_payout(staker, &w, ctx.block)?;
-        self.withdrawals.remove(&(staker, nonce));
+        self.check_not_held(staker, nonce, w)?;
+        let shares = self.withdrawal_payout(staker, w, ctx.block)?;
+        // Checked by reference, then taken out: the record is copied once (into the journal).
+        let w = self.withdrawals.remove(&(staker, nonce)).ok_or(missing)?;
         let mut tokens = Vec::with_capacity(shares.len());
         for (s, x) in w.strategies.iter().zip(&shares) {
             if x.is_zero() {
