@@ -16,11 +16,11 @@ use std::{
 
 use cairn_primitives::{Address, Block, Params, Profile, U256, WAD};
 use cairn_state::{
-    Ctx, Genesis, GenesisAsset, State, Tx,
+    Ctx, Genesis, State, Tx,
     tx::{AllocateParams, QueueParams},
 };
 
-use crate::{ASSET, STRATEGY, account, governor, operator, tokens};
+use crate::{ASSET, STRATEGY, account, operator, tokens};
 
 /// Stakers who deposit.
 pub const STAKERS: u64 = 2_000;
@@ -167,18 +167,12 @@ pub struct Outcome {
     pub state: State,
 }
 
-/// The workload's genesis: mainnet parameters, one 18-decimal asset with its strategy, every
-/// staker funded with exactly what it deposits.
+/// The workload's genesis: the benchmark genesis with mainnet parameters, every staker funded
+/// with exactly what it deposits.
 pub fn genesis() -> Genesis {
-    let balances = (0..STAKERS).map(|i| (account(i), tokens(DEPOSIT_TOKENS))).collect();
-    Genesis {
-        params: Params::profile(Profile::Mainnet),
-        governor: governor(),
-        unpauser: governor(),
-        pausers: vec![governor()],
-        assets: vec![GenesisAsset { symbol: "stETH".into(), decimals: 18, strategy: true, balances, native: false }],
-        oracle: Default::default(),
-    }
+    let mut g = crate::genesis((0..STAKERS).map(account), tokens(DEPOSIT_TOKENS));
+    g.params = Params::profile(Profile::Mainnet);
+    g
 }
 
 /// A chain being driven through the workload: the state, the block clock and the samples.
