@@ -11,20 +11,30 @@ pub const TOKEN_LEAF_SALT: u8 = 1;
 
 /// `keccak256(0x01 ‖ token ‖ cumulativeEarnings)`: 1 + 20 + 32 bytes, packed.
 pub fn token_leaf(token: Address, cumulative_earnings: U256) -> B256 {
-    let mut b = [0u8; 53];
-    b[0] = TOKEN_LEAF_SALT;
-    b[1..21].copy_from_slice(token.as_slice());
-    b[21..].copy_from_slice(&cumulative_earnings.to_be_bytes::<32>());
-    keccak256(b)
+    keccak256(token_leaf_preimage(token, cumulative_earnings))
+}
+
+/// The bytes a token leaf hashes: `0x01 ‖ token ‖ cumulativeEarnings`.
+pub fn token_leaf_preimage(token: Address, cumulative_earnings: U256) -> [u8; 53] {
+    leaf_preimage(TOKEN_LEAF_SALT, token, cumulative_earnings.to_be_bytes::<32>())
 }
 
 /// `keccak256(0x00 ‖ earner ‖ earnerTokenRoot)`: 1 + 20 + 32 bytes, packed.
 pub fn earner_leaf(earner: Address, earner_token_root: B256) -> B256 {
+    keccak256(earner_leaf_preimage(earner, earner_token_root))
+}
+
+/// The bytes an earner leaf hashes: `0x00 ‖ earner ‖ earnerTokenRoot`.
+pub fn earner_leaf_preimage(earner: Address, earner_token_root: B256) -> [u8; 53] {
+    leaf_preimage(EARNER_LEAF_SALT, earner, earner_token_root.0)
+}
+
+fn leaf_preimage(salt: u8, address: Address, word: [u8; 32]) -> [u8; 53] {
     let mut b = [0u8; 53];
-    b[0] = EARNER_LEAF_SALT;
-    b[1..21].copy_from_slice(earner.as_slice());
-    b[21..].copy_from_slice(earner_token_root.as_slice());
-    keccak256(b)
+    b[0] = salt;
+    b[1..21].copy_from_slice(address.as_slice());
+    b[21..].copy_from_slice(&word);
+    b
 }
 
 /// `keccak256(a ‖ b)`.

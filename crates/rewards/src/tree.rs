@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use cairn_primitives::{
     Address, B256, Bytes, U256,
-    merkle::{earner_leaf, hash_pair, token_leaf},
+    merkle::{earner_leaf_preimage, token_leaf, token_leaf_preimage},
 };
 use cairn_state::rewards::{RewardsClaim, TokenLeaf};
 
@@ -33,25 +33,32 @@ pub struct RewardsTree {
 /// Below this many items a level or a list of earners is hashed on one thread.
 const PARALLEL_MIN: usize = 1 << 14;
 
-/// Maps `items` to `f(item)` in order, splitting large inputs across the machine's cores. The
-/// result does not depend on the number of threads.
-fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+/// Maps `items` chunk by chunk to `f(chunk)` and concatenates the results in order, splitting
+/// large inputs across the machine's cores into chunks whose length is a multiple of `unit`.
+/// The result does not depend on the number of threads.
+fn par_chunks<T: Sync, R: Send>(items: &[T], unit: usize, f: impl Fn(&[T]) -> Vec<R> + Sync) -> Vec<R> {
     // Asking the OS for the core count is slow: only for inputs worth splitting, and once.
     static THREADS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
     if items.len() < PARALLEL_MIN {
-        return items.iter().map(f).collect();
+        return f(items);
     }
     let threads = *THREADS.get_or_init(|| std::thread::available_parallelism().map_or(1, usize::from));
     if threads < 2 {
-        return items.iter().map(f).collect();
+        return f(items);
     }
-    let chunk = items.len().div_ceil(threads);
+    let chunk = items.len().div_ceil(threads).next_multiple_of(unit.max(1));
     let f = &f;
     std::thread::scope(|scope| {
-        let handles: Vec<_> =
-            items.chunks(chunk).map(|c| scope.spawn(move || c.iter().map(f).collect::<Vec<R>>())).collect();
+        let handles: Vec<_> = items.chunks(chunk).map(|c| scope.spawn(move || f(c))).collect();
         handles.into_iter().flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))).collect()
     })
+}
+
+/// keccak256 of each message, batched across SIMD lanes.
+fn hash_each<M: AsRef<[u8]>>(msgs: &[M]) -> Vec<B256> {
+    let mut out = Vec::with_capacity(msgs.len());
+    cairn_keccak::keccak256_each(msgs, &mut out);
+    out
 }
 
 /// The levels of a tree over `leaves` padded with zero leaves to a power of two, leaves first.
@@ -62,8 +69,11 @@ fn levels(mut leaves: Vec<B256>) -> Vec<Vec<B256>> {
     let mut out = vec![leaves];
     while out.last().is_some_and(|l| l.len() > 1) {
         let below = out.last().map(Vec::as_slice).unwrap_or_default();
-        let pairs: Vec<&[B256]> = below.chunks_exact(2).collect();
-        let next = par_map(&pairs, |p| hash_pair(&p[0], &p[1]));
+        let next = par_chunks(below, 2, |c| {
+            let mut up = Vec::with_capacity(c.len() / 2);
+            cairn_keccak::hash_pairs(c, &mut up);
+            up
+        });
         out.push(next);
     }
     out
@@ -84,26 +94,60 @@ fn token_levels(tokens: &[(Address, U256)]) -> Vec<Vec<B256>> {
     levels(tokens.iter().map(|(t, a)| token_leaf(*t, *a)).collect())
 }
 
-/// The root of an earner's token tree; up to 8 tokens on the stack (the common case: a million
-/// earners must not mean millions of allocations), more through [`token_levels`].
-fn token_root(tokens: &[(Address, U256)]) -> B256 {
-    const SMALL: usize = 8;
-    if tokens.len() > SMALL {
-        return token_levels(tokens).last().and_then(|l| l.first()).copied().unwrap_or_default();
+/// The token-tree root of each earner ([`B256::ZERO`] for none). A token tree is only a few
+/// nodes, so each level is hashed as one batch across all the earners: the leaves of every
+/// earner, then every earner's next level, until each has one node.
+fn token_roots(tokens: &[Vec<(Address, U256)>]) -> Vec<B256> {
+    let leaf_msgs: Vec<[u8; 53]> = tokens.iter().flatten().map(|(t, a)| token_leaf_preimage(*t, *a)).collect();
+    let mut leaves = hash_each(&leaf_msgs).into_iter();
+    // Each earner's current level, padded with zero leaves to a power of two, one after another.
+    let mut widths: Vec<usize> = tokens.iter().map(|t| t.len().next_power_of_two()).collect();
+    let mut nodes = Vec::with_capacity(widths.iter().sum());
+    for (t, w) in tokens.iter().zip(&widths) {
+        nodes.extend(leaves.by_ref().take(t.len()));
+        nodes.extend(std::iter::repeat_n(B256::ZERO, w.saturating_sub(t.len())));
     }
-    let mut nodes = [B256::ZERO; SMALL];
-    for (node, (t, a)) in nodes.iter_mut().zip(tokens) {
-        *node = token_leaf(*t, *a);
-    }
-    let mut width = tokens.len().next_power_of_two();
-    while width > 1 {
-        for i in 0..width / 2 {
-            let left = i.saturating_mul(2);
-            nodes[i] = hash_pair(&nodes[left], &nodes[left.saturating_add(1)]);
+    while widths.iter().any(|w| *w > 1) {
+        // Every width above one is even, so the wide earners' nodes pair up among themselves.
+        let mut wide = Vec::new();
+        let mut it = nodes.iter();
+        for w in &widths {
+            let level = it.by_ref().take(*w);
+            if *w > 1 {
+                wide.extend(level);
+            } else {
+                level.for_each(drop);
+            }
         }
-        width /= 2;
+        let mut up = Vec::with_capacity(wide.len() / 2);
+        cairn_keccak::hash_pairs(&wide, &mut up);
+        let (mut up, mut it) = (up.into_iter(), nodes.iter());
+        let mut next = Vec::with_capacity(widths.len());
+        for w in &mut widths {
+            if *w > 1 {
+                *w /= 2;
+                next.extend(up.by_ref().take(*w));
+                it.by_ref().take(w.saturating_mul(2)).for_each(drop);
+            } else {
+                next.extend(it.next().copied());
+            }
+        }
+        nodes = next;
     }
-    if tokens.is_empty() { B256::ZERO } else { nodes[0] }
+    nodes
+}
+
+/// The entries of a run of earners, their token roots and earner leaves batched.
+fn entries(input: &[(&Address, &BTreeMap<Address, U256>)]) -> Vec<EarnerEntry> {
+    let tokens: Vec<Vec<(Address, U256)>> =
+        input.iter().map(|(_, t)| t.iter().map(|(a, v)| (*a, *v)).collect()).collect();
+    let roots = token_roots(&tokens);
+    input
+        .iter()
+        .zip(tokens)
+        .zip(roots)
+        .map(|(((earner, _), tokens), token_root)| EarnerEntry { earner: **earner, token_root, tokens })
+        .collect()
 }
 
 /// The root of an empty tree (no earners).
@@ -113,12 +157,10 @@ impl RewardsTree {
     /// Builds the tree over every earner with at least one token (empty earners are skipped).
     pub fn build(earnings: &Earnings) -> Self {
         let input: Vec<(&Address, &BTreeMap<Address, U256>)> = earnings.iter().filter(|(_, t)| !t.is_empty()).collect();
-        let earners: Vec<EarnerEntry> = par_map(&input, |(earner, tokens)| {
-            let tokens: Vec<(Address, U256)> = tokens.iter().map(|(t, a)| (*t, *a)).collect();
-            let token_root = token_root(&tokens);
-            EarnerEntry { earner: **earner, token_root, tokens }
+        let earners: Vec<EarnerEntry> = par_chunks(&input, 1, entries);
+        let leaves = par_chunks(&earners, 1, |run| {
+            hash_each(&run.iter().map(|e| earner_leaf_preimage(e.earner, e.token_root)).collect::<Vec<_>>())
         });
-        let leaves = par_map(&earners, |e| earner_leaf(e.earner, e.token_root));
         Self { levels: levels(leaves), earners }
     }
 
@@ -170,7 +212,10 @@ impl RewardsTree {
 #[cfg(test)]
 #[allow(clippy::arithmetic_side_effects, clippy::unwrap_used)]
 mod tests {
-    use cairn_primitives::{keccak256, merkle::verify_proof};
+    use cairn_primitives::{
+        keccak256,
+        merkle::{earner_leaf, hash_pair, verify_proof},
+    };
     use proptest::prelude::*;
 
     use super::*;
@@ -227,6 +272,29 @@ mod tests {
         let right = hash_pair(&hash_pair(&leaf(5), &z), &hash_pair(&z, &z));
         assert_eq!(t.root(), hash_pair(&left, &right));
         assert_eq!(t.claim(0, Address::repeat_byte(5), None).unwrap().earner_tree_proof.len(), 3 * 32);
+    }
+
+    /// Large enough to be split across threads (and across SIMD lanes at every level): the
+    /// same root as the one-at-a-time reference.
+    #[test]
+    fn a_tree_split_across_threads_matches_the_reference() {
+        let n = PARALLEL_MIN + 1_001;
+        let e: Earnings = (0..n)
+            .map(|i| {
+                let earner = Address::left_padding_from(&(i as u64).to_be_bytes());
+                let tokens =
+                    (0..1 + i % 3).map(|t| (Address::repeat_byte(t as u8 + 1), U256::from(i * 7 + t))).collect();
+                (earner, tokens)
+            })
+            .collect();
+        let leaves: Vec<B256> = e
+            .iter()
+            .map(|(earner, tokens)| {
+                let tl: Vec<B256> = tokens.iter().map(|(tk, a)| token_leaf(*tk, *a)).collect();
+                earner_leaf(*earner, reference_root(&tl))
+            })
+            .collect();
+        assert_eq!(RewardsTree::build(&e).root(), reference_root(&leaves));
     }
 
     proptest! {
