@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use cairn_state::{State, persist::Change};
+use cairn_state::{State, persist::Changes};
 use cairn_tests::{
     ops::{STEP_BYTES, XorShift, decode},
     world::World,
@@ -12,11 +12,11 @@ use cairn_tests::{
 
 type Store = BTreeMap<(u8, Vec<u8>), Vec<u8>>;
 
-fn write(store: &mut Store, changes: Vec<Change>) {
-    for c in changes {
-        match c.value {
-            Some(v) => store.insert((c.table, c.key), v),
-            None => store.remove(&(c.table, c.key)),
+fn write(store: &mut Store, changes: Changes) {
+    for (table, key, value) in changes.iter() {
+        match value {
+            Some(v) => store.insert((table, key.to_vec()), v.to_vec()),
+            None => store.remove(&(table, key.to_vec())),
         };
     }
 }

@@ -175,29 +175,46 @@ pub fn genesis() -> Genesis {
     g
 }
 
+/// Called at the end of every block with the state and the block's transaction count.
+pub type OnBlock<'a> = &'a mut dyn FnMut(&mut State, u64);
+
 /// A chain being driven through the workload: the state, the block clock and the samples.
-struct Run {
+struct Run<'a> {
     state: State,
     block: Block,
     in_block: u64,
+    per_block: u64,
     samples: Samples,
+    on_block: OnBlock<'a>,
 }
 
-impl Run {
+impl Run<'_> {
     fn ctx(&mut self, sender: Address) -> Ctx {
         let c = Ctx { sender, block: self.block, time: 1_700_000_000 + 12 * (self.block - FIRST_BLOCK) };
         self.in_block += 1;
-        if self.in_block == TXS_PER_BLOCK {
-            self.in_block = 0;
-            self.block += 1;
-        }
         c
+    }
+
+    /// Closes the block once it holds its transactions (after the last one is applied).
+    fn after_tx(&mut self) {
+        if self.in_block == self.per_block {
+            self.end_block();
+        }
+    }
+
+    fn end_block(&mut self) {
+        if self.in_block > 0 {
+            (self.on_block)(&mut self.state, self.in_block);
+        }
+        self.in_block = 0;
+        self.block += 1;
     }
 
     /// Moves to the first block at least `blocks` after the current one.
     fn wait(&mut self, blocks: Block) {
-        self.block += blocks + 1;
-        self.in_block = 0;
+        let start = self.block;
+        self.end_block();
+        self.block = start + blocks + 1;
     }
 
     /// Applies one timed transaction; panics with the error if it is refused.
@@ -211,6 +228,7 @@ impl Run {
             Err(e) => panic!("{op:?} from {sender} at block {} refused: {e}", c.block),
         }
         self.samples.0.entry(op).or_default().push(elapsed);
+        self.after_tx();
     }
 
     /// Applies one setup transaction outside the table (it is not an EigenLayer row).
@@ -219,15 +237,29 @@ impl Run {
         if let Err(e) = self.state.apply(&c, tx) {
             panic!("setup {tx:?} from {sender} at block {} refused: {e}", c.block);
         }
+        self.after_tx();
     }
 }
 
 /// Runs the workload once from genesis, timing every call of the table.
 pub fn run() -> Outcome {
-    let (service, slasher) = (crate::service(), crate::slasher());
     let state = State::genesis(&genesis()).unwrap_or_else(|e| panic!("workload genesis refused: {e}"));
+    run_with(state, TXS_PER_BLOCK, &mut |_, _| {})
+}
+
+/// [`run`] from `state` (the workload's genesis state, tracking on or off) with `per_block`
+/// transactions per block, calling `on_block` after each block as a node would to commit it.
+pub fn run_with(state: State, per_block: u64, on_block: OnBlock<'_>) -> Outcome {
+    let (service, slasher) = (crate::service(), crate::slasher());
     let params = state.params().clone();
-    let mut r = Run { state, block: FIRST_BLOCK, in_block: 0, samples: Samples::default() };
+    let mut r = Run {
+        state,
+        block: FIRST_BLOCK,
+        in_block: 0,
+        per_block: per_block.max(1),
+        samples: Samples::default(),
+        on_block,
+    };
     let stakers: Vec<Address> = (0..STAKERS).map(account).collect();
     let operators: Vec<Address> = (0..OPERATORS).map(operator).collect();
     let (a, b) = (operators[0], operators[1]);
@@ -321,6 +353,7 @@ pub fn run() -> Outcome {
             r.timed(Op::CompleteWithdrawal, *s, &Tx::CompleteWithdrawal { nonce, receive_as_tokens: true });
         }
     }
+    r.end_block();
     let a_stakers_withdrawn = a_stakers.iter().fold(U256::ZERO, |sum, s| sum + r.state.balance(*s, ASSET));
     Outcome { samples: r.samples, a_shares_after_slashes, a_stakers_withdrawn, state: r.state }
 }

@@ -164,14 +164,13 @@ fn permute_lanes(a: &mut Lanes<LANES>) {
     permute::<LANES>(a);
 }
 
-/// Absorbs `msg` (shorter than [`RATE`]) with keccak's padding into lane `l` of a zero state.
+/// Absorbs `msg` (shorter than [`RATE`]) with keccak's padding into lane `l`: the last block of
+/// a message, XORed into the state.
 #[allow(clippy::indexing_slicing, clippy::arithmetic_side_effects)] // msg.len() < RATE = 17 words
 fn absorb<const N: usize>(a: &mut Lanes<N>, l: usize, msg: &[u8]) {
     let mut words = msg.chunks_exact(8);
     for (w, chunk) in words.by_ref().enumerate() {
-        let mut b = [0u8; 8];
-        b.copy_from_slice(chunk);
-        a[w][l] = u64::from_le_bytes(b);
+        a[w][l] ^= word(chunk);
     }
     let tail = words.remainder();
     let mut b = [0u8; 8];
@@ -180,6 +179,21 @@ fn absorb<const N: usize>(a: &mut Lanes<N>, l: usize, msg: &[u8]) {
     let last = msg.len() / 8;
     a[last][l] ^= u64::from_le_bytes(b);
     a[RATE / 8 - 1][l] ^= 0x80 << 56; // the last padding bit, at the end of the rate
+}
+
+/// XORs one full [`RATE`]-byte block into lane `l` (a block that is not a message's last).
+#[allow(clippy::indexing_slicing)] // 17 words of 8 bytes
+fn absorb_full<const N: usize>(a: &mut Lanes<N>, l: usize, block: &[u8]) {
+    for (w, chunk) in block.chunks_exact(8).enumerate() {
+        a[w][l] ^= word(chunk);
+    }
+}
+
+/// Eight bytes as a little-endian word.
+fn word(chunk: &[u8]) -> u64 {
+    let mut b = [0u8; 8];
+    b.copy_from_slice(chunk);
+    u64::from_le_bytes(b)
 }
 
 /// The digest in lane `l`: the first four words, little-endian.
@@ -215,6 +229,62 @@ pub fn keccak256_each<T: AsRef<[u8]>>(msgs: &[T], out: &mut Vec<B256>) {
         }
     }
     out.extend(groups.remainder().iter().map(keccak256));
+}
+
+/// The length of the pieces [`keccak256_tree8`] cuts `len` bytes into: 136k − 1 bytes (whole
+/// blocks, with the padding inside the last), the smallest such that eight pieces hold them.
+fn piece_len(len: usize) -> usize {
+    RATE.saturating_mul(len.div_ceil(LANES.saturating_mul(RATE - 1)).max(1)).saturating_sub(1)
+}
+
+/// The eight-way tree hash of `data`: cut into at most eight equal pieces (see [`piece_len`];
+/// the last may be shorter, and empty data is one empty piece),
+/// `keccak256(len as u64 LE ‖ keccak256(piece₀) ‖ … ‖ keccak256(pieceₖ))`.
+///
+/// A sequential keccak256 of a long input runs one permutation at a time; here the pieces run
+/// side by side on SIMD lanes, about four times the throughput. Given the length the cut is
+/// fixed, so two inputs with the same digest have the same length and pieces (or a keccak256
+/// collision).
+pub fn keccak256_tree8(data: &[u8]) -> B256 {
+    let pieces: Vec<&[u8]> = if data.is_empty() { vec![data] } else { data.chunks(piece_len(data.len())).collect() };
+    let mut root = Vec::with_capacity(8usize.saturating_add(32usize.saturating_mul(pieces.len())));
+    root.extend_from_slice(&(data.len() as u64).to_le_bytes());
+    // Two pieces cost less one after the other than on lanes (a lane permutation is ~2× one).
+    if pieces.len() > 2 && has_lanes() {
+        for digest in hash_pieces(&pieces) {
+            root.extend_from_slice(digest.as_slice());
+        }
+    } else {
+        for piece in &pieces {
+            root.extend_from_slice(keccak256(piece).as_slice());
+        }
+    }
+    keccak256(root)
+}
+
+/// keccak256 of up to eight messages of any length, one per lane: each lane absorbs its full
+/// blocks, then its padded last block, and is read right after that block's permutation.
+fn hash_pieces(pieces: &[&[u8]]) -> Vec<B256> {
+    let mut a: Lanes<LANES> = [[0; LANES]; 25];
+    let mut digests = vec![B256::ZERO; pieces.len()];
+    let rounds = pieces.iter().map(|p| p.len() / RATE).max().unwrap_or(0);
+    for round in 0..=rounds {
+        for (l, piece) in pieces.iter().enumerate().take(LANES) {
+            let at = round.saturating_mul(RATE);
+            match piece.get(at..) {
+                Some(rest) if rest.len() >= RATE => absorb_full(&mut a, l, rest.get(..RATE).unwrap_or_default()),
+                Some(rest) => absorb(&mut a, l, rest),
+                None => {} // finished in an earlier round
+            }
+        }
+        permute_lanes(&mut a);
+        for ((l, piece), digest) in pieces.iter().enumerate().zip(&mut digests) {
+            if piece.len() / RATE == round {
+                *digest = squeeze(&a, l);
+            }
+        }
+    }
+    digests
 }
 
 /// `keccak256(left ‖ right)` for every pair: the nodes of a merkle tree level above `nodes`
@@ -277,7 +347,73 @@ mod tests {
         assert_eq!(out[1], keccak256(concat(&nodes[2], &nodes[3])));
     }
 
+    /// A second reading of the tree hash, from its definition, with the scalar keccak256.
+    fn tree8_reference(data: &[u8]) -> B256 {
+        let k = data.len().div_ceil(8 * 135).max(1);
+        let piece = 136 * k - 1;
+        let mut root = (data.len() as u64).to_le_bytes().to_vec();
+        let pieces: Vec<&[u8]> = if data.is_empty() { vec![data] } else { data.chunks(piece).collect() };
+        assert!(pieces.len() <= 8);
+        for p in pieces {
+            root.extend_from_slice(keccak256(p).as_slice());
+        }
+        keccak256(root)
+    }
+
+    #[test]
+    fn tree8_at_the_piece_boundaries() {
+        for len in [
+            0,
+            1,
+            135,
+            136,
+            270,
+            271,
+            272,
+            407,
+            408,
+            1079,
+            1080,
+            1081,
+            8 * 135,
+            8 * 135 + 1,
+            8 * 136 - 8,
+            8 * 136,
+            20_000,
+        ] {
+            let data: Vec<u8> = (0..len).map(|i| (i * 13 + 5) as u8).collect();
+            assert_eq!(keccak256_tree8(&data), tree8_reference(&data), "length {len}");
+        }
+        assert_ne!(keccak256_tree8(&[0]), keccak256_tree8(&[0, 0]), "the length is bound");
+    }
+
+    /// The lane path of the tree hash on any CPU: pieces of mixed lengths, read at their own
+    /// rounds.
+    #[test]
+    fn pieces_on_portable_lanes_equal_keccak256() {
+        let data: Vec<u8> = (0..3000u32).map(|i| (i * 7) as u8).collect();
+        let pieces: Vec<&[u8]> =
+            vec![&data[..407], &data[407..814], &data[814..900], &data[900..900], &data[900..2000]];
+        if has_lanes() {
+            let got = hash_pieces(&pieces);
+            for (p, g) in pieces.iter().zip(&got) {
+                assert_eq!(*g, keccak256(p));
+            }
+        }
+        let mut a: Lanes<LANES> = [[0; LANES]; 25];
+        absorb_full(&mut a, 0, &data[..RATE]);
+        permute::<LANES>(&mut a);
+        absorb(&mut a, 0, &data[RATE..RATE + 50]);
+        permute::<LANES>(&mut a);
+        assert_eq!(squeeze(&a, 0), keccak256(&data[..RATE + 50]), "two blocks on the portable permutation");
+    }
+
     proptest! {
+        #[test]
+        fn tree8_equals_its_definition(data in prop::collection::vec(any::<u8>(), 0..5_000)) {
+            prop_assert_eq!(keccak256_tree8(&data), tree8_reference(&data));
+        }
+
         /// Any batch (any count, mixed lengths, long messages among short ones) hashes to
         /// keccak256 of each message, in order, on this CPU's path.
         #[test]

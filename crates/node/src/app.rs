@@ -8,12 +8,12 @@
 use std::{collections::HashMap, path::Path, sync::Arc};
 
 use alloy_primitives::{Address, B256, keccak256};
-use cairn_state::{Ctx, Genesis, State, persist::Change};
+use cairn_state::{Ctx, Genesis, State, persist::Changes};
 
 use crate::{
     block::{Block, Header, Receipt, ReceiptError, merkle_root},
     envelope::{Domain, EnvelopeError, SignedTx, Verified},
-    store::{BlockCommit, NONCES, Row, Store, StoreError, StoreOptions, nonce_key},
+    store::{BlockCommit, NONCES, Store, StoreError, StoreOptions, nonce_key},
 };
 
 /// Why the application refuses to start or to take a block.
@@ -123,7 +123,7 @@ pub struct Finalized {
     pub block: Block,
     /// Receipts in order.
     pub receipts: Vec<Receipt>,
-    rows: Vec<Row>,
+    rows: Changes,
 }
 
 /// The state machine, the account nonces and the chain head, over the store.
@@ -159,15 +159,14 @@ impl App {
             return Ok(Self { state, nonces, head: meta.head, domain, store });
         }
         let mut state = State::genesis(genesis).map_err(|e| AppError::Genesis(e.to_string()))?;
-        let changes = state.rows()?;
-        let rows: Vec<Row> = changes.iter().map(|c| (c.table, c.key.clone(), c.value.clone())).collect();
+        let rows = state.rows()?;
         let head = Header {
             height: 0,
             time: 0,
             parent_hash: B256::ZERO,
             tx_root: B256::ZERO,
             receipt_root: B256::ZERO,
-            state_hash: chain_hash(B256::ZERO, &changes)?,
+            state_hash: state_commitment(B256::ZERO, &rows),
             tx_count: 0,
         };
         store.commit_block(&BlockCommit {
@@ -330,7 +329,7 @@ impl App {
         touched.dedup();
         for a in touched {
             let value = cairn_primitives::canonical::encode("nonce", &self.next_nonce(&a))?;
-            changes.push(Change { table: NONCES, key: nonce_key(&a), value: Some(value) });
+            changes.push_bytes(NONCES, &nonce_key(&a), Some(&value));
         }
         let header = Header {
             height,
@@ -338,11 +337,10 @@ impl App {
             parent_hash: self.head.hash()?,
             tx_root: merkle_root(receipts.iter().map(|r| r.tx_hash).collect()),
             receipt_root: merkle_root(receipts.iter().map(Receipt::leaf).collect::<Result<_, _>>()?),
-            state_hash: chain_hash(self.head.state_hash, &changes)?,
+            state_hash: state_commitment(self.head.state_hash, &changes),
             tx_count: u32::try_from(included.len()).unwrap_or(u32::MAX),
         };
-        let rows = changes.into_iter().map(|c| (c.table, c.key, c.value)).collect();
-        Ok(Finalized { block: Block { header, txs: included }, receipts, rows })
+        Ok(Finalized { block: Block { header, txs: included }, receipts, rows: changes })
     }
 
     /// ABCI Commit: writes the finalized block, its receipts and state rows in one redb
@@ -429,14 +427,15 @@ pub enum ReplayError {
     },
 }
 
-/// The state commitment: keccak256(previous ‖ keccak256(canonical bytes of the ordered changed
-/// rows)).
-fn chain_hash(previous: B256, changes: &[Change]) -> Result<B256, cairn_primitives::canonical::EncodeError> {
-    let digest = cairn_primitives::canonical::hash("state changes", changes)?;
+/// The state commitment: keccak256(previous ‖ tree8(canonical bytes of the ordered changed
+/// rows)), with `tree8` the eight-way tree hash of `cairn_keccak::keccak256_tree8` (the rows of a
+/// large block are hashed in eight pieces side by side).
+pub fn state_commitment(previous: B256, changes: &Changes) -> B256 {
+    let digest = cairn_keccak::keccak256_tree8(changes.canonical_bytes());
     let mut buf = [0u8; 64];
     buf[..32].copy_from_slice(previous.as_slice());
     buf[32..].copy_from_slice(digest.as_slice());
-    Ok(keccak256(buf))
+    keccak256(buf)
 }
 
 #[cfg(test)]
@@ -447,16 +446,22 @@ mod tests {
     /// The state commitment over a block's changed rows: (table, key, value or none) in order.
     #[test]
     fn the_state_commitment_is_pinned() {
-        let changes = vec![
-            Change { table: 3, key: vec![1, 2], value: Some(vec![9]) },
-            Change { table: NONCES, key: vec![0xaa; 20], value: None },
-        ];
-        let bytes = cairn_primitives::canonical::encode("state changes", &changes).unwrap();
+        let mut changes = Changes::default();
+        changes.push_bytes(3, &[1, 2], Some(&[9]));
+        changes.push_bytes(NONCES, &[0xaa; 20], None);
+        let bytes = changes.canonical_bytes();
         let want = [&[2u8, 3, 2, 1, 2, 1, 1, 9, 255, 20][..], &[0xaa; 20], &[0]].concat();
         assert_eq!(bytes, want, "two changes: table, length-prefixed key, optional value");
-        let h = chain_hash(B256::repeat_byte(7), &changes).unwrap();
+        let h = state_commitment(B256::repeat_byte(7), &changes);
+        // One piece (under 8 × 135 bytes): tree8 = keccak256(length as u64 LE ‖ keccak256(bytes)).
+        let tree = keccak256([&(want.len() as u64).to_le_bytes()[..], keccak256(&want).as_slice()].concat());
         let mut buf = [7u8; 64];
-        buf[32..].copy_from_slice(keccak256(&want).as_slice());
+        buf[32..].copy_from_slice(tree.as_slice());
         assert_eq!(h, keccak256(buf));
+        assert_eq!(
+            h,
+            "0xf908071caff5e9b85bdcd9309a97e082f706226320f1bb02df72881fed290d78".parse::<B256>().unwrap(),
+            "pinned"
+        );
     }
 }

@@ -6,7 +6,7 @@ use std::{collections::BTreeMap, path::Path, sync::Arc};
 
 use alloy_primitives::{Address, B256};
 use cairn_rewards::{CalcError, Snapshot, SnapshotSource};
-use cairn_state::State;
+use cairn_state::{State, persist::Changes};
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 
 use crate::block::{Block, Header, Receipt};
@@ -102,9 +102,6 @@ fn corrupt<E: std::fmt::Display>(what: &'static str) -> impl FnOnce(E) -> StoreE
 
 /// One stored state row: keyspace, key, value.
 pub type StoredRow = (u8, Vec<u8>, Vec<u8>);
-
-/// One state row to write: keyspace, key, value (`None` deletes).
-pub type Row = (u8, Vec<u8>, Option<Vec<u8>>);
 
 /// The database.
 #[derive(Debug)]
@@ -218,10 +215,10 @@ impl Store {
                 rec.insert((height, r.index), json.as_slice()).map_err(dberr)?;
             }
             let mut state = w.open_table(STATE).map_err(dberr)?;
-            for (space, key, value) in rows {
+            for (space, key, value) in rows.iter() {
                 match value {
-                    Some(v) => state.insert((*space, key.as_slice()), v.as_slice()).map_err(dberr)?,
-                    None => state.remove((*space, key.as_slice())).map_err(dberr)?,
+                    Some(v) => state.insert((space, key), v).map_err(dberr)?,
+                    None => state.remove((space, key)).map_err(dberr)?,
                 };
             }
         }
@@ -403,8 +400,8 @@ pub struct BlockCommit<'a> {
     pub block: &'a Block,
     /// Its receipts.
     pub receipts: &'a [Receipt],
-    /// The state rows it changed.
-    pub rows: &'a [Row],
+    /// The state rows it changed (the node's nonce rows among them).
+    pub rows: &'a Changes,
     /// The chain id.
     pub chain_id: u64,
     /// The genesis hash (block 0 only).
@@ -439,7 +436,12 @@ fn history_mode(w: &redb::WriteTransaction, on: bool, height: u64) -> Result<(),
 /// Writes the undo rows of `rows` for the interval `header` falls in (a row's first change in
 /// an interval keeps its value from before) and the heights of the day boundaries crossed since
 /// the previous head. Runs before the block's own writes, so `STATE` still holds the old values.
-fn record_history(w: &redb::WriteTransaction, header: &Header, rows: &[Row], interval: u64) -> Result<(), StoreError> {
+fn record_history(
+    w: &redb::WriteTransaction,
+    header: &Header,
+    rows: &Changes,
+    interval: u64,
+) -> Result<(), StoreError> {
     let interval = interval.max(1);
     let meta = w.open_table(META).map_err(dberr)?;
     let prev: Header = match meta.get("head").map_err(dberr)? {
@@ -460,11 +462,11 @@ fn record_history(w: &redb::WriteTransaction, header: &Header, rows: &[Row], int
     let state = w.open_table(STATE).map_err(dberr)?;
     let mut history = w.open_table(HISTORY).map_err(dberr)?;
     for (space, key, _) in rows.iter().filter(|r| r.0 != NONCES) {
-        if history.get((period, *space, key.as_slice())).map_err(dberr)?.is_some() {
+        if history.get((period, space, key)).map_err(dberr)?.is_some() {
             continue;
         }
-        let old = state.get((*space, key.as_slice())).map_err(dberr)?;
-        history.insert((period, *space, key.as_slice()), old.as_ref().map(|v| v.value())).map_err(dberr)?;
+        let old = state.get((space, key)).map_err(dberr)?;
+        history.insert((period, space, key), old.as_ref().map(|v| v.value())).map_err(dberr)?;
     }
     Ok(())
 }
@@ -752,7 +754,7 @@ mod tests {
         let c = BlockCommit {
             block: &block,
             receipts,
-            rows: &[],
+            rows: &Changes::default(),
             chain_id: 1,
             genesis: None,
             interval: 3_600,

@@ -196,6 +196,9 @@ pub struct State {
     /// Whether committed writes are remembered for the store (`persist::State::take_changes`).
     #[serde(skip)]
     pub(crate) track: bool,
+    /// Bytes the last `take_changes` produced: the next one reserves about as much.
+    #[serde(skip)]
+    pub(crate) changes_capacity: usize,
     pub(crate) assets: Table<AssetId, ledger::Asset>,
     pub(crate) balances: HashTable<(Address, AssetId), U256>,
     pub(crate) strategies: Table<StrategyId, strategies::Strategy>,
@@ -271,7 +274,7 @@ pub struct State {
 
 macro_rules! each_table_of {
     (($self:ident, $method:ident, $args:tt) $($t:ident),*) => {{
-        let State { g: _, track: _, $($t),* } = $self;
+        let State { g: _, track: _, changes_capacity: _, $($t),* } = $self;
         $( $t.$method $args; )*
     }};
 }
@@ -289,6 +292,7 @@ impl State {
         State {
             g,
             track: false,
+            changes_capacity: 0,
             assets: Table::default(),
             balances: HashTable::default(),
             strategies: Table::default(),

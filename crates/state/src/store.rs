@@ -9,6 +9,8 @@ use cairn_primitives::Block;
 use rustc_hash::FxBuildHasher;
 use serde::{Serialize, Serializer, de::DeserializeOwned, ser::SerializeMap};
 
+use crate::persist::Changes;
+
 /// Journals longer than this are freed, not just cleared, on commit (genesis and bulk loads).
 const KEEP_JOURNAL: usize = 4096;
 
@@ -274,7 +276,8 @@ impl<K: Hash + Ord + Clone + Serialize, V: Clone + Serialize> Serialize for Hash
 }
 
 /// Block-keyed append-only histories (EigenLayer's `Snapshots`): a push in the same block
-/// overwrites, a lookup returns the value of the latest key ≤ the queried block.
+/// overwrites, a lookup returns the value of the latest key ≤ the queried block. The store keeps
+/// one row per entry, keyed (key, block), so a push writes one small row, not the whole history.
 #[derive(Debug, Clone, Serialize)]
 #[serde(transparent)]
 pub struct History<K: Ord, V> {
@@ -282,7 +285,7 @@ pub struct History<K: Ord, V> {
     #[serde(skip)]
     journal: Vec<(K, Option<V>)>,
     #[serde(skip)]
-    dirty: Vec<K>,
+    dirty: Vec<(K, Block)>,
 }
 
 impl<K: Ord, V> Default for History<K, V> {
@@ -292,6 +295,19 @@ impl<K: Ord, V> Default for History<K, V> {
 }
 
 impl<K: Ord + Clone, V: Copy> History<K, V> {
+    /// Every push of a transaction writes the last entry of its key (one block per transaction).
+    #[inline(never)]
+    fn commit_written(&mut self, track: bool) {
+        if track {
+            for (k, _) in self.journal.drain(..) {
+                if let Some((block, _)) = self.map.get(&k).and_then(|h| h.last()) {
+                    self.dirty.push((k, *block));
+                }
+            }
+        }
+        forget(&mut self.journal);
+    }
+
     /// The latest value of `k`'s history, if any.
     pub fn latest(&self, k: &K) -> Option<V> {
         self.map.get(k).and_then(|h| h.last()).map(|e| e.1)
@@ -334,7 +350,9 @@ impl<K: Ord + Clone, V: Copy> History<K, V> {
 impl<K: Ord + Clone, V: Copy> Journaled for History<K, V> {
     #[inline]
     fn commit(&mut self, track: bool) {
-        settle(&mut self.journal, &mut self.dirty, track);
+        if !self.journal.is_empty() {
+            self.commit_written(track);
+        }
     }
 
     fn rollback(&mut self) {
@@ -359,42 +377,39 @@ impl<K: Ord + Clone, V: Copy> Journaled for History<K, V> {
     }
 }
 
-/// A row as the store sees it: postcard key, postcard value (`None`: deleted).
-pub(crate) type Row = (Vec<u8>, Option<Vec<u8>>);
-
 /// A table the node's store can write and read back (see `persist`).
 pub(crate) trait Persisted {
     /// The rows written since the last call, each once, in key order, with their values now.
-    fn drain_changes(&mut self, out: &mut Vec<Row>) -> Result<(), postcard::Error>;
+    fn drain_changes(&mut self, table: u8, out: &mut Changes) -> Result<(), postcard::Error>;
     /// Every row, in key order.
-    fn dump(&self, out: &mut Vec<Row>) -> Result<(), postcard::Error>;
+    fn dump(&self, table: u8, out: &mut Changes) -> Result<(), postcard::Error>;
     /// Inserts one stored row.
     fn load(&mut self, key: &[u8], value: &[u8]) -> Result<(), postcard::Error>;
 }
 
-fn encode<T: Serialize + ?Sized>(v: &T) -> Result<Vec<u8>, postcard::Error> {
-    postcard::to_allocvec(v)
-}
-
-/// Sorts and deduplicates written keys, then reads each one's value now.
+/// Sorts and deduplicates written keys, then writes each one's row with its value now.
 fn changes<'a, K: Ord + Serialize, V: Serialize + 'a>(
     dirty: &mut Vec<K>,
     get: impl Fn(&K) -> Option<&'a V>,
-    out: &mut Vec<Row>,
+    table: u8,
+    out: &mut Changes,
 ) -> Result<(), postcard::Error> {
     dirty.sort_unstable();
     dirty.dedup();
     for k in dirty.drain(..) {
-        let value = get(&k).map(encode).transpose()?;
-        out.push((encode(&k)?, value));
+        out.push(table, &k, get(&k))?;
     }
     Ok(())
 }
 
 /// Every row of an ordered map, in key order.
-fn dump_ordered<K: Serialize, V: Serialize>(map: &BTreeMap<K, V>, out: &mut Vec<Row>) -> Result<(), postcard::Error> {
+fn dump_ordered<K: Serialize, V: Serialize>(
+    map: &BTreeMap<K, V>,
+    table: u8,
+    out: &mut Changes,
+) -> Result<(), postcard::Error> {
     for (k, v) in map {
-        out.push((encode(k)?, Some(encode(v)?)));
+        out.push(table, k, Some(v))?;
     }
     Ok(())
 }
@@ -410,13 +425,13 @@ fn load_row<K: DeserializeOwned, V: DeserializeOwned>(
 }
 
 impl<K: Ord + Clone + Serialize + DeserializeOwned, V: Clone + Serialize + DeserializeOwned> Persisted for Table<K, V> {
-    fn drain_changes(&mut self, out: &mut Vec<Row>) -> Result<(), postcard::Error> {
+    fn drain_changes(&mut self, table: u8, out: &mut Changes) -> Result<(), postcard::Error> {
         let map = &self.map;
-        changes(&mut self.dirty, |k| map.get(k), out)
+        changes(&mut self.dirty, |k| map.get(k), table, out)
     }
 
-    fn dump(&self, out: &mut Vec<Row>) -> Result<(), postcard::Error> {
-        dump_ordered(&self.map, out)
+    fn dump(&self, table: u8, out: &mut Changes) -> Result<(), postcard::Error> {
+        dump_ordered(&self.map, table, out)
     }
 
     fn load(&mut self, key: &[u8], value: &[u8]) -> Result<(), postcard::Error> {
@@ -429,14 +444,14 @@ where
     K: Hash + Ord + Clone + Serialize + DeserializeOwned,
     V: Clone + Serialize + DeserializeOwned,
 {
-    fn drain_changes(&mut self, out: &mut Vec<Row>) -> Result<(), postcard::Error> {
+    fn drain_changes(&mut self, table: u8, out: &mut Changes) -> Result<(), postcard::Error> {
         let map = &self.map;
-        changes(&mut self.dirty, |k| map.get(k), out)
+        changes(&mut self.dirty, |k| map.get(k), table, out)
     }
 
-    fn dump(&self, out: &mut Vec<Row>) -> Result<(), postcard::Error> {
+    fn dump(&self, table: u8, out: &mut Changes) -> Result<(), postcard::Error> {
         for (k, v) in self.sorted() {
-            out.push((encode(k)?, Some(encode(v)?)));
+            out.push(table, k, Some(v))?;
         }
         Ok(())
     }
@@ -449,17 +464,38 @@ where
 impl<K: Ord + Clone + Serialize + DeserializeOwned, V: Copy + Serialize + DeserializeOwned> Persisted
     for History<K, V>
 {
-    fn drain_changes(&mut self, out: &mut Vec<Row>) -> Result<(), postcard::Error> {
-        let map = &self.map;
-        changes(&mut self.dirty, |k| map.get(k), out)
+    fn drain_changes(&mut self, table: u8, out: &mut Changes) -> Result<(), postcard::Error> {
+        self.dirty.sort_unstable();
+        self.dirty.dedup();
+        for (k, block) in self.dirty.drain(..) {
+            let h = self.map.get(&k).map(Vec::as_slice).unwrap_or_default();
+            let value = h.binary_search_by_key(&block, |e| e.0).ok().and_then(|i| h.get(i)).map(|e| &e.1);
+            out.push(table, &(&k, block), value)?;
+        }
+        Ok(())
     }
 
-    fn dump(&self, out: &mut Vec<Row>) -> Result<(), postcard::Error> {
-        dump_ordered(&self.map, out)
+    fn dump(&self, table: u8, out: &mut Changes) -> Result<(), postcard::Error> {
+        for (k, h) in &self.map {
+            for (block, v) in h {
+                out.push(table, &(k, block), Some(v))?;
+            }
+        }
+        Ok(())
     }
 
+    /// Rows arrive in any order (the store sorts keys as bytes, not blocks): each entry goes to
+    /// its place in its history.
     fn load(&mut self, key: &[u8], value: &[u8]) -> Result<(), postcard::Error> {
-        load_row(&mut self.map, key, value)
+        let (k, block): (K, Block) = postcard::from_bytes(key)?;
+        let v: V = postcard::from_bytes(value)?;
+        let h = self.map.entry(k).or_default();
+        let at = h.partition_point(|e| e.0 < block);
+        match h.get_mut(at) {
+            Some(e) if e.0 == block => e.1 = v,
+            _ => h.insert(at, (block, v)),
+        }
+        Ok(())
     }
 }
 
@@ -519,5 +555,40 @@ mod tests {
         h.rollback();
         assert_eq!(h.latest(&0), Some(90));
         assert_eq!(h.len_of(&0), 2);
+    }
+
+    /// One row per entry: a push writes one (key, block) row, and rows loaded in the store's
+    /// byte order (varint blocks do not sort as numbers) rebuild each history in block order.
+    #[test]
+    fn history_rows_are_entries_and_load_in_any_order() {
+        let mut h: History<u8, u64> = History::default();
+        for (block, v) in [(5u64, 1u64), (129, 2), (256, 3), (70_000, 4)] {
+            h.push(1, block, v);
+            h.commit(true);
+        }
+        h.push(1, 70_000, 5); // same block: overwrites the last entry
+        h.commit(true);
+        h.push(2, 9, 6);
+        h.rollback(); // never committed: no row
+        let mut rows = Changes::default();
+        h.drain_changes(5, &mut rows).unwrap();
+        assert_eq!(rows.len(), 4, "one row per entry written, the overwritten one once");
+        let last = (postcard::to_allocvec(&(1u8, 70_000u64)).unwrap(), postcard::to_allocvec(&5u64).unwrap());
+        assert_eq!(rows.iter().nth(3), Some((5, last.0.as_slice(), Some(last.1.as_slice()))));
+        let mut dumped = Changes::default();
+        h.dump(5, &mut dumped).unwrap();
+        assert_eq!(dumped, rows, "the same rows as a snapshot");
+        let mut sorted: Vec<(Vec<u8>, Vec<u8>)> =
+            dumped.iter().map(|(_, k, v)| (k.to_vec(), v.unwrap().to_vec())).collect();
+        sorted.sort(); // as a key-value store returns them: 256 ([0x80, 0x02]) before 129 ([0x81, 0x01])
+        let mut back: History<u8, u64> = History::default();
+        for (k, v) in &sorted {
+            back.load(k, v).unwrap();
+        }
+        assert_eq!(back.iter().collect::<Vec<_>>(), h.iter().collect::<Vec<_>>());
+        assert_eq!(back.at(&1, 200), Some(2));
+        let mut none = Changes::default();
+        h.drain_changes(5, &mut none).unwrap();
+        assert!(none.is_empty(), "drained");
     }
 }
