@@ -74,6 +74,17 @@ pub enum StoreError {
     /// redb reported an error.
     #[error("store: {0}")]
     Db(String),
+    /// The store's state rows are laid out as another version wrote them.
+    #[error(
+        "store: its state rows are in layout {}, this node reads layout {reads}: start the node again from genesis in a new data directory",
+        found.map_or_else(|| "1 (unnumbered)".to_owned(), |f| f.to_string())
+    )]
+    Layout {
+        /// The layout the store records (`None`: written before layouts were numbered).
+        found: Option<u32>,
+        /// The layout this node reads and writes.
+        reads: u32,
+    },
     /// Stored bytes do not decode.
     #[error("store: corrupt {what}: {reason}")]
     Corrupt {
@@ -82,6 +93,26 @@ pub enum StoreError {
         /// The decoder's message.
         reason: String,
     },
+}
+
+/// The layout of the state rows this node writes: 2 since histories are stored one row per
+/// entry (issue 17). Bumped by any change that makes older rows unreadable.
+pub const LAYOUT: u32 = 2;
+
+/// Records [`LAYOUT`] in a store without a chain; refuses a chain written in another layout.
+fn check_layout(w: &redb::WriteTransaction) -> Result<(), StoreError> {
+    let mut meta = w.open_table(META).map_err(dberr)?;
+    let found = meta.get("layout").map_err(dberr)?.map(|v| postcard::from_bytes::<u32>(v.value()));
+    let found = found.transpose().map_err(corrupt("layout"))?;
+    if meta.get("head").map_err(dberr)?.is_some() {
+        return match found {
+            Some(LAYOUT) => Ok(()),
+            found => Err(StoreError::Layout { found, reads: LAYOUT }),
+        };
+    }
+    let bytes = postcard::to_allocvec(&LAYOUT).map_err(dberr)?;
+    meta.insert("layout", bytes.as_slice()).map_err(dberr)?;
+    Ok(())
 }
 
 /// A write transaction with quick repair: each commit also saves the allocator state (a second
@@ -144,6 +175,7 @@ impl Store {
         w.open_table(DAYS).map_err(dberr)?;
         w.open_table(POOL).map_err(dberr)?;
         index_accounts(&w)?;
+        check_layout(&w)?;
         w.commit().map_err(dberr)?;
         Ok(Self { db, options })
     }
@@ -789,6 +821,31 @@ mod tests {
         w.commit().unwrap();
         assert_eq!(store.account_txs(&a, (u64::MAX, 0), 10).unwrap(), all);
         assert_eq!(store.headers_below(1, 5).unwrap().iter().map(|h| h.height).collect::<Vec<_>>(), vec![1]);
+    }
+
+    #[test]
+    fn a_chain_in_another_row_layout_is_refused_by_name() {
+        let store =
+            Store::open(Path::new("unused"), StoreOptions { in_memory: true, ..StoreOptions::default() }).unwrap();
+        commit(&store, 1, &[]);
+        let reopen = || {
+            let w = write_txn(&store.db).unwrap();
+            let r = check_layout(&w);
+            w.commit().unwrap();
+            r
+        };
+        assert!(reopen().is_ok(), "written by this version");
+        let w = write_txn(&store.db).unwrap();
+        w.open_table(META).unwrap().insert("layout", [1u8].as_slice()).unwrap();
+        w.commit().unwrap();
+        let e = reopen().unwrap_err();
+        assert!(matches!(e, StoreError::Layout { found: Some(1), reads: LAYOUT }), "{e}");
+        let w = write_txn(&store.db).unwrap();
+        w.open_table(META).unwrap().remove("layout").unwrap();
+        w.commit().unwrap();
+        let e = reopen().unwrap_err();
+        assert!(e.to_string().contains("layout 1 (unnumbered), this node reads layout 2"), "{e}");
+        assert!(matches!(reopen(), Err(StoreError::Layout { found: None, .. })), "and nothing was written");
     }
 
     #[test]
