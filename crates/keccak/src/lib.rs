@@ -246,8 +246,17 @@ fn piece_len(len: usize) -> usize {
 /// fixed, so two inputs with the same digest have the same length and pieces (or a keccak256
 /// collision).
 pub fn keccak256_tree8(data: &[u8]) -> B256 {
+    keccak256_tree8_after(&[], data)
+}
+
+/// [`keccak256_tree8`] with `prefix` hashed in front of the length and the piece digests:
+/// `keccak256(prefix ‖ len as u64 LE ‖ keccak256(piece₀) ‖ … ‖ keccak256(pieceₖ))`. A chain of
+/// commitments puts the previous one there and saves a permutation per link.
+pub fn keccak256_tree8_after(prefix: &[u8], data: &[u8]) -> B256 {
     let pieces: Vec<&[u8]> = if data.is_empty() { vec![data] } else { data.chunks(piece_len(data.len())).collect() };
-    let mut root = Vec::with_capacity(8usize.saturating_add(32usize.saturating_mul(pieces.len())));
+    let mut root =
+        Vec::with_capacity(prefix.len().saturating_add(8).saturating_add(32usize.saturating_mul(pieces.len())));
+    root.extend_from_slice(prefix);
     root.extend_from_slice(&(data.len() as u64).to_le_bytes());
     // Two pieces cost less one after the other than on lanes (a lane permutation is ~2× one).
     if pieces.len() > 2 && has_lanes() {
@@ -385,6 +394,13 @@ mod tests {
             assert_eq!(keccak256_tree8(&data), tree8_reference(&data), "length {len}");
         }
         assert_ne!(keccak256_tree8(&[0]), keccak256_tree8(&[0, 0]), "the length is bound");
+        let data = [5u8; 3000];
+        let mut prefixed = vec![7u8; 32];
+        prefixed.extend_from_slice(&(3000u64).to_le_bytes());
+        for piece in data.chunks(407) {
+            prefixed.extend_from_slice(keccak256(piece).as_slice());
+        }
+        assert_eq!(keccak256_tree8_after(&[7; 32], &data), keccak256(prefixed), "the prefix goes first");
     }
 
     /// The lane path of the tree hash on any CPU: pieces of mixed lengths, read at their own

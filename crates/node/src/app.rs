@@ -427,15 +427,12 @@ pub enum ReplayError {
     },
 }
 
-/// The state commitment: keccak256(previous ‖ tree8(canonical bytes of the ordered changed
-/// rows)), with `tree8` the eight-way tree hash of `cairn_keccak::keccak256_tree8` (the rows of a
-/// large block are hashed in eight pieces side by side).
+/// The state commitment: the eight-way tree hash of the canonical bytes of the ordered changed
+/// rows, with the previous commitment in front (`cairn_keccak::keccak256_tree8_after`):
+/// keccak256(previous ‖ length as u64 LE ‖ keccak256(piece₀) ‖ … ‖ keccak256(pieceₖ)). The
+/// rows of a large block are hashed in up to eight pieces side by side.
 pub fn state_commitment(previous: B256, changes: &Changes) -> B256 {
-    let digest = cairn_keccak::keccak256_tree8(changes.canonical_bytes());
-    let mut buf = [0u8; 64];
-    buf[..32].copy_from_slice(previous.as_slice());
-    buf[32..].copy_from_slice(digest.as_slice());
-    keccak256(buf)
+    cairn_keccak::keccak256_tree8_after(previous.as_slice(), changes.canonical_bytes())
 }
 
 #[cfg(test)]
@@ -453,14 +450,12 @@ mod tests {
         let want = [&[2u8, 3, 2, 1, 2, 1, 1, 9, 255, 20][..], &[0xaa; 20], &[0]].concat();
         assert_eq!(bytes, want, "two changes: table, length-prefixed key, optional value");
         let h = state_commitment(B256::repeat_byte(7), &changes);
-        // One piece (under 8 × 135 bytes): tree8 = keccak256(length as u64 LE ‖ keccak256(bytes)).
-        let tree = keccak256([&(want.len() as u64).to_le_bytes()[..], keccak256(&want).as_slice()].concat());
-        let mut buf = [7u8; 64];
-        buf[32..].copy_from_slice(tree.as_slice());
-        assert_eq!(h, keccak256(buf));
+        // One piece (under 8 × 135 bytes): keccak256(previous ‖ length as u64 LE ‖ keccak256(bytes)).
+        let preimage = [&[7u8; 32][..], &(want.len() as u64).to_le_bytes(), keccak256(&want).as_slice()].concat();
+        assert_eq!(h, keccak256(preimage));
         assert_eq!(
             h,
-            "0xf908071caff5e9b85bdcd9309a97e082f706226320f1bb02df72881fed290d78".parse::<B256>().unwrap(),
+            "0x14b40855916124777e15d71a0a9a89e1538fff73732d5bead3786efc211ef019".parse::<B256>().unwrap(),
             "pinned"
         );
     }

@@ -22,7 +22,7 @@ pub struct Header {
     /// Merkle root of keccak256 of each receipt's JSON.
     #[schema(value_type = String)]
     pub receipt_root: B256,
-    /// State commitment after this block: keccak256(previous ‖ keccak256(the block's changed rows)).
+    /// State commitment after this block: the changed rows' eight-way tree hash after the previous one (`app::state_commitment`).
     #[schema(value_type = String)]
     pub state_hash: B256,
     /// Number of transactions.
