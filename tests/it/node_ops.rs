@@ -234,6 +234,10 @@ fn waiting_transactions_outlive_the_process_and_drops_are_told() {
     assert!(announced.dropped[0].reason.starts_with("expired"), "{:?}", announced.dropped);
     assert_eq!(status(&node, &short)["status"], "dropped");
     assert_eq!(status(&node, &journaled)["status"], "committed");
+    // The stored pool holds the waiting transaction only: one admitted and committed between
+    // two blocks is never written there, and an expired one is removed.
+    let pooled = node.read(|a| a.store().pool().expect("pool"));
+    assert_eq!(pooled, vec![later.clone()]);
     // A transaction admitted just before the process dies is journaled; so is the waiting one.
     let last = deposits(&keys, 4, 0, t0)[3].clone();
     node.submit(last.clone()).expect("admitted");

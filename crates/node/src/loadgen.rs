@@ -351,7 +351,14 @@ async fn drive(bases: &[String], spec: &LoadSpec, signed: Vec<SignedTx>, committ
     let queues: Vec<_> = per_node
         .iter()
         .map(|txs| {
-            let chunks: Vec<Vec<SignedTx>> = txs.chunks(spec.batch.max(1)).map(<[SignedTx]>::to_vec).collect();
+            // Encoded before the clock starts: the node's cost is measured, not the client's JSON.
+            let chunks: Vec<(usize, &'static str, Vec<u8>)> = txs
+                .chunks(spec.batch.max(1))
+                .map(|c| match c {
+                    [one] => (1, "/v1/tx", serde_json::to_vec(one).unwrap_or_default()),
+                    many => (many.len(), "/v1/txs", serde_json::to_vec(many).unwrap_or_default()),
+                })
+                .collect();
             Arc::new(Mutex::new(chunks.into_iter()))
         })
         .collect();
@@ -369,19 +376,14 @@ async fn drive(bases: &[String], spec: &LoadSpec, signed: Vec<SignedTx>, committ
         let (sent, rate) = (Arc::clone(&sent), spec.rate.filter(|r| *r > 0.0));
         tasks.push(tokio::spawn(async move {
             loop {
-                let Some(chunk) = queue.lock().unwrap_or_else(|p| p.into_inner()).next() else { break };
+                let Some((count, path, body)) = queue.lock().unwrap_or_else(|p| p.into_inner()).next() else { break };
                 // Paced: the request that starts with the k-th transaction leaves at k / rate.
-                let k = sent.fetch_add(chunk.len(), std::sync::atomic::Ordering::Relaxed);
+                let k = sent.fetch_add(count, std::sync::atomic::Ordering::Relaxed);
                 if let Some(rate) = rate {
                     tokio::time::sleep_until((first + Duration::from_secs_f64(k as f64 / rate)).into()).await;
                 }
                 let at = Instant::now();
-                let (path, body) = if chunk.len() == 1 {
-                    ("/v1/tx", serde_json::to_value(&chunk[0]).unwrap_or_default())
-                } else {
-                    ("/v1/txs", serde_json::to_value(&chunk).unwrap_or_default())
-                };
-                let answer = client.post(path, &body).await;
+                let answer = client.request(hyper::Method::POST, path, Some(body)).await;
                 let mut ok = Vec::new();
                 match answer {
                     Ok((status, v)) if status < 300 => {
@@ -396,7 +398,7 @@ async fn drive(bases: &[String], spec: &LoadSpec, signed: Vec<SignedTx>, committ
                         }
                     }
                     _ => {
-                        refused.fetch_add(chunk.len(), std::sync::atomic::Ordering::Relaxed);
+                        refused.fetch_add(count, std::sync::atomic::Ordering::Relaxed);
                     }
                 }
                 let done = {

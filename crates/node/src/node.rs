@@ -392,15 +392,17 @@ impl Node {
         self.drops.lock().unwrap_or_else(|p| p.into_inner()).push(d);
     }
 
-    /// Journals an admission (so a killed process keeps it) and records an eviction it caused.
-    fn journal_admission(&self, hash: B256, record: Vec<u8>, evicted: Option<B256>) {
+    /// Journals admissions (so a killed process keeps them) and records the evictions they caused.
+    fn journal_admissions(&self, admitted: Vec<(B256, Vec<u8>)>, evicted: Vec<B256>) {
         let mut journal = self.lock_journal();
-        if let Err(e) = journal.admitted(hash, record) {
-            eprintln!("cairn node: cannot journal transaction {hash}: {e}");
+        if let Err(e) = journal.admitted(admitted) {
+            eprintln!("cairn node: cannot journal admitted transactions: {e}");
         }
-        if let Some(gone) = evicted {
-            journal.removed(gone);
-            drop(journal);
+        for gone in &evicted {
+            journal.removed(*gone);
+        }
+        drop(journal);
+        for gone in evicted {
             self.record_drop(DroppedTx { hash: gone, reason: "evicted: the mempool was full".into() });
         }
     }
@@ -477,7 +479,8 @@ impl Node {
     /// Verifies (on every core) and admits a batch, keeping order.
     pub fn submit_batch(&self, batch: Vec<SignedTx>) -> Vec<Result<Submitted, SubmitError>> {
         let domain = self.read(|a| a.domain().clone());
-        crate::verify_all(&domain, batch).into_iter().map(|v| self.admit(v.map(Arc::new), true)).collect()
+        let verified = crate::verify_all(&domain, batch).into_iter().map(|v| v.map(Arc::new)).collect();
+        self.admit_all(verified, true)
     }
 
     /// Admits a verified transaction to the mempool; with `forward`, a node under CometBFT also
@@ -487,40 +490,68 @@ impl Node {
         verified: Result<Arc<Verified>, EnvelopeError>,
         forward: bool,
     ) -> Result<Submitted, SubmitError> {
-        let result = verified.map_err(SubmitError::from).and_then(|v| {
-            let now = self.now();
-            if v.expiry < now {
-                return Err(EnvelopeError::Expired { expiry: v.expiry, now }.into());
-            }
-            let max_ahead = crate::envelope::MAX_EXPIRY_SECONDS;
-            if v.expiry > now.saturating_add(max_ahead) {
-                return Err(EnvelopeError::ExpiryTooFar { expiry: v.expiry, now, max_ahead }.into());
-            }
-            let out = Submitted { hash: v.hash, sender: v.sender, nonce: v.nonce };
-            // The rules are checked, the nonce read and the transaction admitted under the app's
-            // read lock and one mempool lock: a block (which holds the write lock through commit
-            // and the mempool's `advance`) cannot land in between and leave a stale transaction
-            // waiting, nor can another submission slip past a bound.
-            let record = postcard::to_allocvec(&v.signed).unwrap_or_default();
-            let app = self.app.read().unwrap_or_else(|p| p.into_inner());
+        let mut results = self.admit_all(vec![verified], forward);
+        results.pop().unwrap_or_else(|| unreachable!("one result per transaction"))
+    }
+
+    /// [`Node::admit`] for many, in order, under one acquisition of the locks and with one
+    /// journal write: a batch of 500 costs one `write`, not 500.
+    pub(crate) fn admit_all(
+        &self,
+        verified: Vec<Result<Arc<Verified>, EnvelopeError>>,
+        forward: bool,
+    ) -> Vec<Result<Submitted, SubmitError>> {
+        let now = self.now();
+        // Encoded before the locks are taken: only admissions wait on them.
+        let checked: Vec<_> = verified
+            .into_iter()
+            .map(|v| {
+                let v = v?;
+                check_expiry(v.expiry, now)?;
+                let record = postcard::to_allocvec(&v.signed).unwrap_or_default();
+                Ok::<_, SubmitError>((v, record))
+            })
+            .collect();
+        let mut results = Vec::with_capacity(checked.len());
+        let mut journaled = Vec::with_capacity(checked.len());
+        let mut evictions = Vec::new();
+        // The rules are checked, the nonce read and the transaction admitted under the app's
+        // read lock and one mempool lock: a block (which holds the write lock through commit
+        // and the mempool's `advance`) cannot land in between and leave a stale transaction
+        // waiting, nor can another submission slip past a bound.
+        let app = self.app.read().unwrap_or_else(|p| p.into_inner());
+        {
             let mut pool = self.mempool();
-            let next = app.next_nonce(&v.sender);
-            let admitted = crate::admission::check(app.state(), &pool, &v, next)?;
-            let evicted = pool.insert(Arc::clone(&v), next, admitted.budgeted)?;
-            drop(pool);
-            if forward && let Some(to) = self.forward.get() {
-                let key = alloy_primitives::keccak256(&record);
-                self.tx_cache.lock().unwrap_or_else(|p| p.into_inner()).insert(key, v);
+            for item in checked {
+                let admitted = item.and_then(|(v, record)| {
+                    let next = app.next_nonce(&v.sender);
+                    let rules = crate::admission::check(app.state(), &pool, &v, next)?;
+                    let evicted = pool.insert(Arc::clone(&v), next, rules.budgeted)?;
+                    Ok((v, record, evicted))
+                });
+                results.push(admitted.map(|(v, record, evicted)| {
+                    evictions.extend(evicted);
+                    let out = Submitted { hash: v.hash, sender: v.sender, nonce: v.nonce };
+                    journaled.push((v, record));
+                    out
+                }));
+            }
+        }
+        if forward && let Some(to) = self.forward.get() {
+            let mut cache = self.tx_cache.lock().unwrap_or_else(|p| p.into_inner());
+            for (v, record) in &journaled {
+                cache.insert(alloy_primitives::keccak256(record), Arc::clone(v));
                 // In admission order: the forwarder keeps it, so one sender's nonces stay in order.
                 let _ = to.send(record.clone());
             }
-            self.journal_admission(out.hash, record, evicted);
-            drop(app);
-            Ok(out)
-        });
-        let counter = if result.is_ok() { &self.metrics.txs_admitted } else { &self.metrics.txs_refused };
-        counter.fetch_add(1, Relaxed);
-        result
+        }
+        // Journaled before the read lock is released, so the next block's cut is exact.
+        self.journal_admissions(journaled.into_iter().map(|(v, record)| (v.hash, record)).collect(), evictions);
+        drop(app);
+        let admitted = results.iter().filter(|r| r.is_ok()).count() as u64;
+        self.metrics.txs_admitted.fetch_add(admitted, Relaxed);
+        self.metrics.txs_refused.fetch_add(results.len() as u64 - admitted, Relaxed);
+        results
     }
 
     /// Where a transaction is. The mempool is asked first: a block leaves it only after its
@@ -791,6 +822,19 @@ impl Node {
     pub fn stop(&self) {
         self.stopping.store(true, Relaxed);
     }
+}
+
+/// An expiry a transaction may be admitted with at `now`: not past, and at most
+/// [`crate::envelope::MAX_EXPIRY_SECONDS`] ahead.
+fn check_expiry(expiry: u64, now: u64) -> Result<(), EnvelopeError> {
+    if expiry < now {
+        return Err(EnvelopeError::Expired { expiry, now });
+    }
+    let max_ahead = crate::envelope::MAX_EXPIRY_SECONDS;
+    if expiry > now.saturating_add(max_ahead) {
+        return Err(EnvelopeError::ExpiryTooFar { expiry, now, max_ahead });
+    }
+    Ok(())
 }
 
 /// The stream records of committed receipts: every event with its position.

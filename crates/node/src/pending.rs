@@ -125,16 +125,21 @@ impl Journal {
         }
     }
 
-    /// Records an admission: the transaction as postcard bytes.
-    pub fn admitted(&mut self, hash: B256, bytes: Vec<u8>) -> std::io::Result<()> {
-        let len = u32::try_from(bytes.len()).map_err(std::io::Error::other)?;
-        let mut record = Vec::with_capacity(bytes.len().saturating_add(4));
-        record.extend_from_slice(&len.to_le_bytes());
-        record.extend_from_slice(&bytes);
+    /// Records admissions, (id, the transaction as postcard bytes), with one `write`.
+    pub fn admitted(&mut self, admitted: Vec<(B256, Vec<u8>)>) -> std::io::Result<()> {
+        let size = admitted.iter().map(|(_, b)| b.len().saturating_add(4)).sum();
+        let mut records = Vec::with_capacity(size);
+        for (_, bytes) in &admitted {
+            let len = u32::try_from(bytes.len()).map_err(std::io::Error::other)?;
+            records.extend_from_slice(&len.to_le_bytes());
+            records.extend_from_slice(bytes);
+        }
         // Kept for the next block first, so that a failed write loses at most the crash window.
-        self.fresh.push((hash, bytes));
-        if let Some(f) = self.file.as_mut() {
-            f.write_all(&record)?;
+        self.fresh.extend(admitted);
+        if let Some(f) = self.file.as_mut()
+            && !records.is_empty()
+        {
+            f.write_all(&records)?;
         }
         Ok(())
     }
@@ -204,21 +209,23 @@ mod tests {
         std::fs::create_dir_all(&dir).expect("dir");
         let (mut j, old) = Journal::open(&dir).expect("opens");
         assert!(old.is_empty());
-        j.admitted(B256::repeat_byte(1), postcard::to_allocvec(&tx(0)).expect("encodes")).expect("written");
+        let record = |n| postcard::to_allocvec(&tx(n)).expect("encodes");
+        j.admitted(vec![(B256::repeat_byte(1), record(0))]).expect("written");
         let (fresh, _) = j.rotate().expect("rotates");
         assert_eq!(fresh.len(), 1);
-        j.admitted(B256::repeat_byte(2), postcard::to_allocvec(&tx(1)).expect("encodes")).expect("written");
+        j.admitted(vec![(B256::repeat_byte(2), record(1))]).expect("written");
         // A record that does not decode is skipped; a crash mid-record leaves a torn tail: the
         // records before it are read.
         let mut f = OpenOptions::new().append(true).open(j.path(j.generation).expect("on disk")).expect("open");
         f.write_all(&[3, 0, 0, 0, 0xff, 0xff, 0xff]).expect("garbage");
         drop(f);
-        j.admitted(B256::repeat_byte(3), postcard::to_allocvec(&tx(2)).expect("encodes")).expect("written");
+        // A batch is one write of consecutive records.
+        j.admitted(vec![(B256::repeat_byte(3), record(2)), (B256::repeat_byte(4), record(3))]).expect("written");
         let mut f = OpenOptions::new().append(true).open(j.path(j.generation).expect("on disk")).expect("open");
         f.write_all(&[200, 0, 0, 0, 1, 2]).expect("torn");
         drop(j);
         let (j, old) = Journal::open(&dir).expect("reopens");
-        assert_eq!(old.iter().map(|t| t.nonce).collect::<Vec<_>>(), vec![0, 1, 2]);
+        assert_eq!(old.iter().map(|t| t.nonce).collect::<Vec<_>>(), vec![0, 1, 2, 3]);
         j.forget_old();
         assert_eq!(journal_files(&dir).len(), 1, "only the new generation is left");
         let _ = std::fs::remove_dir_all(&dir);

@@ -2,7 +2,11 @@
 //! per block (redb's default durability: one fsync per commit, checksummed, a torn commit is
 //! rolled back on open). Every table and key encoding of the node lives here.
 
-use std::{collections::BTreeMap, path::Path, sync::Arc};
+use std::{
+    collections::{BTreeMap, HashSet},
+    path::Path,
+    sync::Arc,
+};
 
 use alloy_primitives::{Address, B256};
 use cairn_rewards::{CalcError, Snapshot, SnapshotSource};
@@ -255,11 +259,16 @@ impl Store {
             }
         }
         {
+            // A transaction admitted since the last block and committed in this one never waits
+            // in the stored pool: neither its insert nor its removal is written.
+            let committed: HashSet<&B256> = receipts.iter().map(|r| &r.tx_hash).collect();
+            let fresh: HashSet<&B256> = pool_add.iter().map(|(h, _)| h).collect();
             let mut pool = w.open_table(POOL).map_err(dberr)?;
-            for (hash, tx) in pool_add {
+            for (hash, tx) in pool_add.iter().filter(|(h, _)| !committed.contains(h)) {
                 pool.insert(hash.as_slice(), tx.as_slice()).map_err(dberr)?;
             }
-            for hash in pool_remove.iter().chain(receipts.iter().map(|r| &r.tx_hash)) {
+            let gone = receipts.iter().map(|r| &r.tx_hash).filter(|h| !fresh.contains(h));
+            for hash in pool_remove.iter().chain(gone) {
                 pool.remove(hash.as_slice()).map_err(dberr)?;
             }
         }
