@@ -117,6 +117,10 @@ pub struct Mempool {
     capacity: usize,
     bytes: usize,
     max_bytes: usize,
+    /// Where the next block's round-robin starts: the first account a full block left unserved
+    /// in its last round (`None`: the lowest address). Without it, a backlog larger than a block
+    /// would serve the same low addresses first every block and starve the rest.
+    start: Option<Address>,
 }
 
 impl Mempool {
@@ -134,6 +138,7 @@ impl Mempool {
             capacity: capacity.max(1),
             bytes: 0,
             max_bytes,
+            start: None,
         }
     }
 
@@ -262,8 +267,9 @@ impl Mempool {
     }
 
     /// Up to `max` transactions ready for a block: per account the contiguous run from its next
-    /// nonce, accounts taken round-robin one transaction at a time in address order. Drops
-    /// expired transactions (returned second).
+    /// nonce, accounts taken round-robin one transaction at a time in address order, starting
+    /// where the previous full block's last round stopped (then wrapping around). Drops expired
+    /// transactions (returned second).
     pub fn ready(
         &mut self,
         max: usize,
@@ -271,8 +277,10 @@ impl Mempool {
         next_nonce: impl Fn(&Address) -> u64,
     ) -> (Vec<Arc<Verified>>, Vec<B256>) {
         let expired = self.drop_expired(now);
-        let mut runs: Vec<std::iter::Peekable<_>> = Vec::new();
-        for (sender, q) in &self.queues {
+        let first = self.start.unwrap_or(Address::ZERO);
+        let order = self.queues.range(first..).chain(self.queues.range(..first));
+        let mut runs: Vec<(Address, std::iter::Peekable<_>)> = Vec::new();
+        for (sender, q) in order {
             let mut expect = next_nonce(sender);
             let run = q.range(expect..).map_while(move |(n, tx)| {
                 (*n == expect).then(|| {
@@ -280,19 +288,23 @@ impl Mempool {
                     tx.clone()
                 })
             });
-            runs.push(run.peekable());
+            runs.push((*sender, run.peekable()));
         }
         let mut out = Vec::new();
-        while out.len() < max {
+        self.start = None;
+        'rounds: while out.len() < max {
             let mut any = false;
-            for run in &mut runs {
+            for (sender, run) in &mut runs {
+                if run.peek().is_none() {
+                    continue;
+                }
                 if out.len() >= max {
-                    break;
+                    // This account waits: the next block's round starts with it.
+                    self.start = Some(*sender);
+                    break 'rounds;
                 }
-                if let Some(tx) = run.next() {
-                    out.push(tx);
-                    any = true;
-                }
+                out.extend(run.next());
+                any = true;
             }
             if !any {
                 break;
@@ -387,7 +399,13 @@ mod tests {
         assert_ne!(ready[0].sender, ready[1].sender);
         let (capped, _) = m.ready(2, 50, |_| 0);
         assert_eq!(capped.len(), 2);
-        let s1 = tx(1, 0, 100).sender;
+        // Blocks of one: each full block leaves the rest of its round first in line, so the two
+        // senders alternate instead of the lower address being served every time.
+        let (s1, s2) = (tx(1, 0, 100).sender, tx(2, 0, 100).sender);
+        let senders: Vec<_> = (0..4).map(|_| m.ready(1, 50, |_| 0).0[0].sender).collect();
+        let lower = s1.min(s2);
+        let higher = s1.max(s2);
+        assert_eq!(senders, vec![lower, higher, lower, higher]);
         m.advance(s1, 3);
         assert_eq!(m.len(), 3, "nonces 0..3 of sender 1 are gone");
     }
