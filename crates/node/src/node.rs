@@ -476,7 +476,7 @@ impl Node {
         self.admit(verified, true)
     }
 
-    /// Verifies (on every core) and admits a batch, keeping order.
+    /// Verifies (on the verification pool) and admits a batch, keeping order.
     pub fn submit_batch(&self, batch: Vec<SignedTx>) -> Vec<Result<Submitted, SubmitError>> {
         let domain = self.read(|a| a.domain().clone());
         let verified = crate::verify_all(&domain, batch).into_iter().map(|v| v.map(Arc::new)).collect();

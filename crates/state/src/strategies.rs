@@ -142,9 +142,7 @@ impl State {
         if s.native {
             return Ok(WAD);
         }
-        let b = math::add(self.strategy_balance(s), BALANCE_OFFSET)?;
-        let t = math::add(s.total_shares, SHARES_OFFSET)?;
-        Ok(math::mul_div_down(WAD, b, t)?)
+        rate_of(self.strategy_balance(s), s.total_shares)
     }
 
     /// Tokens `shares` would redeem now: `floor((B + 1e3) · s / (T + 1e3))` (rounds down); beacon
@@ -200,7 +198,9 @@ impl State {
             return Err(StrategyError::TotalSharesExceedsMax { total, max: MAX_TOTAL_SHARES }.into());
         }
         self.strategies.insert(id, Strategy { total_shares: total, ..s });
-        ev.push(Event::ExchangeRateEmitted { strategy: id, rate: self.exchange_rate(id)? });
+        // The rate after the deposit from the values at hand: `exchange_rate` would look the
+        // strategy and its balance up again.
+        ev.push(Event::ExchangeRateEmitted { strategy: id, rate: rate_of(balance, total)? });
         Ok(new_shares)
     }
 
@@ -220,7 +220,8 @@ impl State {
         let total = math::sub(s.total_shares, shares)?;
         self.strategies.insert(id, Strategy { total_shares: total, ..s.clone() });
         self.move_tokens(s.asset, s.address, to, amount)?;
-        ev.push(Event::ExchangeRateEmitted { strategy: id, rate: self.exchange_rate(id)? });
+        let rate = if s.native { WAD } else { rate_of(self.strategy_balance(&s), total)? };
+        ev.push(Event::ExchangeRateEmitted { strategy: id, rate });
         Ok(amount)
     }
 
@@ -237,6 +238,15 @@ impl State {
         ev.push(Event::Deposit { staker, strategy, amount, shares });
         Ok(())
     }
+}
+
+/// Exchange rate of a token strategy holding `balance` tokens for `total_shares` shares:
+/// `floor(1e18 · (B + 1e3) / (T + 1e3))`, rounded down (a share is never worth more than it
+/// redeems).
+fn rate_of(balance: U256, total_shares: U256) -> Result<U256, TxError> {
+    let b = math::add(balance, BALANCE_OFFSET)?;
+    let t = math::add(total_shares, SHARES_OFFSET)?;
+    Ok(math::mul_div_down(WAD, b, t)?)
 }
 
 #[cfg(test)]
