@@ -35,8 +35,4 @@ pub mod web;
 pub use app::App;
 pub use envelope::{Domain, SignedTx, Verified};
 pub use node::{Config, Node};
-
-/// Verifies signed transactions on every core (signature recovery dominates), keeping order.
-pub fn verify_all(domain: &Domain, txs: Vec<SignedTx>) -> Vec<Result<Verified, envelope::EnvelopeError>> {
-    verifier::verify_all(domain, txs)
-}
+pub use verifier::verify_all;

@@ -53,8 +53,8 @@ fn work(queue: &Mutex<Receiver<Job>>) {
     }
 }
 
-/// Verifies `txs` on the pool in chunks and returns the results in the input's order.
-pub(crate) fn verify_all(domain: &Domain, txs: Vec<SignedTx>) -> Vec<Result<Verified, EnvelopeError>> {
+/// Verifies signed transactions on the recovery pool (in chunks; a few inline), keeping order.
+pub fn verify_all(domain: &Domain, txs: Vec<SignedTx>) -> Vec<Result<Verified, EnvelopeError>> {
     let pool = pool();
     if txs.len() < INLINE_BELOW {
         return txs.into_iter().map(|t| domain.verify(t)).collect();
