@@ -237,7 +237,7 @@ impl State {
             let alloc = u128::from(a.current).saturating_add(u128::try_from(a.pending.max(0)).unwrap_or(0));
             add_to(stored.entry((*op, *s)).or_default(), alloc);
         }
-        for ((op, s), enc) in self.encumbered.iter() {
+        for ((op, s), enc) in self.encumbered.sorted() {
             let sum = stored.remove(&(*op, *s)).unwrap_or(0);
             if u128::from(*enc) != sum {
                 return fail(format!("{op} {s}: encumbered {enc} != Σ allocations {sum}"));

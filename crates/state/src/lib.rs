@@ -109,7 +109,7 @@ use serde::{Deserialize, Serialize};
 pub use error::TxError;
 pub use event::Event;
 pub use pods::NativeConfig;
-pub use store::{HashTable, History, Table};
+pub use store::{HashTable, History, IndexedTable, Table};
 pub use tx::{Tx, TxKind};
 
 use store::Journaled;
@@ -128,6 +128,15 @@ pub struct Ctx {
 /// Events reserved per transaction: most emit five or fewer, and 5 × 192 bytes stays within the
 /// allocator's per-thread cache (glibc serves up to 1,032 bytes from it; 8 events took the slow path).
 const EVENTS_CAPACITY: usize = 5;
+
+/// Events to reserve for `tx`: a slash emits six or seven per strategy and one more, so it
+/// reserves them at once rather than growing (and copying) the vector midway.
+fn events_capacity(tx: &Tx) -> usize {
+    match tx {
+        Tx::SlashOperator { strategies, .. } => strategies.len().saturating_mul(6).saturating_add(1),
+        _ => EVENTS_CAPACITY,
+    }
+}
 
 /// EigenLayer's burn address: slashed tokens of non-redistributing sets go here, never to leave.
 pub const BURN_ADDRESS: Address = Address::new([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x0E, 0x16, 0xE4]);
@@ -187,9 +196,9 @@ pub(crate) struct Globals {
     pub(crate) value_epoch: u64,
 }
 
-/// The whole protocol state. Maps are ordered (`Table`, `History`) or hashed with their order
-/// never observable (`HashTable` iterates, prints and serializes sorted), so iteration, output
-/// and hashing are deterministic.
+/// The whole protocol state. Maps are ordered (`Table`, `History`), hashed with an ordered key
+/// index (`IndexedTable`), or hashed with their order never observable (`HashTable` iterates,
+/// prints and serializes sorted), so iteration, output and hashing are deterministic.
 #[derive(Debug, Clone, Serialize)]
 pub struct State {
     pub(crate) g: Globals,
@@ -203,17 +212,17 @@ pub struct State {
     pub(crate) balances: HashTable<(Address, AssetId), U256>,
     pub(crate) strategies: Table<StrategyId, strategies::Strategy>,
     pub(crate) stakers: HashTable<Address, stakers::Staker>,
-    pub(crate) operators: Table<Address, operators::Operator>,
-    pub(crate) operator_shares: Table<(Address, StrategyId), U256>,
-    pub(crate) approvals: Table<(Address, u64), delegation::Approval>,
+    pub(crate) operators: HashTable<Address, operators::Operator>,
+    pub(crate) operator_shares: HashTable<(Address, StrategyId), U256>,
+    pub(crate) approvals: HashTable<(Address, u64), delegation::Approval>,
     pub(crate) max_magnitude: History<(Address, StrategyId), u64>,
-    pub(crate) encumbered: Table<(Address, StrategyId), u64>,
+    pub(crate) encumbered: HashTable<(Address, StrategyId), u64>,
     pub(crate) cumulative_scaled: History<(Address, StrategyId), U256>,
-    pub(crate) allocations: Table<(Address, OperatorSetKey, StrategyId), allocations::Allocation>,
-    pub(crate) dealloc_queue: Table<(Address, StrategyId), VecDeque<OperatorSetKey>>,
+    pub(crate) allocations: IndexedTable<(Address, OperatorSetKey, StrategyId), allocations::Allocation>,
+    pub(crate) dealloc_queue: HashTable<(Address, StrategyId), VecDeque<OperatorSetKey>>,
     pub(crate) services: Table<Address, services::Service>,
-    pub(crate) operator_sets: Table<OperatorSetKey, services::OperatorSet>,
-    pub(crate) registrations: Table<(Address, OperatorSetKey), services::Registration>,
+    pub(crate) operator_sets: IndexedTable<OperatorSetKey, services::OperatorSet>,
+    pub(crate) registrations: HashTable<(Address, OperatorSetKey), services::Registration>,
     pub(crate) allow_list: Table<(OperatorSetKey, Address), ()>,
     pub(crate) incompatible: Table<(Address, Address), ()>,
     pub(crate) slash_requests: Table<(OperatorSetKey, u32), slashing::SlashRequest>,
@@ -223,7 +232,7 @@ pub struct State {
     pub(crate) withdrawals: Table<(Address, u64), withdrawals::Withdrawal>,
     pub(crate) admins: Table<(Address, Address), ()>,
     pub(crate) pending_admins: Table<(Address, Address), ()>,
-    pub(crate) appointees: Table<(Address, Address, TxKind), ()>,
+    pub(crate) appointees: HashTable<(Address, Address, TxKind), ()>,
     pub(crate) pausers: Table<Address, ()>,
     pub(crate) proposals: Table<u64, governance::Proposal>,
     pub(crate) oracle_members: Table<Address, ()>,
@@ -297,17 +306,17 @@ impl State {
             balances: HashTable::default(),
             strategies: Table::default(),
             stakers: HashTable::default(),
-            operators: Table::default(),
-            operator_shares: Table::default(),
-            approvals: Table::default(),
+            operators: HashTable::default(),
+            operator_shares: HashTable::default(),
+            approvals: HashTable::default(),
             max_magnitude: History::default(),
-            encumbered: Table::default(),
+            encumbered: HashTable::default(),
             cumulative_scaled: History::default(),
-            allocations: Table::default(),
-            dealloc_queue: Table::default(),
+            allocations: IndexedTable::default(),
+            dealloc_queue: HashTable::default(),
             services: Table::default(),
-            operator_sets: Table::default(),
-            registrations: Table::default(),
+            operator_sets: IndexedTable::default(),
+            registrations: HashTable::default(),
             allow_list: Table::default(),
             incompatible: Table::default(),
             slash_requests: Table::default(),
@@ -317,7 +326,7 @@ impl State {
             withdrawals: Table::default(),
             admins: Table::default(),
             pending_admins: Table::default(),
-            appointees: Table::default(),
+            appointees: HashTable::default(),
             pausers: Table::default(),
             proposals: Table::default(),
             oracle_members: Table::default(),
@@ -405,7 +414,7 @@ impl State {
     /// Applies one transaction: events on success; on failure a typed error and the state unchanged.
     pub fn apply(&mut self, ctx: &Ctx, tx: &Tx) -> Result<Vec<Event>, TxError> {
         let saved = self.g.clone();
-        let mut events = Vec::with_capacity(EVENTS_CAPACITY);
+        let mut events = Vec::with_capacity(events_capacity(tx));
         let seen = self.vault_before(ctx, tx);
         match self.dispatch(ctx, tx, &mut events).and_then(|()| self.vault_after(ctx, tx, seen)) {
             Ok(()) => {
@@ -431,7 +440,7 @@ impl State {
         inspect: impl FnOnce(&State) -> R,
     ) -> Result<(Vec<Event>, R), TxError> {
         let saved = self.g.clone();
-        let mut events = Vec::with_capacity(EVENTS_CAPACITY);
+        let mut events = Vec::with_capacity(events_capacity(tx));
         let seen = self.vault_before(ctx, tx);
         let result = self.dispatch(ctx, tx, &mut events).and_then(|()| self.vault_after(ctx, tx, seen));
         let out = result.map(|()| {

@@ -207,7 +207,7 @@ impl State {
 
     /// Every operator address.
     pub fn operator_addresses(&self) -> Vec<Address> {
-        self.operators.iter().map(|(a, _)| *a).collect()
+        self.operators.sorted().into_iter().map(|(a, _)| *a).collect()
     }
 
     /// Every position as (staker, strategy, deposit shares, dsf).

@@ -466,7 +466,7 @@ impl State {
         if incompatible {
             self.require_service(other)?;
             // Keep the invariant: no operator may already secure both.
-            for operator in self.operators.iter().map(|(a, _)| *a) {
+            for operator in self.operators.sorted().into_iter().map(|(a, _)| *a) {
                 let services = self.allocated_services(operator);
                 if services.contains(&service) && services.contains(&other) {
                     return Err(ServiceError::IncompatibleOverlap { service, other, operator }.into());

@@ -235,8 +235,10 @@ impl State {
         shares: U256,
         ev: &mut Vec<Event>,
     ) -> Result<(), TxError> {
-        let v = math::add(self.operator_shares(operator, strategy), shares)?;
-        self.operator_shares.insert((operator, strategy), v);
+        // One hash lookup reads and writes the total.
+        self.operator_shares.update((operator, strategy), |cur| {
+            Ok::<_, TxError>((Some(math::add(cur.copied().unwrap_or_default(), shares)?), ()))
+        })?;
         ev.push(Event::OperatorSharesIncreased { operator, staker, strategy, shares });
         Ok(())
     }
@@ -249,12 +251,11 @@ impl State {
         shares: U256,
         ev: &mut Vec<Event>,
     ) -> Result<(), TxError> {
-        let v = math::sub(self.operator_shares(operator, strategy), shares)?;
-        if v.is_zero() {
-            self.operator_shares.remove(&(operator, strategy));
-        } else {
-            self.operator_shares.insert((operator, strategy), v);
-        }
+        // One hash lookup reads and writes the total; a zero total is removed.
+        self.operator_shares.update((operator, strategy), |cur| {
+            let v = math::sub(cur.copied().unwrap_or_default(), shares)?;
+            Ok::<_, TxError>(((!v.is_zero()).then_some(v), ()))
+        })?;
         ev.push(Event::OperatorSharesDecreased { operator, staker, strategy, shares });
         Ok(())
     }

@@ -3,7 +3,10 @@
 //! Every write records the previous value, so a refused transaction rolls back to the exact
 //! bytes it started from without copying the state. `commit` forgets the journal.
 
-use std::{collections::BTreeMap, collections::HashMap, hash::Hash};
+use std::{
+    collections::{BTreeMap, BTreeSet, HashMap},
+    hash::Hash,
+};
 
 use cairn_primitives::Block;
 use rustc_hash::FxBuildHasher;
@@ -177,6 +180,11 @@ impl<K: Hash + Ord + Clone, V: Clone> HashTable<K, V> {
         self.map.get(k)
     }
 
+    /// Whether `k` is present.
+    pub fn contains(&self, k: &K) -> bool {
+        self.map.contains_key(k)
+    }
+
     /// Writes `v` at `k`, journaling the old value.
     pub fn insert(&mut self, k: K, v: V) {
         let old = self.map.insert(k.clone(), v);
@@ -269,6 +277,119 @@ impl<K: Hash + Ord + Clone + Serialize, V: Clone + Serialize> Serialize for Hash
         let sorted = self.sorted();
         let mut m = s.serialize_map(Some(sorted.len()))?;
         for (k, v) in sorted {
+            m.serialize_entry(k, v)?;
+        }
+        m.end()
+    }
+}
+
+/// A hashed map with an ordered index of its keys, for tables read by point lookups on hot
+/// paths and by key ranges in queries: a lookup or an overwrite is one hash probe, and only a new
+/// or removed key touches the ordered index. Iteration, `Debug` and serialization are in key order.
+#[derive(Clone)]
+pub struct IndexedTable<K, V> {
+    map: HashMap<K, V, FxBuildHasher>,
+    keys: BTreeSet<K>,
+    journal: Vec<(K, Option<V>)>,
+    dirty: Vec<K>,
+}
+
+impl<K, V> Default for IndexedTable<K, V> {
+    fn default() -> Self {
+        Self { map: HashMap::default(), keys: BTreeSet::new(), journal: Vec::new(), dirty: Vec::new() }
+    }
+}
+
+impl<K: Hash + Ord + Clone, V> Restore<K, V> for IndexedTable<K, V> {
+    fn restore(&mut self, k: K, old: Option<V>) {
+        match old {
+            Some(v) => {
+                if self.map.insert(k.clone(), v).is_none() {
+                    self.keys.insert(k);
+                }
+            }
+            None => {
+                self.map.remove(&k);
+                self.keys.remove(&k);
+            }
+        }
+    }
+}
+
+impl<K: Hash + Ord + Clone, V: Clone> IndexedTable<K, V> {
+    /// The value at `k`.
+    pub fn get(&self, k: &K) -> Option<&V> {
+        self.map.get(k)
+    }
+
+    /// Whether `k` is present.
+    pub fn contains(&self, k: &K) -> bool {
+        self.map.contains_key(k)
+    }
+
+    /// Writes `v` at `k`, journaling the old value.
+    pub fn insert(&mut self, k: K, v: V) {
+        let old = self.map.insert(k.clone(), v);
+        if old.is_none() {
+            self.keys.insert(k.clone());
+        }
+        self.journal.push((k, old));
+    }
+
+    /// Removes `k`, journaling the old value.
+    pub fn remove(&mut self, k: &K) -> Option<V> {
+        let old = self.map.remove(k);
+        if old.is_some() {
+            self.keys.remove(k);
+            self.journal.push((k.clone(), old.clone()));
+        }
+        old
+    }
+
+    /// Entries in key order.
+    pub fn iter(&self) -> impl Iterator<Item = (&K, &V)> {
+        self.keys.iter().filter_map(|k| self.map.get(k).map(|v| (k, v)))
+    }
+
+    /// Entries whose key lies in `range`, in key order.
+    pub fn range<R: std::ops::RangeBounds<K>>(&self, range: R) -> impl Iterator<Item = (&K, &V)> {
+        self.keys.range(range).filter_map(|k| self.map.get(k).map(|v| (k, v)))
+    }
+
+    /// Number of entries.
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    /// Whether the table is empty.
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+}
+
+impl<K: Hash + Ord + Clone + std::fmt::Debug, V: Clone + std::fmt::Debug> std::fmt::Debug for IndexedTable<K, V> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_map().entries(self.iter()).finish()
+    }
+}
+
+impl<K: Hash + Ord + Clone, V: Clone> Journaled for IndexedTable<K, V> {
+    #[inline]
+    fn commit(&mut self, track: bool) {
+        settle(&mut self.journal, &mut self.dirty, track);
+    }
+
+    fn rollback(&mut self) {
+        while let Some((k, old)) = self.journal.pop() {
+            self.restore(k, old);
+        }
+    }
+}
+
+impl<K: Hash + Ord + Clone + Serialize, V: Clone + Serialize> Serialize for IndexedTable<K, V> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(self.len()))?;
+        for (k, v) in self.iter() {
             m.serialize_entry(k, v)?;
         }
         m.end()
@@ -461,6 +582,28 @@ where
     }
 }
 
+impl<K, V> Persisted for IndexedTable<K, V>
+where
+    K: Hash + Ord + Clone + Serialize + DeserializeOwned,
+    V: Clone + Serialize + DeserializeOwned,
+{
+    fn drain_changes(&mut self, table: u8, out: &mut Changes) -> Result<(), postcard::Error> {
+        let map = &self.map;
+        changes(&mut self.dirty, |k| map.get(k), table, out)
+    }
+
+    fn dump(&self, table: u8, out: &mut Changes) -> Result<(), postcard::Error> {
+        for (k, v) in self.iter() {
+            out.push(table, k, Some(v))?;
+        }
+        Ok(())
+    }
+
+    fn load(&mut self, key: &[u8], value: &[u8]) -> Result<(), postcard::Error> {
+        load_row(self, key, value)
+    }
+}
+
 impl<K: Ord + Clone + Serialize + DeserializeOwned, V: Copy + Serialize + DeserializeOwned> Persisted
     for History<K, V>
 {
@@ -537,6 +680,72 @@ mod tests {
         // Serializes exactly like the ordered map with the same entries.
         let ordered: BTreeMap<u32, u32> = [(1, 10), (3, 30), (5, 50)].into_iter().collect();
         assert_eq!(postcard::to_allocvec(&t).unwrap(), postcard::to_allocvec(&ordered).unwrap());
+    }
+
+    /// One step of the indexed table's model test.
+    #[derive(Debug, Clone)]
+    enum Step {
+        Insert(u8, u16),
+        Remove(u8),
+        Commit,
+        Rollback,
+    }
+
+    fn step() -> impl proptest::strategy::Strategy<Value = Step> {
+        use proptest::prelude::*;
+        prop_oneof![
+            4 => (0u8..24, any::<u16>()).prop_map(|(k, v)| Step::Insert(k, v)),
+            2 => (0u8..24).prop_map(Step::Remove),
+            1 => Just(Step::Commit),
+            1 => Just(Step::Rollback),
+        ]
+    }
+
+    fn rows(t: &impl Persisted, dirty: bool, t2: &mut impl Persisted) -> (Vec<u8>, Vec<u8>) {
+        let mut all = Changes::default();
+        t.dump(1, &mut all).unwrap();
+        let mut changed = Changes::default();
+        if dirty {
+            t2.drain_changes(1, &mut changed).unwrap();
+        }
+        (all.canonical_bytes().to_vec(), changed.canonical_bytes().to_vec())
+    }
+
+    proptest::proptest! {
+        /// The indexed table answers, rolls back, serializes and persists exactly like the
+        /// ordered table given the same writes.
+        #[test]
+        fn indexed_table_behaves_as_the_ordered_table(steps in proptest::collection::vec(step(), 1..80)) {
+            let mut model: Table<u8, u16> = Table::default();
+            let mut t: IndexedTable<u8, u16> = IndexedTable::default();
+            for s in steps {
+                match s {
+                    Step::Insert(k, v) => { model.insert(k, v); t.insert(k, v); }
+                    Step::Remove(k) => { proptest::prop_assert_eq!(model.remove(&k), t.remove(&k)); }
+                    Step::Commit => { model.commit(true); t.commit(true); }
+                    Step::Rollback => { model.rollback(); t.rollback(); }
+                }
+                proptest::prop_assert_eq!(model.iter().collect::<Vec<_>>(), t.iter().collect::<Vec<_>>());
+                proptest::prop_assert_eq!(model.range(5..=12).collect::<Vec<_>>(), t.range(5..=12).collect::<Vec<_>>());
+                proptest::prop_assert_eq!((model.len(), model.is_empty()), (t.len(), t.is_empty()));
+                // No stale key stays in the index.
+                proptest::prop_assert_eq!(t.keys.len(), t.map.len());
+                for k in 0..24 {
+                    proptest::prop_assert_eq!(model.get(&k), t.get(&k));
+                    proptest::prop_assert_eq!(model.contains(&k), t.contains(&k));
+                }
+                proptest::prop_assert_eq!(postcard::to_allocvec(&model).unwrap(), postcard::to_allocvec(&t).unwrap());
+            }
+            model.commit(true);
+            t.commit(true);
+            let (mut m2, mut t2) = (model.clone(), t.clone());
+            proptest::prop_assert_eq!(rows(&model, true, &mut m2), rows(&t, true, &mut t2));
+            let mut loaded: IndexedTable<u8, u16> = IndexedTable::default();
+            for (k, v) in model.iter() {
+                loaded.load(&postcard::to_allocvec(k).unwrap(), &postcard::to_allocvec(v).unwrap()).unwrap();
+            }
+            proptest::prop_assert_eq!(loaded.iter().collect::<Vec<_>>(), t.iter().collect::<Vec<_>>());
+        }
     }
 
     #[test]
