@@ -72,6 +72,20 @@ fn forget<T>(journal: &mut Vec<T>) {
     }
 }
 
+/// Serializes entries already in key order as a map: a hashed table's bytes equal an ordered
+/// map's with the same entries.
+fn serialize_entries<'a, K: Serialize + 'a, V: Serialize + 'a, S: Serializer>(
+    s: S,
+    len: usize,
+    entries: impl IntoIterator<Item = (&'a K, &'a V)>,
+) -> Result<S::Ok, S::Error> {
+    let mut m = s.serialize_map(Some(len))?;
+    for (k, v) in entries {
+        m.serialize_entry(k, v)?;
+    }
+    m.end()
+}
+
 /// Something whose writes since the last commit can be undone.
 pub(crate) trait Journaled {
     /// Forgets the undo journal (the writes stay); with `track`, remembers the written keys for
@@ -185,10 +199,12 @@ impl<K: Hash + Ord + Clone, V: Clone> HashTable<K, V> {
         self.map.contains_key(k)
     }
 
-    /// Writes `v` at `k`, journaling the old value.
-    pub fn insert(&mut self, k: K, v: V) {
+    /// Writes `v` at `k`, journaling the old value; true when `k` was absent.
+    pub fn insert(&mut self, k: K, v: V) -> bool {
         let old = self.map.insert(k.clone(), v);
+        let new = old.is_none();
         self.journal.push((k, old));
+        new
     }
 
     /// Removes `k`, journaling the old value.
@@ -274,12 +290,7 @@ impl<K: Hash + Ord + Clone, V: Clone> Journaled for HashTable<K, V> {
 
 impl<K: Hash + Ord + Clone + Serialize, V: Clone + Serialize> Serialize for HashTable<K, V> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let sorted = self.sorted();
-        let mut m = s.serialize_map(Some(sorted.len()))?;
-        for (k, v) in sorted {
-            m.serialize_entry(k, v)?;
-        }
-        m.end()
+        serialize_entries(s, self.len(), self.sorted())
     }
 }
 
@@ -288,82 +299,61 @@ impl<K: Hash + Ord + Clone + Serialize, V: Clone + Serialize> Serialize for Hash
 /// or removed key touches the ordered index. Iteration, `Debug` and serialization are in key order.
 #[derive(Clone)]
 pub struct IndexedTable<K, V> {
-    map: HashMap<K, V, FxBuildHasher>,
+    table: HashTable<K, V>,
     keys: BTreeSet<K>,
-    journal: Vec<(K, Option<V>)>,
-    dirty: Vec<K>,
 }
 
 impl<K, V> Default for IndexedTable<K, V> {
     fn default() -> Self {
-        Self { map: HashMap::default(), keys: BTreeSet::new(), journal: Vec::new(), dirty: Vec::new() }
-    }
-}
-
-impl<K: Hash + Ord + Clone, V> Restore<K, V> for IndexedTable<K, V> {
-    fn restore(&mut self, k: K, old: Option<V>) {
-        match old {
-            Some(v) => {
-                if self.map.insert(k.clone(), v).is_none() {
-                    self.keys.insert(k);
-                }
-            }
-            None => {
-                self.map.remove(&k);
-                self.keys.remove(&k);
-            }
-        }
+        Self { table: HashTable::default(), keys: BTreeSet::new() }
     }
 }
 
 impl<K: Hash + Ord + Clone, V: Clone> IndexedTable<K, V> {
     /// The value at `k`.
     pub fn get(&self, k: &K) -> Option<&V> {
-        self.map.get(k)
+        self.table.get(k)
     }
 
     /// Whether `k` is present.
     pub fn contains(&self, k: &K) -> bool {
-        self.map.contains_key(k)
+        self.table.contains(k)
     }
 
     /// Writes `v` at `k`, journaling the old value.
     pub fn insert(&mut self, k: K, v: V) {
-        let old = self.map.insert(k.clone(), v);
-        if old.is_none() {
-            self.keys.insert(k.clone());
+        if self.table.insert(k.clone(), v) {
+            self.keys.insert(k);
         }
-        self.journal.push((k, old));
     }
 
     /// Removes `k`, journaling the old value.
     pub fn remove(&mut self, k: &K) -> Option<V> {
-        let old = self.map.remove(k);
+        let old = self.table.remove(k);
         if old.is_some() {
             self.keys.remove(k);
-            self.journal.push((k.clone(), old.clone()));
         }
         old
     }
 
     /// Entries in key order.
     pub fn iter(&self) -> impl Iterator<Item = (&K, &V)> {
-        self.keys.iter().filter_map(|k| self.map.get(k).map(|v| (k, v)))
+        self.keys.iter().filter_map(|k| self.table.get(k).map(|v| (k, v)))
     }
 
     /// Entries whose key lies in `range`, in key order.
     pub fn range<R: std::ops::RangeBounds<K>>(&self, range: R) -> impl Iterator<Item = (&K, &V)> {
-        self.keys.range(range).filter_map(|k| self.map.get(k).map(|v| (k, v)))
+        self.keys.range(range).filter_map(|k| self.table.get(k).map(|v| (k, v)))
     }
 
     /// Number of entries.
     pub fn len(&self) -> usize {
-        self.map.len()
+        self.table.len()
     }
 
     /// Whether the table is empty.
     pub fn is_empty(&self) -> bool {
-        self.map.is_empty()
+        self.table.is_empty()
     }
 }
 
@@ -376,23 +366,25 @@ impl<K: Hash + Ord + Clone + std::fmt::Debug, V: Clone + std::fmt::Debug> std::f
 impl<K: Hash + Ord + Clone, V: Clone> Journaled for IndexedTable<K, V> {
     #[inline]
     fn commit(&mut self, track: bool) {
-        settle(&mut self.journal, &mut self.dirty, track);
+        self.table.commit(track);
     }
 
+    /// Newest first, so each key ends with its presence before the oldest write.
     fn rollback(&mut self) {
-        while let Some((k, old)) = self.journal.pop() {
-            self.restore(k, old);
+        for (k, old) in self.table.journal.iter().rev() {
+            if old.is_some() {
+                self.keys.insert(k.clone());
+            } else {
+                self.keys.remove(k);
+            }
         }
+        self.table.rollback();
     }
 }
 
 impl<K: Hash + Ord + Clone + Serialize, V: Clone + Serialize> Serialize for IndexedTable<K, V> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut m = s.serialize_map(Some(self.len()))?;
-        for (k, v) in self.iter() {
-            m.serialize_entry(k, v)?;
-        }
-        m.end()
+        serialize_entries(s, self.len(), self.iter())
     }
 }
 
@@ -523,13 +515,13 @@ fn changes<'a, K: Ord + Serialize, V: Serialize + 'a>(
     Ok(())
 }
 
-/// Every row of an ordered map, in key order.
-fn dump_ordered<K: Serialize, V: Serialize>(
-    map: &BTreeMap<K, V>,
+/// Writes entries already in key order as rows.
+fn dump_entries<'a, K: Serialize + 'a, V: Serialize + 'a>(
+    entries: impl IntoIterator<Item = (&'a K, &'a V)>,
     table: u8,
     out: &mut Changes,
 ) -> Result<(), postcard::Error> {
-    for (k, v) in map {
+    for (k, v) in entries {
         out.push(table, k, Some(v))?;
     }
     Ok(())
@@ -552,7 +544,7 @@ impl<K: Ord + Clone + Serialize + DeserializeOwned, V: Clone + Serialize + Deser
     }
 
     fn dump(&self, table: u8, out: &mut Changes) -> Result<(), postcard::Error> {
-        dump_ordered(&self.map, table, out)
+        dump_entries(&self.map, table, out)
     }
 
     fn load(&mut self, key: &[u8], value: &[u8]) -> Result<(), postcard::Error> {
@@ -571,10 +563,7 @@ where
     }
 
     fn dump(&self, table: u8, out: &mut Changes) -> Result<(), postcard::Error> {
-        for (k, v) in self.sorted() {
-            out.push(table, k, Some(v))?;
-        }
-        Ok(())
+        dump_entries(self.sorted(), table, out)
     }
 
     fn load(&mut self, key: &[u8], value: &[u8]) -> Result<(), postcard::Error> {
@@ -588,19 +577,18 @@ where
     V: Clone + Serialize + DeserializeOwned,
 {
     fn drain_changes(&mut self, table: u8, out: &mut Changes) -> Result<(), postcard::Error> {
-        let map = &self.map;
-        changes(&mut self.dirty, |k| map.get(k), table, out)
+        self.table.drain_changes(table, out)
     }
 
     fn dump(&self, table: u8, out: &mut Changes) -> Result<(), postcard::Error> {
-        for (k, v) in self.iter() {
-            out.push(table, k, Some(v))?;
-        }
-        Ok(())
+        dump_entries(self.iter(), table, out)
     }
 
     fn load(&mut self, key: &[u8], value: &[u8]) -> Result<(), postcard::Error> {
-        load_row(self, key, value)
+        let k: K = postcard::from_bytes(key)?;
+        self.table.map.insert(k.clone(), postcard::from_bytes(value)?);
+        self.keys.insert(k);
+        Ok(())
     }
 }
 
@@ -729,7 +717,7 @@ mod tests {
                 proptest::prop_assert_eq!(model.range(5..=12).collect::<Vec<_>>(), t.range(5..=12).collect::<Vec<_>>());
                 proptest::prop_assert_eq!((model.len(), model.is_empty()), (t.len(), t.is_empty()));
                 // No stale key stays in the index.
-                proptest::prop_assert_eq!(t.keys.len(), t.map.len());
+                proptest::prop_assert_eq!(t.keys.len(), t.table.len());
                 for k in 0..24 {
                     proptest::prop_assert_eq!(model.get(&k), t.get(&k));
                     proptest::prop_assert_eq!(model.contains(&k), t.contains(&k));
