@@ -341,3 +341,40 @@ fn history_with_a_hole_is_forgotten_rather_than_rebuilt_wrong() {
     drop(node);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// In automatic mining a full block is followed by the next at once: the interval gathers
+/// arrivals into a block, and a backlog of a block or more has nothing to wait for. A block short
+/// of the limit sends the producer back to its interval.
+#[test]
+fn a_backlog_is_mined_back_to_back() {
+    use std::time::{Duration, Instant};
+    let dir = temp_dir("backlog");
+    let keys = DevKeys::new(5);
+    let mut config = Config::new(dir.clone(), devnet::CHAIN_ID);
+    let interval = Duration::from_secs(3);
+    config.block_interval = interval;
+    config.max_block_txs = 2;
+    let node = Node::open(config, &devnet::genesis(&keys)).expect("opens");
+    for tx in deposits(&keys, 5, 0, unix_now()) {
+        node.submit(tx).expect("admitted");
+    }
+    let mut feed = node.subscribe();
+    let producer = node.spawn_producer();
+    // Three blocks: two full ones, then the fifth transaction alone.
+    let mut blocks = Vec::new();
+    let deadline = Instant::now() + 6 * interval;
+    while blocks.len() < 3 && Instant::now() < deadline {
+        match feed.try_recv() {
+            Ok(b) => blocks.push((b.header.tx_count, Instant::now())),
+            Err(_) => std::thread::sleep(Duration::from_millis(5)),
+        }
+    }
+    node.stop();
+    producer.join().expect("the producer stops");
+    let counts: Vec<u32> = blocks.iter().map(|b| b.0).collect();
+    assert_eq!(counts, vec![2, 2, 1], "two full blocks, then the rest");
+    // The blocks after a full one came without the interval in between (waiting would take 2 × 3 s).
+    let spread = blocks[2].1 - blocks[0].1;
+    assert!(spread < interval, "blocks 1 to 3 took {spread:?}, an interval is {interval:?}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

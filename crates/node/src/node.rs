@@ -676,8 +676,15 @@ impl Node {
                 Mining::Interval(every) => every.min(Duration::from_millis(100)),
                 Mining::Manual | Mining::Consensus => Duration::from_millis(100),
             };
+            // After a full block the next one follows at once in `Mining::Auto`: the interval
+            // gathers arrivals into a block, and a backlog of a block or more has nothing to
+            // wait for. A block short of the limit sends the producer back to its interval.
+            let mut full = false;
             while !node.stopping.load(Relaxed) {
-                std::thread::sleep(tick);
+                if !(full && node.config.mining == Mining::Auto) {
+                    std::thread::sleep(tick);
+                }
+                full = false;
                 let due = match node.config.mining {
                     Mining::Auto => node.mempool_len() > 0 || last.elapsed() >= node.config.empty_block_interval,
                     Mining::Interval(every) => last.elapsed() >= every,
@@ -689,7 +696,10 @@ impl Node {
                 // A failed or panicking block leaves memory ahead of the store: stop the process
                 // (a restart resumes from the last committed block) rather than serve it.
                 match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| node.produce_block(node.now()))) {
-                    Ok(Ok(_)) => {}
+                    Ok(Ok(header)) => {
+                        let limit = node.config.max_block_txs;
+                        full = limit > 0 && header.tx_count as usize >= limit;
+                    }
                     Ok(Err(e)) => {
                         eprintln!("cairn node: block production failed, stopping: {e}");
                         std::process::exit(2);

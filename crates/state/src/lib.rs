@@ -129,14 +129,20 @@ pub struct Ctx {
 /// allocator's per-thread cache (glibc serves up to 1,032 bytes from it; 8 events took the slow path).
 const EVENTS_CAPACITY: usize = 5;
 
-/// Events to reserve for `tx`: a slash emits six or seven per strategy and one more, so it
-/// reserves them at once rather than growing (and copying) the vector midway.
+/// Events to reserve for `tx`: a slash emits up to seven per strategy and one more, so it
+/// reserves them at once rather than growing (and copying) the vector midway. The count is the
+/// sender's and comes before any check, so it is capped at `SLASH_EVENTS_STRATEGIES` strategies.
 fn events_capacity(tx: &Tx) -> usize {
     match tx {
-        Tx::SlashOperator { strategies, .. } => strategies.len().saturating_mul(6).saturating_add(1),
+        Tx::SlashOperator { strategies, .. } => {
+            strategies.len().min(SLASH_EVENTS_STRATEGIES).saturating_mul(7).saturating_add(1)
+        }
         _ => EVENTS_CAPACITY,
     }
 }
+
+/// Most strategies of a slash whose events are reserved up front (a longer slash grows its vector).
+const SLASH_EVENTS_STRATEGIES: usize = 8;
 
 /// EigenLayer's burn address: slashed tokens of non-redistributing sets go here, never to leave.
 pub const BURN_ADDRESS: Address = Address::new([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x0E, 0x16, 0xE4]);

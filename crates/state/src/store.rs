@@ -170,8 +170,9 @@ impl<K: Ord + Clone, V: Clone> Journaled for Table<K, V> {
     }
 }
 
-/// A hashed map with an undo journal, for the large point-lookup tables (accounts' balances,
-/// stakers). Its order is never observable: iteration, `Debug` and serialization go through
+/// A hashed map with an undo journal, for tables the transactions read by point lookup
+/// (balances, stakers, operators and their shares, encumbrance, registrations…); a full walk
+/// sorts, so it is for queries, checks and rare transactions. Its order is never observable: iteration, `Debug` and serialization go through
 /// `sorted`, so the state hash stays deterministic. The hasher is fixed (FxHash): no randomness
 /// in the state machine, at the price of keys an adversary could grind for collisions (see
 /// docs/protocol.md).
