@@ -1,13 +1,14 @@
 //! Signature recovery on one fixed set of threads shared by every caller: one per core, each ten
 //! nice steps below the node's other threads, so recovery takes whatever CPU the block producer
-//! and the HTTP threads leave. However many requests verify at once, at most that many threads recover.
+//! and the HTTP threads leave. However many requests verify at once, at most that many threads
+//! recover.
 //!
 //! History (`cairn bench node` on 2 cores): a pair of threads spawned per request ran 32
 //! recovering threads under 16 concurrent batches and starved block production (p99 3.6 s); two
 //! pool threads at normal priority let admission outrun the producer (15.6–15.9k tx/s, p99 1.2 s);
-//! one pool thread left a core to the producer (17.4–20.1k tx/s, p99 0.48–0.68 s) but idle when
-//! the producer waited; two ten nice steps down give 23.5–24.2k tx/s, p99 0.56–0.66 s. Where the priority
-//! cannot be lowered, the extra thread (the one past cores − 1) stops, which is the one-thread pool.
+//! one pool thread left a core to the producer but idle while it waited (18.3–20.1k tx/s); two
+//! threads ten nice steps down give 22.5–26.1k tx/s, p99 0.46–0.58 s. Where the priority cannot
+//! be lowered, the extra thread (the one past cores − 1) stops, which is the one-thread pool.
 
 use std::sync::{
     Arc, Mutex, OnceLock,
