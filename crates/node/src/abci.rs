@@ -294,7 +294,7 @@ impl Abci {
         let verified = crate::verify_all(&domain, signed);
         let mut cache = self.cache();
         for (i, v) in at.into_iter().zip(verified) {
-            let v = v.map(Arc::new).map_err(TxBytesError::from);
+            let v = v.map_err(TxBytesError::from);
             if let Ok(v) = &v {
                 cache.insert(keys[i], Arc::clone(v));
             }

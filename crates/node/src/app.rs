@@ -260,7 +260,7 @@ impl App {
         crate::verify_all(&self.domain, txs)
             .into_iter()
             .enumerate()
-            .map(|(index, v)| v.map(Arc::new).map_err(|error| ProposalError::BadTx { index, error }))
+            .map(|(index, v)| v.map_err(|error| ProposalError::BadTx { index, error }))
             .collect()
     }
 

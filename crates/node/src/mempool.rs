@@ -279,7 +279,8 @@ impl Mempool {
         let expired = self.drop_expired(now);
         let first = self.start.unwrap_or(Address::ZERO);
         let order = self.queues.range(first..).chain(self.queues.range(..first));
-        let mut runs: Vec<(Address, std::iter::Peekable<_>)> = Vec::new();
+        // Sized once: growing these per block (one run per sender) faulted fresh pages in.
+        let mut runs: Vec<(Address, std::iter::Peekable<_>)> = Vec::with_capacity(self.queues.len());
         for (sender, q) in order {
             let mut expect = next_nonce(sender);
             let run = q.range(expect..).map_while(move |(n, tx)| {
@@ -290,7 +291,7 @@ impl Mempool {
             });
             runs.push((*sender, run.peekable()));
         }
-        let mut out = Vec::new();
+        let mut out = Vec::with_capacity(max.min(self.len()));
         self.start = None;
         'rounds: while out.len() < max {
             let mut any = false;

@@ -347,7 +347,7 @@ impl Node {
     /// the journal), in nonce order; those that are refused now are recorded as dropped.
     pub(crate) fn restore_pool(&self, txs: Vec<SignedTx>) -> Result<(), AppError> {
         let domain = self.read(|a| a.domain().clone());
-        let mut todo: Vec<Verified> = crate::verify_all(&domain, txs).into_iter().flatten().collect();
+        let mut todo: Vec<Arc<Verified>> = crate::verify_all(&domain, txs).into_iter().flatten().collect();
         todo.sort_by_key(|v| (v.sender, v.nonce));
         let mut seen = std::collections::HashSet::new();
         todo.retain(|v| seen.insert(v.hash));
@@ -360,7 +360,7 @@ impl Node {
             let mut refused = Vec::new();
             for v in std::mem::take(&mut todo) {
                 let record = postcard::to_allocvec(&v.signed).unwrap_or_default();
-                match self.admit(Ok(Arc::new(v.clone())), true) {
+                match self.admit(Ok(Arc::clone(&v)), true) {
                     Ok(_) => restored.push((v.hash, record)),
                     Err(e) => refused.push((v, e)),
                 }
@@ -479,7 +479,7 @@ impl Node {
     /// Verifies (on the verification pool) and admits a batch, keeping order.
     pub fn submit_batch(&self, batch: Vec<SignedTx>) -> Vec<Result<Submitted, SubmitError>> {
         let domain = self.read(|a| a.domain().clone());
-        let verified = crate::verify_all(&domain, batch).into_iter().map(|v| v.map(Arc::new)).collect();
+        let verified = crate::verify_all(&domain, batch);
         self.admit_all(verified, true)
     }
 
@@ -849,7 +849,7 @@ fn check_expiry(expiry: u64, now: u64) -> Result<(), EnvelopeError> {
 
 /// The stream records of committed receipts: every event with its position.
 pub(crate) fn event_records(receipts: &[Receipt]) -> Vec<EventRecord> {
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(receipts.iter().map(|r| r.events.len()).sum());
     for r in receipts {
         for (i, e) in r.events.iter().enumerate() {
             let name = e.get("event").and_then(|v| v.as_str()).unwrap_or("unknown").to_owned();

@@ -44,6 +44,9 @@ pub struct Journal {
     fresh: Vec<(B256, Vec<u8>)>,
     /// Left the pool without being committed since the last block.
     gone: Vec<B256>,
+    /// The bytes of one `admitted` write, kept between calls: a fresh buffer per batch faulted
+    /// fresh pages in.
+    scratch: Vec<u8>,
 }
 
 fn journal_files(dir: &Path) -> Vec<(u64, PathBuf)> {
@@ -88,14 +91,21 @@ impl Journal {
             txs.extend(read_records(&std::fs::read(path)?));
         }
         let generation = old.last().map_or(0, |(g, _)| g.saturating_add(1));
-        let mut j = Self { dir: Some(dir.to_path_buf()), generation, file: None, fresh: Vec::new(), gone: Vec::new() };
+        let mut j = Self {
+            dir: Some(dir.to_path_buf()),
+            generation,
+            file: None,
+            fresh: Vec::new(),
+            gone: Vec::new(),
+            scratch: Vec::new(),
+        };
         j.file = j.create(generation)?;
         Ok((j, txs))
     }
 
     /// A journal that writes no file (an in-memory node: nothing survives the process anyway).
     pub fn in_memory() -> Self {
-        Self { dir: None, generation: 0, file: None, fresh: Vec::new(), gone: Vec::new() }
+        Self { dir: None, generation: 0, file: None, fresh: Vec::new(), gone: Vec::new(), scratch: Vec::new() }
     }
 
     fn path(&self, generation: u64) -> Option<PathBuf> {
@@ -127,8 +137,8 @@ impl Journal {
 
     /// Records admissions, (id, the transaction as postcard bytes), with one `write`.
     pub fn admitted(&mut self, admitted: Vec<(B256, Vec<u8>)>) -> std::io::Result<()> {
-        let size = admitted.iter().map(|(_, b)| b.len().saturating_add(4)).sum();
-        let mut records = Vec::with_capacity(size);
+        let mut records = std::mem::take(&mut self.scratch);
+        records.clear();
         for (_, bytes) in &admitted {
             let len = u32::try_from(bytes.len()).map_err(std::io::Error::other)?;
             records.extend_from_slice(&len.to_le_bytes());
@@ -136,12 +146,12 @@ impl Journal {
         }
         // Kept for the next block first, so that a failed write loses at most the crash window.
         self.fresh.extend(admitted);
-        if let Some(f) = self.file.as_mut()
-            && !records.is_empty()
-        {
-            f.write_all(&records)?;
-        }
-        Ok(())
+        let written = match self.file.as_mut() {
+            Some(f) if !records.is_empty() => f.write_all(&records),
+            _ => Ok(()),
+        };
+        self.scratch = records;
+        written
     }
 
     /// Records a transaction that left the pool uncommitted (evicted).
@@ -156,7 +166,10 @@ impl Journal {
         let next = self.generation.saturating_add(1);
         self.file = self.create(next)?;
         self.generation = next;
-        Ok((std::mem::take(&mut self.fresh), std::mem::take(&mut self.gone)))
+        // The next block's admissions are likely as many as this one's: sized for them at once.
+        let sized = Vec::with_capacity(self.fresh.len());
+        let fresh = std::mem::replace(&mut self.fresh, sized);
+        Ok((fresh, std::mem::take(&mut self.gone)))
     }
 }
 

@@ -3,9 +3,9 @@
 //! rolled back on open). Every table and key encoding of the node lives here.
 
 use std::{
-    collections::{BTreeMap, HashSet},
+    collections::{BTreeMap, BTreeSet, HashMap, HashSet},
     path::Path,
-    sync::Arc,
+    sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard},
 };
 
 use alloy_primitives::{Address, B256};
@@ -19,7 +19,8 @@ use crate::block::{Block, Header, Receipt};
 const META: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("meta");
 /// Height → postcard `Block`.
 const BLOCKS: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("blocks");
-/// Transaction hash → (height, index).
+/// Transaction hash → (height, index), for the heights up to `meta.indexed_through` (the later
+/// ones are in `Store::recent`).
 const TX_INDEX: TableDefinition<'_, &[u8], (u64, u32)> = TableDefinition::new("tx_index");
 /// (height, index) → receipt JSON.
 const RECEIPTS: TableDefinition<'_, (u64, u32), &[u8]> = TableDefinition::new("receipts");
@@ -43,7 +44,7 @@ const DAYS: TableDefinition<'_, u64, u64> = TableDefinition::new("days");
 const POOL: TableDefinition<'_, &[u8], &[u8]> = TableDefinition::new("pool");
 
 /// (sender, height, index) → (): every committed transaction by its signer, for an account's
-/// history. Pruned with the bodies.
+/// history, up to `meta.indexed_through` as `TX_INDEX`. Pruned with the bodies.
 const ACCOUNT_TXS: TableDefinition<'_, (&[u8], u64, u32), ()> = TableDefinition::new("account_txs");
 
 /// Keyspace of account nonces in `STATE` (the state machine numbers its tables from 0 upward).
@@ -71,6 +72,53 @@ impl Default for StoreOptions {
 
 /// Most heights one commit prunes, so turning pruning on for a long chain spreads the work.
 const PRUNE_PER_BLOCK: u64 = 16;
+
+/// Committed transactions the in-memory index gathers before the commit that writes them to
+/// `TX_INDEX` and `ACCOUNT_TXS` in one sorted batch. Both are keyed at random (a hash, a
+/// sender), so indexing every block dirtied a page per transaction in each; a batch this size
+/// writes each page once, and rebuilding it from the receipts at open takes ~0.1 s.
+const INDEX_BATCH: usize = 32_768;
+
+/// The committed transactions above `meta.indexed_through`: their index entries, kept in memory
+/// until a commit writes them in one sorted batch (reth's transaction-lookup stage does the same).
+/// Rebuilt from the stored receipts at open, so it is never the only copy of anything.
+#[derive(Debug, Default)]
+struct Recent {
+    /// Transaction hash → (height, index).
+    txs: HashMap<B256, (u64, u32)>,
+    /// (sender, height, index).
+    accounts: BTreeSet<(Address, u64, u32)>,
+    /// The lowest height held (`u64::MAX` when empty).
+    lowest: u64,
+}
+
+impl Recent {
+    fn new() -> Self {
+        Self { lowest: u64::MAX, ..Self::default() }
+    }
+
+    fn add(&mut self, tx_hash: B256, sender: Address, height: u64, index: u32) {
+        self.txs.insert(tx_hash, (height, index));
+        self.accounts.insert((sender, height, index));
+        self.lowest = self.lowest.min(height);
+    }
+
+    /// Forgets the entries of heights at or below `last` (pruned).
+    fn drop_through(&mut self, last: u64) {
+        if last >= self.lowest {
+            self.txs.retain(|_, (h, _)| *h > last);
+            self.accounts.retain(|(_, h, _)| *h > last);
+            self.lowest = self.accounts.iter().map(|(_, h, _)| *h).min().unwrap_or(u64::MAX);
+        }
+    }
+}
+
+/// The fields of a stored receipt (JSON) its index entries are made of.
+#[derive(serde::Deserialize)]
+struct Indexed {
+    tx_hash: B256,
+    sender: Address,
+}
 
 /// A store failure: the node stops rather than continue without its log.
 #[derive(Debug, thiserror::Error)]
@@ -143,6 +191,10 @@ pub type StoredRow = (u8, Vec<u8>, Vec<u8>);
 pub struct Store {
     db: Database,
     options: StoreOptions,
+    /// The index entries of the transactions committed above `meta.indexed_through`.
+    recent: RwLock<Recent>,
+    /// How many entries `recent` gathers before a commit writes them ([`INDEX_BATCH`]).
+    index_batch: usize,
 }
 
 /// What is stored about the chain as a whole.
@@ -179,9 +231,19 @@ impl Store {
         w.open_table(DAYS).map_err(dberr)?;
         w.open_table(POOL).map_err(dberr)?;
         index_accounts(&w)?;
+        index_mode(&w)?;
         check_layout(&w)?;
         w.commit().map_err(dberr)?;
-        Ok(Self { db, options })
+        let recent = RwLock::new(load_recent(&db)?);
+        Ok(Self { db, options, recent, index_batch: INDEX_BATCH })
+    }
+
+    fn recent(&self) -> RwLockReadGuard<'_, Recent> {
+        self.recent.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn recent_mut(&self) -> RwLockWriteGuard<'_, Recent> {
+        self.recent.write().unwrap_or_else(|p| p.into_inner())
     }
 
     /// The options it was opened with.
@@ -241,12 +303,8 @@ impl Store {
             let height = block.header.height;
             let bytes = postcard::to_allocvec(block).map_err(dberr)?;
             w.open_table(BLOCKS).map_err(dberr)?.insert(height, bytes.as_slice()).map_err(dberr)?;
-            let mut index = w.open_table(TX_INDEX).map_err(dberr)?;
             let mut rec = w.open_table(RECEIPTS).map_err(dberr)?;
-            let mut by_account = w.open_table(ACCOUNT_TXS).map_err(dberr)?;
             for r in receipts {
-                index.insert(r.tx_hash.as_slice(), (height, r.index)).map_err(dberr)?;
-                by_account.insert((r.sender.as_slice(), height, r.index), ()).map_err(dberr)?;
                 let json = serde_json::to_vec(r).map_err(dberr)?;
                 rec.insert((height, r.index), json.as_slice()).map_err(dberr)?;
             }
@@ -272,11 +330,30 @@ impl Store {
                 pool.remove(hash.as_slice()).map_err(dberr)?;
             }
         }
+        // Only this thread changes `recent` (commits are serial), so it can be read here and
+        // changed once the commit has landed; readers look at it before the tables.
+        let batch = self.recent().txs.len().saturating_add(receipts.len()) >= self.index_batch;
+        if batch {
+            write_index(&w, &self.recent(), receipts, block.header.height)?;
+        }
+        let mut pruned = None;
         if let Some(keep) = self.options.keep_blocks {
             // The latest `keep` blocks (the head included, at least one) keep their bodies.
-            prune(&w, block.header.height.saturating_sub(keep.max(1)).saturating_add(1))?;
+            pruned = prune(&w, block.header.height.saturating_sub(keep.max(1)).saturating_add(1))?;
         }
-        w.commit().map_err(dberr)
+        w.commit().map_err(dberr)?;
+        let mut recent = self.recent_mut();
+        if batch {
+            *recent = Recent::new();
+        } else {
+            for r in receipts {
+                recent.add(r.tx_hash, r.sender, block.header.height, r.index);
+            }
+        }
+        if let Some(last) = pruned {
+            recent.drop_through(last);
+        }
+        Ok(())
     }
 
     /// The stored mempool: every waiting transaction as of the latest block.
@@ -325,6 +402,10 @@ impl Store {
 
     /// Where a transaction was committed: (height, index).
     pub fn tx_location(&self, hash: &B256) -> Result<Option<(u64, u32)>, StoreError> {
+        // The in-memory entries first: a batch reaches the table before it leaves them.
+        if let Some(at) = self.recent().txs.get(hash) {
+            return Ok(Some(*at));
+        }
         let r = self.db.begin_read().map_err(dberr)?;
         let t = r.open_table(TX_INDEX).map_err(dberr)?;
         Ok(t.get(hash.as_slice()).map_err(dberr)?.map(|v| v.value()))
@@ -384,11 +465,19 @@ impl Store {
         before: (u64, u32),
         limit: usize,
     ) -> Result<Vec<(u64, u32)>, StoreError> {
+        // The in-memory entries are newer than any in the table; the table is read strictly
+        // below the oldest of them, so a batch written meanwhile is not counted twice.
+        let mut out: Vec<(u64, u32)> = {
+            let recent = self.recent();
+            let range = (*sender, 0, 0)..(*sender, before.0, before.1);
+            recent.accounts.range(range).rev().take(limit).map(|(_, h, i)| (*h, *i)).collect()
+        };
+        let below = out.last().copied().unwrap_or(before);
         let r = self.db.begin_read().map_err(dberr)?;
         let t = r.open_table(ACCOUNT_TXS).map_err(dberr)?;
         let a = sender.as_slice();
-        let mut out = Vec::new();
-        for row in t.range((a, 0, 0)..(a, before.0, before.1)).map_err(dberr)?.rev().take(limit) {
+        let rest = limit.saturating_sub(out.len());
+        for row in t.range((a, 0, 0)..(a, below.0, below.1)).map_err(dberr)?.rev().take(rest) {
             let (k, _) = row.map_err(dberr)?;
             let (_, h, i) = k.value();
             out.push((h, i));
@@ -408,8 +497,75 @@ impl Store {
     pub fn revert_to(&self, savepoint: &Savepoint) -> Result<(), StoreError> {
         let mut w = write_txn(&self.db)?;
         w.restore_savepoint(&savepoint.0).map_err(dberr)?;
-        w.commit().map_err(dberr)
+        w.commit().map_err(dberr)?;
+        *self.recent_mut() = load_recent(&self.db)?;
+        Ok(())
     }
+}
+
+/// Records `meta.indexed_through` once, for a store written before the in-memory index: such a
+/// store indexed every block it committed, so through its head.
+fn index_mode(w: &redb::WriteTransaction) -> Result<(), StoreError> {
+    let mut meta = w.open_table(META).map_err(dberr)?;
+    if meta.get("indexed_through").map_err(dberr)?.is_some() {
+        return Ok(());
+    }
+    let head = match meta.get("head").map_err(dberr)? {
+        Some(v) => postcard::from_bytes::<Header>(v.value()).map_err(corrupt("head"))?.height,
+        None => 0,
+    };
+    let bytes = postcard::to_allocvec(&head).map_err(dberr)?;
+    meta.insert("indexed_through", bytes.as_slice()).map_err(dberr)?;
+    Ok(())
+}
+
+/// The in-memory index as the store implies it: the receipts above `meta.indexed_through`.
+fn load_recent(db: &Database) -> Result<Recent, StoreError> {
+    let r = db.begin_read().map_err(dberr)?;
+    let meta = r.open_table(META).map_err(dberr)?;
+    let through: u64 = match meta.get("indexed_through").map_err(dberr)? {
+        Some(v) => postcard::from_bytes(v.value()).map_err(corrupt("indexed height"))?,
+        None => 0,
+    };
+    let mut recent = Recent::new();
+    let Some(from) = through.checked_add(1) else {
+        return Ok(recent);
+    };
+    let receipts = r.open_table(RECEIPTS).map_err(dberr)?;
+    for row in receipts.range((from, 0)..).map_err(dberr)? {
+        let (k, v) = row.map_err(dberr)?;
+        let (height, index) = k.value();
+        let e: Indexed = serde_json::from_slice(v.value()).map_err(corrupt("receipt"))?;
+        recent.add(e.tx_hash, e.sender, height, index);
+    }
+    Ok(recent)
+}
+
+/// Writes the in-memory entries and this block's into `TX_INDEX` and `ACCOUNT_TXS` in key order,
+/// and moves `meta.indexed_through` to `height`.
+fn write_index(
+    w: &redb::WriteTransaction,
+    recent: &Recent,
+    receipts: &[Receipt],
+    height: u64,
+) -> Result<(), StoreError> {
+    let mut txs: Vec<(&B256, (u64, u32))> = recent.txs.iter().map(|(h, at)| (h, *at)).collect();
+    txs.extend(receipts.iter().map(|r| (&r.tx_hash, (height, r.index))));
+    txs.sort_unstable_by_key(|(h, _)| *h);
+    let mut index = w.open_table(TX_INDEX).map_err(dberr)?;
+    for (hash, at) in txs {
+        index.insert(hash.as_slice(), at).map_err(dberr)?;
+    }
+    let mut accounts: Vec<(Address, u64, u32)> = recent.accounts.iter().copied().collect();
+    accounts.extend(receipts.iter().map(|r| (r.sender, height, r.index)));
+    accounts.sort_unstable();
+    let mut by_account = w.open_table(ACCOUNT_TXS).map_err(dberr)?;
+    for (sender, h, i) in accounts {
+        by_account.insert((sender.as_slice(), h, i), ()).map_err(dberr)?;
+    }
+    let bytes = postcard::to_allocvec(&height).map_err(dberr)?;
+    w.open_table(META).map_err(dberr)?.insert("indexed_through", bytes.as_slice()).map_err(dberr)?;
+    Ok(())
 }
 
 /// Fills `ACCOUNT_TXS` from the receipts once, for a store written before it existed.
@@ -520,18 +676,14 @@ fn pruned_through(meta: &impl ReadableTable<&'static str, &'static [u8]>) -> Res
 }
 
 /// Drops the transactions, receipts and transaction index of the heights below `below` not yet
-/// pruned (at most `PRUNE_PER_BLOCK` of them): their blocks keep only the header.
-fn prune(w: &redb::WriteTransaction, below: u64) -> Result<(), StoreError> {
-    #[derive(serde::Deserialize)]
-    struct TxHash {
-        tx_hash: B256,
-        sender: Address,
-    }
+/// pruned (at most `PRUNE_PER_BLOCK` of them): their blocks keep only the header. Returns the
+/// last height it pruned, if any (the in-memory index forgets them once the commit lands).
+fn prune(w: &redb::WriteTransaction, below: u64) -> Result<Option<u64>, StoreError> {
     let mut meta = w.open_table(META).map_err(dberr)?;
     let done = pruned_through(&meta)?;
     let last = below.saturating_sub(1).min(done.saturating_add(PRUNE_PER_BLOCK));
     if last <= done {
-        return Ok(());
+        return Ok(None);
     }
     let mut blocks = w.open_table(BLOCKS).map_err(dberr)?;
     let mut receipts = w.open_table(RECEIPTS).map_err(dberr)?;
@@ -547,14 +699,14 @@ fn prune(w: &redb::WriteTransaction, below: u64) -> Result<(), StoreError> {
         let gone = receipts.extract_from_if((height, 0)..=(height, u32::MAX), |_, _| true).map_err(dberr)?;
         for row in gone {
             let (k, v) = row.map_err(dberr)?;
-            let r: TxHash = serde_json::from_slice(v.value()).map_err(corrupt("receipt"))?;
+            let r: Indexed = serde_json::from_slice(v.value()).map_err(corrupt("receipt"))?;
             index.remove(r.tx_hash.as_slice()).map_err(dberr)?;
             by_account.remove((r.sender.as_slice(), height, k.value().1)).map_err(dberr)?;
         }
     }
     let v = postcard::to_allocvec(&last).map_err(dberr)?;
     meta.insert("pruned_through", v.as_slice()).map_err(dberr)?;
-    Ok(())
+    Ok(Some(last))
 }
 
 /// A state snapshot a new node can start from (state sync): the head header, every state row
@@ -809,8 +961,9 @@ mod tests {
     #[test]
     fn the_account_index_pages_and_is_rebuilt_for_a_store_written_before_it() {
         let (a, b) = (Address::repeat_byte(1), Address::repeat_byte(2));
-        let store =
+        let mut store =
             Store::open(Path::new("unused"), StoreOptions { in_memory: true, ..StoreOptions::default() }).unwrap();
+        store.index_batch = 1; // every block's entries go to the tables, which this test rebuilds
         commit(&store, 1, &[receipt(1, 0, a), receipt(1, 1, b), receipt(1, 2, a)]);
         commit(&store, 2, &[receipt(2, 0, a)]);
         let all = store.account_txs(&a, (u64::MAX, 0), 10).unwrap();
@@ -830,6 +983,106 @@ mod tests {
         w.commit().unwrap();
         assert_eq!(store.account_txs(&a, (u64::MAX, 0), 10).unwrap(), all);
         assert_eq!(store.headers_below(1, 5).unwrap().iter().map(|h| h.height).collect::<Vec<_>>(), vec![1]);
+    }
+
+    /// Every committed transaction by hash and by sender (newest first, and in pages of two), as
+    /// `model` holds them.
+    fn assert_indexed(store: &Store, model: &[Receipt], senders: &[Address]) {
+        for r in model {
+            assert_eq!(store.tx_location(&r.tx_hash).unwrap(), Some((r.height, r.index)), "{}", r.tx_hash);
+        }
+        for a in senders {
+            let want: Vec<(u64, u32)> =
+                model.iter().rev().filter(|r| r.sender == *a).map(|r| (r.height, r.index)).collect();
+            assert_eq!(store.account_txs(a, (u64::MAX, 0), 100).unwrap(), want, "{a}");
+            let (mut paged, mut cursor) = (Vec::new(), (u64::MAX, 0));
+            loop {
+                let page = store.account_txs(a, cursor, 2).unwrap();
+                let Some(last) = page.last() else { break };
+                cursor = *last;
+                paged.extend(page);
+            }
+            assert_eq!(paged, want, "{a} in pages");
+        }
+    }
+
+    fn indexed_on_disk(store: &Store) -> (u64, u64) {
+        use redb::ReadableTableMetadata;
+        let r = store.db.begin_read().unwrap();
+        let txs = r.open_table(TX_INDEX).unwrap().len().unwrap();
+        (txs, r.open_table(ACCOUNT_TXS).unwrap().len().unwrap())
+    }
+
+    #[test]
+    fn the_index_is_written_in_batches_and_rebuilt_from_the_receipts_on_open() {
+        let dir = std::env::temp_dir().join(format!("cairn-store-index-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let path = dir.join("cairn.redb");
+        let senders = [Address::repeat_byte(1), Address::repeat_byte(2), Address::repeat_byte(3)];
+        let mut model = Vec::new();
+        {
+            let mut store = Store::open(&path, StoreOptions::default()).unwrap();
+            store.index_batch = 5;
+            // 1, 2, 3, 0, 1, 2, 3, 0, 1, 2 transactions: batches written at heights 3 and 7.
+            for height in 1..=10u64 {
+                let n = (height % 4) as u32;
+                let rs: Vec<Receipt> =
+                    (0..n).map(|i| receipt(height, i, senders[(height + u64::from(i)) as usize % 3])).collect();
+                commit(&store, height, &rs);
+                model.extend(rs);
+                assert_indexed(&store, &model, &senders);
+                let (on_disk, _) = indexed_on_disk(&store);
+                assert_eq!(on_disk as usize + store.recent().txs.len(), model.len(), "height {height}");
+                assert_eq!(
+                    on_disk,
+                    if height < 3 {
+                        0
+                    } else if height < 7 {
+                        6
+                    } else {
+                        12
+                    },
+                    "height {height}"
+                );
+            }
+            assert_eq!(indexed_on_disk(&store), (12, 12));
+            // A reader between a batch's commit and the clearing of memory sees its entries in
+            // both places, and counts each once.
+            for r in model.iter().filter(|r| r.height == 7) {
+                store.recent_mut().add(r.tx_hash, r.sender, r.height, r.index);
+            }
+            assert_indexed(&store, &model, &senders);
+            *store.recent_mut() = load_recent(&store.db).unwrap();
+        }
+        let store = Store::open(&path, StoreOptions::default()).unwrap();
+        assert_eq!(store.recent().txs.len(), 3, "heights 9 and 10 again from their receipts");
+        assert_indexed(&store, &model, &senders);
+        drop(store);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn pruning_forgets_index_entries_in_memory_and_on_disk() {
+        let a = Address::repeat_byte(1);
+        let options = StoreOptions { in_memory: true, keep_blocks: Some(1), ..StoreOptions::default() };
+        let mut store = Store::open(Path::new("unused"), options).unwrap();
+        // Three a block: batches at heights 3 and 6, so pruned heights are in memory too.
+        store.index_batch = 7;
+        let mut model = Vec::new();
+        for height in 1..=8u64 {
+            let rs: Vec<Receipt> = (0..3).map(|i| receipt(height, i, a)).collect();
+            commit(&store, height, &rs);
+            model.extend(rs);
+            // Only the head keeps its body.
+            let (gone, kept): (Vec<Receipt>, Vec<Receipt>) = model.iter().cloned().partition(|r| r.height < height);
+            assert_indexed(&store, &kept, &[a]);
+            for r in &gone {
+                assert_eq!(store.tx_location(&r.tx_hash).unwrap(), None, "pruned {}", r.height);
+            }
+            let (txs, accounts) = indexed_on_disk(&store);
+            assert_eq!((txs + store.recent().txs.len() as u64, accounts), (kept.len() as u64, accounts));
+            assert_eq!(store.recent().accounts.len() as u64 + accounts, kept.len() as u64);
+        }
     }
 
     #[test]

@@ -89,10 +89,11 @@ fn lower_priority() -> bool {
 const RECOVERY_NICE: i32 = 10;
 
 /// Verifies signed transactions on the recovery pool (in chunks; a few inline), keeping order.
-pub fn verify_all(domain: &Domain, txs: Vec<SignedTx>) -> Vec<Result<Verified, EnvelopeError>> {
+/// Each comes back shared (`Arc`), as the mempool holds it, so the batch's vectors hold pointers.
+pub fn verify_all(domain: &Domain, txs: Vec<SignedTx>) -> Vec<Result<Arc<Verified>, EnvelopeError>> {
     let pool = pool();
     if txs.len() < INLINE_BELOW {
-        return txs.into_iter().map(|t| domain.verify(t)).collect();
+        return txs.into_iter().map(|t| domain.verify(t).map(Arc::new)).collect();
     }
     let domain = Arc::new(domain.clone());
     let (done, answers) = channel();
@@ -104,7 +105,7 @@ pub fn verify_all(domain: &Domain, txs: Vec<SignedTx>) -> Vec<Result<Verified, E
         let index = chunks;
         chunks += 1;
         let job: Job = Box::new(move || {
-            let _ = done.send((index, part.into_iter().map(|t| d.verify(t)).collect::<Vec<_>>()));
+            let _ = done.send((index, part.into_iter().map(|t| d.verify(t).map(Arc::new)).collect::<Vec<_>>()));
         });
         if let Err(refused) = pool.jobs.send(job) {
             // No worker is left: run it here.
@@ -115,7 +116,12 @@ pub fn verify_all(domain: &Domain, txs: Vec<SignedTx>) -> Vec<Result<Verified, E
     let mut parts: Vec<(usize, Vec<_>)> = answers.iter().collect();
     assert_eq!(parts.len(), chunks, "a verification job panicked");
     parts.sort_unstable_by_key(|(i, _)| *i);
-    parts.into_iter().flat_map(|(_, p)| p).collect()
+    // Sized once: a flattened collect grew it by doubling, each step a copy.
+    let mut out = Vec::with_capacity(parts.iter().map(|(_, p)| p.len()).sum());
+    for (_, p) in parts {
+        out.extend(p);
+    }
+    out
 }
 
 #[cfg(test)]
