@@ -498,6 +498,7 @@ fn the_load_generator_commits_everything_it_submits() {
         let r = rt.block_on(cairn_node::loadgen::run(spec)).expect("load run");
         assert_eq!((r.committed, r.refused, r.reads), (1_000, 0, 200), "batch {batch}: {r:?}");
         assert!(r.blocks >= 1 && r.latency_p99_ms >= r.latency_p50_ms, "{r:?}");
+        #[cfg(target_os = "linux")]
         assert!(r.cpu_us_per_tx > 0.0, "the process used CPU to commit them: {r:?}");
     }
     let seen = seen.lock().expect("lock");

@@ -79,8 +79,9 @@ pub struct LoadReport {
     pub latency_p50_ms: f64,
     /// Submission-to-commit latency, 99th percentile, milliseconds.
     pub latency_p99_ms: f64,
-    /// CPU time of the whole process (node and load generator, user and system) from the first
-    /// submission to the last commit, per committed transaction, microseconds (0 off Linux).
+    /// CPU time of the whole process (node and load generator, user and system; with `--node`
+    /// the load generator's only) from the first submission to the last commit, per committed
+    /// transaction, microseconds (0 off Linux).
     /// Steadier than the rate on a shared machine: the rate's ceiling is cores / this.
     pub cpu_us_per_tx: f64,
     /// Reads done.

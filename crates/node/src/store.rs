@@ -331,7 +331,9 @@ impl Store {
             }
         }
         // Only this thread changes `recent` (commits are serial), so it can be read here and
-        // changed once the commit has landed; readers look at it before the tables.
+        // changed once the commit has landed. The node reads the store under the app's read lock
+        // and commits under its write lock, so no reader sees the moment in between; without
+        // that lock a reader could miss this block for that moment, never see an entry twice.
         let batch = self.recent().txs.len().saturating_add(receipts.len()) >= self.index_batch;
         if batch {
             write_index(&w, &self.recent(), receipts, block.header.height)?;
@@ -465,24 +467,22 @@ impl Store {
         before: (u64, u32),
         limit: usize,
     ) -> Result<Vec<(u64, u32)>, StoreError> {
-        // The in-memory entries are newer than any in the table; the table is read strictly
-        // below the oldest of them, so a batch written meanwhile is not counted twice.
-        let mut out: Vec<(u64, u32)> = {
+        // The newest `limit` of memory and of the table, merged: an entry in both (a batch
+        // written, memory not yet cleared) counts once.
+        let mut out: BTreeSet<(u64, u32)> = {
             let recent = self.recent();
             let range = (*sender, 0, 0)..(*sender, before.0, before.1);
             recent.accounts.range(range).rev().take(limit).map(|(_, h, i)| (*h, *i)).collect()
         };
-        let below = out.last().copied().unwrap_or(before);
         let r = self.db.begin_read().map_err(dberr)?;
         let t = r.open_table(ACCOUNT_TXS).map_err(dberr)?;
         let a = sender.as_slice();
-        let rest = limit.saturating_sub(out.len());
-        for row in t.range((a, 0, 0)..(a, below.0, below.1)).map_err(dberr)?.rev().take(rest) {
+        for row in t.range((a, 0, 0)..(a, before.0, before.1)).map_err(dberr)?.rev().take(limit) {
             let (k, _) = row.map_err(dberr)?;
             let (_, h, i) = k.value();
-            out.push((h, i));
+            out.insert((h, i));
         }
-        Ok(out)
+        Ok(out.into_iter().rev().take(limit).collect())
     }
 
     /// A savepoint of the database as last committed.
@@ -1046,9 +1046,8 @@ mod tests {
                 );
             }
             assert_eq!(indexed_on_disk(&store), (12, 12));
-            // A reader between a batch's commit and the clearing of memory sees its entries in
-            // both places, and counts each once.
-            for r in model.iter().filter(|r| r.height == 7) {
+            // Entries in both places (a batch written, memory not yet cleared) count once.
+            for r in model.iter().filter(|r| (4..8).contains(&r.height)) {
                 store.recent_mut().add(r.tx_hash, r.sender, r.height, r.index);
             }
             assert_indexed(&store, &model, &senders);
@@ -1122,6 +1121,8 @@ mod tests {
         store.revert_to(&sp).unwrap();
         assert_eq!(store.meta().unwrap().map(|m| m.head.height), Some(1));
         assert_eq!(store.account_txs(&a, (u64::MAX, 0), 10).unwrap(), vec![(1, 0)]);
+        assert_eq!(store.tx_location(&receipt(2, 0, a).tx_hash).unwrap(), None, "reverted");
+        assert_eq!(store.tx_location(&receipt(1, 0, a).tx_hash).unwrap(), Some((1, 0)));
         assert!(store.block(2).unwrap().is_none());
         assert!(store.block(1).unwrap().is_some());
     }
