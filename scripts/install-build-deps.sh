@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Installs what building Cairn needs beyond Rust: HiGHS (the MILP solver of the risk engine,
 # compiled from source by the `highs-sys` crate) wants cmake, a C++ compiler and libclang (for
-# its generated bindings). Debian packages through apt; skipped when they are already there.
+# its generated bindings). The indexer's tests run a real PostgreSQL (scripts/postgres.sh). Debian
+# packages through apt; skipped when they are already there.
 set -euo pipefail
+bash "$(dirname "$0")/postgres.sh" install
 have_libclang() {
     ldconfig -p 2>/dev/null | grep -q 'libclang\(-[0-9.]*\)\?\.so' ||
         ls /usr/lib/llvm-*/lib/libclang.so* >/dev/null 2>&1 ||

@@ -54,6 +54,10 @@ pub struct DevnetArgs {
     /// `--cors http://localhost:5173`.
     #[arg(long, value_name = "ORIGINS", value_delimiter = ',')]
     pub cors: Vec<String>,
+    /// Run the indexer beside the node, following it into this PostgreSQL database
+    /// (`postgres://...`; docs/indexer.md).
+    #[arg(long, value_name = "URL")]
+    pub postgres: Option<String>,
     /// Node settings: store, memory, limits.
     #[command(flatten)]
     pub node: NodeArgs,
@@ -99,6 +103,11 @@ fn config(args: &DevnetArgs, keys: &DevKeys) -> Result<Config> {
     config.dev = Some(DevConfig { governor: keys.governor.clone() });
     config.cors = args.cors.clone();
     config.http.exempt = args.node.exempt_ip.clone();
+    // The indexer beside the node reads every block and, once a day, every staker: more than
+    // the per-IP limit allows a public client.
+    if args.postgres.is_some() && !config.http.exempt.contains(&IpAddr::from(std::net::Ipv4Addr::LOCALHOST)) {
+        config.http.exempt.push(std::net::Ipv4Addr::LOCALHOST.into());
+    }
     Ok(config)
 }
 
@@ -171,6 +180,9 @@ pub fn run(args: &DevnetArgs) -> Result<()> {
             );
         }
         let producer = node.spawn_producer();
+        if let Some(postgres) = args.postgres.clone() {
+            tokio::spawn(crate::index::beside_devnet(format!("http://{addr}"), postgres));
+        }
         if args.no_workers {
             tokio::spawn(devnet::seed_world(Arc::clone(&node), Arc::clone(&keys)));
         } else {

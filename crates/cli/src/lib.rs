@@ -6,6 +6,7 @@
 
 pub mod dev;
 pub mod devnet;
+pub mod index;
 pub mod keeper;
 pub mod keys;
 pub mod net;

@@ -71,6 +71,12 @@ enum Command {
         after_help = "Examples:\n  cairn devnet\n  cairn devnet --data-dir /tmp/dev --listen 127.0.0.1:9545 --stakers 100"
     )]
     Devnet(Box<devnet::DevnetArgs>),
+    /// Mirror a node's chain into PostgreSQL: typed tables per event family, one database
+    /// transaction per block, daily snapshots and analytics views (docs/indexer.md).
+    #[command(
+        after_help = "Examples:\n  cairn index --node http://127.0.0.1:8545 --postgres postgres://postgres@127.0.0.1:5432/cairn\n  cairn index --postgres postgres://postgres@127.0.0.1:5432/cairn --once\n\nA throw-away database: `bash scripts/postgres.sh start /tmp/pg` prints its URL."
+    )]
+    Index(Box<cairn_cli::index::IndexArgs>),
     /// A local multi-validator network under CometBFT: each validator a `cometbft` process and
     /// a Cairn application with its own store and API, on loopback ports (docs/node.md).
     #[command(
@@ -432,6 +438,31 @@ enum BenchCommand {
         #[arg(long)]
         rate: Option<f64>,
     },
+    /// Build a chain of N transactions, serve it on a loopback port and time the indexer's
+    /// catch-up into a fresh database on a PostgreSQL server (JSON; docs/indexer.md).
+    #[command(
+        after_help = "Examples:\n  bash scripts/postgres.sh start /tmp/pg   # prints URL\n  cairn bench index --txs 1000000 --postgres URL --chain-dir /tmp/chain1m"
+    )]
+    Index {
+        /// Transactions in the chain.
+        #[arg(long, default_value_t = 1_000_000)]
+        txs: usize,
+        /// Signing accounts.
+        #[arg(long, default_value_t = 10_000)]
+        accounts: usize,
+        /// Transactions per block.
+        #[arg(long, default_value_t = 5_000)]
+        per_block: usize,
+        /// A PostgreSQL server; the bench creates and drops its own database there.
+        #[arg(long, env = "CAIRN_POSTGRES")]
+        postgres: String,
+        /// Keep the chain in this directory and reuse it on later runs.
+        #[arg(long)]
+        chain_dir: Option<PathBuf>,
+        /// Blocks fetched ahead of the writer.
+        #[arg(long, default_value_t = 8)]
+        prefetch: usize,
+    },
     /// Build a chain of N stored transactions (rewards history on) in a temporary directory,
     /// then time reopening it: restart time must not grow with the chain (JSON).
     #[command(after_help = "Examples:\n  cairn bench restart --txs 100000 --reopens 3")]
@@ -634,6 +665,7 @@ fn main() -> ExitCode {
         Command::Scenario(ScenarioCommand::Run { file, quiet }) => run_scenario(&file, quiet),
         Command::Rewards(cmd) => run_rewards(cmd),
         Command::Devnet(args) => report(devnet::run(&args).map(|()| serde_json::Value::Null), true),
+        Command::Index(args) => report(cairn_cli::index::run(&args), false),
         Command::Testnet(args) => report(testnet::run(&args).map(|()| serde_json::Value::Null), true),
         Command::Node(args) => report(testnet::run_validator(&args).map(|()| serde_json::Value::Null), true),
         Command::Dev { command, node, wait, json } => report(cairn_cli::dev::run(&node, command, wait), json),
@@ -718,6 +750,15 @@ fn main() -> ExitCode {
                 rate,
             };
             report(testnet::bench(testnet::BenchSpec { validators, load, block_ms }), false)
+        }
+        Command::Bench(BenchCommand::Index { txs, accounts, per_block, postgres, chain_dir, prefetch }) => {
+            let spec = cairn_cli::index::BenchSpec {
+                chain: cairn_node::loadgen::RestartSpec { txs, accounts, per_block },
+                postgres,
+                chain_dir,
+                prefetch,
+            };
+            report(cairn_cli::index::bench(&spec), false)
         }
         Command::Bench(BenchCommand::Restart { txs, accounts, per_block, reopens, build_into }) => {
             let spec = cairn_node::loadgen::RestartSpec { txs, accounts, per_block };

@@ -73,6 +73,22 @@ impl Client {
         path: &str,
         body: Option<Vec<u8>>,
     ) -> Result<(u16, Value), ClientError> {
+        let (status, bytes) = self.request_raw(method, path, body).await?;
+        Ok((status, serde_json::from_slice(&bytes).unwrap_or(Value::Null)))
+    }
+
+    /// `GET path`: status and the body's bytes, for callers that decode into their own types.
+    pub async fn get_raw(&self, path: &str) -> Result<(u16, Bytes), ClientError> {
+        self.request_raw(Method::GET, path, None).await
+    }
+
+    /// Any request: status and the body's bytes.
+    pub async fn request_raw(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Vec<u8>>,
+    ) -> Result<(u16, Bytes), ClientError> {
         let url = format!("{}{}", self.base, path);
         let err = |reason: String| ClientError { url: url.clone(), reason };
         let req = Request::builder()
@@ -84,7 +100,6 @@ impl Client {
         let resp = self.http.request(req).await.map_err(|e| err(with_sources(&e)))?;
         let status = resp.status().as_u16();
         let bytes = resp.into_body().collect().await.map_err(|e| err(e.to_string()))?.to_bytes();
-        let value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        Ok((status, value))
+        Ok((status, bytes))
     }
 }

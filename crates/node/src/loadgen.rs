@@ -569,6 +569,11 @@ pub fn build_chain(
     Ok((node, BuiltChain { stored_txs, blocks, history_days, store_mb, build_seconds }))
 }
 
+/// Opens a chain `build_chain` stored in `dir` with the same `spec`.
+pub fn open_chain(dir: &std::path::Path, spec: &RestartSpec) -> anyhow::Result<Arc<Node>> {
+    Ok(Node::open(restart_config(dir, spec), &restart_genesis(spec))?)
+}
+
 /// Seconds to open the node over `dir` (until it could serve), checking it is at `blocks`.
 pub fn time_open(dir: &std::path::Path, spec: &RestartSpec, blocks: u64) -> anyhow::Result<f64> {
     // The genesis (10,000 key derivations) is the operator's input, not the node's work.

@@ -1,0 +1,234 @@
+//! The indexing loop: fetch ahead, check, encode, link and write in order.
+
+use std::{sync::Arc, time::Instant};
+
+use alloy_primitives::B256;
+use cairn_node::client::Client as NodeClient;
+use futures_util::{StreamExt, stream};
+use tokio_postgres::{Client, NoTls};
+
+use crate::{
+    rows,
+    rows::{BlockRows, RowsError},
+    schema,
+    schema::SchemaError,
+    verify,
+    verify::{BadBlock, NodeBlock},
+    write,
+    write::{Statements, WriteError},
+};
+
+/// Why indexing stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum IndexError {
+    /// Connecting to or querying PostgreSQL.
+    #[error("postgres: {0}")]
+    Db(#[from] tokio_postgres::Error),
+    /// Migrations or the lock.
+    #[error(transparent)]
+    Schema(#[from] SchemaError),
+    /// The node answered something unusable.
+    #[error("node: {0}")]
+    Node(String),
+    /// The node could not be reached (followers retry).
+    #[error("node unreachable: {0}")]
+    Unreachable(String),
+    /// A served block failed its checks; nothing of it was written.
+    #[error("refused: {0}")]
+    BadBlock(#[from] BadBlock),
+    /// A block's rows could not be built; nothing of it was written.
+    #[error("refused: {0}")]
+    Rows(#[from] RowsError),
+    /// A block's write did not commit.
+    #[error(transparent)]
+    Write(#[from] WriteError),
+    /// The database holds another chain than the node serves.
+    #[error("the database indexes the chain with genesis {indexed} but the node's genesis is {served}")]
+    OtherChain {
+        /// Genesis hash in the database.
+        indexed: B256,
+        /// Genesis hash the node serves.
+        served: B256,
+    },
+}
+
+/// Progress of a catch-up.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Progress {
+    /// Blocks written.
+    pub blocks: u64,
+    /// Transactions written.
+    pub txs: u64,
+    /// Events written.
+    pub events: u64,
+    /// Seconds the writer waited for the next fetched and checked block.
+    pub wait_seconds: f64,
+    /// Seconds the writer spent writing (its database round trips included).
+    pub write_seconds: f64,
+}
+
+/// An indexer connected to one node and one database, holding the database's indexer lock.
+pub struct Indexer {
+    db: Client,
+    statements: Statements,
+    node: NodeClient,
+    /// The last indexed block: height and hash.
+    indexed: Option<(u64, B256)>,
+    /// Blocks fetched and prepared ahead of the writer.
+    prefetch: usize,
+    /// Whether this session's writes run the foreign keys' per-row checks.
+    fk_checks: bool,
+}
+
+impl std::fmt::Debug for Indexer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Indexer").field("node", &self.node.base()).field("indexed", &self.indexed).finish()
+    }
+}
+
+impl Indexer {
+    /// Connects to PostgreSQL (`postgres://...`), takes the lock, migrates, and reads where the
+    /// database stopped.
+    pub async fn connect(node_url: &str, postgres: &str) -> Result<Self, IndexError> {
+        let (mut db, conn) = tokio_postgres::connect(postgres, NoTls).await?;
+        tokio::spawn(async move {
+            // The connection's own error also fails the next query, which reports it.
+            let _ = conn.await;
+        });
+        schema::lock(&db).await?;
+        schema::migrate(&mut db).await?;
+        let fk_checks = !skip_fk_checks(&db).await;
+        let statements = Statements::prepare(&db).await?;
+        let indexed = db.query_opt("SELECT height, block_hash FROM indexer_state", &[]).await?.map(|r| {
+            let h: i64 = r.get(0);
+            let hash: Vec<u8> = r.get(1);
+            (h.unsigned_abs(), B256::from_slice(&hash))
+        });
+        Ok(Self { db, statements, node: NodeClient::new(node_url), indexed, prefetch: 8, fk_checks })
+    }
+
+    /// Whether the writes of this session run the foreign keys' per-row checks (false when the
+    /// role may set `session_replication_role`).
+    pub fn fk_checks(&self) -> bool {
+        self.fk_checks
+    }
+
+    /// Sets how many blocks are fetched ahead of the writer (at least 1).
+    pub fn with_prefetch(mut self, n: usize) -> Self {
+        self.prefetch = n.max(1);
+        self
+    }
+
+    /// The last indexed block, if any.
+    pub fn indexed(&self) -> Option<(u64, B256)> {
+        self.indexed
+    }
+
+    /// The database client (for snapshots and tests).
+    pub fn db(&self) -> &Client {
+        &self.db
+    }
+
+    /// The database client for a transaction of its own (snapshots).
+    pub(crate) fn db_mut(&mut self) -> &mut Client {
+        &mut self.db
+    }
+
+    /// The node's client.
+    pub fn node(&self) -> &NodeClient {
+        &self.node
+    }
+
+    /// The node's head height.
+    pub async fn node_head(&self) -> Result<u64, IndexError> {
+        let (status, v) = self.node.get("/v1/state").await.map_err(|e| IndexError::Unreachable(e.to_string()))?;
+        v.pointer("/head/height")
+            .and_then(serde_json::Value::as_u64)
+            .filter(|_| status == 200)
+            .ok_or_else(|| IndexError::Node(format!("GET /v1/state answered {status}: {v}")))
+    }
+
+    /// Indexes every block after the indexed one up to `to` (inclusive), in order.
+    pub async fn catch_up(&mut self, to: u64) -> Result<Progress, IndexError> {
+        let from = self.indexed.map_or(0, |(h, _)| h + 1);
+        let mut progress = Progress::default();
+        if from > to {
+            return Ok(progress);
+        }
+        if from == 0 {
+            // nothing indexed yet: the genesis check happens when block 0 is linked
+        } else {
+            self.check_genesis().await?;
+        }
+        let node = Arc::new(self.node.clone());
+        let mut prepared = stream::iter(from..=to)
+            .map(|h| {
+                let node = Arc::clone(&node);
+                tokio::spawn(async move { prepare(&node, h).await })
+            })
+            .buffered(self.prefetch);
+        loop {
+            let waited = Instant::now();
+            let Some(joined) = prepared.next().await else { break };
+            let (block, rows) = joined.map_err(|e| IndexError::Node(format!("fetch task: {e}")))??;
+            let writing = Instant::now();
+            progress.wait_seconds += (writing - waited).as_secs_f64();
+            self.write(&block, &rows).await?;
+            progress.write_seconds += writing.elapsed().as_secs_f64();
+            progress.blocks += 1;
+            progress.txs += block.txs.len() as u64;
+            progress.events += rows.event_count as u64;
+        }
+        Ok(progress)
+    }
+
+    /// Links, then writes, one prepared block.
+    async fn write(&mut self, block: &NodeBlock, rows: &BlockRows) -> Result<(), IndexError> {
+        let expected = self.indexed.map_or(0, |(h, _)| h + 1);
+        verify::check_link(block, expected, self.indexed)?;
+        let node = self.node.base().to_owned();
+        write::write_block(&mut self.db, &self.statements, block, rows, self.indexed.map(|(h, _)| h), &node).await?;
+        self.indexed = Some((block.header.height, block.hash));
+        Ok(())
+    }
+
+    /// Work done once the database is at the node's head (daily snapshots).
+    pub async fn after_catch_up(&mut self) -> Result<(), IndexError> {
+        crate::snapshot::maybe_take(self).await.map(|_| ())
+    }
+
+    /// Refuses a node whose genesis is not the database's.
+    async fn check_genesis(&self) -> Result<(), IndexError> {
+        let row = self.db.query_one("SELECT genesis_hash FROM indexer_state", &[]).await?;
+        let indexed = B256::from_slice(&row.get::<_, Vec<u8>>(0));
+        let served = fetch(&self.node, 0).await?.hash;
+        if indexed == served { Ok(()) } else { Err(IndexError::OtherChain { indexed, served }) }
+    }
+}
+
+/// Turns off, for this session only, the per-row checks of the foreign keys (and any triggers),
+/// as logical replication's apply does: the indexer writes a block's parents and children in one
+/// transaction from a checked block, and the checks cost ~40% of the write time. Other sessions
+/// still get every check. Needs a role allowed to set `session_replication_role` (a superuser,
+/// or `GRANT SET ON PARAMETER session_replication_role`); otherwise the checks stay on.
+async fn skip_fk_checks(db: &Client) -> bool {
+    db.batch_execute("SET session_replication_role = replica").await.is_ok()
+}
+
+/// Fetches block `h` and checks its contents.
+pub async fn fetch(node: &NodeClient, h: u64) -> Result<NodeBlock, IndexError> {
+    let path = format!("/v1/blocks/{h}");
+    let (status, bytes) = node.get_raw(&path).await.map_err(|e| IndexError::Unreachable(e.to_string()))?;
+    if status != 200 {
+        return Err(IndexError::Node(format!("GET {path} answered {status}: {}", String::from_utf8_lossy(&bytes))));
+    }
+    serde_json::from_slice(&bytes).map_err(|e| IndexError::Node(format!("GET {path}: not a block: {e}")))
+}
+
+/// Fetches, checks and encodes block `h`: everything that does not need the blocks before it.
+async fn prepare(node: &NodeClient, h: u64) -> Result<(NodeBlock, BlockRows), IndexError> {
+    let block = fetch(node, h).await?;
+    verify::check_contents(&block)?;
+    let rows = rows::block_rows(&block)?;
+    Ok((block, rows))
+}
