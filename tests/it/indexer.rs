@@ -166,6 +166,7 @@ fn every_indexed_row_equals_the_nodes_answer_and_the_follower_keeps_up() {
         let (h, head, kinds) = rich_node("idx-rows").await;
         let base = h.client.base().to_owned();
         let mut ix = Indexer::connect(&base, &pg.url).await.expect("connect");
+        assert!(!ix.fk_checks(), "the test cluster's superuser skips the per-row checks");
         let p = ix.catch_up(head).await.expect("catch up");
         assert_eq!(p.blocks, head + 1);
         let db = connect(&pg.url).await;
@@ -300,7 +301,6 @@ fn index_child() {
 
 #[test]
 fn a_killed_indexer_resumes_to_the_database_of_an_uninterrupted_one() {
-    let killed = Pg::new("killed");
     let whole = Pg::new("whole");
     let seed: u64 = std::env::var("CAIRN_INDEX_KILL_SEED")
         .ok()
@@ -310,35 +310,55 @@ fn a_killed_indexer_resumes_to_the_database_of_an_uninterrupted_one() {
     let rt = runtime();
     let (h, head, _) = rt.block_on(rich_node("idx-kill"));
     let base = h.client.base().to_owned();
-    // How long an uninterrupted catch-up takes, to spread the kills over it.
     let t = Instant::now();
     rt.block_on(async {
         let mut ix = Indexer::connect(&base, &whole.url).await.expect("connect");
         ix.catch_up(head).await.expect("catch up");
     });
-    let span = t.elapsed().as_millis().max(50) as u64;
-    let exe = std::env::current_exe().expect("test binary");
-    let mut rng = seed;
+    let span = t.elapsed().as_millis();
+    // xorshift from the seed (never zero, which would stay zero).
+    let mut rng = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
     let mut next = move |n: u64| {
         rng ^= rng << 13;
         rng ^= rng >> 7;
         rng ^= rng << 17;
         rng % n.max(1)
     };
+    // A child may finish before a kill lands (a loaded machine's polling is late): then the
+    // loop starts over on a new database, at most three times.
+    for attempt in 0..3 {
+        let killed = Pg::new("killed");
+        let kills = kill_loop(&base, head, &killed, &mut next);
+        eprintln!("indexer kill loop: {kills} SIGKILLs over a {span} ms catch-up, then caught up to {head}");
+        if kills < KILL_ROUNDS / 3 && attempt < 2 {
+            continue;
+        }
+        assert!(kills >= KILL_ROUNDS / 3, "only {kills} kills landed before the end, three times");
+        assert_eq!(killed.dump(), whole.dump(), "the resumed database equals the uninterrupted one");
+        break;
+    }
+    drop(h);
+}
+
+/// Runs the indexer child into `killed` again and again, SIGKILLing it at kill points drawn
+/// from `next`, until a run finishes; checks the indexed height never goes back and ends at
+/// `head`. Returns the kills that landed.
+fn kill_loop(base: &str, head: u64, killed: &Pg, next: &mut impl FnMut(u64) -> u64) -> u64 {
+    let exe = std::env::current_exe().expect("test binary");
     let mut last = None;
     let mut kills = 0;
     for round in 0..KILL_ROUNDS + 1 {
         let mut child = Command::new(&exe)
             .args(["--exact", "indexer::index_child", "--ignored", "--nocapture", "--test-threads=1"])
-            .env("CAIRN_INDEX_CHILD_NODE", &base)
+            .env("CAIRN_INDEX_CHILD_NODE", base)
             .env("CAIRN_INDEX_CHILD_PG", &killed.url)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .expect("spawn the indexer child");
-        // A kill point from the seed: once the child has written past a height between where it
-        // starts and the head, after up to 10 ms more (mid-transaction, often). The last round
-        // is left to finish.
+        // A kill point: once the child has written past a height between where it starts and
+        // a third of the way to the head, after up to 10 ms more (mid-transaction, often). The
+        // last round is left to finish.
         let from = last.map_or(0, |h| h + 1);
         let target = (round < KILL_ROUNDS && from < head).then(|| from + next((head - from) / 3 + 1));
         let extra = Duration::from_millis(next(10));
@@ -352,7 +372,7 @@ fn a_killed_indexer_resumes_to_the_database_of_an_uninterrupted_one() {
             assert!(started.elapsed() < Duration::from_secs(120), "the indexer child hangs");
             if let Some(target) = target
                 && reached.is_none()
-                && indexed_height(&killed).is_some_and(|h| h >= target)
+                && indexed_height(killed).is_some_and(|h| h >= target)
             {
                 reached = Some(Instant::now());
             }
@@ -364,7 +384,7 @@ fn a_killed_indexer_resumes_to_the_database_of_an_uninterrupted_one() {
             }
             std::thread::sleep(Duration::from_millis(1));
         };
-        let now = indexed_height(&killed);
+        let now = indexed_height(killed);
         assert!(now >= last, "the indexed height went back from {last:?} to {now:?}");
         last = now;
         if finished {
@@ -372,17 +392,17 @@ fn a_killed_indexer_resumes_to_the_database_of_an_uninterrupted_one() {
         }
     }
     assert_eq!(last, Some(head), "the killed indexer finished");
-    assert!(kills >= KILL_ROUNDS / 3, "only {kills} kills landed before the end (span {span} ms)");
-    eprintln!("indexer kill loop: {kills} SIGKILLs over a {span} ms catch-up, then caught up to {head}");
-    assert_eq!(killed.dump(), whole.dump(), "the resumed database equals the uninterrupted one");
-    drop(h);
+    kills
 }
 
 #[test]
 fn a_lying_node_is_refused_and_nothing_is_written() {
     runtime().block_on(async {
         let (a, head, _) = rich_node("idx-lie-a").await;
-        let (b, _, _) = rich_node("idx-lie-b").await;
+        // Another chain from the same genesis: empty blocks, so its block 1 already differs.
+        let b = crate::rich_chain::start(&crate::node::temp_dir("idx-lie-b")).await;
+        let (status, _) = b.post("/v1/dev/mine", &serde_json::json!({"blocks": 8})).await;
+        assert_eq!(status, 200);
         let real = a.client.base().to_owned();
         let cases = [
             (proxy::Lie::ServesTheNextBlock { from: 5 }, "OutOfOrder"),
@@ -392,6 +412,9 @@ fn a_lying_node_is_refused_and_nothing_is_written() {
         for (lie, want) in cases {
             let pg = Pg::new("lie");
             let mut ix = Indexer::connect(&real, &pg.url).await.expect("connect");
+            // The honest part with the foreign keys checked on every row too.
+            ix.keep_fk_checks().await.expect("checks on");
+            assert!(ix.fk_checks());
             let before_lie = match &lie {
                 proxy::Lie::EditsAnEvent { at } => *at - 1,
                 _ => 4,

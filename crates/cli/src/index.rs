@@ -20,6 +20,10 @@ pub struct IndexArgs {
     /// Blocks fetched and checked ahead of the writer.
     #[arg(long, default_value_t = 8)]
     pub prefetch: usize,
+    /// Run the foreign keys' per-row checks on the indexer's own writes too (by default they
+    /// are skipped when the role may, as logical replication does; ~40% slower catch-up).
+    #[arg(long)]
+    pub keep_fk_checks: bool,
 }
 
 /// Runs the indexer until caught up (`--once`) or until Ctrl-C.
@@ -30,6 +34,9 @@ pub fn run(args: &IndexArgs) -> Result<serde_json::Value> {
             .await
             .with_context(|| format!("starting the indexer of {} into {}", args.node, redact(&args.postgres)))?
             .with_prefetch(args.prefetch);
+        if args.keep_fk_checks {
+            indexer.keep_fk_checks().await?;
+        }
         let from = indexer.indexed().map_or(0, |(h, _)| h + 1);
         crate::out::print(&format!("cairn index: {} -> {}, from block {from}", args.node, redact(&args.postgres)));
         if args.once {
@@ -105,6 +112,8 @@ pub struct BenchSpec {
     pub chain_dir: Option<std::path::PathBuf>,
     /// Blocks fetched ahead of the writer.
     pub prefetch: usize,
+    /// Keep the foreign keys' per-row checks on.
+    pub keep_fk_checks: bool,
 }
 
 /// Builds (or reopens) a chain, serves it on a loopback port, and times a catch-up into a fresh
@@ -126,16 +135,12 @@ pub fn bench(spec: &BenchSpec) -> Result<serde_json::Value> {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let url = format!("http://{}", listener.local_addr()?);
         tokio::spawn(cairn_node::api::serve(std::sync::Arc::clone(&node), listener));
-        let (admin, conn) = tokio_postgres::connect(&spec.postgres, tokio_postgres::NoTls)
-            .await
-            .with_context(|| format!("connecting to {}", redact(&spec.postgres)))?;
-        tokio::spawn(conn);
-        let name = format!("cairn_bench_{}", std::process::id());
-        admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name}")).await?;
-        admin.batch_execute(&format!("CREATE DATABASE {name}")).await?;
-        let db_url = with_database(&spec.postgres, &name);
+        let (admin, name, db_url) = fresh_database(&spec.postgres).await?;
         let measured = async {
             let mut indexer = Indexer::connect(&url, &db_url).await?.with_prefetch(spec.prefetch);
+            if spec.keep_fk_checks {
+                indexer.keep_fk_checks().await?;
+            }
             let start = Instant::now();
             let p = indexer.catch_up(head).await?;
             let secs = start.elapsed().as_secs_f64();
@@ -158,6 +163,52 @@ pub fn bench(spec: &BenchSpec) -> Result<serde_json::Value> {
         let _ = std::fs::remove_dir_all(&dir);
     }
     Ok(serde_json::json!({ "chain": built, "reused_chain": reuse, "catch_up": result? }))
+}
+
+/// A new empty database on the server at `url` for a bench: the admin connection, its name
+/// and its URL. The caller drops it.
+async fn fresh_database(url: &str) -> Result<(tokio_postgres::Client, String, String)> {
+    let (admin, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .with_context(|| format!("connecting to {}", redact(url)))?;
+    tokio::spawn(conn);
+    let name = format!("cairn_bench_{}", std::process::id());
+    admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await?;
+    admin.batch_execute(&format!("CREATE DATABASE {name}")).await?;
+    let db_url = with_database(url, &name);
+    Ok((admin, name, db_url))
+}
+
+/// Follows a running node for `seconds` into a fresh database and measures, per block, the
+/// seconds from the node's announcement (its event stream) to the block's commit in PostgreSQL.
+pub fn bench_follow(node: &str, postgres: &str, seconds: u64) -> Result<serde_json::Value> {
+    let rt = tokio::runtime::Runtime::new()?;
+    rt.block_on(async {
+        let (admin, name, db_url) = fresh_database(postgres).await?;
+        let measured = async {
+            let mut indexer = Indexer::connect(node, &db_url).await?;
+            let head = indexer.node_head().await?;
+            let caught = indexer.catch_up(head).await?;
+            indexer.record_lags();
+            indexer.follow(tokio::time::sleep(std::time::Duration::from_secs(seconds))).await?;
+            let lags = indexer.take_lags();
+            let mut ms: Vec<f64> = lags.iter().map(|(_, s)| s * 1e3).collect();
+            ms.sort_by(f64::total_cmp);
+            let pick = |q: f64| ms.get(((ms.len() as f64 - 1.0) * q).round() as usize).copied();
+            let blocks = indexer.indexed().map_or(0, |(h, _)| h).saturating_sub(head);
+            anyhow::Ok(serde_json::json!({
+                "caught_up_blocks": caught.blocks,
+                "followed_blocks": blocks,
+                "seconds": seconds,
+                "block_interval_ms": if blocks > 0 { seconds as f64 * 1e3 / blocks as f64 } else { 0.0 },
+                "lag_ms": { "p50": pick(0.5), "p99": pick(0.99), "max": ms.last() },
+                "announced_blocks_measured": ms.len(),
+            }))
+        }
+        .await;
+        admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await?;
+        measured
+    })
 }
 
 /// `url` with its database name replaced by `name` (`postgres://u@h:p/db?x` -> `.../name?x`).

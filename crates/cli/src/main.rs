@@ -462,6 +462,25 @@ enum BenchCommand {
         /// Blocks fetched ahead of the writer.
         #[arg(long, default_value_t = 8)]
         prefetch: usize,
+        /// Run the foreign keys' per-row checks on the indexer's writes too.
+        #[arg(long)]
+        keep_fk_checks: bool,
+    },
+    /// Follow a running node (e.g. `cairn devnet`) for SECONDS into a fresh database on a
+    /// PostgreSQL server: per block, the lag from the node's announcement to the commit (JSON).
+    #[command(
+        after_help = "Examples:\n  cairn devnet --in-memory &\n  cairn bench follow --node http://127.0.0.1:8545 --postgres URL --seconds 60"
+    )]
+    Follow {
+        /// The node's API.
+        #[arg(long, default_value = "http://127.0.0.1:8545")]
+        node: String,
+        /// A PostgreSQL server; the bench creates and drops its own database there.
+        #[arg(long, env = "CAIRN_POSTGRES")]
+        postgres: String,
+        /// How long to follow.
+        #[arg(long, default_value_t = 60)]
+        seconds: u64,
     },
     /// Build a chain of N stored transactions (rewards history on) in a temporary directory,
     /// then time reopening it: restart time must not grow with the chain (JSON).
@@ -751,14 +770,26 @@ fn main() -> ExitCode {
             };
             report(testnet::bench(testnet::BenchSpec { validators, load, block_ms }), false)
         }
-        Command::Bench(BenchCommand::Index { txs, accounts, per_block, postgres, chain_dir, prefetch }) => {
+        Command::Bench(BenchCommand::Index {
+            txs,
+            accounts,
+            per_block,
+            postgres,
+            chain_dir,
+            prefetch,
+            keep_fk_checks,
+        }) => {
             let spec = cairn_cli::index::BenchSpec {
                 chain: cairn_node::loadgen::RestartSpec { txs, accounts, per_block },
                 postgres,
                 chain_dir,
                 prefetch,
+                keep_fk_checks,
             };
             report(cairn_cli::index::bench(&spec), false)
+        }
+        Command::Bench(BenchCommand::Follow { node, postgres, seconds }) => {
+            report(cairn_cli::index::bench_follow(&node, &postgres, seconds), false)
         }
         Command::Bench(BenchCommand::Restart { txs, accounts, per_block, reopens, build_into }) => {
             let spec = cairn_node::loadgen::RestartSpec { txs, accounts, per_block };

@@ -79,29 +79,40 @@ grid AS (
     CROSS JOIN last_day l
     CROSS JOIN LATERAL generate_series(s.first_day::timestamp, l.day::timestamp, interval '1 day') AS g (day)
 ),
+-- the last exchange rate of each day with one
+day_rate AS (
+    SELECT DISTINCT ON (e.strategy, (b.time AT TIME ZONE 'UTC')::date)
+           e.strategy, (b.time AT TIME ZONE 'UTC')::date AS day, e.rate
+    FROM ev_strategy e JOIN blocks b ON b.height = e.height
+    WHERE e.event = 'exchange_rate_emitted'
+    ORDER BY e.strategy, (b.time AT TIME ZONE 'UTC')::date, e.height DESC, e.tx_index DESC, e.event_index DESC
+),
 cumulative AS (
     SELECT g.day, g.strategy,
            sum(coalesce(d.deposited, 0)) OVER w AS deposited,
            sum(coalesce(d.withdrawn, 0)) OVER w AS withdrawn,
            sum(coalesce(d.burned, 0)) OVER w AS burned,
-           sum(coalesce(d.shares, 0)) OVER w AS total_shares
-    FROM grid g LEFT JOIN daily d ON d.strategy = g.strategy AND d.day = g.day
+           sum(coalesce(d.shares, 0)) OVER w AS total_shares,
+           r.rate,
+           count(r.rate) OVER w AS rate_group
+    FROM grid g
+    LEFT JOIN daily d ON d.strategy = g.strategy AND d.day = g.day
+    LEFT JOIN day_rate r ON r.strategy = g.strategy AND r.day = g.day
     WINDOW w AS (PARTITION BY g.strategy ORDER BY g.day)
+),
+-- days without a rate event keep the previous day's
+carried AS (
+    SELECT c.*, first_value(c.rate) OVER (PARTITION BY c.strategy, c.rate_group ORDER BY c.day) AS last_rate
+    FROM cumulative c
 )
 SELECT c.day, c.strategy, sc.asset, sc.address AS strategy_address,
        c.deposited, c.withdrawn, c.burned,
        c.deposited - c.withdrawn - c.burned AS net_deposited,
        c.total_shares,
-       coalesce(r.rate, 1000000000000000000) AS exchange_rate,
-       div(c.total_shares * coalesce(r.rate, 1000000000000000000), 1000000000000000000) AS tokens_at_rate
-FROM cumulative c
-LEFT JOIN ev_strategy sc ON sc.event = 'strategy_created' AND sc.strategy = c.strategy
-LEFT JOIN LATERAL (
-    SELECT e.rate FROM ev_strategy e JOIN blocks b ON b.height = e.height
-    WHERE e.event = 'exchange_rate_emitted' AND e.strategy = c.strategy
-      AND (b.time AT TIME ZONE 'UTC')::date <= c.day
-    ORDER BY e.height DESC, e.tx_index DESC, e.event_index DESC LIMIT 1
-) r ON true;
+       coalesce(c.last_rate, 1000000000000000000) AS exchange_rate,
+       div(c.total_shares * coalesce(c.last_rate, 1000000000000000000), 1000000000000000000) AS tokens_at_rate
+FROM carried c
+LEFT JOIN ev_strategy sc ON sc.event = 'strategy_created' AND sc.strategy = c.strategy;
 
 COMMENT ON VIEW tvl_daily IS
 'One row per UTC day (of block time) and strategy, from the strategy''s first event to the indexed head''s day (days without events filled): cumulative tokens deposited, withdrawn (withdrawals completed as tokens) and burned or redistributed (slashes cleared), net_deposited = deposited - withdrawn - burned, total shares, the last exchange rate emitted by that day (WAD tokens per share) and tokens_at_rate = total_shares * rate / 1e18. net_deposited ignores exchange-rate growth (donations) and, for the beacon strategy, beacon-chain losses; tokens_at_rate includes growth up to the last rate event. asset is NULL for strategies created at genesis.';
@@ -228,17 +239,6 @@ COMMENT ON VIEW operator_set_allocations IS
 -- Slashes and what each costs, per staker.
 CREATE VIEW slash_losses AS
 WITH
-head AS (
-    SELECT coalesce((SELECT height FROM indexer_state), (SELECT max(height) FROM blocks)) AS height
-),
-withdrawal_delay AS (
-    SELECT coalesce(
-        (SELECT (g.action -> 'set_param' ->> 'value')::numeric FROM ev_governance g
-         WHERE g.event = 'proposal_executed' AND g.action -> 'set_param' ->> 'name' = 'withdrawal_delay_blocks'
-         ORDER BY g.height DESC, g.tx_index DESC, g.event_index DESC LIMIT 1),
-        nullif(current_setting('cairn.withdrawal_delay_blocks', true), '')::numeric
-    ) AS blocks
-),
 slash AS (
     SELECT s.height, s.tx_index, s.event_index, s.operator, s.set_service, s.set_id, s.slash_id,
            s.description, u.strategy, u.wad_slashed
@@ -329,11 +329,20 @@ delegated_scaled AS (
     GROUP BY 1, 2, 3, 4, 5
 ),
 -- Withdrawals queued from the operator, not completed, and still in the slashable window
--- (queued at or after the charged block minus the withdrawal delay): needs the delay.
+-- (queued at or after the charged block minus the withdrawal delay then in force: the latest
+-- governance change before the slash, else the setting cairn.withdrawal_delay_blocks).
 queued AS (
     SELECT p.height, p.tx_index, p.event_index, p.strategy, q.staker, q.nonce, u.scaled
     FROM part p
-    CROSS JOIN withdrawal_delay wd
+    CROSS JOIN LATERAL (
+        SELECT coalesce(
+            (SELECT (g.action -> 'set_param' ->> 'value')::numeric FROM ev_governance g
+             WHERE g.event = 'proposal_executed' AND g.action -> 'set_param' ->> 'name' = 'withdrawal_delay_blocks'
+               AND (g.height, g.tx_index, g.event_index) < (p.height, p.tx_index, p.event_index)
+             ORDER BY g.height DESC, g.tx_index DESC, g.event_index DESC LIMIT 1),
+            nullif(current_setting('cairn.withdrawal_delay_blocks', true), '')::numeric
+        ) AS blocks
+    ) wd
     JOIN ev_withdrawal q
       ON q.event = 'withdrawal_queued' AND q.delegated_to = p.operator
      AND (q.height, q.tx_index, q.event_index) < (p.height, p.tx_index, p.event_index)
@@ -366,7 +375,7 @@ LEFT JOIN losses l
       AND l.strategy = p.strategy;
 
 COMMENT ON VIEW slash_losses IS
-'One row per slash (operator_slashed: operator, set, slash_id), strategy and affected staker position: exact per slash and strategy are wad_slashed, the max magnitude before and after, total_slashed_shares (operator_shares_slashed: delegated plus queued), delegated_slashed_shares (the operator_shares_decreased with staker 0) and queued_slashed_shares (the difference). Per staker (part = delegated: stakers delegated to the operator then; part = queued: its withdrawals in the slashable window, only when the withdrawal delay is known) shares_before_estimate and loss_estimate are estimates from the staker''s share changes scaled by the max magnitude at each (exact up to a few wei of rounding per change). A strategy with nothing allocated has a row with NULL figures; a slash with no affected staker has part NULL.';
+'One row per slash (operator_slashed: operator, set, slash_id), strategy and affected staker position: exact per slash and strategy are wad_slashed, the max magnitude before and after, total_slashed_shares (operator_shares_slashed: delegated plus queued), delegated_slashed_shares (the operator_shares_decreased with staker 0) and queued_slashed_shares (the difference). Per staker (part = delegated: stakers delegated to the operator then; part = queued: its withdrawals in the slashable window, only when the withdrawal delay then in force is known: a governance set_param before the slash, else the setting cairn.withdrawal_delay_blocks) shares_before_estimate and loss_estimate are estimates from the staker''s share changes scaled by the max magnitude at each (exact up to a few wei of rounding per change). A strategy with nothing allocated has a row with NULL figures; a slash with no affected staker has part NULL.';
 
 -- The withdrawal queue: what is waiting and when it can complete.
 CREATE VIEW withdrawal_queue AS
@@ -558,20 +567,22 @@ service_rows AS (
 ),
 -- Base staking: the exchange-rate growth of the strategies the operator holds, from the rate in
 -- force when the window opened (or the first rate after) to the last one, on today's shares.
-rate_at AS (
-    SELECT os.operator, os.strategy, os.shares, win.days,
+rate_then AS (
+    SELECT st.strategy, win.days,
            coalesce(
                (SELECT e.rate FROM ev_strategy e JOIN blocks b ON b.height = e.height
-                WHERE e.event = 'exchange_rate_emitted' AND e.strategy = os.strategy
+                WHERE e.event = 'exchange_rate_emitted' AND e.strategy = st.strategy
                   AND b.unix_time <= win.from_unix
                 ORDER BY e.height DESC, e.tx_index DESC, e.event_index DESC LIMIT 1),
                (SELECT e.rate FROM ev_strategy e
-                WHERE e.event = 'exchange_rate_emitted' AND e.strategy = os.strategy
+                WHERE e.event = 'exchange_rate_emitted' AND e.strategy = st.strategy
                 ORDER BY e.height, e.tx_index, e.event_index LIMIT 1),
-               1000000000000000000) AS rate_then,
-           os.exchange_rate AS rate_now
-    FROM operator_stake os CROSS JOIN windows win
-    WHERE os.strategy IS NOT NULL
+               1000000000000000000) AS rate
+    FROM (SELECT DISTINCT strategy FROM operator_stake WHERE strategy IS NOT NULL) st CROSS JOIN windows win
+),
+rate_at AS (
+    SELECT os.operator, os.strategy, os.shares, rt.days, rt.rate AS rate_then, os.exchange_rate AS rate_now
+    FROM operator_stake os JOIN rate_then rt ON rt.strategy = os.strategy
 ),
 base_rows AS (
     SELECT operator, days, 'base_staking'::text AS source, NULL::bytea AS service, NULL::bigint AS token,
@@ -599,13 +610,25 @@ COMMENT ON VIEW apr_operator IS
 -- Check: operator shares recomputed from events against every snapshot.
 CREATE VIEW check_operator_shares AS
 WITH
-recomputed AS (
+snap AS (
+    SELECT day, height, coalesce(lag(height) OVER (ORDER BY height), -1) AS after_height
+    FROM snapshots
+),
+-- the share changes of each snapshot's interval (after the previous snapshot, up to this one)
+interval_sums AS (
     SELECT s.day, d.operator, d.strategy,
            sum(CASE WHEN d.event = 'operator_shares_increased' THEN d.shares ELSE -d.shares END) AS shares
-    FROM snapshots s
-    JOIN ev_delegation d
-      ON d.height <= s.height AND d.event IN ('operator_shares_increased', 'operator_shares_decreased')
+    FROM snap s
+    JOIN ev_delegation d ON d.height > s.after_height AND d.height <= s.height
+    WHERE d.event IN ('operator_shares_increased', 'operator_shares_decreased')
     GROUP BY s.day, d.operator, d.strategy
+),
+recomputed AS (
+    SELECT s.day, p.operator, p.strategy,
+           sum(coalesce(i.shares, 0)) OVER (PARTITION BY p.operator, p.strategy ORDER BY s.height) AS shares
+    FROM snap s
+    CROSS JOIN (SELECT DISTINCT operator, strategy FROM interval_sums) p
+    LEFT JOIN interval_sums i ON i.day = s.day AND i.operator = p.operator AND i.strategy = p.strategy
 ),
 both_sides AS (
     SELECT coalesce(r.day, o.day) AS day, coalesce(r.operator, o.operator) AS operator,
@@ -686,33 +709,33 @@ delta (staker, strategy, height, tx_index, event_index, kind, shares) AS (
                 1000000000000000000) AS k
         ) k
     ) q
-),
--- Per snapshot: only what follows the last reset counts.
-ranked AS (
-    SELECT s.day, d.*,
-           count(*) FILTER (WHERE d.kind = 'reset') OVER (
-               PARTITION BY s.day, d.staker, d.strategy ORDER BY d.height, d.tx_index, d.event_index
-               ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS resets_so_far,
-           count(*) FILTER (WHERE d.kind = 'reset') OVER (PARTITION BY s.day, d.staker, d.strategy) AS resets
-    FROM snapshots s JOIN delta d ON d.height <= s.height
-),
-recomputed AS (
-    SELECT day, staker, strategy,
-           coalesce(sum(shares) FILTER (WHERE kind = 'add' AND resets_so_far = resets), 0) AS shares,
-           count(*) FILTER (WHERE kind = 'unknown' AND resets_so_far = resets) = 0 AS exact
-    FROM ranked GROUP BY day, staker, strategy
-),
-both_sides AS (
-    SELECT coalesce(r.day, p.day) AS day, coalesce(r.staker, p.staker) AS staker,
-           coalesce(r.strategy, p.strategy) AS strategy,
+)
+-- Per snapshot (a filter on day computes only that one): what follows the last reset counts.
+SELECT s.day, s.height, c.staker, c.strategy, c.event_shares, c.snapshot_shares, c.exact,
+       c.event_shares = c.snapshot_shares AS equal
+FROM snapshots s
+CROSS JOIN LATERAL (
+    SELECT coalesce(r.staker, p.staker) AS staker, coalesce(r.strategy, p.strategy) AS strategy,
            coalesce(r.shares, 0) AS event_shares, coalesce(p.deposit_shares, 0) AS snapshot_shares,
            coalesce(r.exact, true) AS exact
-    FROM recomputed r
-    FULL JOIN snap_positions p ON p.day = r.day AND p.staker = r.staker AND p.strategy = r.strategy
-)
-SELECT b.day, s.height, b.staker, b.strategy, b.event_shares, b.snapshot_shares, b.exact,
-       b.event_shares = b.snapshot_shares AS equal
-FROM both_sides b JOIN snapshots s ON s.day = b.day;
+    FROM (
+        SELECT x.staker, x.strategy,
+               coalesce(sum(x.shares) FILTER (WHERE x.kind = 'add' AND x.segment = x.segments), 0) AS shares,
+               count(*) FILTER (WHERE x.kind = 'unknown' AND x.segment = x.segments) = 0 AS exact
+        FROM (
+            SELECT d.*,
+                   count(*) FILTER (WHERE d.kind = 'reset') OVER (
+                       PARTITION BY d.staker, d.strategy ORDER BY d.height, d.tx_index, d.event_index
+                       ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS segment,
+                   count(*) FILTER (WHERE d.kind = 'reset') OVER (PARTITION BY d.staker, d.strategy) AS segments
+            FROM delta d
+            WHERE d.height <= s.height
+        ) x
+        GROUP BY x.staker, x.strategy
+    ) r
+    FULL JOIN (SELECT * FROM snap_positions sp WHERE sp.day = s.day) p
+           ON p.staker = r.staker AND p.strategy = r.strategy
+) c;
 
 COMMENT ON VIEW check_positions IS
 'A consistency check, one row per snapshot day, staker and strategy (on either side): event_shares = deposit shares recomputed up to the snapshot''s height (deposits, pod credits and withdrawals completed as shares add; a withdrawal that empties the position resets it to 0; a partial one subtracts the deposit shares x its scaled shares q = floor(x * dsf / 1e18) come from, x = ceil(q * 1e18 / dsf), the only solution when dsf >= 1e18), snapshot_shares = snap_positions.deposit_shares, exact = no partial withdrawal with more than one solution since the last reset, and equal. Expected: SELECT * FROM check_positions WHERE exact AND NOT equal returns no rows.';

@@ -92,6 +92,7 @@ impl Indexer {
         let mut body = resp.into_body();
         let mut buf = String::new();
         while let Some(frame) = body.frame().await {
+            let arrived = std::time::Instant::now();
             let frame = frame.map_err(|e| IndexError::Unreachable(format!("{url}: {e}")))?;
             let Ok(data) = frame.into_data() else { continue };
             buf.push_str(&String::from_utf8_lossy(&data));
@@ -110,6 +111,9 @@ impl Indexer {
                     .and_then(|v| v.get("height").and_then(serde_json::Value::as_u64))
                     .ok_or_else(|| IndexError::Node(format!("new_block without a height: {}", ev.data)))?;
                 self.catch_up(height).await?;
+                if let Some(lags) = &mut self.lags {
+                    lags.push((height, arrived.elapsed().as_secs_f64()));
+                }
                 self.after_catch_up().await?;
             }
         }

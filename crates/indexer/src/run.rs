@@ -78,6 +78,9 @@ pub struct Indexer {
     prefetch: usize,
     /// Whether this session's writes run the foreign keys' per-row checks.
     fk_checks: bool,
+    /// When recording: each followed block's height and seconds from its announcement to its
+    /// commit in the database.
+    pub(crate) lags: Option<Vec<(u64, f64)>>,
 }
 
 impl std::fmt::Debug for Indexer {
@@ -104,13 +107,32 @@ impl Indexer {
             let hash: Vec<u8> = r.get(1);
             (h.unsigned_abs(), B256::from_slice(&hash))
         });
-        Ok(Self { db, statements, node: NodeClient::new(node_url), indexed, prefetch: 8, fk_checks })
+        Ok(Self { db, statements, node: NodeClient::new(node_url), indexed, prefetch: 8, fk_checks, lags: None })
     }
 
     /// Whether the writes of this session run the foreign keys' per-row checks (false when the
     /// role may set `session_replication_role`).
     pub fn fk_checks(&self) -> bool {
         self.fk_checks
+    }
+
+    /// Runs the foreign keys' per-row checks on this session's writes too (slower; for a role
+    /// that must not use `session_replication_role`, or to measure them).
+    pub async fn keep_fk_checks(&mut self) -> Result<(), IndexError> {
+        self.db.batch_execute("SET session_replication_role = origin").await?;
+        self.fk_checks = true;
+        Ok(())
+    }
+
+    /// Starts recording, for each block the follower indexes, the seconds from the node's
+    /// announcement to the database's commit.
+    pub fn record_lags(&mut self) {
+        self.lags = Some(Vec::new());
+    }
+
+    /// The recorded lags (height, seconds), emptied.
+    pub fn take_lags(&mut self) -> Vec<(u64, f64)> {
+        self.lags.as_mut().map(std::mem::take).unwrap_or_default()
     }
 
     /// Sets how many blocks are fetched ahead of the writer (at least 1).
@@ -194,7 +216,12 @@ impl Indexer {
 
     /// Work done once the database is at the node's head (daily snapshots).
     pub async fn after_catch_up(&mut self) -> Result<(), IndexError> {
-        crate::snapshot::maybe_take(self).await.map(|_| ())
+        match crate::snapshot::maybe_take(self).await {
+            // A node that refuses the snapshot's many reads (rate limits) must not stop the
+            // indexing of blocks: the snapshot is tried again after the next block.
+            Ok(_) | Err(IndexError::Unreachable(_)) => Ok(()),
+            Err(e) => Err(e),
+        }
     }
 
     /// Refuses a node whose genesis is not the database's.
@@ -215,10 +242,25 @@ async fn skip_fk_checks(db: &Client) -> bool {
     db.batch_execute("SET session_replication_role = replica").await.is_ok()
 }
 
-/// Fetches block `h` and checks its contents.
+/// Attempts at a block the node refuses for load (429, 503) before giving up.
+const BUSY_RETRIES: u32 = 8;
+
+/// Fetches block `h`. A node busy or rate-limiting (429, 503) is asked again, up to
+/// `BUSY_RETRIES` times, 50 ms the first time and twice as long each next.
 pub async fn fetch(node: &NodeClient, h: u64) -> Result<NodeBlock, IndexError> {
     let path = format!("/v1/blocks/{h}");
-    let (status, bytes) = node.get_raw(&path).await.map_err(|e| IndexError::Unreachable(e.to_string()))?;
+    let mut attempt = 0;
+    let (status, bytes) = loop {
+        let (status, bytes) = node.get_raw(&path).await.map_err(|e| IndexError::Unreachable(e.to_string()))?;
+        if !matches!(status, 429 | 503) || attempt == BUSY_RETRIES {
+            break (status, bytes);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50 << attempt)).await;
+        attempt += 1;
+    };
+    if matches!(status, 429 | 503) {
+        return Err(IndexError::Unreachable(format!("GET {path} answered {status} {BUSY_RETRIES} times")));
+    }
     if status != 200 {
         return Err(IndexError::Node(format!("GET {path} answered {status}: {}", String::from_utf8_lossy(&bytes))));
     }

@@ -140,11 +140,13 @@ async fn read_node(indexer: &Indexer) -> Result<Snapshot, IndexError> {
 async fn stakers(db: &Client) -> Result<Vec<Address>, IndexError> {
     let rows = db
         .query(
-            "SELECT staker FROM ev_strategy WHERE staker IS NOT NULL
-             UNION SELECT staker FROM ev_delegation WHERE staker IS NOT NULL
-             UNION SELECT staker FROM ev_withdrawal WHERE staker IS NOT NULL
-             UNION SELECT owner FROM ev_beacon WHERE owner IS NOT NULL
-             ORDER BY 1",
+            // A slash's delegated share decrease names the zero address as its staker.
+            "SELECT * FROM (
+                 SELECT staker FROM ev_strategy WHERE staker IS NOT NULL
+                 UNION SELECT staker FROM ev_delegation WHERE staker IS NOT NULL
+                 UNION SELECT staker FROM ev_withdrawal WHERE staker IS NOT NULL
+                 UNION SELECT owner FROM ev_beacon WHERE owner IS NOT NULL
+             ) s WHERE staker <> '\\x0000000000000000000000000000000000000000'::bytea ORDER BY 1",
             &[],
         )
         .await?;
