@@ -441,7 +441,7 @@ enum BenchCommand {
     /// Build a chain of N transactions, serve it on a loopback port and time the indexer's
     /// catch-up into a fresh database on a PostgreSQL server (JSON; docs/indexer.md).
     #[command(
-        after_help = "Examples:\n  bash scripts/postgres.sh start /tmp/pg   # prints URL\n  cairn bench index --txs 1000000 --postgres URL --chain-dir /tmp/chain1m"
+        after_help = "Examples:\n  cairn bench index --txs 1000000 --postgres URL --chain-dir /tmp/chain1m\n\nA throw-away server: `bash scripts/postgres.sh start /tmp/pg` prints its URL."
     )]
     Index {
         /// Transactions in the chain.
