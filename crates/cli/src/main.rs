@@ -444,15 +444,9 @@ enum BenchCommand {
         after_help = "Examples:\n  cairn bench index --txs 1000000 --postgres URL --chain-dir /tmp/chain1m\n\nA throw-away server: `bash scripts/postgres.sh start /tmp/pg` prints its URL."
     )]
     Index {
-        /// Transactions in the chain.
-        #[arg(long, default_value_t = 1_000_000)]
-        txs: usize,
-        /// Signing accounts.
-        #[arg(long, default_value_t = 10_000)]
-        accounts: usize,
-        /// Transactions per block.
-        #[arg(long, default_value_t = 5_000)]
-        per_block: usize,
+        /// The chain.
+        #[command(flatten)]
+        chain: ChainArgs,
         /// A PostgreSQL server; the bench creates and drops its own database there.
         #[arg(long, env = "CAIRN_POSTGRES")]
         postgres: String,
@@ -486,15 +480,9 @@ enum BenchCommand {
     /// then time reopening it: restart time must not grow with the chain (JSON).
     #[command(after_help = "Examples:\n  cairn bench restart --txs 100000 --reopens 3")]
     Restart {
-        /// Transactions to store.
-        #[arg(long, default_value_t = 1_000_000)]
-        txs: usize,
-        /// Signing accounts.
-        #[arg(long, default_value_t = 10_000)]
-        accounts: usize,
-        /// Transactions per block.
-        #[arg(long, default_value_t = 5_000)]
-        per_block: usize,
+        /// The chain.
+        #[command(flatten)]
+        chain: ChainArgs,
         /// Clean reopens to time after the first one, which follows a SIGKILL.
         #[arg(long, default_value_t = 3)]
         reopens: usize,
@@ -502,6 +490,26 @@ enum BenchCommand {
         #[arg(long, hide = true)]
         build_into: Option<PathBuf>,
     },
+}
+
+/// The stored chain `bench restart` and `bench index` build.
+#[derive(Debug, clap::Args)]
+struct ChainArgs {
+    /// Transactions to store.
+    #[arg(long, default_value_t = 1_000_000)]
+    txs: usize,
+    /// Signing accounts.
+    #[arg(long, default_value_t = 10_000)]
+    accounts: usize,
+    /// Transactions per block.
+    #[arg(long, default_value_t = 5_000)]
+    per_block: usize,
+}
+
+impl ChainArgs {
+    fn spec(&self) -> cairn_node::loadgen::RestartSpec {
+        cairn_node::loadgen::RestartSpec { txs: self.txs, accounts: self.accounts, per_block: self.per_block }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -770,29 +778,16 @@ fn main() -> ExitCode {
             };
             report(testnet::bench(testnet::BenchSpec { validators, load, block_ms }), false)
         }
-        Command::Bench(BenchCommand::Index {
-            txs,
-            accounts,
-            per_block,
-            postgres,
-            chain_dir,
-            prefetch,
-            keep_fk_checks,
-        }) => {
-            let spec = cairn_cli::index::BenchSpec {
-                chain: cairn_node::loadgen::RestartSpec { txs, accounts, per_block },
-                postgres,
-                chain_dir,
-                prefetch,
-                keep_fk_checks,
-            };
+        Command::Bench(BenchCommand::Index { chain, postgres, chain_dir, prefetch, keep_fk_checks }) => {
+            let spec =
+                cairn_cli::index::BenchSpec { chain: chain.spec(), postgres, chain_dir, prefetch, keep_fk_checks };
             report(cairn_cli::index::bench(&spec), false)
         }
         Command::Bench(BenchCommand::Follow { node, postgres, seconds }) => {
             report(cairn_cli::index::bench_follow(&node, &postgres, seconds), false)
         }
-        Command::Bench(BenchCommand::Restart { txs, accounts, per_block, reopens, build_into }) => {
-            let spec = cairn_node::loadgen::RestartSpec { txs, accounts, per_block };
+        Command::Bench(BenchCommand::Restart { chain, reopens, build_into }) => {
+            let spec = chain.spec();
             report(net::bench_restart(&spec, reopens, build_into.as_deref()), false)
         }
         Command::Risk(RiskCommand::Check { file, psi, json, deep, budget }) => {
