@@ -26,7 +26,12 @@ as_owner() {
 }
 
 free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+    if command -v python3 >/dev/null 2>&1; then
+        python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+    else
+        # No python: a random high port (the start is retried if it is taken).
+        echo $((20000 + RANDOM % 40000))
+    fi
 }
 
 case "${1:-}" in
@@ -52,7 +57,7 @@ start)
     for _ in 1 2 3; do
         port="$(free_port)"
         if as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-            -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off" start >/dev/null; then
+            -o "-p $port -c unix_socket_directories= -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off" start >/dev/null; then
             echo "postgres://postgres@127.0.0.1:$port/postgres"
             exit 0
         fi
@@ -62,8 +67,13 @@ start)
     ;;
 stop)
     dir="${2:?usage: postgres.sh stop DIR}"
-    if [ -d "$dir/data" ] && bin="$(bindir)"; then
-        as_owner "$bin/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null 2>&1 || true
+    if [ -f "$dir/data/postmaster.pid" ] && bin="$(bindir)"; then
+        # Fast shutdown; if that fails, immediate: never delete the files under a running server.
+        as_owner "$bin/pg_ctl" -D "$dir/data" -m fast -w -t 30 stop >/dev/null 2>&1 ||
+            as_owner "$bin/pg_ctl" -D "$dir/data" -m immediate -w -t 30 stop >/dev/null 2>&1 || {
+            echo "postgres.sh: the server in $dir/data does not stop; leaving its files" >&2
+            exit 1
+        }
     fi
     rm -rf "$dir"
     ;;

@@ -71,6 +71,8 @@ pub(crate) fn config(dir: &Path) -> Config {
     c.dev = Some(DevConfig { governor: DevKeys::new(8).governor });
     // Building (and reading back) the chain takes well over the default 100 requests a second.
     c.http.exempt = vec![std::net::Ipv4Addr::LOCALHOST.into()];
+    // Read back over HTTP only: nothing needs to outlive the test on disk.
+    c.in_memory = true;
     c
 }
 

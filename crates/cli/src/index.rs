@@ -50,6 +50,7 @@ pub fn run(args: &IndexArgs) -> Result<serde_json::Value> {
                 "blocks": p.blocks, "txs": p.txs, "events": p.events,
                 "seconds": secs,
                 "events_per_second": if secs > 0.0 { p.events as f64 / secs } else { 0.0 },
+                "snapshot_error": indexer.snapshot_error(),
             }));
         }
         indexer.follow(async { tokio::signal::ctrl_c().await.unwrap_or(()) }).await?;
@@ -57,16 +58,21 @@ pub fn run(args: &IndexArgs) -> Result<serde_json::Value> {
     })
 }
 
-/// A database URL without its password, for messages.
+/// A connection string without its password, for messages: a URL's `user:password@`, or a
+/// key=value string's `password=...`.
 pub fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(s), Some(at)) if at > s => {
-            let creds = &url[s + 3..at];
-            match creds.split_once(':') {
-                Some((user, _)) => format!("{}{user}:***{}", &url[..s + 3], &url[at..]),
-                None => url.to_owned(),
-            }
-        }
+    let Some(s) = url.find("://") else {
+        return url
+            .split_whitespace()
+            .map(|kv| if kv.starts_with("password=") { "password=***" } else { kv })
+            .collect::<Vec<_>>()
+            .join(" ");
+    };
+    match url.rfind('@') {
+        Some(at) if at > s => match url[s + 3..at].split_once(':') {
+            Some((user, _)) => format!("{}{user}:***{}", &url[..s + 3], &url[at..]),
+            None => url.to_owned(),
+        },
         _ => url.to_owned(),
     }
 }
@@ -78,6 +84,7 @@ mod tests {
         assert_eq!(super::redact("postgres://u:secret@h:5/db"), "postgres://u:***@h:5/db");
         assert_eq!(super::redact("postgres://u@h/db"), "postgres://u@h/db");
         assert_eq!(super::redact("host=h"), "host=h");
+        assert_eq!(super::redact("host=h password=secret user=u"), "host=h password=*** user=u");
     }
 
     #[test]
@@ -168,6 +175,11 @@ pub fn bench(spec: &BenchSpec) -> Result<serde_json::Value> {
 /// A new empty database on the server at `url` for a bench: the admin connection, its name
 /// and its URL. The caller drops it.
 async fn fresh_database(url: &str) -> Result<(tokio_postgres::Client, String, String)> {
+    anyhow::ensure!(
+        url.contains("://"),
+        "give the server as a URL (postgres://user@host:port/db), got {}",
+        redact(url)
+    );
     let (admin, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
         .await
         .with_context(|| format!("connecting to {}", redact(url)))?;

@@ -582,14 +582,6 @@ pub enum EncodeError {
         /// The value given (JSON text).
         value: String,
     },
-    /// A string holding a NUL character, which PostgreSQL text and jsonb cannot store.
-    #[error("event {kind}: {key} holds a NUL character, which PostgreSQL cannot store")]
-    Nul {
-        /// The kind.
-        kind: &'static str,
-        /// The key.
-        key: &'static str,
-    },
     /// A row with another number of columns than its family's table.
     #[error("table {table}: a row of {got} columns, expected {expected}")]
     RowWidth {
@@ -710,16 +702,10 @@ fn encode_value(
             _ => return Err(wrong("true or false")),
         },
         Col::Text => match v {
-            Value::String(s) if s.contains('\0') => return Err(EncodeError::Nul { kind, key }),
-            Value::String(s) => s.clone(),
+            Value::String(s) => pg_text(s).into_owned(),
             _ => return Err(wrong("a string")),
         },
-        Col::Json => {
-            if has_nul(v) {
-                return Err(EncodeError::Nul { kind, key });
-            }
-            v.to_string()
-        }
+        Col::Json => pg_json(v).to_string(),
         Col::SetKey => {
             const EXPECTED: &str = r#"an operator set {"service": address, "id": integer}"#;
             let set = v.as_object().filter(|o| o.len() == 2).ok_or_else(|| wrong(EXPECTED))?;
@@ -795,14 +781,34 @@ fn array(items: impl Iterator<Item = Result<String, EncodeError>>) -> Result<Str
     Ok(format!("{{{}}}", items.join(",")))
 }
 
-/// Whether a JSON value holds a NUL character in a string or key (jsonb refuses `\u0000`).
-fn has_nul(v: &Value) -> bool {
-    match v {
-        Value::String(s) => s.contains('\0'),
-        Value::Array(a) => a.iter().any(has_nul),
-        Value::Object(o) => o.iter().any(|(k, x)| k.contains('\0') || has_nul(x)),
-        Value::Null | Value::Bool(_) | Value::Number(_) => false,
+/// The character a NUL becomes in the database: PostgreSQL's text and jsonb cannot hold NUL, and
+/// a chain may carry one in any string a user signs, so refusing it would stop the indexer there.
+pub const NUL_STANDIN: char = '\u{FFFD}';
+
+/// `s` as PostgreSQL can store it: each NUL replaced by [`NUL_STANDIN`].
+pub fn pg_text(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.contains('\0') { std::borrow::Cow::Owned(s.replace('\0', &NUL_STANDIN.to_string())) } else { s.into() }
+}
+
+/// `v` as jsonb can store it: NUL replaced by [`NUL_STANDIN`] in every string and key.
+pub fn pg_json(v: &Value) -> std::borrow::Cow<'_, Value> {
+    fn has_nul(v: &Value) -> bool {
+        match v {
+            Value::String(s) => s.contains('\0'),
+            Value::Array(a) => a.iter().any(has_nul),
+            Value::Object(o) => o.iter().any(|(k, x)| k.contains('\0') || has_nul(x)),
+            Value::Null | Value::Bool(_) | Value::Number(_) => false,
+        }
     }
+    fn replaced(v: &Value) -> Value {
+        match v {
+            Value::String(s) => Value::String(pg_text(s).into_owned()),
+            Value::Array(a) => Value::Array(a.iter().map(replaced).collect()),
+            Value::Object(o) => Value::Object(o.iter().map(|(k, x)| (pg_text(k).into_owned(), replaced(x))).collect()),
+            other => other.clone(),
+        }
+    }
+    if has_nul(v) { std::borrow::Cow::Owned(replaced(v)) } else { std::borrow::Cow::Borrowed(v) }
 }
 
 /// The refusal of a number outside its range or form.
@@ -1629,7 +1635,7 @@ mod tests {
     }
 
     #[test]
-    fn refuses_events_it_cannot_store_faithfully() {
+    fn refuses_events_it_cannot_store_and_replaces_nul() {
         let addr = "0x0101010101010101010101010101010101010101";
         let transfer = json!({"event": "transfer", "asset": 1, "from": addr, "to": addr, "amount": "5"});
         let (family, kind) = super::kind("transfer").unwrap();
@@ -1719,10 +1725,16 @@ mod tests {
 
         let opt_in = json!({"event": "protocol_fee_opt_in_set", "submitter": addr, "opt_in": "true"});
         assert!(matches!(encode_err(&opt_in), EncodeError::WrongType { key: "opt_in", .. }));
+        // NUL, which PostgreSQL cannot store, becomes U+FFFD rather than stopping the indexer.
         let described = json!({"event": "operator_metadata_updated", "operator": addr, "metadata_uri": "a\u{0}b"});
-        assert!(matches!(encode_err(&described), EncodeError::Nul { key: "metadata_uri", .. }));
-        let prices = json!({"event": "vault_prices_accepted", "vault": 0, "round": 1, "prices": [{"a\u{0}": 1}]});
-        assert!(matches!(encode_err(&prices), EncodeError::Nul { key: "prices", .. }));
+        let (family, kind) = super::kind("operator_metadata_updated").unwrap();
+        let cells = encode(family, kind, &described).unwrap();
+        assert!(cells.iter().any(|c| c.as_deref() == Some("a\u{FFFD}b")), "{cells:?}");
+        let prices =
+            json!({"event": "vault_prices_accepted", "vault": 0, "round": 1, "prices": [{"a\u{0}": "x\u{0}"}]});
+        let (family, kind) = super::kind("vault_prices_accepted").unwrap();
+        let cells = encode(family, kind, &prices).unwrap();
+        assert!(cells.iter().any(|c| c.as_deref() == Some("[{\"a\u{FFFD}\":\"x\u{FFFD}\"}]")), "{cells:?}");
         let finalized = json!({"event": "checkpoint_finalized", "owner": addr, "number": 1, "slot": 2,
             "prev_restaked_gwei": 3, "delta_gwei": 1.5});
         assert!(matches!(encode_err(&finalized), EncodeError::BadNumber { key: "delta_gwei", .. }));

@@ -8,7 +8,16 @@ use http_body_util::{BodyExt, Empty};
 use hyper::{Request, body::Bytes};
 use hyper_util::{client::legacy::Client, rt::TokioExecutor};
 
-use crate::{IndexError, Indexer};
+use crate::{
+    IndexError, Indexer,
+    run::{REQUEST_TIMEOUT, busy},
+};
+
+/// Silence on the event stream after which the link is taken for dead and reopened.
+const STREAM_IDLE: Duration = Duration::from_secs(45);
+
+/// The longest event the stream may send (a `new_block` is ~300 bytes).
+const MAX_EVENT_BYTES: usize = 1 << 20;
 
 /// What ended a follow.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,17 +94,35 @@ impl Indexer {
             .body(Empty::<Bytes>::new())
             .map_err(|e| IndexError::Node(e.to_string()))?;
         let http = Client::builder(TokioExecutor::new()).build_http::<Empty<Bytes>>();
-        let resp = http.request(req).await.map_err(|e| IndexError::Unreachable(format!("{url}: {e}")))?;
-        if resp.status() != 200 {
-            return Err(IndexError::Node(format!("GET {url} answered {}", resp.status())));
+        let resp = match tokio::time::timeout(REQUEST_TIMEOUT, http.request(req)).await {
+            Ok(r) => r.map_err(|e| IndexError::Unreachable(format!("{url}: {e}")))?,
+            Err(_) => return Err(IndexError::Unreachable(format!("{url}: no answer"))),
+        };
+        let status = resp.status().as_u16();
+        if busy(status) {
+            return Err(IndexError::Unreachable(format!("GET {url} answered {status}")));
+        }
+        if status != 200 {
+            return Err(IndexError::Node(format!("GET {url} answered {status}")));
         }
         let mut body = resp.into_body();
         let mut buf = String::new();
-        while let Some(frame) = body.frame().await {
+        loop {
+            // The node sends a keep-alive comment every 15 s: silence this long is a dead link.
+            let frame = match tokio::time::timeout(STREAM_IDLE, body.frame()).await {
+                Ok(Some(frame)) => frame,
+                Ok(None) => return Ok(()),
+                Err(_) => {
+                    return Err(IndexError::Unreachable(format!("{url}: silent for {} s", STREAM_IDLE.as_secs())));
+                }
+            };
             let arrived = std::time::Instant::now();
             let frame = frame.map_err(|e| IndexError::Unreachable(format!("{url}: {e}")))?;
             let Ok(data) = frame.into_data() else { continue };
-            buf.push_str(&String::from_utf8_lossy(&data));
+            buf.push_str(&String::from_utf8_lossy(&data).replace("\r\n", "\n"));
+            if buf.len() > MAX_EVENT_BYTES {
+                return Err(IndexError::Node(format!("{url}: an event longer than {MAX_EVENT_BYTES} bytes")));
+            }
             for ev in take_events(&mut buf) {
                 if ev.event == cairn_node::api_events::REVERTED {
                     return Err(IndexError::Node(format!(
@@ -117,7 +144,6 @@ impl Indexer {
                 self.after_catch_up().await?;
             }
         }
-        Ok(())
     }
 }
 

@@ -17,3 +17,16 @@ pub mod verify;
 pub mod write;
 
 pub use run::{IndexError, Indexer, Progress, fetch};
+
+/// A PostgreSQL error as one line: the server's message, detail and code when it sent one, else
+/// the client's (connection, protocol) with its cause.
+pub fn pg_error(e: &tokio_postgres::Error) -> String {
+    if let Some(db) = e.as_db_error() {
+        let detail = db.detail().map(|d| format!(" ({d})")).unwrap_or_default();
+        return format!("{}{detail} [{}]", db.message(), db.code().code());
+    }
+    match std::error::Error::source(e) {
+        Some(cause) => format!("{e}: {cause}"),
+        None => e.to_string(),
+    }
+}

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use crate::{
-    families::{self, EncodeError},
+    families::{self, EncodeError, pg_json, pg_text},
     verify::NodeBlock,
 };
 
@@ -34,7 +34,7 @@ pub struct BlockRows {
 #[derive(Debug, thiserror::Error)]
 pub enum RowsError {
     /// An event does not fit its table.
-    #[error("block {height} transaction {tx_index} event {event_index}: {source}")]
+    #[error("block {height} transaction {tx_index} event {event_index}: {error}")]
     Event {
         /// Height.
         height: u64,
@@ -43,7 +43,7 @@ pub enum RowsError {
         /// Event position in the transaction.
         event_index: usize,
         /// The encoder's error.
-        source: EncodeError,
+        error: EncodeError,
     },
     /// A transaction field is not what the node promises.
     #[error("block {height} transaction {tx_index}: {what}")]
@@ -57,8 +57,11 @@ pub enum RowsError {
     },
 }
 
-const TX_COLUMNS: &str = "height, tx_index, hash, sender, nonce, chain_id, expiry, action, body, signature, ok, \
-                          error_name, error_message, event_count";
+const TX_COLUMNS: &str = "height, tx_index, hash, sender, nonce, chain_id, expiry, action, body, body_text, \
+                          signature, ok, error_name, error_message, event_count";
+
+/// Hex digits of a 65-byte `r‖s‖v` signature.
+const SIGNATURE_HEX: usize = 130;
 
 /// Builds the rows of a checked block.
 pub fn block_rows(block: &NodeBlock) -> Result<BlockRows, RowsError> {
@@ -69,16 +72,18 @@ pub fn block_rows(block: &NodeBlock) -> Result<BlockRows, RowsError> {
     };
     for (tx, r) in block.txs.iter().zip(&block.receipts) {
         let bad = |what: String| RowsError::Tx { height, tx_index: r.index, what };
-        let sig = tx.signature.strip_prefix("0x").filter(|s| s.bytes().all(|b| b.is_ascii_hexdigit()));
-        let sig = sig.ok_or_else(|| bad(format!("signature {:?} is not 0x-hex", tx.signature)))?;
-        if serde_json::from_str::<serde_json::Value>(&tx.body).is_err() {
-            return Err(bad(format!("body {:?} is not JSON", tx.body)));
-        }
+        let sig = tx
+            .signature
+            .strip_prefix("0x")
+            .filter(|s| s.len() == SIGNATURE_HEX && s.bytes().all(|b| b.is_ascii_hexdigit()));
+        let sig = sig.ok_or_else(|| bad(format!("signature {:?} is not 0x and 130 hex digits", tx.signature)))?;
+        let body: serde_json::Value =
+            serde_json::from_str(&tx.body).map_err(|e| bad(format!("body {:?} is not JSON: {e}", tx.body)))?;
         let (error_name, error_message) = match &r.error {
-            Some(e) => (Some(e.name.as_str()), Some(e.message.as_str())),
+            Some(e) => (Some(pg_text(&e.name).into_owned()), Some(pg_text(&e.message).into_owned())),
             None => (None, None),
         };
-        let cells: [Option<String>; 14] = [
+        let cells: [Option<String>; 15] = [
             Some(height.to_string()),
             Some(r.index.to_string()),
             Some(bytea(r.tx_hash.as_slice())),
@@ -86,17 +91,18 @@ pub fn block_rows(block: &NodeBlock) -> Result<BlockRows, RowsError> {
             Some(tx.nonce.to_string()),
             Some(tx.chain_id.to_string()),
             Some(tx.expiry.to_string()),
-            Some(tx.action.clone()),
-            Some(tx.body.clone()),
+            Some(pg_text(&tx.action).into_owned()),
+            Some(pg_json(&body).to_string()),
+            Some(pg_text(&tx.body).into_owned()),
             Some(format!("\\x{}", sig.to_ascii_lowercase())),
             Some(if r.ok { "t" } else { "f" }.to_owned()),
-            error_name.map(str::to_owned),
-            error_message.map(str::to_owned),
+            error_name,
+            error_message,
             Some(r.events.len().to_string()),
         ];
         push_row(&mut out.transactions, &cells);
         for (i, event) in r.events.iter().enumerate() {
-            let fail = |source| RowsError::Event { height, tx_index: r.index, event_index: i, source };
+            let fail = |error| RowsError::Event { height, tx_index: r.index, event_index: i, error };
             let name = event.get("event").and_then(|v| v.as_str()).unwrap_or_default();
             let (family, kind) =
                 families::kind(name).ok_or_else(|| fail(EncodeError::UnknownEvent(name.to_owned())))?;

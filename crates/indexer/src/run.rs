@@ -1,6 +1,9 @@
 //! The indexing loop: fetch ahead, check, encode, link and write in order.
 
-use std::{sync::Arc, time::Instant};
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use alloy_primitives::B256;
 use cairn_node::client::Client as NodeClient;
@@ -22,8 +25,8 @@ use crate::{
 #[derive(Debug, thiserror::Error)]
 pub enum IndexError {
     /// Connecting to or querying PostgreSQL.
-    #[error("postgres: {0}")]
-    Db(#[from] tokio_postgres::Error),
+    #[error("postgres: {}", crate::pg_error(.0))]
+    Db(tokio_postgres::Error),
     /// Migrations or the lock.
     #[error(transparent)]
     Schema(#[from] SchemaError),
@@ -50,6 +53,12 @@ pub enum IndexError {
         /// Genesis hash the node serves.
         served: B256,
     },
+}
+
+impl From<tokio_postgres::Error> for IndexError {
+    fn from(e: tokio_postgres::Error) -> Self {
+        Self::Db(e)
+    }
 }
 
 /// Progress of a catch-up.
@@ -81,6 +90,10 @@ pub struct Indexer {
     /// When recording: each followed block's height and seconds from its announcement to its
     /// commit in the database.
     pub(crate) lags: Option<Vec<(u64, f64)>>,
+    /// The node's genesis was compared with the database's since connecting.
+    genesis_checked: bool,
+    /// Why the last snapshot attempt failed, if it did.
+    snapshot_error: Option<String>,
 }
 
 impl std::fmt::Debug for Indexer {
@@ -102,12 +115,21 @@ impl Indexer {
         schema::migrate(&mut db).await?;
         let fk_checks = !skip_fk_checks(&db).await;
         let statements = Statements::prepare(&db).await?;
-        let indexed = db.query_opt("SELECT height, block_hash FROM indexer_state", &[]).await?.map(|r| {
-            let h: i64 = r.get(0);
-            let hash: Vec<u8> = r.get(1);
-            (h.unsigned_abs(), B256::from_slice(&hash))
-        });
-        Ok(Self { db, statements, node: NodeClient::new(node_url), indexed, prefetch: 8, fk_checks, lags: None })
+        let indexed = match db.query_opt("SELECT height, block_hash FROM indexer_state", &[]).await? {
+            Some(r) => Some((stored_height(r.get(0))?, stored_hash(&r.get::<_, Vec<u8>>(1))?)),
+            None => None,
+        };
+        Ok(Self {
+            db,
+            statements,
+            node: NodeClient::new(node_url),
+            indexed,
+            prefetch: 8,
+            fk_checks,
+            lags: None,
+            genesis_checked: false,
+            snapshot_error: None,
+        })
     }
 
     /// Whether the writes of this session run the foreign keys' per-row checks (false when the
@@ -163,7 +185,11 @@ impl Indexer {
 
     /// The node's head height.
     pub async fn node_head(&self) -> Result<u64, IndexError> {
-        let (status, v) = self.node.get("/v1/state").await.map_err(|e| IndexError::Unreachable(e.to_string()))?;
+        let (status, bytes) = timed(REQUEST_TIMEOUT, "/v1/state", self.node.get_raw("/v1/state")).await?;
+        if busy(status) {
+            return Err(IndexError::Unreachable(format!("GET /v1/state answered {status}")));
+        }
+        let v: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
         v.pointer("/head/height")
             .and_then(serde_json::Value::as_u64)
             .filter(|_| status == 200)
@@ -172,21 +198,23 @@ impl Indexer {
 
     /// Indexes every block after the indexed one up to `to` (inclusive), in order.
     pub async fn catch_up(&mut self, to: u64) -> Result<Progress, IndexError> {
-        let from = self.indexed.map_or(0, |(h, _)| h + 1);
+        let from = self.next_height()?;
         let mut progress = Progress::default();
         if from > to {
             return Ok(progress);
         }
-        if from == 0 {
-            // nothing indexed yet: the genesis check happens when block 0 is linked
-        } else {
+        // Before genesis is indexed there is nothing to compare it with (block 0 is checked as
+        // it is linked); afterwards, once per connection.
+        if from > 0 && !self.genesis_checked {
             self.check_genesis().await?;
+            self.genesis_checked = true;
         }
         let node = Arc::new(self.node.clone());
         let mut prepared = stream::iter(from..=to)
             .map(|h| {
                 let node = Arc::clone(&node);
-                tokio::spawn(async move { prepare(&node, h).await })
+                // Aborted if the catch-up ends early: no fetch outlives it.
+                AbortOnDrop(tokio::spawn(async move { prepare(&node, h).await }))
             })
             .buffered(self.prefetch);
         loop {
@@ -204,9 +232,17 @@ impl Indexer {
         Ok(progress)
     }
 
+    /// The height after the indexed one (0 before genesis).
+    fn next_height(&self) -> Result<u64, IndexError> {
+        match self.indexed {
+            None => Ok(0),
+            Some((h, _)) => h.checked_add(1).ok_or_else(|| IndexError::Node(format!("height {h} is the last"))),
+        }
+    }
+
     /// Links, then writes, one prepared block.
     async fn write(&mut self, block: &NodeBlock, rows: &BlockRows) -> Result<(), IndexError> {
-        let expected = self.indexed.map_or(0, |(h, _)| h + 1);
+        let expected = self.next_height()?;
         verify::check_link(block, expected, self.indexed)?;
         let node = self.node.base().to_owned();
         write::write_block(&mut self.db, &self.statements, block, rows, self.indexed.map(|(h, _)| h), &node).await?;
@@ -217,19 +253,61 @@ impl Indexer {
     /// Work done once the database is at the node's head (daily snapshots).
     pub async fn after_catch_up(&mut self) -> Result<(), IndexError> {
         match crate::snapshot::maybe_take(self).await {
-            // A node that refuses the snapshot's many reads (rate limits) must not stop the
-            // indexing of blocks: the snapshot is tried again after the next block.
-            Ok(_) | Err(IndexError::Unreachable(_)) => Ok(()),
+            Ok(_) => {
+                self.snapshot_error = None;
+                Ok(())
+            }
+            // A node that refuses or garbles the snapshot's many reads (rate limits, a bad
+            // answer) must not stop the indexing of blocks: the snapshot is tried again after the
+            // next block, and the reason is kept for `snapshot_error`.
+            Err(e @ (IndexError::Unreachable(_) | IndexError::Node(_))) => {
+                self.snapshot_error = Some(e.to_string());
+                Ok(())
+            }
             Err(e) => Err(e),
         }
+    }
+
+    /// Why the last daily snapshot attempt failed (it is retried after the next block).
+    pub fn snapshot_error(&self) -> Option<&str> {
+        self.snapshot_error.as_deref()
     }
 
     /// Refuses a node whose genesis is not the database's.
     async fn check_genesis(&self) -> Result<(), IndexError> {
         let row = self.db.query_one("SELECT genesis_hash FROM indexer_state", &[]).await?;
-        let indexed = B256::from_slice(&row.get::<_, Vec<u8>>(0));
+        let indexed = stored_hash(&row.get::<_, Vec<u8>>(0))?;
         let served = fetch(&self.node, 0).await?.hash;
         if indexed == served { Ok(()) } else { Err(IndexError::OtherChain { indexed, served }) }
+    }
+}
+
+/// A height read back from the database (never negative: the indexer wrote it).
+fn stored_height(h: i64) -> Result<u64, IndexError> {
+    u64::try_from(h).map_err(|_| IndexError::Node(format!("indexer_state.height is {h}: the database was edited")))
+}
+
+/// A hash read back from the database.
+fn stored_hash(bytes: &[u8]) -> Result<B256, IndexError> {
+    B256::try_from(bytes).map_err(|_| {
+        IndexError::Node(format!("indexer_state holds a {}-byte hash: the database was edited", bytes.len()))
+    })
+}
+
+/// A spawned task aborted when dropped, awaited like its `JoinHandle`.
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+impl<T> Future for AbortOnDrop<T> {
+    type Output = Result<T, tokio::task::JoinError>;
+
+    fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<Self::Output> {
+        std::pin::Pin::new(&mut self.0).poll(cx)
     }
 }
 
@@ -242,24 +320,45 @@ async fn skip_fk_checks(db: &Client) -> bool {
     db.batch_execute("SET session_replication_role = replica").await.is_ok()
 }
 
-/// Attempts at a block the node refuses for load (429, 503) before giving up.
+/// Retries of a block the node refuses for load before giving up.
 const BUSY_RETRIES: u32 = 8;
 
-/// Fetches block `h`. A node busy or rate-limiting (429, 503) is asked again, up to
-/// `BUSY_RETRIES` times, 50 ms the first time and twice as long each next.
+/// The longest a request to the node may take (a block of 5,000 transactions is ~3.5 MB).
+pub(crate) const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// A node answer that means "later": rate limited, overloaded or failing for now.
+pub(crate) fn busy(status: u16) -> bool {
+    status == 429 || status >= 500
+}
+
+/// Awaits a node request, at most `limit`; transport failures and timeouts are `Unreachable`.
+pub(crate) async fn timed<T>(
+    limit: Duration,
+    what: &str,
+    request: impl Future<Output = Result<T, cairn_node::client::ClientError>>,
+) -> Result<T, IndexError> {
+    match tokio::time::timeout(limit, request).await {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(IndexError::Unreachable(e.to_string())),
+        Err(_) => Err(IndexError::Unreachable(format!("{what}: no answer in {} s", limit.as_secs()))),
+    }
+}
+
+/// Fetches block `h`. A node busy or rate-limiting (429, 5xx) is asked again, up to
+/// `BUSY_RETRIES` more times, 50 ms the first time and twice as long each next.
 pub async fn fetch(node: &NodeClient, h: u64) -> Result<NodeBlock, IndexError> {
     let path = format!("/v1/blocks/{h}");
     let mut attempt = 0;
     let (status, bytes) = loop {
-        let (status, bytes) = node.get_raw(&path).await.map_err(|e| IndexError::Unreachable(e.to_string()))?;
-        if !matches!(status, 429 | 503) || attempt == BUSY_RETRIES {
+        let (status, bytes) = timed(REQUEST_TIMEOUT, &path, node.get_raw(&path)).await?;
+        if !busy(status) || attempt == BUSY_RETRIES {
             break (status, bytes);
         }
-        tokio::time::sleep(std::time::Duration::from_millis(50 << attempt)).await;
+        tokio::time::sleep(Duration::from_millis(50 << attempt)).await;
         attempt += 1;
     };
-    if matches!(status, 429 | 503) {
-        return Err(IndexError::Unreachable(format!("GET {path} answered {status} {BUSY_RETRIES} times")));
+    if busy(status) {
+        return Err(IndexError::Unreachable(format!("GET {path} answered {status}, {} times", BUSY_RETRIES + 1)));
     }
     if status != 200 {
         return Err(IndexError::Node(format!("GET {path} answered {status}: {}", String::from_utf8_lossy(&bytes))));

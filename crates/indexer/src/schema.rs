@@ -18,8 +18,8 @@ pub const LOCK_KEY: i64 = 0x6361_6972_6e69_6478;
 #[derive(Debug, thiserror::Error)]
 pub enum SchemaError {
     /// The database.
-    #[error("database: {0}")]
-    Db(#[from] tokio_postgres::Error),
+    #[error("database: {}", crate::pg_error(.0))]
+    Db(tokio_postgres::Error),
     /// Another indexer holds the lock.
     #[error("another indexer is writing this database (advisory lock {LOCK_KEY:#x} is held)")]
     Locked,
@@ -43,10 +43,30 @@ pub enum SchemaError {
     },
 }
 
-/// Takes the indexer's lock for this session, or refuses if another session holds it.
+impl From<tokio_postgres::Error> for SchemaError {
+    fn from(e: tokio_postgres::Error) -> Self {
+        Self::Db(e)
+    }
+}
+
+/// How long a starting indexer waits for the lock: the session of an indexer killed a moment
+/// ago holds it until its server process notices the closed connection.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Takes the indexer's lock for this session, waiting up to `LOCK_WAIT`, or refuses if another
+/// session still holds it.
 pub async fn lock(db: &Client) -> Result<(), SchemaError> {
-    let row = db.query_one("SELECT pg_try_advisory_lock($1)", &[&LOCK_KEY]).await?;
-    if row.get::<_, bool>(0) { Ok(()) } else { Err(SchemaError::Locked) }
+    let started = std::time::Instant::now();
+    loop {
+        let row = db.query_one("SELECT pg_try_advisory_lock($1)", &[&LOCK_KEY]).await?;
+        if row.get::<_, bool>(0) {
+            return Ok(());
+        }
+        if started.elapsed() >= LOCK_WAIT {
+            return Err(SchemaError::Locked);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
 }
 
 /// Applies the migrations the database lacks; returns how many were applied.

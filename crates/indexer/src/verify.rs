@@ -106,6 +106,9 @@ pub fn check_link(block: &NodeBlock, expected: u64, below: Option<(u64, B256)>) 
     if h.height != expected {
         return Err(BadBlock::OutOfOrder { expected, got: h.height });
     }
+    if below.is_none() && h.parent_hash != B256::ZERO {
+        return Err(BadBlock::Shape { height: h.height, what: format!("genesis has parent {}", h.parent_hash) });
+    }
     if let Some((below, indexed)) = below
         && h.parent_hash != indexed
     {
@@ -169,7 +172,150 @@ fn check_body(block: &NodeBlock) -> Result<(), BadBlock> {
     Ok(())
 }
 
-/// A transaction's signed fields, for the tests that build blocks.
+/// A signed transaction's id (`tx_id` of its EIP-712 signing hash and signer), as the node
+/// computes it.
 pub fn tx_hash(tx: &SignedTx) -> B256 {
     tx_id(Domain::new(tx.chain_id).signing_hash(&tx.action, &tx.body, tx.nonce, tx.expiry), tx.from)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use cairn_node::envelope::dev_key;
+    use cairn_primitives::{StrategyId, U256};
+    use serde_json::json;
+
+    use super::*;
+
+    const PARENT: B256 = B256::repeat_byte(7);
+
+    /// A block of two signed deposits at height 1, every hash and root as the node makes them.
+    fn block() -> NodeBlock {
+        let key = dev_key("cairn/indexer/verify");
+        let domain = Domain::new(7);
+        let txs: Vec<SignedTx> = (0..2u64)
+            .map(|n| {
+                let tx = cairn_state::Tx::Deposit { strategy: StrategyId(1), amount: U256::from(10 + n) };
+                domain.sign(&key, &tx, n, 1_000)
+            })
+            .collect();
+        let receipts = txs
+            .iter()
+            .enumerate()
+            .map(|(i, t)| Receipt {
+                tx_hash: tx_hash(t),
+                height: 1,
+                index: u32::try_from(i).unwrap(),
+                sender: t.from,
+                nonce: t.nonce,
+                action: t.action.clone(),
+                ok: true,
+                events: vec![
+                    json!({"event": "deposit", "staker": t.from, "strategy": 1, "amount": "10", "shares": "10"}),
+                ],
+                error: None,
+            })
+            .collect();
+        let mut b = NodeBlock {
+            header: Header {
+                height: 1,
+                time: 100,
+                parent_hash: PARENT,
+                tx_root: B256::ZERO,
+                receipt_root: B256::ZERO,
+                state_hash: B256::repeat_byte(3),
+                tx_count: 2,
+            },
+            hash: B256::ZERO,
+            txs,
+            receipts,
+            pruned: false,
+        };
+        seal(&mut b);
+        b
+    }
+
+    /// Recomputes the header's roots and hash from the body, as a lying node that is careful
+    /// about its header would.
+    fn seal(b: &mut NodeBlock) {
+        b.header.tx_root = merkle_root(b.receipts.iter().map(|r| r.tx_hash).collect());
+        b.header.receipt_root = merkle_root(b.receipts.iter().map(|r| r.leaf().unwrap()).collect());
+        b.hash = b.header.hash().unwrap();
+    }
+
+    fn checked(b: &NodeBlock) -> Result<(), BadBlock> {
+        check(b, 1, Some((0, PARENT)))
+    }
+
+    fn shape(b: &NodeBlock) -> String {
+        match checked(b) {
+            Err(BadBlock::Shape { what, .. }) => what,
+            other => panic!("expected a shape refusal, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_block_as_the_node_makes_it_passes() {
+        checked(&block()).unwrap();
+    }
+
+    #[test]
+    fn height_parent_and_genesis_are_linked() {
+        let b = block();
+        assert_eq!(check(&b, 2, Some((1, PARENT))), Err(BadBlock::OutOfOrder { expected: 2, got: 1 }));
+        let other = B256::repeat_byte(8);
+        assert_eq!(
+            check(&b, 1, Some((0, other))),
+            Err(BadBlock::WrongParent { height: 1, parent: PARENT, below: 0, indexed: other })
+        );
+        let mut g = block();
+        g.header.height = 0;
+        seal(&mut g);
+        assert!(matches!(check(&g, 0, None), Err(BadBlock::Shape { height: 0, .. })), "genesis with a parent");
+    }
+
+    #[test]
+    fn the_served_hash_and_the_roots_must_be_the_headers() {
+        let mut b = block();
+        b.hash = B256::repeat_byte(9);
+        assert!(matches!(checked(&b), Err(BadBlock::HeaderHash { height: 1, .. })));
+
+        let mut b = block();
+        b.receipts[1].events[0]["amount"] = json!("11");
+        assert!(matches!(checked(&b), Err(BadBlock::Root { root: "receipt_root", .. })));
+        b.receipts[1].ok = false;
+        assert!(matches!(checked(&b), Err(BadBlock::Root { root: "receipt_root", .. })));
+
+        let mut b = block();
+        b.header.tx_root = B256::repeat_byte(4);
+        b.hash = b.header.hash().unwrap();
+        assert!(matches!(checked(&b), Err(BadBlock::Root { root: "tx_root", .. })));
+
+        let mut b = block();
+        b.pruned = true;
+        assert_eq!(checked(&b), Err(BadBlock::Pruned { height: 1 }));
+    }
+
+    #[test]
+    fn the_body_must_match_its_receipts_even_under_a_consistent_header() {
+        let mut b = block();
+        b.txs.pop();
+        seal(&mut b);
+        assert!(shape(&b).contains("2 but 1 transactions and 2 receipts"), "{}", shape(&b));
+
+        let mut b = block();
+        b.receipts[1].index = 5;
+        seal(&mut b);
+        assert!(shape(&b).contains("receipt 1 says height 1 index 5"));
+
+        let mut b = block();
+        b.receipts[0].nonce = 9;
+        seal(&mut b);
+        assert!(shape(&b).contains("does not describe transaction 0"));
+
+        let mut b = block();
+        b.txs[1].body = b.txs[1].body.replace("11", "12");
+        seal(&mut b);
+        assert!(shape(&b).contains("transaction 1 hashes to"), "{}", shape(&b));
+    }
 }

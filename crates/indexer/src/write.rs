@@ -20,12 +20,12 @@ pub struct Statements {
 #[derive(Debug, thiserror::Error)]
 pub enum WriteError {
     /// The database refused or failed.
-    #[error("writing block {height}: {source}")]
+    #[error("writing block {height}: {}", crate::pg_error(error))]
     Db {
         /// Height.
         height: u64,
         /// The database's error.
-        source: tokio_postgres::Error,
+        error: tokio_postgres::Error,
     },
     /// The indexed height moved under us: another writer bypassed the lock.
     #[error("writing block {height}: the database's indexed height is no longer {below:?}")]
@@ -79,7 +79,7 @@ pub async fn write_block(
     node: &str,
 ) -> Result<(), WriteError> {
     let height = block.header.height;
-    let db_err = |source| WriteError::Db { height, source };
+    let db_err = |error| WriteError::Db { height, error };
     let big = |v: u64, what| i64::try_from(v).map_err(|_| WriteError::TooLarge { height, what });
     let h = big(height, "height")?;
     let time = big(block.header.time, "time")?;
