@@ -13,8 +13,8 @@ CREATE TABLE blocks (
 );
 
 -- One row per committed transaction, refused ones included (their nonce is used): the signed
--- envelope and its receipt's outcome. Events are in the ev_* tables. `body_text` is the body as
--- signed; `body` is it as jsonb, where a NUL (`\u0000`, which jsonb cannot hold) is U+FFFD.
+-- envelope and its receipt's outcome. Events are in the ev_* tables. `body` is the signed body as
+-- jsonb (key order and spacing normalized; a NUL, which jsonb cannot hold, becomes U+FFFD).
 CREATE TABLE transactions (
     height        bigint NOT NULL REFERENCES blocks (height),
     tx_index      integer NOT NULL,
@@ -25,7 +25,6 @@ CREATE TABLE transactions (
     expiry        numeric(20, 0) NOT NULL,
     action        text NOT NULL,
     body          jsonb NOT NULL,
-    body_text     text NOT NULL,
     signature     bytea NOT NULL,
     ok            boolean NOT NULL,
     error_name    text,

@@ -94,7 +94,13 @@ pub struct Indexer {
     genesis_checked: bool,
     /// Why the last snapshot attempt failed, if it did.
     snapshot_error: Option<String>,
+    /// After a failed snapshot, no new attempt before this: its reads must not starve the
+    /// block stream of a rate-limiting node.
+    snapshot_not_before: Option<Instant>,
 }
+
+/// The wait between snapshot attempts after one failed.
+const SNAPSHOT_RETRY: Duration = Duration::from_secs(60);
 
 impl std::fmt::Debug for Indexer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -129,6 +135,7 @@ impl Indexer {
             lags: None,
             genesis_checked: false,
             snapshot_error: None,
+            snapshot_not_before: None,
         })
     }
 
@@ -252,16 +259,21 @@ impl Indexer {
 
     /// Work done once the database is at the node's head (daily snapshots).
     pub async fn after_catch_up(&mut self) -> Result<(), IndexError> {
+        if self.snapshot_not_before.is_some_and(|t| Instant::now() < t) {
+            return Ok(());
+        }
         match crate::snapshot::maybe_take(self).await {
             Ok(_) => {
                 self.snapshot_error = None;
+                self.snapshot_not_before = None;
                 Ok(())
             }
             // A node that refuses or garbles the snapshot's many reads (rate limits, a bad
-            // answer) must not stop the indexing of blocks: the snapshot is tried again after the
-            // next block, and the reason is kept for `snapshot_error`.
+            // answer) must not stop the indexing of blocks: the snapshot is tried again a minute
+            // later, and the reason is kept for `snapshot_error`.
             Err(e @ (IndexError::Unreachable(_) | IndexError::Node(_))) => {
                 self.snapshot_error = Some(e.to_string());
+                self.snapshot_not_before = Some(Instant::now() + SNAPSHOT_RETRY);
                 Ok(())
             }
             Err(e) => Err(e),
