@@ -412,6 +412,28 @@ async fn assert_snapshot_is_the_nodes(pg: &Pg, node: &Client) {
         }
     }
     assert!(checked > 0, "positions were compared");
+    // The vault's APR by source, as the node attributes it.
+    let (_, rates) = node.get("/v1/vaults/0/rates").await.expect("rates");
+    let mut want = Vec::new();
+    for (key, days) in [("apr_7d", 7), ("apr_30d", 30)] {
+        if let Some(total) = rates[key]["apr_bps"].as_i64() {
+            want.push(format!("{days}|total|{total}"));
+        }
+        for pair in rates[key]["by_source"].as_array().expect("by_source") {
+            let kind = pair[0].as_str().map_or_else(
+                || pair[0].as_object().and_then(|o| o.keys().next().cloned()).expect("a one-key source"),
+                str::to_owned,
+            );
+            want.push(format!("{days}|{kind}|{}", pair[1]));
+        }
+    }
+    want.sort();
+    let got = pg.sql(&format!(
+        "SELECT window_days || '|' || source_kind || '|' || apr_bps FROM apr_vault_by_source \
+         WHERE day = '{day}' AND vault = 0 ORDER BY 1"
+    ));
+    assert_eq!(got.lines().map(str::to_owned).collect::<Vec<_>>(), want, "apr_vault_by_source is the node's");
+    eprintln!("apr_vault_by_source: {} rows on {day}", want.len());
 }
 
 /// The child of the kill test: indexes the node at `CAIRN_INDEX_CHILD_NODE` into

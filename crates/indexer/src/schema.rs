@@ -9,6 +9,7 @@ pub const MIGRATIONS: &[(i32, &str, &str)] = &[
     (2, "events", include_str!("../migrations/0002_events.sql")),
     (3, "snapshots", include_str!("../migrations/0003_snapshots.sql")),
     (4, "views", include_str!("../migrations/0004_views.sql")),
+    (5, "vault_apr", include_str!("../migrations/0005_vault_apr.sql")),
 ];
 
 /// The advisory-lock key an indexer holds on its database for as long as it runs ("cairnidx").

@@ -79,6 +79,17 @@ struct VaultRate {
     reserve: String,
 }
 
+/// A vault's APR over a window: the total (`source_kind` "total") or one source's part.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct VaultApr {
+    vault: u64,
+    window_days: u64,
+    source_kind: String,
+    /// The node's source value as JSON text (`"total"` for the total).
+    source: String,
+    apr_bps: i64,
+}
+
 /// Everything a snapshot holds, amounts as validated decimal strings.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 struct Snapshot {
@@ -86,6 +97,7 @@ struct Snapshot {
     shares: Vec<OperatorShares>,
     allocations: Vec<Allocation>,
     vaults: Vec<VaultRate>,
+    aprs: Vec<VaultApr>,
 }
 
 /// The indexed block's UTC day (`YYYY-MM-DD`), unless that day has a snapshot.
@@ -125,6 +137,11 @@ async fn read_node(indexer: &Indexer) -> Result<Snapshot, IndexError> {
     let node = indexer.node();
     let (shares, allocations) = parse_operators(&get(node, "/v1/operators").await?)?;
     let vaults = parse_vaults(&get(node, "/v1/vaults").await?)?;
+    let mut aprs = Vec::new();
+    for v in &vaults {
+        let path = format!("/v1/vaults/{}/rates", v.vault);
+        aprs.extend(parse_rates(v.vault, &path, &get(node, &path).await?)?);
+    }
     let positions: Vec<Vec<Position>> = stream::iter(stakers(indexer.db()).await?)
         .map(|staker| async move {
             let path = format!("/v1/stakers/{staker}");
@@ -133,7 +150,7 @@ async fn read_node(indexer: &Indexer) -> Result<Snapshot, IndexError> {
         .buffered(CONCURRENCY)
         .try_collect()
         .await?;
-    Ok(Snapshot { positions: positions.into_iter().flatten().collect(), shares, allocations, vaults })
+    Ok(Snapshot { positions: positions.into_iter().flatten().collect(), shares, allocations, vaults, aprs })
 }
 
 /// Every address the indexed events show holding or having held a position, once each.
@@ -207,6 +224,38 @@ fn parse_vaults(v: &Value) -> Result<Vec<VaultRate>, IndexError> {
         .collect()
 }
 
+/// `GET /v1/vaults/{id}/rates` (at `path`): the 7- and 30-day APRs, total and by source.
+fn parse_rates(vault: u64, path: &str, v: &Value) -> Result<Vec<VaultApr>, IndexError> {
+    let root = At::root(&format!("GET {path}"), v);
+    let mut out = Vec::new();
+    for key in ["apr_7d", "apr_30d"] {
+        let apr = root.key(key);
+        let window_days = apr.key("window_seconds").u64()? / 86_400;
+        let row = |source_kind: String, source: String, apr_bps| VaultApr {
+            vault,
+            window_days,
+            source_kind,
+            source,
+            apr_bps,
+        };
+        if let Some(total) = apr.key("apr_bps").opt(At::bps)? {
+            out.push(row("total".into(), "\"total\"".into(), total));
+        }
+        for part in apr.key("by_source").items()? {
+            let pair = part.items()?;
+            let [source, bps] = pair.as_slice() else { return Err(part.bad("a [source, bps] pair")) };
+            // A source is a name ("base_staking") or a one-key object ({"service": {...}}).
+            let kind = match source.v {
+                Value::String(name) => name.clone(),
+                Value::Object(o) if o.len() == 1 => o.keys().next().cloned().unwrap_or_default(),
+                _ => return Err(source.bad("a source name or a one-key object")),
+            };
+            out.push(row(kind, crate::families::pg_json(source.v).to_string(), bps.bps()?));
+        }
+    }
+    Ok(out)
+}
+
 /// `GET /v1/stakers/{staker}` (at `path`): the staker's positions, every one the node lists.
 fn parse_staker(staker: Address, path: &str, v: &Value) -> Result<Vec<Position>, IndexError> {
     let root = At::root(&format!("GET {path}"), v);
@@ -261,6 +310,11 @@ impl<'a> At<'a> {
     /// `None` for null (or missing), else `f`'s reading.
     fn opt<T>(&self, f: impl FnOnce(&Self) -> Result<T, IndexError>) -> Result<Option<T>, IndexError> {
         if self.v.is_null() { Ok(None) } else { f(self).map(Some) }
+    }
+
+    /// Basis points, signed.
+    fn bps(&self) -> Result<i64, IndexError> {
+        self.v.as_i64().ok_or_else(|| self.bad("an integer number of basis points"))
     }
 
     fn u64(&self) -> Result<u64, IndexError> {
@@ -331,7 +385,7 @@ fn line(out: &mut String, cells: &[String]) {
 
 impl Snapshot {
     /// Each table's COPY statement and rows, for the snapshot of `day`.
-    fn tables(&self, day: &str) -> [(&'static str, String); 4] {
+    fn tables(&self, day: &str) -> [(&'static str, String); 5] {
         let d = || day.to_owned();
         let opt = |v: Option<String>| v.unwrap_or_else(|| NULL_CELL.to_owned());
         let mut positions = String::new();
@@ -387,7 +441,21 @@ impl Snapshot {
             ];
             line(&mut vaults, &cells);
         }
+        let mut aprs = String::new();
+        for a in &self.aprs {
+            // JSON text escapes its own control characters; only COPY's backslash needs doubling.
+            let cells = [
+                d(),
+                a.vault.to_string(),
+                a.window_days.to_string(),
+                a.source_kind.replace('\\', "\\\\"),
+                a.source.replace('\\', "\\\\"),
+                a.apr_bps.to_string(),
+            ];
+            line(&mut aprs, &cells);
+        }
         [
+            ("COPY snap_vault_apr (day, vault, window_days, source_kind, source, apr_bps) FROM STDIN", aprs),
             (
                 "COPY snap_positions (day, staker, strategy, delegated_to, deposit_shares, withdrawable_shares, \
                  withdrawable_tokens) FROM STDIN",
@@ -589,6 +657,28 @@ mod tests {
         assert!(e.contains("GET /v1/stakers/x.staker:"), "{e}");
     }
 
+    /// A rates answer: a 7-day APR split in two sources, a 30-day one without two settlements.
+    fn rates_answer() -> Value {
+        json!({
+            "vault": 0,
+            "apr_7d": {"window_seconds": 604800, "apr_bps": 412,
+                       "by_source": [["base_staking", 300], [{"service": {"service": "0x22"}}, 112]]},
+            "apr_30d": {"window_seconds": 2592000, "apr_bps": null, "by_source": []},
+        })
+    }
+
+    #[test]
+    fn vault_aprs_are_read_total_and_by_source() {
+        let got = parse_rates(0, "/v1/vaults/0/rates", &rates_answer()).expect("parses");
+        let kinds: Vec<(u64, &str, i64)> =
+            got.iter().map(|a| (a.window_days, a.source_kind.as_str(), a.apr_bps)).collect();
+        assert_eq!(kinds, [(7, "total", 412), (7, "base_staking", 300), (7, "service", 112)]);
+        let mut bad = rates_answer();
+        bad["apr_7d"]["by_source"][0] = json!(["base_staking"]);
+        let e = parse_rates(0, "/v1/vaults/0/rates", &bad).expect_err("refused").to_string();
+        assert!(e.contains("apr_7d.by_source[0]") && e.contains("a [source, bps] pair"), "{e}");
+    }
+
     #[test]
     fn rows_are_copy_text_with_escaped_bytea_and_nulls() {
         let path = format!("/v1/stakers/{STAKER}");
@@ -600,7 +690,14 @@ mod tests {
         snap.allocations = allocs;
         snap.allocations[1].pending = None;
         snap.vaults = vaults;
-        let [positions, shares, magnitudes, rates] = snap.tables("2025-03-01");
+        snap.aprs = parse_rates(0, "/v1/vaults/0/rates", &rates_answer()).expect("parses");
+        let [aprs, positions, shares, magnitudes, rates] = snap.tables("2025-03-01");
+        assert_eq!(
+            aprs.1,
+            "2025-03-01\t0\t7\ttotal\t\"total\"\t412\n\
+             2025-03-01\t0\t7\tbase_staking\t\"base_staking\"\t300\n\
+             2025-03-01\t0\t7\tservice\t{\"service\":{\"service\":\"0x22\"}}\t112\n"
+        );
         assert!(positions.0.starts_with("COPY snap_positions (day, staker,"));
         assert_eq!(
             positions.1,
