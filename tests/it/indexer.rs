@@ -412,6 +412,26 @@ async fn assert_snapshot_is_the_nodes(pg: &Pg, node: &Client) {
         }
     }
     assert!(checked > 0, "positions were compared");
+    // Every strategy, genesis ones included, and the parameters: what the views fall back on.
+    let strategies = pg.sql(&format!(
+        "SELECT strategy || '|' || asset || '|' || total_shares FROM snap_strategies WHERE day = '{day}' ORDER BY strategy"
+    ));
+    assert!(strategies.lines().count() >= 4, "the genesis strategies: {strategies}");
+    for row in strategies.lines() {
+        let id: u64 = row.split('|').next().and_then(|x| x.parse().ok()).expect("a strategy");
+        let (_, v) = node.post("/v1/query", &serde_json::json!({"strategy": {"strategy": id}})).await.expect("query");
+        assert_eq!(row, format!("{id}|{}|{}", v["asset"], v["total_shares"].as_str().expect("shares")));
+    }
+    let (_, params) = node.post("/v1/query", &serde_json::json!({"params": {}})).await.expect("params");
+    let delay = pg.sql(&format!("SELECT params->>'withdrawal_delay_blocks' FROM snap_params WHERE day = '{day}'"));
+    assert_eq!(delay.trim(), params["withdrawal_delay_blocks"].to_string());
+    assert_eq!(
+        pg.sql("SELECT count(*) FROM tvl_daily WHERE asset IS NULL").trim(),
+        "0",
+        "every strategy's asset is known"
+    );
+    let delays = pg.sql("SELECT DISTINCT delay_blocks FROM withdrawal_queue");
+    assert!(delays.lines().all(|d| d == params["withdrawal_delay_blocks"].to_string()), "{delays}");
     // The vault's APR by source, as the node attributes it.
     let (_, rates) = node.get("/v1/vaults/0/rates").await.expect("rates");
     let mut want = Vec::new();

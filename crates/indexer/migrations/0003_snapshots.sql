@@ -56,3 +56,22 @@ CREATE TABLE snap_vault_rates (
     reserve      numeric(78, 0) NOT NULL,
     PRIMARY KEY (day, vault)
 );
+
+-- Every strategy: its asset and address (genesis strategies have no `strategy_created` event),
+-- shares, balance and exchange rate (`POST /v1/query {"strategy": ...}`).
+CREATE TABLE snap_strategies (
+    day           date NOT NULL REFERENCES snapshots (day),
+    strategy      bigint NOT NULL,
+    asset         bigint NOT NULL,
+    address       bytea NOT NULL,
+    total_shares  numeric(78, 0) NOT NULL,
+    balance       numeric(78, 0) NOT NULL,
+    exchange_rate numeric(78, 0) NOT NULL,
+    PRIMARY KEY (day, strategy)
+);
+
+-- The protocol parameters in force (`POST /v1/query {"params": {}}`), e.g. the withdrawal delay.
+CREATE TABLE snap_params (
+    day    date PRIMARY KEY REFERENCES snapshots (day),
+    params jsonb NOT NULL
+);

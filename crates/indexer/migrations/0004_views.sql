@@ -105,17 +105,20 @@ carried AS (
     SELECT c.*, first_value(c.rate) OVER (PARTITION BY c.strategy, c.rate_group ORDER BY c.day) AS last_rate
     FROM cumulative c
 )
-SELECT c.day, c.strategy, sc.asset, sc.address AS strategy_address,
+SELECT c.day, c.strategy, coalesce(sc.asset, ss.asset) AS asset,
+       coalesce(sc.address, ss.address) AS strategy_address,
        c.deposited, c.withdrawn, c.burned,
        c.deposited - c.withdrawn - c.burned AS net_deposited,
        c.total_shares,
        coalesce(c.last_rate, 1000000000000000000) AS exchange_rate,
        div(c.total_shares * coalesce(c.last_rate, 1000000000000000000), 1000000000000000000) AS tokens_at_rate
 FROM carried c
-LEFT JOIN ev_strategy sc ON sc.event = 'strategy_created' AND sc.strategy = c.strategy;
+LEFT JOIN ev_strategy sc ON sc.event = 'strategy_created' AND sc.strategy = c.strategy
+-- genesis strategies have no strategy_created event: the latest snapshot knows them
+LEFT JOIN snap_strategies ss ON ss.strategy = c.strategy AND ss.day = (SELECT max(day) FROM snap_strategies);
 
 COMMENT ON VIEW tvl_daily IS
-'One row per UTC day (of block time) and strategy, from the strategy''s first event to the indexed head''s day (days without events filled): cumulative tokens deposited, withdrawn (withdrawals completed as tokens) and burned or redistributed (slashes cleared), net_deposited = deposited - withdrawn - burned, total shares, the last exchange rate emitted by that day (WAD tokens per share) and tokens_at_rate = total_shares * rate / 1e18. net_deposited ignores exchange-rate growth (donations) and, for the beacon strategy, beacon-chain losses; tokens_at_rate includes growth up to the last rate event. asset is NULL for strategies created at genesis.';
+'One row per UTC day (of block time) and strategy, from the strategy''s first event to the indexed head''s day (days without events filled): cumulative tokens deposited, withdrawn (withdrawals completed as tokens) and burned or redistributed (slashes cleared), net_deposited = deposited - withdrawn - burned, total shares, the last exchange rate emitted by that day (WAD tokens per share) and tokens_at_rate = total_shares * rate / 1e18. net_deposited ignores exchange-rate growth (donations) and, for the beacon strategy, beacon-chain losses; tokens_at_rate includes growth up to the last rate event. asset and strategy_address of strategies created at genesis (no strategy_created event) come from the latest snapshot (snap_strategies); NULL before the first snapshot.';
 
 -- Delegated shares per operator and strategy now, and its delegators.
 CREATE VIEW operator_stake AS
@@ -330,7 +333,8 @@ delegated_scaled AS (
 ),
 -- Withdrawals queued from the operator, not completed, and still in the slashable window
 -- (queued at or after the charged block minus the withdrawal delay then in force: the latest
--- governance change before the slash, else the setting cairn.withdrawal_delay_blocks).
+-- governance change before the slash, else a snapshot's parameters if governance never changed
+-- it, else the setting cairn.withdrawal_delay_blocks).
 queued AS (
     SELECT p.height, p.tx_index, p.event_index, p.strategy, q.staker, q.nonce, u.scaled
     FROM part p
@@ -340,6 +344,12 @@ queued AS (
              WHERE g.event = 'proposal_executed' AND g.action -> 'set_param' ->> 'name' = 'withdrawal_delay_blocks'
                AND (g.height, g.tx_index, g.event_index) < (p.height, p.tx_index, p.event_index)
              ORDER BY g.height DESC, g.tx_index DESC, g.event_index DESC LIMIT 1),
+            -- never changed by governance: the genesis value, which any snapshot shows
+            (SELECT (sp.params ->> 'withdrawal_delay_blocks')::numeric FROM snap_params sp
+             WHERE NOT EXISTS (
+                 SELECT 1 FROM ev_governance g2
+                 WHERE g2.event = 'proposal_executed' AND g2.action -> 'set_param' ->> 'name' = 'withdrawal_delay_blocks')
+             ORDER BY sp.day LIMIT 1),
             nullif(current_setting('cairn.withdrawal_delay_blocks', true), '')::numeric
         ) AS blocks
     ) wd
@@ -375,7 +385,7 @@ LEFT JOIN losses l
       AND l.strategy = p.strategy;
 
 COMMENT ON VIEW slash_losses IS
-'One row per slash (operator_slashed: operator, set, slash_id), strategy and affected staker position: exact per slash and strategy are wad_slashed, the max magnitude before and after, total_slashed_shares (operator_shares_slashed: delegated plus queued), delegated_slashed_shares (the operator_shares_decreased with staker 0) and queued_slashed_shares (the difference). Per staker (part = delegated: stakers delegated to the operator then; part = queued: its withdrawals in the slashable window, only when the withdrawal delay then in force is known: a governance set_param before the slash, else the setting cairn.withdrawal_delay_blocks) shares_before_estimate and loss_estimate are estimates from the staker''s share changes scaled by the max magnitude at each (exact up to a few wei of rounding per change). A strategy with nothing allocated has a row with NULL figures; a slash with no affected staker has part NULL.';
+'One row per slash (operator_slashed: operator, set, slash_id), strategy and affected staker position: exact per slash and strategy are wad_slashed, the max magnitude before and after, total_slashed_shares (operator_shares_slashed: delegated plus queued), delegated_slashed_shares (the operator_shares_decreased with staker 0) and queued_slashed_shares (the difference). Per staker (part = delegated: stakers delegated to the operator then; part = queued: its withdrawals in the slashable window, only when the withdrawal delay then in force is known: a governance set_param before the slash, else a snapshot''s parameters when governance never changed it, else the setting cairn.withdrawal_delay_blocks) shares_before_estimate and loss_estimate are estimates from the staker''s share changes scaled by the max magnitude at each (exact up to a few wei of rounding per change). A strategy with nothing allocated has a row with NULL figures; a slash with no affected staker has part NULL.';
 
 -- The withdrawal queue: what is waiting and when it can complete.
 CREATE VIEW withdrawal_queue AS
@@ -388,6 +398,7 @@ withdrawal_delay AS (
         (SELECT (g.action -> 'set_param' ->> 'value')::numeric FROM ev_governance g
          WHERE g.event = 'proposal_executed' AND g.action -> 'set_param' ->> 'name' = 'withdrawal_delay_blocks'
          ORDER BY g.height DESC, g.tx_index DESC, g.event_index DESC LIMIT 1),
+        (SELECT (p.params ->> 'withdrawal_delay_blocks')::numeric FROM snap_params p ORDER BY p.day DESC LIMIT 1),
         nullif(current_setting('cairn.withdrawal_delay_blocks', true), '')::numeric
     ) AS blocks
 )
@@ -408,7 +419,7 @@ WHERE q.event = 'withdrawal_queued'
       WHERE c.event = 'withdrawal_completed' AND c.staker = q.staker AND c.nonce = q.nonce);
 
 COMMENT ON VIEW withdrawal_queue IS
-'One row per queued, not yet completed withdrawal (withdrawal_queued without a withdrawal_completed of the same staker and nonce) and strategy in it: start block, scaled shares, the shares withdrawable when queued (slashes until completion lower the payout), and maturity_block = start_block + withdrawal delay + 1, the first block it can complete (an open slash request can hold it longer). The delay is the latest executed governance set_param withdrawal_delay_blocks, else the setting cairn.withdrawal_delay_blocks (the genesis value: 50 on the devnet profile, 100800 on mainnet); NULL when neither is known.';
+'One row per queued, not yet completed withdrawal (withdrawal_queued without a withdrawal_completed of the same staker and nonce) and strategy in it: start block, scaled shares, the shares withdrawable when queued (slashes until completion lower the payout), and maturity_block = start_block + withdrawal delay + 1, the first block it can complete (an open slash request can hold it longer). The delay is the latest executed governance set_param withdrawal_delay_blocks, else the latest snapshot''s parameters (snap_params), else the setting cairn.withdrawal_delay_blocks; NULL when none is known.';
 
 -- Rewards paid in, per submission.
 CREATE VIEW rewards_by_submission AS

@@ -79,6 +79,17 @@ struct VaultRate {
     reserve: String,
 }
 
+/// A strategy: its asset, address, shares, balance and rate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct StrategyRow {
+    strategy: u64,
+    asset: u64,
+    address: Address,
+    total_shares: String,
+    balance: String,
+    exchange_rate: String,
+}
+
 /// A vault's APR over a window: the total (`source_kind` "total") or one source's part.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct VaultApr {
@@ -98,6 +109,9 @@ struct Snapshot {
     allocations: Vec<Allocation>,
     vaults: Vec<VaultRate>,
     aprs: Vec<VaultApr>,
+    strategies: Vec<StrategyRow>,
+    /// The parameters in force, as jsonb text.
+    params: String,
 }
 
 /// The indexed block's UTC day (`YYYY-MM-DD`), unless that day has a snapshot.
@@ -122,14 +136,64 @@ async fn head_is(node: &NodeClient, (height, hash): (u64, B256)) -> Result<bool,
 
 /// `GET path` on the node: the JSON of a 200 answer.
 async fn get(node: &NodeClient, path: &str) -> Result<Value, IndexError> {
-    let (status, v) = node.get(path).await.map_err(|e| IndexError::Unreachable(e.to_string()))?;
-    let refused = || format!("GET {path} answered {status}: {}", shown(&v));
+    let (status, v) = crate::run::timed(crate::run::REQUEST_TIMEOUT, path, node.get(path)).await?;
+    answered(&format!("GET {path}"), status, v)
+}
+
+/// The answer of a 200; "come back later" (429, 5xx) as `Unreachable`; anything else refused.
+fn answered(what: &str, status: u16, v: Value) -> Result<Value, IndexError> {
+    let refused = || format!("{what} answered {status}: {}", shown(&v));
     match status {
         200 => Ok(v),
         // Rate limited or overloaded: the node asks to come back later, as a follower does.
-        429 | 503 => Err(IndexError::Unreachable(refused())),
+        s if crate::run::busy(s) => Err(IndexError::Unreachable(refused())),
         _ => Err(IndexError::Node(refused())),
     }
+}
+
+/// `POST /v1/query` with one query: its answer, or `None` when the node says the thing queried
+/// does not exist (400 `Unknown...`).
+async fn query(node: &NodeClient, q: &Value) -> Result<Option<Value>, IndexError> {
+    let what = format!("POST /v1/query {q}");
+    let (status, v) = crate::run::timed(crate::run::REQUEST_TIMEOUT, &what, node.post("/v1/query", q)).await?;
+    if status == 400 && v["error"].as_str().is_some_and(|e| e.starts_with("Unknown")) {
+        return Ok(None);
+    }
+    answered(&what, status, v).map(Some)
+}
+
+/// Strategies are numbered from 0 in creation order; a snapshot reads at most this many.
+const MAX_STRATEGIES: u32 = 4_096;
+
+/// Every strategy the node knows (numbered from 0 until the first unknown one) and the
+/// parameters in force.
+async fn read_strategies_and_params(node: &NodeClient) -> Result<(Vec<StrategyRow>, String), IndexError> {
+    let mut strategies = Vec::new();
+    for id in 0..MAX_STRATEGIES {
+        let q = serde_json::json!({"strategy": {"strategy": id}});
+        let Some(v) = query(node, &q).await? else { break };
+        strategies.push(parse_strategy(u64::from(id), &v)?);
+    }
+    let params = query(node, &serde_json::json!({"params": {}}))
+        .await?
+        .ok_or_else(|| IndexError::Node("POST /v1/query params: no parameters".into()))?;
+    if !params.is_object() {
+        return Err(At::root("POST /v1/query params", &params).bad("an object"));
+    }
+    Ok((strategies, crate::families::pg_json(&params).to_string()))
+}
+
+/// A strategy query's answer.
+fn parse_strategy(strategy: u64, v: &Value) -> Result<StrategyRow, IndexError> {
+    let at = At::root(&format!("POST /v1/query strategy {strategy}"), v);
+    Ok(StrategyRow {
+        strategy,
+        asset: at.key("asset").id()?,
+        address: at.key("address").address()?,
+        total_shares: at.key("total_shares").amount()?,
+        balance: at.key("balance").amount()?,
+        exchange_rate: at.key("exchange_rate").amount()?,
+    })
 }
 
 /// Reads operators, vaults and every known staker's positions from the node.
@@ -150,7 +214,16 @@ async fn read_node(indexer: &Indexer) -> Result<Snapshot, IndexError> {
         .buffered(CONCURRENCY)
         .try_collect()
         .await?;
-    Ok(Snapshot { positions: positions.into_iter().flatten().collect(), shares, allocations, vaults, aprs })
+    let (strategies, params) = read_strategies_and_params(node).await?;
+    Ok(Snapshot {
+        positions: positions.into_iter().flatten().collect(),
+        shares,
+        allocations,
+        vaults,
+        aprs,
+        strategies,
+        params,
+    })
 }
 
 /// Every address the indexed events show holding or having held a position, once each.
@@ -385,7 +458,7 @@ fn line(out: &mut String, cells: &[String]) {
 
 impl Snapshot {
     /// Each table's COPY statement and rows, for the snapshot of `day`.
-    fn tables(&self, day: &str) -> [(&'static str, String); 5] {
+    fn tables(&self, day: &str) -> [(&'static str, String); 7] {
         let d = || day.to_owned();
         let opt = |v: Option<String>| v.unwrap_or_else(|| NULL_CELL.to_owned());
         let mut positions = String::new();
@@ -454,7 +527,29 @@ impl Snapshot {
             ];
             line(&mut aprs, &cells);
         }
+        let mut strategies = String::new();
+        for st in &self.strategies {
+            let cells = [
+                d(),
+                st.strategy.to_string(),
+                st.asset.to_string(),
+                addr(&st.address),
+                st.total_shares.clone(),
+                st.balance.clone(),
+                st.exchange_rate.clone(),
+            ];
+            line(&mut strategies, &cells);
+        }
+        let mut params = String::new();
+        if !self.params.is_empty() {
+            line(&mut params, &[d(), self.params.replace('\\', "\\\\")]);
+        }
         [
+            (
+                "COPY snap_strategies (day, strategy, asset, address, total_shares, balance, exchange_rate) FROM STDIN",
+                strategies,
+            ),
+            ("COPY snap_params (day, params) FROM STDIN", params),
             ("COPY snap_vault_apr (day, vault, window_days, source_kind, source, apr_bps) FROM STDIN", aprs),
             (
                 "COPY snap_positions (day, staker, strategy, delegated_to, deposit_shares, withdrawable_shares, \
@@ -691,7 +786,17 @@ mod tests {
         snap.allocations[1].pending = None;
         snap.vaults = vaults;
         snap.aprs = parse_rates(0, "/v1/vaults/0/rates", &rates_answer()).expect("parses");
-        let [aprs, positions, shares, magnitudes, rates] = snap.tables("2025-03-01");
+        snap.strategies = vec![
+            parse_strategy(
+                1,
+                &json!({"address": OP, "asset": 3, "balance": "5", "exchange_rate": "1", "total_shares": "5"}),
+            )
+            .expect("parses"),
+        ];
+        snap.params = r#"{"withdrawal_delay_blocks":50}"#.into();
+        let [strategies, params, aprs, positions, shares, magnitudes, rates] = snap.tables("2025-03-01");
+        assert_eq!(strategies.1, "2025-03-01\t1\t3\t\\\\x1111111111111111111111111111111111111111\t5\t5\t1\n");
+        assert_eq!(params.1, "2025-03-01\t{\"withdrawal_delay_blocks\":50}\n");
         assert_eq!(
             aprs.1,
             "2025-03-01\t0\t7\ttotal\t\"total\"\t412\n\
