@@ -431,7 +431,8 @@ async fn assert_snapshot_is_the_nodes(pg: &Pg, node: &Client) {
         "every strategy's asset is known"
     );
     let delays = pg.sql("SELECT DISTINCT delay_blocks FROM withdrawal_queue");
-    assert!(delays.lines().all(|d| d == params["withdrawal_delay_blocks"].to_string()), "{delays}");
+    let want_delay = params["withdrawal_delay_blocks"].to_string();
+    assert!(delays.lines().all(|d| d == want_delay), "{delays}");
     // The vault's APR by source, as the node attributes it.
     let (_, rates) = node.get("/v1/vaults/0/rates").await.expect("rates");
     let mut want = Vec::new();
