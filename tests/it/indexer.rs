@@ -29,14 +29,6 @@ async fn connect(url: &str) -> tokio_postgres::Client {
     db
 }
 
-fn hex(bytes: &[u8]) -> String {
-    let mut s = String::from("0x");
-    for b in bytes {
-        s.push_str(&format!("{b:02x}"));
-    }
-    s
-}
-
 /// A `blocks` row: hash, parent, unix time twice (column and timestamp), roots, count.
 type BlockRow = (Vec<u8>, Vec<u8>, i64, i64, Vec<u8>, Vec<u8>, Vec<u8>, i32);
 
@@ -92,7 +84,10 @@ async fn assert_same_as_node(db: &tokio_postgres::Client, node: &Client, head: u
             assert_eq!(row.get::<_, String>(5), tx.expiry.to_string());
             assert_eq!(row.get::<_, String>(6), tx.action);
             assert_eq!(body, want_body);
-            assert_eq!(hex(&row.get::<_, Vec<u8>>(8)), tx.signature.to_ascii_lowercase());
+            assert_eq!(
+                alloy_primitives::hex::encode_prefixed(row.get::<_, Vec<u8>>(8)),
+                tx.signature.to_ascii_lowercase()
+            );
             assert_eq!(row.get::<_, bool>(9), r.ok);
             let error = r.error.as_ref().map(|e| (e.name.clone(), e.message.clone()));
             assert_eq!(row.get::<_, Option<String>>(10).zip(row.get::<_, Option<String>>(11)), error);

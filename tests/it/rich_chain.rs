@@ -44,7 +44,7 @@ use cairn_state::{
         TargetWeight,
         tx::{
             Approve, AssetPrice, ClaimTicket, Deposit, FinalizeTickets, Redeem, ReportPrices, RequestWithdrawal,
-            SetAssetPaused, SetTargets, Transfer as VaultTransfer, TransferTicket, VaultRef, VaultRoles,
+            SetAssetPaused, SetTargets, Transfer as VaultTransfer, TransferTicket, VaultRef,
         },
     },
 };
@@ -335,13 +335,7 @@ pub(crate) async fn build(h: &Harness) -> RichChain {
     // Proposals 4 to 7 (the vault must exist to be proposed for): its parameters, one asset, its
     // policy and its roles, each as it is.
     let spec = devnet_vault::vault_spec(k);
-    let roles = VaultRoles {
-        committee: spec.committee.clone(),
-        quorum: spec.quorum,
-        guardian: spec.guardian,
-        keeper: spec.keeper,
-        fee_recipient: spec.fee_recipient,
-    };
+    let roles = spec.roles();
     let vault_proposals = vec![
         GovernanceAction::SetVaultParams { vault, params: spec.params },
         GovernanceAction::SetVaultAsset { vault, config: spec.assets[3].clone() },

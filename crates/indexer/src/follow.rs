@@ -19,13 +19,6 @@ const STREAM_IDLE: Duration = Duration::from_secs(45);
 /// The longest event the stream may send (a `new_block` is ~300 bytes).
 const MAX_EVENT_BYTES: usize = 1 << 20;
 
-/// What ended a follow.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Stopped {
-    /// The shutdown future completed.
-    Shutdown,
-}
-
 /// One server-sent event: its name and data.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Sse {
@@ -61,7 +54,7 @@ pub fn take_events(buf: &mut String) -> Vec<Sse> {
 impl Indexer {
     /// Catches up, then follows the node until `shutdown` completes. A node that goes away is
     /// retried every second; a refused block or a database failure ends the follow.
-    pub async fn follow(&mut self, shutdown: impl Future<Output = ()>) -> Result<Stopped, IndexError> {
+    pub async fn follow(&mut self, shutdown: impl Future<Output = ()>) -> Result<(), IndexError> {
         tokio::pin!(shutdown);
         loop {
             let round = async {
@@ -71,14 +64,14 @@ impl Indexer {
                 self.stream_blocks().await
             };
             tokio::select! {
-                () = &mut shutdown => return Ok(Stopped::Shutdown),
+                () = &mut shutdown => return Ok(()),
                 r = round => match r {
                     Ok(()) | Err(IndexError::Unreachable(_)) => {}
                     Err(e) => return Err(e),
                 },
             }
             tokio::select! {
-                () = &mut shutdown => return Ok(Stopped::Shutdown),
+                () = &mut shutdown => return Ok(()),
                 () = tokio::time::sleep(Duration::from_secs(1)) => {}
             }
         }

@@ -143,12 +143,7 @@ fn copy_statement(family: &families::Family) -> String {
 
 /// bytea's text input form.
 pub fn bytea(bytes: &[u8]) -> String {
-    let mut s = String::with_capacity(2 + 2 * bytes.len());
-    s.push_str("\\x");
-    for b in bytes {
-        s.push_str(&format!("{b:02x}"));
-    }
-    s
+    format!("\\x{}", alloy_primitives::hex::encode(bytes))
 }
 
 /// Appends one row: cells tab-separated, `\N` for NULL, COPY's escapes for the text.

@@ -107,14 +107,7 @@ impl State {
     pub(crate) fn validate_vault_action(&self, action: &GovernanceAction) -> Result<(), TxError> {
         match action {
             GovernanceAction::CreateVault(spec) => {
-                let roles = VaultRoles {
-                    committee: spec.committee.clone(),
-                    quorum: spec.quorum,
-                    guardian: spec.guardian,
-                    keeper: spec.keeper,
-                    fee_recipient: spec.fee_recipient,
-                };
-                self.check_roles(&roles)?;
+                self.check_roles(&spec.roles())?;
                 check_params(&spec.params)?;
                 self.check_assets(&spec.assets)?;
                 self.check_policy(&spec.policy)

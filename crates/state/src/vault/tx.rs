@@ -359,6 +359,19 @@ pub struct VaultSpec {
     pub policy: Policy,
 }
 
+impl VaultSpec {
+    /// The roles the spec names.
+    pub fn roles(&self) -> VaultRoles {
+        VaultRoles {
+            committee: self.committee.clone(),
+            quorum: self.quorum,
+            guardian: self.guardian,
+            keeper: self.keeper,
+            fee_recipient: self.fee_recipient,
+        }
+    }
+}
+
 /// A vault's roles, as governance replaces them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
