@@ -142,15 +142,19 @@ impl Model {
         let vault = cairn_state::vault::vault_account(V);
         for e in events {
             match e {
-                Event::VaultDeposited { receiver, tokens, .. } => {
-                    self.add(*receiver, *tokens);
-                    self.supply += *tokens;
+                Event::VaultDeposited(d) => {
+                    self.add(d.receiver, d.tokens);
+                    self.supply += d.tokens;
                 }
                 Event::VaultFeesMinted { recipient, tokens, .. } => {
                     self.add(*recipient, *tokens);
                     self.supply += *tokens;
                 }
-                Event::VaultRedeemed { owner, tokens, .. } | Event::VaultEmergencyExit { owner, tokens, .. } => {
+                Event::VaultRedeemed(r) => {
+                    self.sub(r.owner, r.tokens);
+                    self.supply -= r.tokens;
+                }
+                Event::VaultEmergencyExit { owner, tokens, .. } => {
                     self.sub(*owner, *tokens);
                     self.supply -= *tokens;
                 }

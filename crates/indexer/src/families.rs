@@ -1349,8 +1349,8 @@ mod tests {
                 delegated_to: None,
                 start_block: 10,
                 strategies: vec![s],
-                scaled_shares: vec![big(1)],
-                withdrawable_shares: vec![U256::ZERO],
+                scaled_shares: vec![big(1)].into(),
+                withdrawable_shares: vec![U256::ZERO].into(),
             },
             WithdrawalCompleted {
                 staker: a(1),
@@ -1369,10 +1369,10 @@ mod tests {
             Unpaused { by: a(11), modules: vec![] },
             ProposalCreated {
                 id: 1,
-                action: GovernanceAction::SetDepositCap { strategy: s, cap: Some(max) },
+                action: Box::new(GovernanceAction::SetDepositCap { strategy: s, cap: Some(max) }),
                 eta: 1000,
             },
-            ProposalExecuted { id: 1, action: GovernanceAction::SetVaultParams { vault: v, params } },
+            ProposalExecuted { id: 1, action: Box::new(GovernanceAction::SetVaultParams { vault: v, params }) },
             ProposalCancelled { id: u64::MAX },
             BeaconReportVoted { member: a(12), slot: 123, root: h, votes: 1, quorum: 3 },
             BeaconReportAccepted { slot: 123, root: B256::ZERO, validators: 1000, withdrawals: 0 },
@@ -1392,7 +1392,7 @@ mod tests {
                 delta_gwei: -1_000_000_000,
             },
             BeaconChainSlashingFactorDecreased { staker: a(1), prev_factor: 10u64.pow(18), new_factor: 9 },
-            RewardsSubmissionCreated {
+            RewardsSubmissionCreated(Box::new(cairn_state::event::RewardsSubmissionCreatedBody {
                 service: a(9),
                 nonce: 3,
                 hash: h,
@@ -1402,7 +1402,7 @@ mod tests {
                 fee: big(1),
                 start: 1_700_000_000,
                 duration: 86_400,
-            },
+            })),
             OperatorSplitSet {
                 operator: a(5),
                 target: SplitTarget::Set(set(9, 2)),
@@ -1421,7 +1421,14 @@ mod tests {
             DistributionRootSubmitted { index: 0, root: h, calculation_end: 1_700_086_400, activated_at: 77 },
             DistributionRootDisabled { index: 0 },
             ClaimerForSet { earner: a(1), claimer: None },
-            RewardsClaimed { root: h, earner: a(1), claimer: a(2), recipient: a(3), token: t, amount: big(9) },
+            RewardsClaimed(Box::new(cairn_state::event::RewardsClaimedBody {
+                root: h,
+                earner: a(1),
+                claimer: a(2),
+                recipient: a(3),
+                token: t,
+                amount: big(9),
+            })),
             VaultCreated { vault: v, symbol: "cETH".into(), account: a(20) },
             VaultParamsSet { vault: v, params },
             VaultAssetSet { vault: v, config },
@@ -1430,7 +1437,7 @@ mod tests {
             VaultAssetPaused { vault: v, asset: t, paused: true },
             VaultTransfer { vault: v, from: a(1), to: a(2), amount: big(1) },
             VaultApproval { vault: v, owner: a(1), spender: a(2), amount: max },
-            VaultDeposited {
+            VaultDeposited(Box::new(cairn_state::event::VaultDepositedBody {
                 vault: v,
                 sender: a(1),
                 receiver: a(2),
@@ -1439,8 +1446,8 @@ mod tests {
                 value: big(2),
                 tokens: big(3),
                 rate: big(1),
-            },
-            VaultRedeemed {
+            })),
+            VaultRedeemed(Box::new(cairn_state::event::VaultRedeemedBody {
                 vault: v,
                 owner: a(1),
                 asset: t,
@@ -1449,7 +1456,7 @@ mod tests {
                 fee_bps: 30,
                 amount: big(3),
                 rate: big(1),
-            },
+            })),
             VaultFeesMinted { vault: v, recipient: a(5), tokens: big(1), management: big(2), performance: U256::ZERO },
             VaultPricesReported { vault: v, member: a(12), round: 8 },
             VaultPricesAccepted {
@@ -1457,7 +1464,7 @@ mod tests {
                 round: 8,
                 prices: vec![AssetPrice { asset: t, price: big(1) }, AssetPrice { asset: AssetId(0), price: max }],
             },
-            VaultRateSettled {
+            VaultRateSettled(Box::new(cairn_state::event::VaultRateSettledBody {
                 vault: v,
                 number: 4,
                 rate: big(1),
@@ -1465,7 +1472,7 @@ mod tests {
                 supply: big(100),
                 assets: big(101),
                 reserve: U256::ZERO,
-            },
+            })),
             VaultRateSmoothed { vault: v, rate: big(2), settled: big(1) },
             VaultRateQuarantined { vault: v, rate: big(3), settled: big(1), breach: Breach::AprCap },
             VaultRateAccepted { vault: v, rate: big(3), quarantined: big(3) },

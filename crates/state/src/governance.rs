@@ -154,7 +154,7 @@ impl State {
         self.g.next_proposal = math::add_u64(id, 1)?;
         let eta = math::add_u64(ctx.block, self.g.params.governance_timelock_blocks)?;
         self.proposals.insert(id, Proposal { action: action.clone(), eta, status: ProposalStatus::Pending });
-        ev.push(Event::ProposalCreated { id, action: action.clone(), eta });
+        ev.push(Event::ProposalCreated { id, action: Box::new(action.clone()), eta });
         Ok(())
     }
 
@@ -174,7 +174,7 @@ impl State {
         }
         self.validate_action(&p.action)?;
         self.apply_action(ctx, &p.action, ev)?;
-        ev.push(Event::ProposalExecuted { id, action: p.action.clone() });
+        ev.push(Event::ProposalExecuted { id, action: Box::new(p.action.clone()) });
         self.proposals.insert(id, Proposal { status: ProposalStatus::Executed, ..p });
         Ok(())
     }

@@ -125,9 +125,9 @@ pub struct Ctx {
     pub time: Timestamp,
 }
 
-/// Events reserved per transaction: most emit five or fewer, and 5 × 192 bytes stays within the
-/// allocator's per-thread cache (glibc serves up to 1,032 bytes from it; 8 events took the slow path).
-const EVENTS_CAPACITY: usize = 5;
+/// Events reserved per transaction: most emit eight or fewer, and 8 × 128 bytes stays within the
+/// allocator's per-thread cache (glibc serves up to 1,032 bytes from it; more takes the slow path).
+const EVENTS_CAPACITY: usize = 8;
 
 /// Events to reserve for `tx`: a slash emits up to seven per strategy and one more, so it
 /// reserves them at once rather than growing (and copying) the vector midway. The count is the

@@ -645,7 +645,7 @@ impl State {
             hash: B256::ZERO,
         };
         s.hash = cairn_primitives::canonical::hash("rewards submission", &(n.service, nonce, &s))?;
-        ev.push(Event::RewardsSubmissionCreated {
+        ev.push(Event::RewardsSubmissionCreated(Box::new(crate::event::RewardsSubmissionCreatedBody {
             service: n.service,
             nonce,
             hash: s.hash,
@@ -655,7 +655,7 @@ impl State {
             fee,
             start: n.start,
             duration: n.duration,
-        });
+        })));
         self.submissions.insert((n.service, nonce), s);
         Ok(())
     }
@@ -857,14 +857,14 @@ impl State {
                 let amount = math::sub(t.cumulative_earnings, claimed)?;
                 self.claimed.insert((c.earner, asset), t.cumulative_earnings);
                 self.move_tokens(asset, escrow_address(), recipient, amount)?;
-                ev.push(Event::RewardsClaimed {
+                ev.push(Event::RewardsClaimed(Box::new(crate::event::RewardsClaimedBody {
                     root,
                     earner: c.earner,
                     claimer: ctx.sender,
                     recipient,
                     token: asset,
                     amount,
-                });
+                })));
             }
         }
         Ok(())

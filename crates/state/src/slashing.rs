@@ -10,7 +10,7 @@
 use cairn_primitives::{Address, Block, OperatorSetKey, StrategyId, U256, WAD, math};
 use serde::{Deserialize, Serialize};
 
-use crate::{BURN_ADDRESS, Ctx, Event, State, TxError};
+use crate::{BURN_ADDRESS, Ctx, Event, State, TxError, stakers::WAD_U64, tx::VetoConfig};
 
 /// What to slash.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -188,7 +188,8 @@ impl State {
         self.slash_requests.get(&(set, request_id))
     }
 
-    fn validate_slash(&self, ctx: &Ctx, set: OperatorSetKey, p: &SlashParams) -> Result<(), TxError> {
+    /// Checks a slash against the set and returns the set's veto configuration.
+    fn validate_slash(&self, ctx: &Ctx, set: OperatorSetKey, p: &SlashParams) -> Result<Option<VetoConfig>, TxError> {
         if p.strategies.len() != p.wads_to_slash.len() {
             return Err(SlashingError::InputArrayLengthMismatch {
                 strategies: p.strategies.len(),
@@ -217,7 +218,7 @@ impl State {
                 return Err(SlashingError::StrategyNotInOperatorSet { set, strategy: *s }.into());
             }
         }
-        Ok(())
+        Ok(info.veto)
     }
 
     pub(crate) fn tx_slash(
@@ -227,8 +228,7 @@ impl State {
         p: SlashParams,
         ev: &mut Vec<Event>,
     ) -> Result<(), TxError> {
-        self.validate_slash(ctx, set, &p)?;
-        match self.operator_set(set)?.veto {
+        match self.validate_slash(ctx, set, &p)? {
             Some(v) if v.window > 0 => {
                 // Cloned only here: an immediate slash copies the set's record once, not twice.
                 let mut info = self.operator_set(set)?.clone();
@@ -374,11 +374,15 @@ impl State {
             }
             // Magnitude removed rounds up, so a slash always removes something.
             let slashed = math::to_u64(math::mul_wad_up(math::u(a.current), *wad)?)?;
-            let m_prev = self.max_magnitude(op, *s);
+            // slashed ≤ current ≤ encumbered ≤ max: a broken invariant refuses, never clamps. The
+            // new max magnitude is written with the same lookup that reads the old one.
+            let mut m_prev = WAD_U64;
+            let m_new = self.max_magnitude.push_from_latest((op, *s), block, |m| {
+                m_prev = m.unwrap_or(WAD_U64);
+                math::sub_u64(m_prev, slashed)
+            })?;
             wad_slashed.push(math::div_wad(math::u(slashed), math::u(m_prev))?);
-            // slashed ≤ current ≤ encumbered ≤ max: a broken invariant refuses, never clamps.
             a.current = math::sub_u64(a.current, slashed)?;
-            let m_new = math::sub_u64(m_prev, slashed)?;
             let enc = math::sub_u64(enc, slashed)?;
             if a.pending < 0 {
                 // A pending decrease shrinks in proportion (rounded up), so less is freed later.
@@ -407,7 +411,6 @@ impl State {
                 magnitude: a.current,
                 effect_block: block,
             });
-            self.max_magnitude.push((op, *s), block, m_new);
             ev.push(Event::MaxMagnitudeUpdated { operator: op, strategy: *s, max_magnitude: m_new });
             self.slash_operator_shares(block, op, set, slash_id, *s, (m_prev, m_new), ev)?;
         }
@@ -428,6 +431,10 @@ impl State {
     pub fn slashable_scaled_in_queue(&self, operator: Address, strategy: StrategyId, block: Block) -> U256 {
         let key = (operator, strategy);
         let cur = self.cumulative_scaled.latest(&key).unwrap_or_default();
+        if cur.is_zero() {
+            // Nothing ever queued (the usual first slash): no window to look up.
+            return U256::ZERO;
+        }
         let anchor = self.hold_anchor(operator, strategy, block);
         let before = anchor.checked_sub(self.g.params.withdrawal_delay_blocks.saturating_add(1));
         let prev = before.and_then(|b| self.cumulative_scaled.at(&key, b)).unwrap_or_default();

@@ -74,7 +74,7 @@ fn forget<T>(journal: &mut Vec<T>) {
 
 /// Serializes entries already in key order as a map: a hashed table's bytes equal an ordered
 /// map's with the same entries.
-fn serialize_entries<'a, K: Serialize + 'a, V: Serialize + 'a, S: Serializer>(
+fn serialize_entries<'a, K: Serialize + 'a, V: Serialize + ?Sized + 'a, S: Serializer>(
     s: S,
     len: usize,
     entries: impl IntoIterator<Item = (&'a K, &'a V)>,
@@ -389,26 +389,29 @@ impl<K: Hash + Ord + Clone + Serialize, V: Clone + Serialize> Serialize for Inde
     }
 }
 
+/// One key's history, oldest first.
+type Entries<V> = Vec<(Block, V)>;
+
 /// Block-keyed append-only histories (EigenLayer's `Snapshots`): a push in the same block
 /// overwrites, a lookup returns the value of the latest key ≤ the queried block. The store keeps
 /// one row per entry, keyed (key, block), so a push writes one small row, not the whole history.
-#[derive(Debug, Clone, Serialize)]
-#[serde(transparent)]
-pub struct History<K: Ord, V> {
-    map: BTreeMap<K, Vec<(Block, V)>>,
-    #[serde(skip)]
+///
+/// Hashed like `HashTable` (slashes, withdrawals and every staker's slashing factor read it by
+/// point lookups); iteration, `Debug` and serialization sort, so its bytes are an ordered map's.
+#[derive(Clone)]
+pub struct History<K, V> {
+    map: HashMap<K, Entries<V>, FxBuildHasher>,
     journal: Vec<(K, Option<V>)>,
-    #[serde(skip)]
     dirty: Vec<(K, Block)>,
 }
 
-impl<K: Ord, V> Default for History<K, V> {
+impl<K, V> Default for History<K, V> {
     fn default() -> Self {
-        Self { map: BTreeMap::new(), journal: Vec::new(), dirty: Vec::new() }
+        Self { map: HashMap::default(), journal: Vec::new(), dirty: Vec::new() }
     }
 }
 
-impl<K: Ord + Clone, V: Copy> History<K, V> {
+impl<K: Hash + Ord + Clone, V: Copy> History<K, V> {
     /// Every push of a transaction writes the last entry of its key (one block per transaction).
     #[inline(never)]
     fn commit_written(&mut self, track: bool) {
@@ -437,31 +440,73 @@ impl<K: Ord + Clone, V: Copy> History<K, V> {
     /// Records `value` at `block` (which must not precede the last entry's block).
     pub fn push(&mut self, k: K, block: Block, value: V) {
         let h = self.map.entry(k.clone()).or_default();
-        match h.last_mut() {
-            Some(last) if last.0 == block => {
-                let old = last.1;
-                last.1 = value;
-                self.journal.push((k, Some(old)));
+        push_onto(h, &mut self.journal, k, block, value);
+    }
+
+    /// Records `f(latest value)` at `block` with one lookup of `k` and returns it; on `Err`
+    /// nothing changes.
+    pub fn push_from_latest<E>(
+        &mut self,
+        k: K,
+        block: Block,
+        f: impl FnOnce(Option<V>) -> Result<V, E>,
+    ) -> Result<V, E> {
+        use std::collections::hash_map::Entry;
+        let h = match self.map.entry(k.clone()) {
+            Entry::Occupied(e) => {
+                let value = f(e.get().last().map(|e| e.1))?;
+                push_onto(e.into_mut(), &mut self.journal, k, block, value);
+                return Ok(value);
             }
-            _ => {
-                h.push((block, value));
-                self.journal.push((k, None));
-            }
-        }
+            Entry::Vacant(e) => e,
+        };
+        let value = f(None)?;
+        push_onto(h.insert(Entries::new()), &mut self.journal, k, block, value);
+        Ok(value)
     }
 
     /// Number of entries in `k`'s history.
     pub fn len_of(&self, k: &K) -> usize {
-        self.map.get(k).map_or(0, Vec::len)
+        self.map.get(k).map_or(0, |h| h.len())
     }
 
-    /// Every history in key order.
-    pub fn iter(&self) -> impl Iterator<Item = (&K, &Vec<(Block, V)>)> {
-        self.map.iter()
+    /// Every history in key order (sorts: for checks and hashing, not for hot paths).
+    pub fn iter(&self) -> impl Iterator<Item = (&K, &[(Block, V)])> {
+        let mut v: Vec<_> = self.map.iter().map(|(k, h)| (k, h.as_slice())).collect();
+        v.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        v.into_iter()
     }
 }
 
-impl<K: Ord + Clone, V: Copy> Journaled for History<K, V> {
+/// Appends `(block, value)` to a history, or overwrites its last entry of the same block,
+/// journaling what it replaced.
+fn push_onto<K, V: Copy>(h: &mut Entries<V>, journal: &mut Vec<(K, Option<V>)>, k: K, block: Block, value: V) {
+    match h.last_mut() {
+        Some(last) if last.0 == block => {
+            let old = last.1;
+            last.1 = value;
+            journal.push((k, Some(old)));
+        }
+        _ => {
+            h.push((block, value));
+            journal.push((k, None));
+        }
+    }
+}
+
+impl<K: Hash + Ord + Clone + std::fmt::Debug, V: Copy + std::fmt::Debug> std::fmt::Debug for History<K, V> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_map().entries(self.iter()).finish()
+    }
+}
+
+impl<K: Hash + Ord + Clone + Serialize, V: Copy + Serialize> Serialize for History<K, V> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        serialize_entries(s, self.map.len(), self.iter())
+    }
+}
+
+impl<K: Hash + Ord + Clone, V: Copy> Journaled for History<K, V> {
     #[inline]
     fn commit(&mut self, track: bool) {
         if !self.journal.is_empty() {
@@ -593,14 +638,14 @@ where
     }
 }
 
-impl<K: Ord + Clone + Serialize + DeserializeOwned, V: Copy + Serialize + DeserializeOwned> Persisted
+impl<K: Hash + Ord + Clone + Serialize + DeserializeOwned, V: Copy + Serialize + DeserializeOwned> Persisted
     for History<K, V>
 {
     fn drain_changes(&mut self, table: u8, out: &mut Changes) -> Result<(), postcard::Error> {
         self.dirty.sort_unstable();
         self.dirty.dedup();
         for (k, block) in self.dirty.drain(..) {
-            let h = self.map.get(&k).map(Vec::as_slice).unwrap_or_default();
+            let h = self.map.get(&k).map(|h| h.as_slice()).unwrap_or_default();
             let value = h.binary_search_by_key(&block, |e| e.0).ok().and_then(|i| h.get(i)).map(|e| &e.1);
             out.push(table, &(&k, block), value)?;
         }
@@ -608,7 +653,7 @@ impl<K: Ord + Clone + Serialize + DeserializeOwned, V: Copy + Serialize + Deseri
     }
 
     fn dump(&self, table: u8, out: &mut Changes) -> Result<(), postcard::Error> {
-        for (k, h) in &self.map {
+        for (k, h) in self.iter() {
             for (block, v) in h {
                 out.push(table, &(k, block), Some(v))?;
             }
@@ -753,6 +798,41 @@ mod tests {
         h.rollback();
         assert_eq!(h.latest(&0), Some(90));
         assert_eq!(h.len_of(&0), 2);
+    }
+
+    /// `push_from_latest` writes with one lookup what `latest` then `push` would; a refusal
+    /// writes nothing; rollback undoes a new key and an overwrite in the same block.
+    #[test]
+    fn history_push_from_latest() {
+        let mut h: History<u8, u64> = History::default();
+        let add = |n: u64| move |m: Option<u64>| m.unwrap_or(0).checked_add(n).ok_or("overflow");
+        assert_eq!(h.push_from_latest(1, 5, add(10)), Ok(10));
+        assert_eq!(h.push_from_latest(1, 6, add(5)), Ok(15));
+        h.commit(false);
+        assert_eq!(h.push_from_latest(1, 7, |_| Err("refused")), Err("refused"));
+        assert_eq!(h.push_from_latest(2, 7, |_| Err("refused")), Err("refused"));
+        assert_eq!((h.len_of(&1), h.len_of(&2), h.latest(&1)), (2, 0, Some(15)));
+        assert_eq!(h.push_from_latest(1, 6, add(1)), Ok(16));
+        assert_eq!(h.push_from_latest(3, 6, add(2)), Ok(2));
+        assert_eq!((h.at(&1, 6), h.len_of(&1)), (Some(16), 2));
+        h.rollback();
+        assert_eq!((h.latest(&1), h.len_of(&1), h.latest(&3)), (Some(15), 2, None));
+    }
+
+    /// Hashed, a history still iterates, prints and serializes in key order: its bytes are an
+    /// ordered map's with the same entries, so the state hash does not depend on insertion order.
+    #[test]
+    fn history_serializes_in_key_order() {
+        let mut h: History<u8, u64> = History::default();
+        let mut ordered: BTreeMap<u8, Vec<(Block, u64)>> = BTreeMap::new();
+        for k in (0..40u8).rev() {
+            h.push(k, 3, u64::from(k) * 7);
+            h.push(k, 4, u64::from(k));
+            ordered.insert(k, vec![(3, u64::from(k) * 7), (4, u64::from(k))]);
+        }
+        assert_eq!(postcard::to_allocvec(&h).unwrap(), postcard::to_allocvec(&ordered).unwrap());
+        let keys: Vec<u8> = h.iter().map(|(k, _)| *k).collect();
+        assert_eq!(keys, (0..40).collect::<Vec<_>>());
     }
 
     /// One row per entry: a push writes one (key, block) row, and rows loaded in the store's

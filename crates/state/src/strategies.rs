@@ -233,10 +233,33 @@ impl State {
         ev: &mut Vec<Event>,
     ) -> Result<(), TxError> {
         let staker = ctx.sender;
+        self.touch_account(staker, strategy);
         let shares = self.strategy_deposit(strategy, staker, amount, ev)?;
         self.credit_deposit_shares(staker, strategy, shares, ev)?;
         ev.push(Event::Deposit { staker, strategy, amount, shares });
         Ok(())
+    }
+}
+
+/// Stakers beyond which the staker and balance tables outgrow the CPU's last-level cache (about
+/// 150 bytes per staker with one position: 15 MB here, against 32 MB of L3 on the machines we
+/// measure on), so a deposit's lookups go to memory.
+const TOUCH_STAKERS: usize = 100_000;
+
+impl State {
+    /// In a state too large for the caches, looks up the staker's balance of the strategy's asset
+    /// and its first position back to back and discards them: each is a miss to memory, and issued
+    /// together the misses overlap instead of queuing one behind the other through the deposit.
+    /// In a small state the lookups would only be repeated work, so they are skipped.
+    #[inline(always)]
+    fn touch_account(&self, staker: Address, strategy: StrategyId) {
+        if self.stakers.len() < TOUCH_STAKERS {
+            return;
+        }
+        let Some(asset) = self.strategies.get(&strategy).map(|s| s.asset) else { return };
+        let balance = self.balances.get(&(staker, asset)).is_some();
+        let record = self.stakers.get(&staker).and_then(|r| r.positions.first()).map(|(s, _)| *s);
+        std::hint::black_box((balance, record));
     }
 }
 

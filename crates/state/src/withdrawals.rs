@@ -149,8 +149,7 @@ impl State {
             let q = math::mul_wad(*x, p.dsf)?;
             if let Some(op) = operator {
                 let key = (op, *s);
-                let cum = math::add(self.cumulative_scaled.latest(&key).unwrap_or_default(), q)?;
-                self.cumulative_scaled.push(key, ctx.block, cum);
+                self.cumulative_scaled.push_from_latest(key, ctx.block, |cum| math::add(cum.unwrap_or_default(), q))?;
                 // Beacon shares: `floor(m·l)` can leave the operator a few wei below its
                 // delegators' sum (reference 7.3(1)); never let that drift block an exit.
                 let dec = if self.is_beacon(*s) { w.min(self.operator_shares(op, *s)) } else { w };
@@ -175,8 +174,8 @@ impl State {
             delegated_to: operator,
             start_block: ctx.block,
             strategies: w.strategies.clone(),
-            scaled_shares: w.scaled_shares.clone(),
-            withdrawable_shares: withdrawable,
+            scaled_shares: w.scaled_shares.clone().into_boxed_slice(),
+            withdrawable_shares: withdrawable.into_boxed_slice(),
         });
         self.withdrawals.insert((staker, nonce), w);
         Ok(nonce)

@@ -58,7 +58,7 @@ fn queued_scaled(ev: &[Event]) -> Vec<(Vec<U256>, Vec<U256>, Option<Address>)> {
     ev.iter()
         .filter_map(|e| match e {
             Event::WithdrawalQueued { scaled_shares, withdrawable_shares, delegated_to, .. } => {
-                Some((scaled_shares.clone(), withdrawable_shares.clone(), *delegated_to))
+                Some((scaled_shares.to_vec(), withdrawable_shares.to_vec(), *delegated_to))
             }
             _ => None,
         })

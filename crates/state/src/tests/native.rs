@@ -663,7 +663,7 @@ fn a_zero_share_beacon_entry_is_queued_and_uses_its_nonce() {
         ev.iter()
             .find_map(|e| match e {
                 Event::WithdrawalQueued { nonce, scaled_shares, withdrawable_shares, delegated_to, .. } => {
-                    Some((*nonce, scaled_shares.clone(), withdrawable_shares.clone(), *delegated_to))
+                    Some((*nonce, scaled_shares.to_vec(), withdrawable_shares.to_vec(), *delegated_to))
                 }
                 _ => None,
             })

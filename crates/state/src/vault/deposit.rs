@@ -70,7 +70,7 @@ impl State {
         self.put_book(vault, b);
         ab.deposited = deposited;
         self.put_asset_book(vault, asset, ab);
-        ev.push(Event::VaultDeposited {
+        ev.push(Event::VaultDeposited(Box::new(crate::event::VaultDepositedBody {
             vault,
             sender: ctx.sender,
             receiver,
@@ -79,7 +79,7 @@ impl State {
             value,
             tokens,
             rate: mint_rate,
-        });
+        })));
         Ok(())
     }
 

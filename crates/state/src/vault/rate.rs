@@ -338,7 +338,7 @@ impl State {
             accepted_from_quarantine: from_quarantine,
             attribution,
         };
-        ev.push(Event::VaultRateSettled {
+        ev.push(Event::VaultRateSettled(Box::new(crate::event::VaultRateSettledBody {
             vault,
             number: n,
             rate,
@@ -346,7 +346,7 @@ impl State {
             supply: b.supply,
             assets: b.assets,
             reserve: b.reserve,
-        });
+        })));
         self.vault_rates.insert((vault, n), record);
         Ok(())
     }

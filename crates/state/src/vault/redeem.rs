@@ -128,7 +128,7 @@ impl State {
         let mut ab = self.asset_book(vault, asset);
         ab.deposited = ab.deposited.saturating_sub(q.amount);
         self.put_asset_book(vault, asset, ab);
-        ev.push(Event::VaultRedeemed {
+        ev.push(Event::VaultRedeemed(Box::new(crate::event::VaultRedeemedBody {
             vault,
             owner: ctx.sender,
             asset,
@@ -137,7 +137,7 @@ impl State {
             fee_bps: q.fee_bps,
             amount: q.amount,
             rate: q.rate,
-        });
+        })));
         Ok(())
     }
 

@@ -180,7 +180,7 @@ impl VaultWorld {
         let ev = self.w.ok(who, Self::deposit_tx(asset, amount));
         ev.iter()
             .find_map(|e| match e {
-                Event::VaultDeposited { tokens, .. } => Some(*tokens),
+                Event::VaultDeposited(d) => Some(d.tokens),
                 _ => None,
             })
             .expect("VaultDeposited")
@@ -195,7 +195,7 @@ impl VaultWorld {
         let ev = self.w.ok(who, Self::redeem_tx(tokens, asset));
         ev.iter()
             .find_map(|e| match e {
-                Event::VaultRedeemed { amount, .. } => Some(*amount),
+                Event::VaultRedeemed(r) => Some(r.amount),
                 _ => None,
             })
             .expect("VaultRedeemed")

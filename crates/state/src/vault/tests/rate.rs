@@ -23,7 +23,7 @@ fn an_update_within_bounds_settles_and_records() {
     v.prices(&[(STETH, E18), (RETH, 11_005 * E18 / 10_000)]);
     let cur = v.current();
     let ev = v.update();
-    assert!(ev.iter().any(|e| matches!(e, Event::VaultRateSettled { number: 0, .. })));
+    assert!(ev.iter().any(|e| matches!(e, Event::VaultRateSettled(r) if r.number == 0)));
     assert_eq!(v.settled(), cur);
     let hist = v.w.s.vault_rate_history(V, 0, 10);
     assert_eq!(hist.len(), 1);
