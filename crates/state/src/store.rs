@@ -86,6 +86,13 @@ fn serialize_entries<'a, K: Serialize + 'a, V: Serialize + ?Sized + 'a, S: Seria
     m.end()
 }
 
+/// A hashed map's entries in key order.
+fn sorted<K: Ord, V>(map: &HashMap<K, V, FxBuildHasher>) -> Vec<(&K, &V)> {
+    let mut v: Vec<_> = map.iter().collect();
+    v.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    v
+}
+
 /// Something whose writes since the last commit can be undone.
 pub(crate) trait Journaled {
     /// Forgets the undo journal (the writes stay); with `track`, remembers the written keys for
@@ -246,9 +253,7 @@ impl<K: Hash + Ord + Clone, V: Clone> HashTable<K, V> {
 
     /// Entries in key order (sorts: for queries, checks and hashing, not for hot paths).
     pub fn sorted(&self) -> Vec<(&K, &V)> {
-        let mut v: Vec<_> = self.map.iter().collect();
-        v.sort_unstable_by(|a, b| a.0.cmp(b.0));
-        v
+        sorted(&self.map)
     }
 
     /// Values in no particular order: only for order-free folds (sums, counts, any).
@@ -389,9 +394,6 @@ impl<K: Hash + Ord + Clone + Serialize, V: Clone + Serialize> Serialize for Inde
     }
 }
 
-/// One key's history, oldest first.
-type Entries<V> = Vec<(Block, V)>;
-
 /// Block-keyed append-only histories (EigenLayer's `Snapshots`): a push in the same block
 /// overwrites, a lookup returns the value of the latest key ≤ the queried block. The store keeps
 /// one row per entry, keyed (key, block), so a push writes one small row, not the whole history.
@@ -400,7 +402,7 @@ type Entries<V> = Vec<(Block, V)>;
 /// point lookups); iteration, `Debug` and serialization sort, so its bytes are an ordered map's.
 #[derive(Clone)]
 pub struct History<K, V> {
-    map: HashMap<K, Entries<V>, FxBuildHasher>,
+    map: HashMap<K, Vec<(Block, V)>, FxBuildHasher>,
     journal: Vec<(K, Option<V>)>,
     dirty: Vec<(K, Block)>,
 }
@@ -439,8 +441,7 @@ impl<K: Hash + Ord + Clone, V: Copy> History<K, V> {
 
     /// Records `value` at `block` (which must not precede the last entry's block).
     pub fn push(&mut self, k: K, block: Block, value: V) {
-        let h = self.map.entry(k.clone()).or_default();
-        push_onto(h, &mut self.journal, k, block, value);
+        let Ok(_) = self.push_from_latest(k, block, |_| Ok::<_, std::convert::Infallible>(value));
     }
 
     /// Records `f(latest value)` at `block` with one lookup of `k` and returns it; on `Err`
@@ -461,26 +462,24 @@ impl<K: Hash + Ord + Clone, V: Copy> History<K, V> {
             Entry::Vacant(e) => e,
         };
         let value = f(None)?;
-        push_onto(h.insert(Entries::new()), &mut self.journal, k, block, value);
+        push_onto(h.insert(Vec::new()), &mut self.journal, k, block, value);
         Ok(value)
     }
 
     /// Number of entries in `k`'s history.
     pub fn len_of(&self, k: &K) -> usize {
-        self.map.get(k).map_or(0, |h| h.len())
+        self.map.get(k).map_or(0, Vec::len)
     }
 
     /// Every history in key order (sorts: for checks and hashing, not for hot paths).
     pub fn iter(&self) -> impl Iterator<Item = (&K, &[(Block, V)])> {
-        let mut v: Vec<_> = self.map.iter().map(|(k, h)| (k, h.as_slice())).collect();
-        v.sort_unstable_by(|a, b| a.0.cmp(b.0));
-        v.into_iter()
+        sorted(&self.map).into_iter().map(|(k, h)| (k, h.as_slice()))
     }
 }
 
 /// Appends `(block, value)` to a history, or overwrites its last entry of the same block,
 /// journaling what it replaced.
-fn push_onto<K, V: Copy>(h: &mut Entries<V>, journal: &mut Vec<(K, Option<V>)>, k: K, block: Block, value: V) {
+fn push_onto<K, V: Copy>(h: &mut Vec<(Block, V)>, journal: &mut Vec<(K, Option<V>)>, k: K, block: Block, value: V) {
     match h.last_mut() {
         Some(last) if last.0 == block => {
             let old = last.1;
@@ -645,7 +644,7 @@ impl<K: Hash + Ord + Clone + Serialize + DeserializeOwned, V: Copy + Serialize +
         self.dirty.sort_unstable();
         self.dirty.dedup();
         for (k, block) in self.dirty.drain(..) {
-            let h = self.map.get(&k).map(|h| h.as_slice()).unwrap_or_default();
+            let h = self.map.get(&k).map(Vec::as_slice).unwrap_or_default();
             let value = h.binary_search_by_key(&block, |e| e.0).ok().and_then(|i| h.get(i)).map(|e| &e.1);
             out.push(table, &(&k, block), value)?;
         }

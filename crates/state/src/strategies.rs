@@ -88,6 +88,11 @@ pub enum StrategyError {
     },
 }
 
+/// Stakers beyond which the staker and balance tables outgrow the CPU's last-level cache (about
+/// 150 bytes per staker with one position: 15 MB here, against 32 MB of L3 on the machines we
+/// measure on), so a deposit's lookups go to memory.
+const TOUCH_STAKERS: usize = 100_000;
+
 impl State {
     pub(crate) fn strategy(&self, strategy: StrategyId) -> Result<&Strategy, StrategyError> {
         self.strategies.get(&strategy).ok_or(StrategyError::UnknownStrategy { strategy })
@@ -239,14 +244,7 @@ impl State {
         ev.push(Event::Deposit { staker, strategy, amount, shares });
         Ok(())
     }
-}
 
-/// Stakers beyond which the staker and balance tables outgrow the CPU's last-level cache (about
-/// 150 bytes per staker with one position: 15 MB here, against 32 MB of L3 on the machines we
-/// measure on), so a deposit's lookups go to memory.
-const TOUCH_STAKERS: usize = 100_000;
-
-impl State {
     /// In a state too large for the caches, looks up the staker's balance of the strategy's asset
     /// and its first position back to back and discards them: each is a miss to memory, and issued
     /// together the misses overlap instead of queuing one behind the other through the deposit.
