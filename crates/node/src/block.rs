@@ -1,6 +1,6 @@
 //! Blocks, headers and receipts.
 
-use alloy_primitives::{Address, B256, keccak256};
+use alloy_primitives::{Address, B256};
 use cairn_primitives::canonical::{self, EncodeError};
 use serde::{Deserialize, Serialize};
 
@@ -91,28 +91,23 @@ impl Receipt {
 
 /// Positional binary merkle root over keccak256 (an odd node is paired with itself; empty: zero).
 pub fn merkle_root(mut level: Vec<B256>) -> B256 {
-    if level.is_empty() {
-        return B256::ZERO;
-    }
+    // A level's pairs are independent: they hash eight at a time on SIMD lanes.
+    let mut next = Vec::with_capacity(level.len().div_ceil(2));
     while level.len() > 1 {
-        level = level
-            .chunks(2)
-            .map(|p| {
-                let right = p.get(1).unwrap_or(&p[0]);
-                let mut buf = [0u8; 64];
-                buf[..32].copy_from_slice(p[0].as_slice());
-                buf[32..].copy_from_slice(right.as_slice());
-                keccak256(buf)
-            })
-            .collect();
+        if let (true, Some(&last)) = (level.len() % 2 == 1, level.last()) {
+            level.push(last); // an odd last node pairs with itself
+        }
+        next.clear();
+        cairn_keccak::hash_pairs(&level, &mut next);
+        std::mem::swap(&mut level, &mut next);
     }
-    level[0]
+    level.first().copied().unwrap_or(B256::ZERO)
 }
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
-    use alloy_primitives::hex;
+    use alloy_primitives::{hex, keccak256};
 
     use super::*;
 
@@ -195,5 +190,27 @@ mod tests {
         );
         let again: Receipt = serde_json::from_str(&reordered).unwrap();
         assert_eq!(again.leaf().unwrap(), r.leaf().unwrap());
+    }
+
+    /// The root from its definition, one pair at a time, for every size up to 40 leaves.
+    #[test]
+    fn merkle_root_pairs_left_right_and_an_odd_node_with_itself() {
+        fn reference(mut level: Vec<B256>) -> B256 {
+            while level.len() > 1 {
+                level = level
+                    .chunks(2)
+                    .map(|p| keccak256([p[0].as_slice(), p.get(1).unwrap_or(&p[0]).as_slice()].concat()))
+                    .collect();
+            }
+            level.first().copied().unwrap_or(B256::ZERO)
+        }
+        for n in 0..=40u8 {
+            let leaves: Vec<B256> = (0..n).map(|i| keccak256([i, n])).collect();
+            assert_eq!(merkle_root(leaves.clone()), reference(leaves), "{n} leaves");
+        }
+        let (a, b) = (B256::repeat_byte(1), B256::repeat_byte(2));
+        assert_eq!(merkle_root(vec![a, b]), keccak256([a.as_slice(), b.as_slice()].concat()));
+        assert_eq!(merkle_root(vec![a]), a);
+        assert_eq!(merkle_root(Vec::new()), B256::ZERO);
     }
 }

@@ -93,7 +93,7 @@ const RECOVERY_NICE: i32 = 10;
 pub fn verify_all(domain: &Domain, txs: Vec<SignedTx>) -> Vec<Result<Arc<Verified>, EnvelopeError>> {
     let pool = pool();
     if txs.len() < INLINE_BELOW {
-        return txs.into_iter().map(|t| domain.verify(t).map(Arc::new)).collect();
+        return domain.verify_batch(txs).into_iter().map(|r| r.map(Arc::new)).collect();
     }
     let domain = Arc::new(domain.clone());
     let (done, answers) = channel();
@@ -105,7 +105,7 @@ pub fn verify_all(domain: &Domain, txs: Vec<SignedTx>) -> Vec<Result<Arc<Verifie
         let index = chunks;
         chunks += 1;
         let job: Job = Box::new(move || {
-            let _ = done.send((index, part.into_iter().map(|t| d.verify(t).map(Arc::new)).collect::<Vec<_>>()));
+            let _ = done.send((index, d.verify_batch(part).into_iter().map(|r| r.map(Arc::new)).collect::<Vec<_>>()));
         });
         if let Err(refused) = pool.jobs.send(job) {
             // No worker is left: run it here.
