@@ -541,6 +541,23 @@ pub fn dev_key(label: &str) -> SigningKey {
     }
 }
 
+/// Asserts that two runs of verification gave the same answer to every transaction, in order:
+/// the same id, signer and nonce, or the same error.
+#[cfg(test)]
+pub(crate) fn assert_same_answers<'a>(
+    a: impl ExactSizeIterator<Item = Result<&'a Verified, &'a EnvelopeError>>,
+    b: impl ExactSizeIterator<Item = Result<&'a Verified, &'a EnvelopeError>>,
+) {
+    assert_eq!(a.len(), b.len(), "answers");
+    for (i, (p, q)) in a.zip(b).enumerate() {
+        match (p, q) {
+            (Ok(p), Ok(q)) => assert_eq!((p.hash, p.sender, p.nonce), (q.hash, q.sender, q.nonce), "item {i}"),
+            (Err(p), Err(q)) => assert_eq!(p, q, "item {i}"),
+            _ => panic!("item {i}: {p:?} against {q:?}"),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -748,13 +765,7 @@ mod tests {
         let alone: Vec<_> = batch.iter().cloned().map(|t| d.verify(t)).collect();
         let together = d.verify_batch(batch);
         assert_eq!(together.len(), 30);
-        for (i, (a, b)) in alone.iter().zip(&together).enumerate() {
-            match (a, b) {
-                (Ok(a), Ok(b)) => assert_eq!((a.hash, a.sender, a.nonce), (b.hash, b.sender, b.nonce), "item {i}"),
-                (Err(a), Err(b)) => assert_eq!(a, b, "item {i}"),
-                _ => panic!("item {i}: alone {a:?}, in a batch {b:?}"),
-            }
-        }
+        assert_same_answers(alone.iter().map(Result::as_ref), together.iter().map(Result::as_ref));
         let refused: Vec<&str> = together.iter().filter_map(|r| r.as_ref().err().map(EnvelopeError::name)).collect();
         assert_eq!(
             refused,
