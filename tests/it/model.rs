@@ -1481,7 +1481,7 @@ impl Model {
             if got.slash_count != set.slash_count || got.request_count != set.request_count {
                 return Err(format!("counters of {key} differ"));
             }
-            if got.strategies != set.strategies {
+            if !got.strategies.iter().eq(set.strategies.iter()) {
                 return Err(format!("strategies of {key} differ"));
             }
         }

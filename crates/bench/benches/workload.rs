@@ -51,7 +51,7 @@ fn main() {
         let ok = med <= op.target_us();
         met += usize::from(ok);
         println!(
-            "| {} | {} | {:.1} µs | **{med:.2}** [{p10:.2}, {p90:.2}] µs | {:.0}× | ≤ {:.2} µs | {} |",
+            "| {} | {} | {:.1} µs | **{med:.3}** [{p10:.2}, {p90:.2}] µs | {:.0}× | ≤ {:.2} µs | {} |",
             op.label(),
             v.len() / (runs - 1),
             op.eigenlayer_us(),

@@ -411,11 +411,9 @@ impl State {
         operator: Address,
         block: Block,
     ) -> Vec<(OperatorSetKey, StrategyId, Allocation)> {
-        let lo = (operator, OperatorSetKey { service: Address::ZERO, id: 0 }, StrategyId(0));
-        let hi = (operator, OperatorSetKey { service: Address::repeat_byte(0xff), id: u32::MAX }, StrategyId(u32::MAX));
         self.allocations
-            .range(lo..=hi)
-            .map(|((_, set, s), _)| (*set, *s, self.load_allocation(operator, *set, *s, block).0))
+            .group(&operator)
+            .map(|((_, set, s), _)| (set, s, self.load_allocation(operator, set, s, block).0))
             .collect()
     }
 }

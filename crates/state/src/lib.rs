@@ -109,7 +109,7 @@ use serde::{Deserialize, Serialize};
 pub use error::TxError;
 pub use event::Event;
 pub use pods::NativeConfig;
-pub use store::{HashTable, History, IndexedTable, Table};
+pub use store::{Grouped, HashTable, History, IndexedTable, Table};
 pub use tx::{Tx, TxKind};
 
 use store::Journaled;

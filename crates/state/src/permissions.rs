@@ -102,8 +102,9 @@ pub enum PermissionError {
 }
 
 impl State {
+    /// One descent: the first admin entry at or after `(account, 0)` is the account's, if any.
     fn has_admins(&self, account: Address) -> bool {
-        self.admins.range((account, Address::ZERO)..=(account, Address::repeat_byte(0xff))).next().is_some()
+        self.admins.range((account, Address::ZERO)..).next().is_some_and(|((a, _), _)| *a == account)
     }
 
     /// Whether `caller` is an admin of `account` (the account itself while it has none).

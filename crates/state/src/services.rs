@@ -2,10 +2,10 @@
 //! delay, registration with the service's consent and deregistration with the slashable tail,
 //! and incompatibility declarations between services.
 
-use std::collections::BTreeSet;
+use std::{collections::BTreeSet, sync::Arc};
 
 use cairn_primitives::{Address, Block, OperatorSetKey, StrategyId, U256, math};
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::{BURN_ADDRESS, Ctx, Event, State, TxError, TxKind, operators::OperatorError, tx::VetoConfig};
 
@@ -45,11 +45,74 @@ impl SlasherConfig {
     }
 }
 
+/// The strategies of an operator set, ascending and distinct. Shared, not copied, when the set's
+/// record is cloned: a slash journals the record it rewrites, and that copy allocates nothing.
+/// Serialized as the ascending list an ordered set gives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StrategySet(Arc<[StrategyId]>);
+
+impl StrategySet {
+    /// Whether `s` is in the set.
+    pub fn contains(&self, s: &StrategyId) -> bool {
+        self.0.binary_search(s).is_ok()
+    }
+
+    /// The strategies, ascending.
+    pub fn iter(&self) -> impl Iterator<Item = &StrategyId> {
+        self.0.iter()
+    }
+
+    /// Number of strategies.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether the set has no strategy.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The set of `list`, sorted (one allocation; duplicates are the caller's to refuse).
+    fn sorted(list: &[StrategyId]) -> Self {
+        let mut all: Arc<[StrategyId]> = list.iter().copied().collect();
+        if let Some(v) = Arc::get_mut(&mut all) {
+            v.sort_unstable();
+        }
+        Self(all)
+    }
+
+    /// A list to edit, ascending.
+    fn to_vec(&self) -> Vec<StrategyId> {
+        self.0.to_vec()
+    }
+}
+
+impl From<Vec<StrategyId>> for StrategySet {
+    /// Sorts and drops repeats, as collecting into an ordered set does.
+    fn from(mut v: Vec<StrategyId>) -> Self {
+        v.sort_unstable();
+        v.dedup();
+        Self(v.into())
+    }
+}
+
+impl Serialize for StrategySet {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.iter())
+    }
+}
+
+impl<'de> Deserialize<'de> for StrategySet {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Vec::<StrategyId>::deserialize(d).map(Self::from)
+    }
+}
+
 /// An operator set.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OperatorSet {
     /// Strategies it accepts.
-    pub strategies: BTreeSet<StrategyId>,
+    pub strategies: StrategySet,
     /// Who may slash.
     pub slasher: SlasherConfig,
     /// Receiver of slashed tokens (none: burned).
@@ -236,9 +299,7 @@ impl State {
 
     /// The operator sets of a service, ascending by id.
     pub fn operator_sets_of(&self, service: Address) -> Vec<OperatorSetKey> {
-        let lo = OperatorSetKey { service, id: 0 };
-        let hi = OperatorSetKey { service, id: u32::MAX };
-        self.operator_sets.range(lo..=hi).map(|(k, _)| *k).collect()
+        self.operator_sets.group(&service).map(|(k, _)| k).collect()
     }
 
     /// Whether `operator` is registered (not merely slashable) in `set`.
@@ -291,16 +352,17 @@ impl State {
                 return Err(ServiceError::ZeroAddress { field: "veto.committee" }.into());
             }
         }
-        let mut strategies = BTreeSet::new();
-        for s in p.strategies {
+        for (i, s) in p.strategies.iter().enumerate() {
             self.strategy(*s)?;
             if p.recipient.is_some() && self.is_beacon(*s) {
                 return Err(ServiceError::NativeStrategyNotRedistributable { set, strategy: *s }.into());
             }
-            if !strategies.insert(*s) {
+            // Every listed strategy exists, so a repeat shows up within the first few of them.
+            if p.strategies[..i].contains(s) {
                 return Err(ServiceError::StrategyAlreadyInOperatorSet { set, strategy: *s }.into());
             }
         }
+        let strategies = StrategySet::sorted(p.strategies);
         let slasher = SlasherConfig { slasher: p.slasher, pending: Address::ZERO, effect_block: 0 };
         ev.push(Event::OperatorSetCreated { set, redistribution_recipient: p.recipient });
         ev.push(Event::SlasherUpdated { set, slasher: p.slasher, effect_block: ctx.block });
@@ -327,16 +389,19 @@ impl State {
     ) -> Result<(), TxError> {
         self.check_can_call(set.service, ctx.sender, TxKind::AddStrategiesToOperatorSet)?;
         let mut info = self.operator_set(set)?.clone();
+        let mut list = info.strategies.to_vec();
         for s in strategies {
             self.strategy(*s)?;
             if info.redistribution_recipient.is_some() && self.is_beacon(*s) {
                 return Err(ServiceError::NativeStrategyNotRedistributable { set, strategy: *s }.into());
             }
-            if !info.strategies.insert(*s) {
+            let Err(at) = list.binary_search(s) else {
                 return Err(ServiceError::StrategyAlreadyInOperatorSet { set, strategy: *s }.into());
-            }
+            };
+            list.insert(at, *s);
             ev.push(Event::StrategyAddedToOperatorSet { set, strategy: *s });
         }
+        info.strategies = StrategySet::from(list);
         self.operator_sets.insert(set, info);
         Ok(())
     }
@@ -350,12 +415,15 @@ impl State {
     ) -> Result<(), TxError> {
         self.check_can_call(set.service, ctx.sender, TxKind::RemoveStrategiesFromOperatorSet)?;
         let mut info = self.operator_set(set)?.clone();
+        let mut list = info.strategies.to_vec();
         for s in strategies {
-            if !info.strategies.remove(s) {
+            let Ok(at) = list.binary_search(s) else {
                 return Err(ServiceError::StrategyNotInOperatorSet { set, strategy: *s }.into());
-            }
+            };
+            list.remove(at);
             ev.push(Event::StrategyRemovedFromOperatorSet { set, strategy: *s });
         }
+        info.strategies = StrategySet::from(list);
         self.operator_sets.insert(set, info);
         Ok(())
     }
@@ -409,10 +477,8 @@ impl State {
 
     /// Services an operator currently allocates to (current or pending, not yet freed magnitude).
     pub fn allocated_services(&self, operator: Address) -> BTreeSet<Address> {
-        let lo = (operator, OperatorSetKey { service: Address::ZERO, id: 0 }, StrategyId(0));
-        let hi = (operator, OperatorSetKey { service: Address::repeat_byte(0xff), id: u32::MAX }, StrategyId(u32::MAX));
         self.allocations
-            .range(lo..=hi)
+            .group(&operator)
             .filter(|(_, a)| a.current != 0 || a.pending != 0)
             .map(|((_, set, _), _)| set.service)
             .collect()
@@ -538,5 +604,37 @@ impl State {
     pub fn is_slashable_by(&self, operator: Address, set: OperatorSetKey, block: Block) -> bool {
         let reg = self.registration(operator, set).is_some_and(|r| r.registered || block <= r.slashable_until);
         reg || self.has_open_request(operator, set)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+
+    #[test]
+    fn a_strategy_set_reads_and_writes_as_an_ordered_set() {
+        let ids = [7u32, 2, 9, 2, 0].map(StrategyId);
+        let ordered: BTreeSet<StrategyId> = ids.iter().copied().collect();
+        let set = StrategySet::from(ids.to_vec());
+        assert_eq!(set.iter().copied().collect::<Vec<_>>(), ordered.iter().copied().collect::<Vec<_>>());
+        assert_eq!(postcard::to_allocvec(&set).unwrap(), postcard::to_allocvec(&ordered).unwrap());
+        // Read back from a list in any order with repeats, as the ordered set would be.
+        let unsorted = postcard::to_allocvec(&ids.to_vec()).unwrap();
+        assert_eq!(postcard::from_bytes::<StrategySet>(&unsorted).unwrap(), set);
+        assert!(set.contains(&StrategyId(9)) && !set.contains(&StrategyId(3)));
+        assert_eq!((set.len(), set.is_empty()), (4, false));
+        assert_eq!(
+            StrategySet::sorted(&[StrategyId(5), StrategyId(1)]),
+            StrategySet::from(vec![StrategyId(1), StrategyId(5)])
+        );
+    }
+
+    #[test]
+    fn a_cloned_record_shares_its_strategies() {
+        let set = StrategySet::sorted(&[StrategyId(3)]);
+        let copy = set.clone();
+        assert!(Arc::ptr_eq(&set.0, &copy.0));
     }
 }

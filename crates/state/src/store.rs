@@ -300,22 +300,69 @@ impl<K: Hash + Ord + Clone + Serialize, V: Clone + Serialize> Serialize for Hash
     }
 }
 
-/// A hashed map with an ordered index of its keys, for tables read by point lookups on hot
-/// paths and by key ranges in queries: a lookup or an overwrite is one hash probe, and only a new
-/// or removed key touches the ordered index. Iteration, `Debug` and serialization are in key order.
-#[derive(Clone)]
-pub struct IndexedTable<K, V> {
-    table: HashTable<K, V>,
-    keys: BTreeSet<K>,
+/// A key of a group and a part ordered within it, for tables asked for one group's entries
+/// (an operator set: its service, then its number).
+pub trait Grouped: Hash + Ord + Clone {
+    /// What the entries are listed by.
+    type Group: Hash + Eq + Clone;
+    /// The order within a group.
+    type Part: Ord + Clone;
+    /// The key's group and part.
+    fn split(&self) -> (Self::Group, Self::Part);
+    /// The key of `part` in `group`.
+    fn join(group: &Self::Group, part: &Self::Part) -> Self;
 }
 
-impl<K, V> Default for IndexedTable<K, V> {
-    fn default() -> Self {
-        Self { table: HashTable::default(), keys: BTreeSet::new() }
+impl<A: Hash + Ord + Clone, B: Hash + Ord + Clone> Grouped for (A, B) {
+    type Group = A;
+    type Part = B;
+    fn split(&self) -> (A, B) {
+        self.clone()
+    }
+    fn join(group: &A, part: &B) -> Self {
+        (group.clone(), part.clone())
     }
 }
 
-impl<K: Hash + Ord + Clone, V: Clone> IndexedTable<K, V> {
+impl<A: Hash + Ord + Clone, B: Hash + Ord + Clone, C: Hash + Ord + Clone> Grouped for (A, B, C) {
+    type Group = A;
+    type Part = (B, C);
+    fn split(&self) -> (A, (B, C)) {
+        (self.0.clone(), (self.1.clone(), self.2.clone()))
+    }
+    fn join(group: &A, part: &(B, C)) -> Self {
+        (group.clone(), part.0.clone(), part.1.clone())
+    }
+}
+
+impl Grouped for cairn_primitives::OperatorSetKey {
+    type Group = cairn_primitives::Address;
+    type Part = u32;
+    fn split(&self) -> (cairn_primitives::Address, u32) {
+        (self.service, self.id)
+    }
+    fn join(service: &cairn_primitives::Address, id: &u32) -> Self {
+        Self { service: *service, id: *id }
+    }
+}
+
+/// A hashed map with an ordered index of each group's keys, for tables read by point lookups on
+/// hot paths and by group in queries: a lookup or an overwrite is one hash probe, and a new or
+/// removed key touches only its group's small index (ordered by the part alone, which compares
+/// faster than the whole key). Iteration, `Debug` and serialization are in key order.
+#[derive(Clone)]
+pub struct IndexedTable<K: Grouped, V> {
+    table: HashTable<K, V>,
+    groups: HashMap<K::Group, BTreeSet<K::Part>, FxBuildHasher>,
+}
+
+impl<K: Grouped, V> Default for IndexedTable<K, V> {
+    fn default() -> Self {
+        Self { table: HashTable::default(), groups: HashMap::default() }
+    }
+}
+
+impl<K: Grouped, V: Clone> IndexedTable<K, V> {
     /// The value at `k`.
     pub fn get(&self, k: &K) -> Option<&V> {
         self.table.get(k)
@@ -328,8 +375,9 @@ impl<K: Hash + Ord + Clone, V: Clone> IndexedTable<K, V> {
 
     /// Writes `v` at `k`, journaling the old value.
     pub fn insert(&mut self, k: K, v: V) {
-        if self.table.insert(k.clone(), v) {
-            self.keys.insert(k);
+        let (group, part) = k.split();
+        if self.table.insert(k, v) {
+            self.groups.entry(group).or_default().insert(part);
         }
     }
 
@@ -337,19 +385,33 @@ impl<K: Hash + Ord + Clone, V: Clone> IndexedTable<K, V> {
     pub fn remove(&mut self, k: &K) -> Option<V> {
         let old = self.table.remove(k);
         if old.is_some() {
-            self.keys.remove(k);
+            self.unindex(k);
         }
         old
     }
 
-    /// Entries in key order.
-    pub fn iter(&self) -> impl Iterator<Item = (&K, &V)> {
-        self.keys.iter().filter_map(|k| self.table.get(k).map(|v| (k, v)))
+    fn unindex(&mut self, k: &K) {
+        let (group, part) = k.split();
+        if let Some(parts) = self.groups.get_mut(&group) {
+            parts.remove(&part);
+            if parts.is_empty() {
+                self.groups.remove(&group);
+            }
+        }
     }
 
-    /// Entries whose key lies in `range`, in key order.
-    pub fn range<R: std::ops::RangeBounds<K>>(&self, range: R) -> impl Iterator<Item = (&K, &V)> {
-        self.keys.range(range).filter_map(|k| self.table.get(k).map(|v| (k, v)))
+    /// Entries in key order (sorts: for queries, checks and hashing).
+    pub fn iter(&self) -> impl Iterator<Item = (&K, &V)> {
+        self.table.sorted().into_iter()
+    }
+
+    /// The entries of `group`, ordered by their part.
+    pub fn group(&self, group: &K::Group) -> impl Iterator<Item = (K, &V)> {
+        let parts = self.groups.get(group).into_iter().flatten();
+        parts.filter_map(move |p| {
+            let k = K::join(group, p);
+            self.table.get(&k).map(|v| (k, v))
+        })
     }
 
     /// Number of entries.
@@ -363,13 +425,13 @@ impl<K: Hash + Ord + Clone, V: Clone> IndexedTable<K, V> {
     }
 }
 
-impl<K: Hash + Ord + Clone + std::fmt::Debug, V: Clone + std::fmt::Debug> std::fmt::Debug for IndexedTable<K, V> {
+impl<K: Grouped + std::fmt::Debug, V: Clone + std::fmt::Debug> std::fmt::Debug for IndexedTable<K, V> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_map().entries(self.iter()).finish()
     }
 }
 
-impl<K: Hash + Ord + Clone, V: Clone> Journaled for IndexedTable<K, V> {
+impl<K: Grouped, V: Clone> Journaled for IndexedTable<K, V> {
     #[inline]
     fn commit(&mut self, track: bool) {
         self.table.commit(track);
@@ -377,18 +439,21 @@ impl<K: Hash + Ord + Clone, V: Clone> Journaled for IndexedTable<K, V> {
 
     /// Newest first, so each key ends with its presence before the oldest write.
     fn rollback(&mut self) {
-        for (k, old) in self.table.journal.iter().rev() {
+        let journal = std::mem::take(&mut self.table.journal);
+        for (k, old) in journal.iter().rev() {
             if old.is_some() {
-                self.keys.insert(k.clone());
+                let (group, part) = k.split();
+                self.groups.entry(group).or_default().insert(part);
             } else {
-                self.keys.remove(k);
+                self.unindex(k);
             }
         }
+        self.table.journal = journal;
         self.table.rollback();
     }
 }
 
-impl<K: Hash + Ord + Clone + Serialize, V: Clone + Serialize> Serialize for IndexedTable<K, V> {
+impl<K: Grouped + Serialize, V: Clone + Serialize> Serialize for IndexedTable<K, V> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         serialize_entries(s, self.len(), self.iter())
     }
@@ -618,7 +683,7 @@ where
 
 impl<K, V> Persisted for IndexedTable<K, V>
 where
-    K: Hash + Ord + Clone + Serialize + DeserializeOwned,
+    K: Grouped + Serialize + DeserializeOwned,
     V: Clone + Serialize + DeserializeOwned,
 {
     fn drain_changes(&mut self, table: u8, out: &mut Changes) -> Result<(), postcard::Error> {
@@ -631,8 +696,9 @@ where
 
     fn load(&mut self, key: &[u8], value: &[u8]) -> Result<(), postcard::Error> {
         let k: K = postcard::from_bytes(key)?;
-        self.table.map.insert(k.clone(), postcard::from_bytes(value)?);
-        self.keys.insert(k);
+        let (group, part) = k.split();
+        self.table.map.insert(k, postcard::from_bytes(value)?);
+        self.groups.entry(group).or_default().insert(part);
         Ok(())
     }
 }
@@ -718,8 +784,8 @@ mod tests {
     /// One step of the indexed table's model test.
     #[derive(Debug, Clone)]
     enum Step {
-        Insert(u8, u16),
-        Remove(u8),
+        Insert((u8, u8), u16),
+        Remove((u8, u8)),
         Commit,
         Rollback,
     }
@@ -727,11 +793,16 @@ mod tests {
     fn step() -> impl proptest::strategy::Strategy<Value = Step> {
         use proptest::prelude::*;
         prop_oneof![
-            4 => (0u8..24, any::<u16>()).prop_map(|(k, v)| Step::Insert(k, v)),
-            2 => (0u8..24).prop_map(Step::Remove),
+            4 => (key(), any::<u16>()).prop_map(|(k, v)| Step::Insert(k, v)),
+            2 => key().prop_map(Step::Remove),
             1 => Just(Step::Commit),
             1 => Just(Step::Rollback),
         ]
+    }
+
+    /// A key of one of four groups.
+    fn key() -> impl proptest::strategy::Strategy<Value = (u8, u8)> {
+        (0u8..4, 0u8..6)
     }
 
     fn rows(t: &impl Persisted, dirty: bool, t2: &mut impl Persisted) -> (Vec<u8>, Vec<u8>) {
@@ -749,8 +820,8 @@ mod tests {
         /// ordered table given the same writes.
         #[test]
         fn indexed_table_behaves_as_the_ordered_table(steps in proptest::collection::vec(step(), 1..80)) {
-            let mut model: Table<u8, u16> = Table::default();
-            let mut t: IndexedTable<u8, u16> = IndexedTable::default();
+            let mut model: Table<(u8, u8), u16> = Table::default();
+            let mut t: IndexedTable<(u8, u8), u16> = IndexedTable::default();
             for s in steps {
                 match s {
                     Step::Insert(k, v) => { model.insert(k, v); t.insert(k, v); }
@@ -759,11 +830,15 @@ mod tests {
                     Step::Rollback => { model.rollback(); t.rollback(); }
                 }
                 proptest::prop_assert_eq!(model.iter().collect::<Vec<_>>(), t.iter().collect::<Vec<_>>());
-                proptest::prop_assert_eq!(model.range(5..=12).collect::<Vec<_>>(), t.range(5..=12).collect::<Vec<_>>());
+                for g in 0..5 {
+                    let want: Vec<_> = model.range((g, 0)..=(g, u8::MAX)).map(|(k, v)| (*k, v)).collect();
+                    proptest::prop_assert_eq!(want, t.group(&g).collect::<Vec<_>>());
+                }
                 proptest::prop_assert_eq!((model.len(), model.is_empty()), (t.len(), t.is_empty()));
-                // No stale key stays in the index.
-                proptest::prop_assert_eq!(t.keys.len(), t.table.len());
-                for k in 0..24 {
+                // No stale key or empty group stays in the index.
+                proptest::prop_assert_eq!(t.groups.values().map(BTreeSet::len).sum::<usize>(), t.table.len());
+                proptest::prop_assert!(t.groups.values().all(|p| !p.is_empty()));
+                for k in (0..5).flat_map(|g| (0..7).map(move |p| (g, p))) {
                     proptest::prop_assert_eq!(model.get(&k), t.get(&k));
                     proptest::prop_assert_eq!(model.contains(&k), t.contains(&k));
                 }
@@ -773,11 +848,14 @@ mod tests {
             t.commit(true);
             let (mut m2, mut t2) = (model.clone(), t.clone());
             proptest::prop_assert_eq!(rows(&model, true, &mut m2), rows(&t, true, &mut t2));
-            let mut loaded: IndexedTable<u8, u16> = IndexedTable::default();
+            let mut loaded: IndexedTable<(u8, u8), u16> = IndexedTable::default();
             for (k, v) in model.iter() {
                 loaded.load(&postcard::to_allocvec(k).unwrap(), &postcard::to_allocvec(v).unwrap()).unwrap();
             }
             proptest::prop_assert_eq!(loaded.iter().collect::<Vec<_>>(), t.iter().collect::<Vec<_>>());
+            for g in 0..4 {
+                proptest::prop_assert_eq!(loaded.group(&g).collect::<Vec<_>>(), t.group(&g).collect::<Vec<_>>());
+            }
         }
     }
 
