@@ -48,8 +48,15 @@ impl SlasherConfig {
 /// The strategies of an operator set, ascending and distinct. Shared, not copied, when the set's
 /// record is cloned: a slash journals the record it rewrites, and that copy allocates nothing.
 /// Serialized as the ascending list an ordered set gives.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct StrategySet(Arc<[StrategyId]>);
+
+impl std::fmt::Debug for StrategySet {
+    /// Printed as the ordered set it replaces prints.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_set().entries(self.0.iter()).finish()
+    }
+}
 
 impl StrategySet {
     /// Whether `s` is in the set.
@@ -75,10 +82,13 @@ impl StrategySet {
     /// The set of `list`, sorted (one allocation; duplicates are the caller's to refuse).
     fn sorted(list: &[StrategyId]) -> Self {
         let mut all: Arc<[StrategyId]> = list.iter().copied().collect();
-        if let Some(v) = Arc::get_mut(&mut all) {
-            v.sort_unstable();
+        match Arc::get_mut(&mut all) {
+            Some(v) => {
+                v.sort_unstable();
+                Self(all)
+            }
+            None => Self::from(list.to_vec()),
         }
-        Self(all)
     }
 
     /// A list to edit, ascending.
@@ -357,7 +367,8 @@ impl State {
             if p.recipient.is_some() && self.is_beacon(*s) {
                 return Err(ServiceError::NativeStrategyNotRedistributable { set, strategy: *s }.into());
             }
-            // Every listed strategy exists, so a repeat shows up within the first few of them.
+            // Every listed strategy exists, so the scan stops at a repeat within the first
+            // (number of strategies + 1) entries: quadratic only in the strategies that exist.
             if p.strategies[..i].contains(s) {
                 return Err(ServiceError::StrategyAlreadyInOperatorSet { set, strategy: *s }.into());
             }
@@ -636,5 +647,7 @@ mod tests {
         let set = StrategySet::sorted(&[StrategyId(3)]);
         let copy = set.clone();
         assert!(Arc::ptr_eq(&set.0, &copy.0));
+        let ordered: BTreeSet<StrategyId> = [StrategyId(3)].into_iter().collect();
+        assert_eq!(format!("{set:?}"), format!("{ordered:?}"));
     }
 }
