@@ -78,6 +78,17 @@ fn mul_div(x: U256, y: U256, d: U256, up: bool) -> MathResult<U256> {
             };
             return if up && r != 0 { q.checked_add(U256::from(1u8)).ok_or(overflow) } else { Ok(q) };
         }
+        // Divisors below 2^128 (share totals, balances): native or two-limb schoolbook division.
+        if let Ok(mid) = u128::try_from(d) {
+            let (q, r) = match u128::try_from(prod) {
+                Ok(p) => {
+                    let q = p.checked_div(mid).unwrap_or_default();
+                    (U256::from(q), p.wrapping_sub(q.wrapping_mul(mid)))
+                }
+                Err(_) => div_rem_mid(prod, mid),
+            };
+            return if up && r != 0 { q.checked_add(U256::from(1u8)).ok_or(overflow) } else { Ok(q) };
+        }
         // One division: rounding up needs the remainder, rounding down does not.
         if !up {
             return prod.checked_div(d).ok_or(MathError::DivisionByZero { a: x });
@@ -111,6 +122,55 @@ fn div_rem_small(n: U256, d: u64) -> (U256, u64) {
         rem = cur.wrapping_sub(q.wrapping_mul(d));
     }
     (U256::from_limbs(limbs), u64::try_from(rem).unwrap_or(u64::MAX))
+}
+
+/// `n / d` and its remainder for a divisor in [2^64, 2^128): Knuth's algorithm D with a
+/// normalized two-limb divisor, one 128-by-64-bit estimate per quotient limb. With two divisor
+/// limbs the corrected estimate is the exact digit, so no add-back step is needed: while the
+/// correction runs, `top = qhat·d1 + rhat` holds, and it stops exactly when `qhat·dn` fits the
+/// three-limb window (or `rhat ≥ 2^64`, when it fits as well). The quotient has three limbs.
+fn div_rem_mid(n: U256, d: u128) -> (U256, u128) {
+    // d ≥ 2^64, so the shift that sets its top bit is below 64.
+    let s = d.leading_zeros();
+    let dn = d << s;
+    let (d1, d0) = (dn >> 64, dn & u128::from(u64::MAX));
+    // The dividend shifted by s, five limbs: each takes its own bits and the next lower limb's.
+    let shifted = |hi: u64, lo: u64| ((((u128::from(hi) << 64) | u128::from(lo)) << s) >> 64) as u64;
+    let [l0, l1, l2, l3] = *n.as_limbs();
+    let (mut hi, mut mid) = (shifted(0, l3), shifted(l3, l2));
+    let mut q = [0u64; 4];
+    // Quotient limbs 2, 1, 0, each from the window (hi, mid, low); its remainder is the next
+    // window's top two limbs.
+    for (digit, low) in q[..3].iter_mut().rev().zip([shifted(l2, l1), shifted(l1, l0), l0 << s]) {
+        let (qd, r1, r0) = two_limb_step(hi, mid, low, d1, d0);
+        *digit = qd;
+        (hi, mid) = (r1, r0);
+    }
+    let rem = ((u128::from(hi) << 64) | u128::from(mid)) >> s;
+    (U256::from_limbs(q), rem)
+}
+
+/// One digit of `div_rem_mid`: the window (hi, mid, low), below dn·2^64, divided by the
+/// normalized divisor (d1, d0); returns the digit and the two-limb remainder.
+fn two_limb_step(hi: u64, mid: u64, low: u64, d1: u128, d0: u128) -> (u64, u64, u64) {
+    let top = (u128::from(hi) << 64) | u128::from(mid);
+    // d1 ≥ 2^63: the estimate exceeds the digit by at most two, and ends below 2^64.
+    let mut qhat = top.checked_div(d1).unwrap_or_default();
+    let mut rhat = top.wrapping_sub(qhat.wrapping_mul(d1));
+    while qhat >> 64 != 0 || qhat.wrapping_mul(d0) > ((rhat << 64) | u128::from(low)) {
+        qhat = qhat.wrapping_sub(1);
+        rhat = rhat.wrapping_add(d1);
+        if rhat >> 64 != 0 {
+            break;
+        }
+    }
+    // The window minus qhat·dn is below dn: two limbs (qhat < 2^64, so both partial products
+    // fit 128 bits, and the top limb's difference is zero).
+    let p0 = qhat.wrapping_mul(d0);
+    let p1 = qhat.wrapping_mul(d1).wrapping_add(p0 >> 64);
+    let (r0, borrow) = low.overflowing_sub(p0 as u64);
+    let r1 = mid.wrapping_sub(p1 as u64).wrapping_sub(u64::from(borrow));
+    (qhat as u64, r1, r0)
 }
 
 /// `floor(x * y / d)` with a 512-bit intermediate (rounds down).
@@ -202,6 +262,43 @@ mod tests {
     }
 
     #[test]
+    fn two_limb_division_edges() {
+        // The estimate's corrections: divisors at both ends of [2^64, 2^128),
+        // dividends at the top of 256 bits and just below multiples of the divisor.
+        let ds = [
+            1u128 << 64,
+            (1u128 << 64) + 1,
+            u128::MAX,
+            u128::MAX - 1,
+            1u128 << 127,
+            (1u128 << 127) + 1,
+            0x8000_0000_0000_0000_ffff_ffff_ffff_ffff,
+            0xffff_ffff_ffff_ffff_0000_0000_0000_0001,
+        ];
+        let ns = [
+            U256::MAX,
+            U256::MAX - u(1),
+            U256::ZERO,
+            U256::from(1u8) << 255,
+            U256::from(u128::MAX),
+            (U256::from(1u8) << 192) - u(1),
+            U256::from_limbs([0, 0, u64::MAX, u64::MAX]),
+        ];
+        for d in ds {
+            for n in ns {
+                let (q, r) = n.div_rem(U256::from(d));
+                assert_eq!(div_rem_mid(n, d), (q, u128::try_from(r).unwrap()), "{n} / {d}");
+                let m = (n / U256::from(d)) * U256::from(d);
+                if !m.is_zero() {
+                    let below = m - u(1);
+                    let (q, r) = below.div_rem(U256::from(d));
+                    assert_eq!(div_rem_mid(below, d), (q, u128::try_from(r).unwrap()), "{below} / {d}");
+                }
+            }
+        }
+    }
+
+    #[test]
     fn wide_products_round_up_only_with_a_remainder() {
         // MAX·3 needs 258 bits: the 512-bit path. MAX·3 = 4·(3·2^254 − 1) + 1.
         let q = (U256::from(3u8) << 254) - u(1);
@@ -211,6 +308,19 @@ mod tests {
         assert_eq!(mul_div_up(U256::MAX, u(4), u(4)).unwrap(), U256::MAX);
         assert_eq!(mul_div_up(U256::MAX, U256::MAX, U256::MAX).unwrap(), U256::MAX);
         assert!(matches!(mul_div_up(U256::MAX, u(5), u(4)), Err(MathError::Overflow { op: "mul_div", .. })));
+    }
+
+    /// A limb: the edges of the correction steps, or any value.
+    fn limb() -> impl Strategy<Value = u64> {
+        prop_oneof![
+            Just(0),
+            Just(1),
+            Just(u64::MAX),
+            Just(u64::MAX - 1),
+            Just(1 << 63),
+            Just((1 << 63) - 1),
+            any::<u64>()
+        ]
     }
 
     proptest! {
@@ -249,6 +359,49 @@ mod tests {
             prop_assert_eq!(U512::from(mul_div_down(x, y, d).unwrap()), q);
             let up = if r.is_zero() { q } else { q + U512::from(1u8) };
             prop_assert_eq!(U512::from(mul_div_up(x, y, d).unwrap()), up);
+        }
+
+        #[test]
+        fn mid_divisors_agree_with_wide_division(x in any::<[u64; 4]>(), y in any::<u64>(), d in any::<u128>(), xs in 0u32..256, ds in 0u32..64) {
+            // Divisors in [2^64, 2^128) with products of every width: the native and the
+            // two-limb paths, and the 512-bit one past 256 bits.
+            let x = U256::from_limbs(x) >> xs;
+            let d = U256::from((d >> ds) | (1u128 << 64));
+            let y = U256::from(y);
+            let (q, r) = x.widening_mul(y).div_rem(U512::from(d));
+            let up = if r.is_zero() { q } else { q + U512::from(1u8) };
+            match mul_div_down(x, y, d) {
+                Ok(down) => prop_assert_eq!(U512::from(down), q),
+                Err(_) => prop_assert!(q > U512::from(U256::MAX)),
+            }
+            match mul_div_up(x, y, d) {
+                Ok(v) => prop_assert_eq!(U512::from(v), up),
+                Err(_) => prop_assert!(up > U512::from(U256::MAX)),
+            }
+        }
+
+        #[test]
+        fn two_limb_division_agrees_with_ruint(n in any::<[u64; 4]>(), d in any::<u128>(), ds in 0u32..64) {
+            let n = U256::from_limbs(n);
+            let d = (d >> ds) | (1u128 << 64);
+            let (q, r) = n.div_rem(U256::from(d));
+            prop_assert_eq!(div_rem_mid(n, d), (q, u128::try_from(r).unwrap()));
+        }
+
+        #[test]
+        fn two_limb_division_recovers_quotient_and_remainder(
+            q in [limb(), limb(), limb()],
+            (dh, dl) in (limb(), limb()),
+            r in any::<u128>(),
+        ) {
+            // Limbs at 0, 1, 2^63 and near 2^64 reach the estimate's corrections.
+            let d = (u128::from(dh.max(1)) << 64) | u128::from(dl);
+            let r = r % d;
+            let q = U256::from_limbs([q[0], q[1], q[2], 0]);
+            let Some(n) = q.checked_mul(U256::from(d)).and_then(|m| m.checked_add(U256::from(r))) else {
+                return Ok(());
+            };
+            prop_assert_eq!(div_rem_mid(n, d), (q, r));
         }
 
         #[test]
