@@ -202,9 +202,10 @@ pub(crate) struct Globals {
     pub(crate) value_epoch: u64,
 }
 
-/// The whole protocol state. Maps are ordered (`Table`, `History`), hashed with an ordered key
-/// index (`IndexedTable`), or hashed with their order never observable (`HashTable` iterates,
-/// prints and serializes sorted), so iteration, output and hashing are deterministic.
+/// The whole protocol state. Maps are ordered (`Table`), hashed with an ordered index of each
+/// group's keys (`IndexedTable`), or hashed with their order never observable (`HashTable` and
+/// `History` iterate, print and serialize sorted), so iteration, output and hashing are
+/// deterministic.
 #[derive(Debug, Clone, Serialize)]
 pub struct State {
     pub(crate) g: Globals,
