@@ -63,29 +63,20 @@ fn mul_div(x: U256, y: U256, d: U256, up: bool) -> MathResult<U256> {
     }
     let overflow = MathError::Overflow { op: "mul_div", a: x, b: y };
     if let Some(prod) = x.checked_mul(y) {
-        // Divisors below 2^64 (WAD, prices, bps) are most of the hot path: four native divisions.
-        if let Ok(small) = u64::try_from(d) {
-            let (q, r) = match u128::try_from(prod) {
-                // Most products of amounts and WAD ratios fit 128 bits: one native division.
-                Ok(p) => {
-                    let q = p.checked_div(u128::from(small)).unwrap_or_default();
-                    (
-                        U256::from(q),
-                        u64::try_from(p.wrapping_sub(q.wrapping_mul(u128::from(small)))).unwrap_or(u64::MAX),
-                    )
+        // Divisors below 2^128 (WAD, prices and bps; share totals and balances) are the hot path.
+        if let Ok(narrow) = u128::try_from(d) {
+            let (q, r) = match (u128::try_from(prod), u64::try_from(narrow)) {
+                // Most products of amounts and ratios fit 128 bits: one native division.
+                (Ok(p), _) => {
+                    let q = p.checked_div(narrow).unwrap_or_default();
+                    (U256::from(q), p.wrapping_sub(q.wrapping_mul(narrow)))
                 }
-                Err(_) => div_rem_small(prod, small),
-            };
-            return if up && r != 0 { q.checked_add(U256::from(1u8)).ok_or(overflow) } else { Ok(q) };
-        }
-        // Divisors below 2^128 (share totals, balances): native or two-limb schoolbook division.
-        if let Ok(mid) = u128::try_from(d) {
-            let (q, r) = match u128::try_from(prod) {
-                Ok(p) => {
-                    let q = p.checked_div(mid).unwrap_or_default();
-                    (U256::from(q), p.wrapping_sub(q.wrapping_mul(mid)))
+                // A one-limb divisor: one native division per limb.
+                (Err(_), Ok(small)) => {
+                    let (q, r) = div_rem_small(prod, small);
+                    (q, u128::from(r))
                 }
-                Err(_) => div_rem_mid(prod, mid),
+                (Err(_), Err(_)) => div_rem_mid(prod, narrow),
             };
             return if up && r != 0 { q.checked_add(U256::from(1u8)).ok_or(overflow) } else { Ok(q) };
         }

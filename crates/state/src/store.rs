@@ -377,7 +377,7 @@ impl<K: Grouped, V: Clone> IndexedTable<K, V> {
     pub fn insert(&mut self, k: K, v: V) {
         let (group, part) = k.split();
         if self.table.insert(k, v) {
-            self.groups.entry(group).or_default().insert(part);
+            self.index(group, part);
         }
     }
 
@@ -388,6 +388,10 @@ impl<K: Grouped, V: Clone> IndexedTable<K, V> {
             self.unindex(k);
         }
         old
+    }
+
+    fn index(&mut self, group: K::Group, part: K::Part) {
+        self.groups.entry(group).or_default().insert(part);
     }
 
     fn unindex(&mut self, k: &K) {
@@ -443,7 +447,7 @@ impl<K: Grouped, V: Clone> Journaled for IndexedTable<K, V> {
         for (k, old) in journal.iter().rev() {
             if old.is_some() {
                 let (group, part) = k.split();
-                self.groups.entry(group).or_default().insert(part);
+                self.index(group, part);
             } else {
                 self.unindex(k);
             }
@@ -698,7 +702,7 @@ where
         let k: K = postcard::from_bytes(key)?;
         let (group, part) = k.split();
         self.table.map.insert(k, postcard::from_bytes(value)?);
-        self.groups.entry(group).or_default().insert(part);
+        self.index(group, part);
         Ok(())
     }
 }
