@@ -140,7 +140,8 @@ pub fn timed_apply(state: &mut State, txs: &[(Ctx, Tx)]) -> Duration {
     let mut refused = 0usize;
     let mut first = None;
     let start = Instant::now();
-    for (c, tx) in txs {
+    for (i, (c, tx)) in txs.iter().enumerate() {
+        state.prefetch_ahead(|n| txs.get(i + n).map(|(c, tx)| (*c, tx)));
         match state.apply(c, tx) {
             Ok(events) => {
                 black_box(events);

@@ -297,7 +297,9 @@ impl App {
         let mut receipts = Vec::with_capacity(txs.len());
         let mut included = Vec::with_capacity(txs.len());
         let mut touched = Vec::new();
-        for tx in txs {
+        for (i, tx) in txs.iter().enumerate() {
+            self.state
+                .prefetch_ahead(|n| txs.get(i + n).map(|t| (Ctx { sender: t.sender, block: height, time }, &t.tx)));
             if tx.nonce != self.next_nonce(&tx.sender) || tx.expiry < time {
                 continue;
             }

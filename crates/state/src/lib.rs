@@ -77,6 +77,7 @@ macro_rules! with_tables {
 
 pub mod allocations;
 pub mod delegation;
+mod dense;
 pub mod error;
 pub mod event;
 pub mod governance;
@@ -88,6 +89,7 @@ pub mod pause;
 pub mod permissions;
 pub mod persist;
 pub mod pods;
+pub mod prefetch;
 pub mod queries;
 pub mod rewards;
 pub mod services;
@@ -106,10 +108,13 @@ use cairn_primitives::{
 };
 use serde::{Deserialize, Serialize};
 
+/// A journaled table on a `DenseMap`: for the per-account tables that outgrow the CPU caches.
+type DenseTable<K, V> = HashTable<K, V, dense::DenseMap<K, V>>;
+
 pub use error::TxError;
 pub use event::Event;
 pub use pods::NativeConfig;
-pub use store::{Grouped, HashTable, History, IndexedTable, Table};
+pub use store::{Backing, Grouped, HashTable, History, IndexedTable, Table};
 pub use tx::{Tx, TxKind};
 
 use store::Journaled;
@@ -216,9 +221,9 @@ pub struct State {
     #[serde(skip)]
     pub(crate) changes_capacity: usize,
     pub(crate) assets: Table<AssetId, ledger::Asset>,
-    pub(crate) balances: HashTable<(Address, AssetId), U256>,
+    pub(crate) balances: DenseTable<(Address, AssetId), U256>,
     pub(crate) strategies: Table<StrategyId, strategies::Strategy>,
-    pub(crate) stakers: HashTable<Address, stakers::Staker>,
+    pub(crate) stakers: DenseTable<Address, stakers::Staker>,
     pub(crate) operators: HashTable<Address, operators::Operator>,
     pub(crate) operator_shares: HashTable<(Address, StrategyId), U256>,
     pub(crate) approvals: HashTable<(Address, u64), delegation::Approval>,

@@ -30,14 +30,25 @@ pub fn calc_withdrawable(shares: U256, dsf: U256, sf: U256) -> Result<U256, TxEr
 
 /// Everything the protocol keeps per staker, in one record so a deposit or delegation touches one
 /// entry: the operator, the withdrawal nonce and the positions (sorted by strategy).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct Staker {
     /// The operator, if delegated.
     pub delegated_to: Option<Address>,
     /// Withdrawals queued so far (the next withdrawal's nonce).
     pub withdrawal_nonce: u64,
     /// Positions, ascending by strategy; none has zero deposit shares.
-    pub positions: Vec<(StrategyId, Position)>,
+    pub positions: smallvec::SmallVec<[(StrategyId, Position); 1]>,
+}
+
+impl Clone for Staker {
+    fn clone(&self) -> Self {
+        // Positions are plain data: one copy, not an element-by-element rebuild.
+        Self {
+            delegated_to: self.delegated_to,
+            withdrawal_nonce: self.withdrawal_nonce,
+            positions: smallvec::SmallVec::from_slice(&self.positions),
+        }
+    }
 }
 
 impl Staker {

@@ -12,7 +12,7 @@ use cairn_primitives::Block;
 use rustc_hash::FxBuildHasher;
 use serde::{Serialize, Serializer, de::DeserializeOwned, ser::SerializeMap};
 
-use crate::persist::Changes;
+use crate::{dense::DenseMap, persist::Changes};
 
 /// Journals longer than this are freed, not just cleared, on commit (genesis and bulk loads).
 const KEEP_JOURNAL: usize = 4096;
@@ -37,6 +37,93 @@ impl<K: Hash + Eq, V> Restore<K, V> for HashMap<K, V, FxBuildHasher> {
             Some(v) => self.insert(k, v),
             None => self.remove(&k),
         };
+    }
+}
+
+/// The hashed map behind a `HashTable`: the standard map (small tables, fastest in the caches),
+/// or a `DenseMap` (the per-account tables, which outgrow the caches and can be prefetched).
+pub trait Backing<K, V>: Default + Clone {
+    /// The value at `k`.
+    fn get(&self, k: &K) -> Option<&V>;
+    /// The value at `k`, to change in place.
+    fn get_mut(&mut self, k: &K) -> Option<&mut V>;
+    /// Writes `v` at `k`; the old value.
+    fn insert(&mut self, k: K, v: V) -> Option<V>;
+    /// Adds `k`, known to be absent.
+    fn insert_new(&mut self, k: K, v: V);
+    /// Removes `k`; its value.
+    fn remove(&mut self, k: &K) -> Option<V>;
+    /// Entries in no particular order.
+    fn entries<'a>(&'a self) -> impl Iterator<Item = (&'a K, &'a V)>
+    where
+        K: 'a,
+        V: 'a;
+    /// Number of entries.
+    fn len(&self) -> usize;
+    /// Whether there are none.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// Starts loading `k`'s index line or its entry, when the map can say where they are.
+    fn prefetch(&self, _stage: crate::prefetch::Stage, _k: &K) {}
+}
+
+impl<K: Hash + Eq + Clone, V: Clone> Backing<K, V> for HashMap<K, V, FxBuildHasher> {
+    fn get(&self, k: &K) -> Option<&V> {
+        HashMap::get(self, k)
+    }
+    fn get_mut(&mut self, k: &K) -> Option<&mut V> {
+        HashMap::get_mut(self, k)
+    }
+    fn insert(&mut self, k: K, v: V) -> Option<V> {
+        HashMap::insert(self, k, v)
+    }
+    fn insert_new(&mut self, k: K, v: V) {
+        HashMap::insert(self, k, v);
+    }
+    fn remove(&mut self, k: &K) -> Option<V> {
+        HashMap::remove(self, k)
+    }
+    fn entries<'a>(&'a self) -> impl Iterator<Item = (&'a K, &'a V)>
+    where
+        K: 'a,
+        V: 'a,
+    {
+        self.iter()
+    }
+    fn len(&self) -> usize {
+        HashMap::len(self)
+    }
+}
+
+impl<K: Hash + Eq + Clone, V: Clone> Backing<K, V> for DenseMap<K, V> {
+    fn get(&self, k: &K) -> Option<&V> {
+        DenseMap::get(self, k)
+    }
+    fn get_mut(&mut self, k: &K) -> Option<&mut V> {
+        DenseMap::get_mut(self, k)
+    }
+    fn insert(&mut self, k: K, v: V) -> Option<V> {
+        DenseMap::insert(self, k, v)
+    }
+    fn insert_new(&mut self, k: K, v: V) {
+        DenseMap::insert_new(self, k, v);
+    }
+    fn remove(&mut self, k: &K) -> Option<V> {
+        DenseMap::remove(self, k)
+    }
+    fn entries<'a>(&'a self) -> impl Iterator<Item = (&'a K, &'a V)>
+    where
+        K: 'a,
+        V: 'a,
+    {
+        self.iter()
+    }
+    fn len(&self) -> usize {
+        DenseMap::len(self)
+    }
+    fn prefetch(&self, stage: crate::prefetch::Stage, k: &K) {
+        DenseMap::prefetch(self, stage, k);
     }
 }
 
@@ -87,8 +174,8 @@ fn serialize_entries<'a, K: Serialize + 'a, V: Serialize + ?Sized + 'a, S: Seria
 }
 
 /// A hashed map's entries in key order.
-fn sorted<K: Ord, V>(map: &HashMap<K, V, FxBuildHasher>) -> Vec<(&K, &V)> {
-    let mut v: Vec<_> = map.iter().collect();
+fn sorted<'a, K: Ord, V>(entries: impl Iterator<Item = (&'a K, &'a V)>) -> Vec<(&'a K, &'a V)> {
+    let mut v: Vec<_> = entries.collect();
     v.sort_unstable_by(|a, b| a.0.cmp(b.0));
     v
 }
@@ -179,24 +266,26 @@ impl<K: Ord + Clone, V: Clone> Journaled for Table<K, V> {
 
 /// A hashed map with an undo journal, for tables the transactions read by point lookup
 /// (balances, stakers, operators and their shares, encumbrance, registrations…); a full walk
-/// sorts, so it is for queries, checks and rare transactions. Its order is never observable: iteration, `Debug` and serialization go through
-/// `sorted`, so the state hash stays deterministic. The hasher is fixed (FxHash): no randomness
-/// in the state machine, at the price of keys an adversary could grind for collisions (see
-/// docs/protocol.md).
+/// sorts, so it is for queries, checks and rare transactions. Its order is never observable:
+/// iteration, `Debug` and serialization go through `sorted`, so the state hash stays
+/// deterministic. The hasher is fixed (FxHash): no randomness in the state machine, at the price
+/// of keys an adversary could grind for collisions (see docs/protocol.md). `M` is the map: the
+/// standard one, or a `DenseMap` for the per-account tables that outgrow the caches.
 #[derive(Clone)]
-pub struct HashTable<K, V> {
-    map: HashMap<K, V, FxBuildHasher>,
+pub struct HashTable<K, V, M = HashMap<K, V, FxBuildHasher>> {
+    map: M,
+    _entries: std::marker::PhantomData<(K, V)>,
     journal: Vec<(K, Option<V>)>,
     dirty: Vec<K>,
 }
 
-impl<K, V> Default for HashTable<K, V> {
+impl<K, V, M: Default> Default for HashTable<K, V, M> {
     fn default() -> Self {
-        Self { map: HashMap::default(), journal: Vec::new(), dirty: Vec::new() }
+        Self { map: M::default(), _entries: std::marker::PhantomData, journal: Vec::new(), dirty: Vec::new() }
     }
 }
 
-impl<K: Hash + Ord + Clone, V: Clone> HashTable<K, V> {
+impl<K: Hash + Ord + Clone, V: Clone, M: Backing<K, V>> HashTable<K, V, M> {
     /// The value at `k`.
     pub fn get(&self, k: &K) -> Option<&V> {
         self.map.get(k)
@@ -204,7 +293,7 @@ impl<K: Hash + Ord + Clone, V: Clone> HashTable<K, V> {
 
     /// Whether `k` is present.
     pub fn contains(&self, k: &K) -> bool {
-        self.map.contains_key(k)
+        self.map.get(k).is_some()
     }
 
     /// Writes `v` at `k`, journaling the old value; true when `k` was absent.
@@ -228,23 +317,26 @@ impl<K: Hash + Ord + Clone, V: Clone> HashTable<K, V> {
     /// journaling the old value, with one hash lookup; returns the second part. On `Err` nothing
     /// changes.
     pub fn update<R, E>(&mut self, k: K, f: impl FnOnce(Option<&V>) -> Result<(Option<V>, R), E>) -> Result<R, E> {
-        use std::collections::hash_map::Entry;
-        match self.map.entry(k) {
-            Entry::Occupied(mut e) => {
-                let (new, out) = f(Some(e.get()))?;
-                let key = e.key().clone();
-                let old = match new {
-                    Some(v) => e.insert(v),
-                    None => e.remove(),
-                };
-                self.journal.push((key, Some(old)));
+        match self.map.get_mut(&k) {
+            Some(cur) => {
+                let (new, out) = f(Some(cur))?;
+                match new {
+                    Some(v) => {
+                        let old = std::mem::replace(cur, v);
+                        self.journal.push((k, Some(old)));
+                    }
+                    None => {
+                        let old = self.map.remove(&k);
+                        self.journal.push((k, old));
+                    }
+                }
                 Ok(out)
             }
-            Entry::Vacant(e) => {
+            None => {
                 let (new, out) = f(None)?;
                 if let Some(v) = new {
-                    self.journal.push((e.key().clone(), None));
-                    e.insert(v);
+                    self.journal.push((k.clone(), None));
+                    self.map.insert_new(k, v);
                 }
                 Ok(out)
             }
@@ -253,17 +345,22 @@ impl<K: Hash + Ord + Clone, V: Clone> HashTable<K, V> {
 
     /// Entries in key order (sorts: for queries, checks and hashing, not for hot paths).
     pub fn sorted(&self) -> Vec<(&K, &V)> {
-        sorted(&self.map)
+        sorted(self.map.entries())
+    }
+
+    /// Starts loading `k`'s index line or its entry (see `prefetch`), without waiting.
+    pub(crate) fn prefetch(&self, stage: crate::prefetch::Stage, k: &K) {
+        self.map.prefetch(stage, k);
     }
 
     /// Values in no particular order: only for order-free folds (sums, counts, any).
     pub fn values_unordered(&self) -> impl Iterator<Item = &V> {
-        self.map.values()
+        self.map.entries().map(|(_, v)| v)
     }
 
     /// Entries in no particular order: only for work whose result does not depend on it.
     pub fn iter_unordered(&self) -> impl Iterator<Item = (&K, &V)> {
-        self.map.iter()
+        self.map.entries()
     }
 
     /// Number of entries.
@@ -277,24 +374,31 @@ impl<K: Hash + Ord + Clone, V: Clone> HashTable<K, V> {
     }
 }
 
-impl<K: Hash + Ord + Clone + std::fmt::Debug, V: Clone + std::fmt::Debug> std::fmt::Debug for HashTable<K, V> {
+impl<K: Hash + Ord + Clone + std::fmt::Debug, V: Clone + std::fmt::Debug, M: Backing<K, V>> std::fmt::Debug
+    for HashTable<K, V, M>
+{
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_map().entries(self.sorted()).finish()
     }
 }
 
-impl<K: Hash + Ord + Clone, V: Clone> Journaled for HashTable<K, V> {
+impl<K: Hash + Ord + Clone, V: Clone, M: Backing<K, V>> Journaled for HashTable<K, V, M> {
     #[inline]
     fn commit(&mut self, track: bool) {
         settle(&mut self.journal, &mut self.dirty, track);
     }
 
     fn rollback(&mut self) {
-        undo(&mut self.map, &mut self.journal);
+        while let Some((k, old)) = self.journal.pop() {
+            match old {
+                Some(v) => self.map.insert(k, v),
+                None => self.map.remove(&k),
+            };
+        }
     }
 }
 
-impl<K: Hash + Ord + Clone + Serialize, V: Clone + Serialize> Serialize for HashTable<K, V> {
+impl<K: Hash + Ord + Clone + Serialize, V: Clone + Serialize, M: Backing<K, V>> Serialize for HashTable<K, V, M> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         serialize_entries(s, self.len(), self.sorted())
     }
@@ -542,7 +646,7 @@ impl<K: Hash + Ord + Clone, V: Copy> History<K, V> {
 
     /// Every history in key order (sorts: for checks and hashing, not for hot paths).
     pub fn iter(&self) -> impl Iterator<Item = (&K, &[(Block, V)])> {
-        sorted(&self.map).into_iter().map(|(k, h)| (k, h.as_slice()))
+        sorted(self.map.iter()).into_iter().map(|(k, h)| (k, h.as_slice()))
     }
 }
 
@@ -666,10 +770,11 @@ impl<K: Ord + Clone + Serialize + DeserializeOwned, V: Clone + Serialize + Deser
     }
 }
 
-impl<K, V> Persisted for HashTable<K, V>
+impl<K, V, M> Persisted for HashTable<K, V, M>
 where
     K: Hash + Ord + Clone + Serialize + DeserializeOwned,
     V: Clone + Serialize + DeserializeOwned,
+    M: Backing<K, V>,
 {
     fn drain_changes(&mut self, table: u8, out: &mut Changes) -> Result<(), postcard::Error> {
         let map = &self.map;
@@ -681,7 +786,8 @@ where
     }
 
     fn load(&mut self, key: &[u8], value: &[u8]) -> Result<(), postcard::Error> {
-        load_row(&mut self.map, key, value)
+        self.map.insert(postcard::from_bytes(key)?, postcard::from_bytes(value)?);
+        Ok(())
     }
 }
 

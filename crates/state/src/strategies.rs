@@ -88,11 +88,6 @@ pub enum StrategyError {
     },
 }
 
-/// Stakers beyond which the staker and balance tables outgrow the CPU's last-level cache (about
-/// 150 bytes per staker with one position: 15 MB here, against 32 MB of L3 on the machines we
-/// measure on), so a deposit's lookups go to memory.
-const TOUCH_STAKERS: usize = 100_000;
-
 impl State {
     pub(crate) fn strategy(&self, strategy: StrategyId) -> Result<&Strategy, StrategyError> {
         self.strategies.get(&strategy).ok_or(StrategyError::UnknownStrategy { strategy })
@@ -251,7 +246,7 @@ impl State {
     /// In a small state the lookups would only be repeated work, so they are skipped.
     #[inline(always)]
     fn touch_account(&self, staker: Address, strategy: StrategyId) {
-        if self.stakers.len() < TOUCH_STAKERS {
+        if !self.outgrows_caches() {
             return;
         }
         let Some(asset) = self.strategies.get(&strategy).map(|s| s.asset) else { return };
