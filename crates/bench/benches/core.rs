@@ -9,7 +9,8 @@
 //! of the code from the cost of reaching a large state in memory.
 //!
 //! Every measured transaction goes through `State::apply` and must succeed (a refused one would
-//! roll back and time the wrong thing, so the benchmark panics instead). Transactions are built
+//! roll back and time the wrong thing, so the benchmark panics instead); before each, the next
+//! transactions are named to `State::prefetch_ahead`, as the node's block execution does. Transactions are built
 //! before the clock starts; setup and the recycling of spent senders happen outside the timing.
 
 use std::{hint::black_box, time::Duration};

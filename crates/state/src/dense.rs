@@ -18,7 +18,7 @@ use std::hash::{BuildHasher, Hash};
 
 use rustc_hash::FxBuildHasher;
 
-use crate::prefetch::Stage;
+use crate::{prefetch::Stage, store::Backing};
 
 /// An index slot with no entry.
 const EMPTY: u64 = u64::MAX;
@@ -94,43 +94,6 @@ impl<K: Hash + Eq, V> DenseMap<K, V> {
         self.probe(k, hash32(k)).ok()
     }
 
-    /// The value at `k`.
-    pub(crate) fn get(&self, k: &K) -> Option<&V> {
-        self.find(k).map(|(_, e)| &self.entries[e].1)
-    }
-
-    /// The value at `k`, to change in place.
-    pub(crate) fn get_mut(&mut self, k: &K) -> Option<&mut V> {
-        self.find(k).map(|(_, e)| &mut self.entries[e].1)
-    }
-
-    /// Writes `v` at `k`; the old value, if there was one.
-    pub(crate) fn insert(&mut self, k: K, v: V) -> Option<V> {
-        let h = hash32(&k);
-        if !self.slots.is_empty() {
-            match self.probe(&k, h) {
-                Ok((_, e)) => return Some(std::mem::replace(&mut self.entries[e].1, v)),
-                Err(free) if !self.is_full() => {
-                    self.push_at(free, h, k, v);
-                    return None;
-                }
-                Err(_) => {}
-            }
-        }
-        self.insert_new(k, v);
-        None
-    }
-
-    /// Adds `k`, known to be absent.
-    pub(crate) fn insert_new(&mut self, k: K, v: V) {
-        if self.is_full() {
-            self.grow();
-        }
-        let h = hash32(&k);
-        let free = self.free_slot(h);
-        self.push_at(free, h, k, v);
-    }
-
     /// Whether one more entry would fill the index beyond 3/4.
     fn is_full(&self) -> bool {
         self.entries.len().saturating_add(1).saturating_mul(4) > self.slots.len().saturating_mul(3)
@@ -139,19 +102,6 @@ impl<K: Hash + Eq, V> DenseMap<K, V> {
     fn push_at(&mut self, slot: usize, h: u32, k: K, v: V) {
         self.slots[slot] = slot_of(h, self.entries.len());
         self.entries.push((k, v));
-    }
-
-    /// Removes `k`; its value, if it was present.
-    pub(crate) fn remove(&mut self, k: &K) -> Option<V> {
-        let (slot, e) = self.find(k)?;
-        self.vacate(slot);
-        let last = self.entries.len().saturating_sub(1);
-        if e != last {
-            // The last entry moves into the removed one's place: repoint its slot.
-            let moved = self.slot_pointing_at(last);
-            self.slots[moved] = slot_of(slot_hash(self.slots[moved]), e);
-        }
-        Some(self.entries.swap_remove(e).1)
     }
 
     /// The slot pointing at entry `e` (which exists).
@@ -230,9 +180,75 @@ impl<K: Hash + Eq, V> DenseMap<K, V> {
             i = next(i, mask);
         }
     }
+}
+
+impl<K: Hash + Eq + Clone, V: Clone> Backing<K, V> for DenseMap<K, V> {
+    /// The value at `k`.
+    fn get(&self, k: &K) -> Option<&V> {
+        self.find(k).map(|(_, e)| &self.entries[e].1)
+    }
+
+    /// The value at `k`, to change in place.
+    fn get_mut(&mut self, k: &K) -> Option<&mut V> {
+        self.find(k).map(|(_, e)| &mut self.entries[e].1)
+    }
+
+    /// Writes `v` at `k`; the old value, if there was one.
+    fn insert(&mut self, k: K, v: V) -> Option<V> {
+        let h = hash32(&k);
+        if !self.slots.is_empty() {
+            match self.probe(&k, h) {
+                Ok((_, e)) => return Some(std::mem::replace(&mut self.entries[e].1, v)),
+                Err(free) if !self.is_full() => {
+                    self.push_at(free, h, k, v);
+                    return None;
+                }
+                Err(_) => {}
+            }
+        }
+        self.insert_new(k, v);
+        None
+    }
+
+    /// Adds `k`, known to be absent.
+    fn insert_new(&mut self, k: K, v: V) {
+        if self.is_full() {
+            self.grow();
+        }
+        let h = hash32(&k);
+        let free = self.free_slot(h);
+        self.push_at(free, h, k, v);
+    }
+
+    /// Removes `k`; its value, if it was present.
+    fn remove(&mut self, k: &K) -> Option<V> {
+        let (slot, e) = self.find(k)?;
+        self.vacate(slot);
+        let last = self.entries.len().saturating_sub(1);
+        if e != last {
+            // The last entry moves into the removed one's place: repoint its slot.
+            let moved = self.slot_pointing_at(last);
+            self.slots[moved] = slot_of(slot_hash(self.slots[moved]), e);
+        }
+        Some(self.entries.swap_remove(e).1)
+    }
+
+    /// Entries in no particular order.
+    fn entries<'a>(&'a self) -> impl Iterator<Item = (&'a K, &'a V)>
+    where
+        K: 'a,
+        V: 'a,
+    {
+        self.entries.iter().map(|(k, v)| (k, v))
+    }
+
+    /// Number of entries.
+    fn len(&self) -> usize {
+        self.entries.len()
+    }
 
     /// Starts loading `k`'s index line or the entry it points at, without waiting.
-    pub(crate) fn prefetch(&self, stage: Stage, k: &K) {
+    fn prefetch(&self, stage: Stage, k: &K) {
         match stage {
             Stage::Index => {
                 if let Some(p) = self.slot_line(k) {
@@ -250,18 +266,6 @@ impl<K: Hash + Eq, V> DenseMap<K, V> {
                 }
             }
         }
-    }
-}
-
-impl<K, V> DenseMap<K, V> {
-    /// Entries in no particular order.
-    pub(crate) fn iter(&self) -> impl Iterator<Item = (&K, &V)> {
-        self.entries.iter().map(|(k, v)| (k, v))
-    }
-
-    /// Number of entries.
-    pub(crate) fn len(&self) -> usize {
-        self.entries.len()
     }
 }
 
@@ -312,7 +316,7 @@ mod tests {
         }
         assert!(m.get(&3).is_none());
         assert_consistent(&m);
-        let keys: Vec<u32> = m.iter().map(|(k, _)| *k).collect();
+        let keys: Vec<u32> = m.entries().map(|(k, _)| *k).collect();
         for k in keys {
             assert!(m.remove(&k).is_some());
             assert_consistent(&m);
@@ -398,7 +402,7 @@ mod tests {
                 for k in 0..=u8::MAX {
                     prop_assert_eq!(m.get(&k), model.get(&k));
                 }
-                let mut listed: Vec<_> = m.iter().map(|(k, v)| (*k, *v)).collect();
+                let mut listed: Vec<_> = m.entries().map(|(k, v)| (*k, *v)).collect();
                 listed.sort_unstable();
                 prop_assert_eq!(listed, model.iter().map(|(k, v)| (*k, *v)).collect::<Vec<_>>());
                 assert_consistent(&m);

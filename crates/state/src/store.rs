@@ -12,7 +12,7 @@ use cairn_primitives::Block;
 use rustc_hash::FxBuildHasher;
 use serde::{Serialize, Serializer, de::DeserializeOwned, ser::SerializeMap};
 
-use crate::{dense::DenseMap, persist::Changes};
+use crate::persist::Changes;
 
 /// Journals longer than this are freed, not just cleared, on commit (genesis and bulk loads).
 const KEEP_JOURNAL: usize = 4096;
@@ -93,37 +93,6 @@ impl<K: Hash + Eq + Clone, V: Clone> Backing<K, V> for HashMap<K, V, FxBuildHash
     }
     fn len(&self) -> usize {
         HashMap::len(self)
-    }
-}
-
-impl<K: Hash + Eq + Clone, V: Clone> Backing<K, V> for DenseMap<K, V> {
-    fn get(&self, k: &K) -> Option<&V> {
-        DenseMap::get(self, k)
-    }
-    fn get_mut(&mut self, k: &K) -> Option<&mut V> {
-        DenseMap::get_mut(self, k)
-    }
-    fn insert(&mut self, k: K, v: V) -> Option<V> {
-        DenseMap::insert(self, k, v)
-    }
-    fn insert_new(&mut self, k: K, v: V) {
-        DenseMap::insert_new(self, k, v);
-    }
-    fn remove(&mut self, k: &K) -> Option<V> {
-        DenseMap::remove(self, k)
-    }
-    fn entries<'a>(&'a self) -> impl Iterator<Item = (&'a K, &'a V)>
-    where
-        K: 'a,
-        V: 'a,
-    {
-        self.iter()
-    }
-    fn len(&self) -> usize {
-        DenseMap::len(self)
-    }
-    fn prefetch(&self, stage: crate::prefetch::Stage, k: &K) {
-        DenseMap::prefetch(self, stage, k);
     }
 }
 
