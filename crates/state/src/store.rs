@@ -31,15 +31,6 @@ impl<K: Ord, V> Restore<K, V> for BTreeMap<K, V> {
     }
 }
 
-impl<K: Hash + Eq, V> Restore<K, V> for HashMap<K, V, FxBuildHasher> {
-    fn restore(&mut self, k: K, old: Option<V>) {
-        match old {
-            Some(v) => self.insert(k, v),
-            None => self.remove(&k),
-        };
-    }
-}
-
 /// The hashed map behind a `HashTable`: the standard map (small tables, fastest in the caches),
 /// or a `DenseMap` (the per-account tables, which outgrow the caches and can be prefetched).
 pub trait Backing<K, V>: Default + Clone {
@@ -283,7 +274,8 @@ impl<K: Hash + Ord + Clone, V: Clone, M: Backing<K, V>> HashTable<K, V, M> {
     }
 
     /// Replaces the value at `k` with the first part of `f(current)` (`None` removes it),
-    /// journaling the old value, with one hash lookup; returns the second part. On `Err` nothing
+    /// journaling the old value: one lookup to read and overwrite, a second to add or remove a
+    /// key; returns the second part. On `Err` nothing
     /// changes.
     pub fn update<R, E>(&mut self, k: K, f: impl FnOnce(Option<&V>) -> Result<(Option<V>, R), E>) -> Result<R, E> {
         match self.map.get_mut(&k) {
@@ -823,6 +815,7 @@ impl<K: Hash + Ord + Clone + Serialize + DeserializeOwned, V: Copy + Serialize +
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dense::DenseMap;
 
     #[test]
     fn table_rollback_restores_every_write() {
@@ -840,12 +833,17 @@ mod tests {
 
     #[test]
     fn hash_table_update_rollback_and_sorted_order() {
-        let mut t: HashTable<u32, u32> = HashTable::default();
+        update_rollback_and_sorted_order::<HashMap<u32, u32, FxBuildHasher>>();
+        update_rollback_and_sorted_order::<DenseMap<u32, u32>>();
+    }
+
+    fn update_rollback_and_sorted_order<M: Backing<u32, u32>>() {
+        let mut t: HashTable<u32, u32, M> = HashTable::default();
         for k in [5, 1, 3] {
-            t.insert(k, k * 10);
+            t.insert(k, k.wrapping_mul(10));
         }
         t.commit(false);
-        let r: Result<(), ()> = t.update(1, |v| Ok((v.map(|x| x + 1), ())));
+        let r: Result<(), ()> = t.update(1, |v| Ok((v.map(|x| x.wrapping_add(1)), ())));
         assert!(r.is_ok());
         let r: Result<(), ()> = t.update(3, |_| Ok((None, ())));
         assert!(r.is_ok());
@@ -865,6 +863,8 @@ mod tests {
     enum Step {
         Insert((u8, u8), u16),
         Remove((u8, u8)),
+        /// `HashTable::update`: add to the value (absent is 0); `None` removes; odd sums refused.
+        Update((u8, u8), Option<u16>),
         Commit,
         Rollback,
     }
@@ -874,6 +874,7 @@ mod tests {
         prop_oneof![
             4 => (key(), any::<u16>()).prop_map(|(k, v)| Step::Insert(k, v)),
             2 => key().prop_map(Step::Remove),
+            2 => (key(), any::<Option<u16>>()).prop_map(|(k, d)| Step::Update(k, d)),
             1 => Just(Step::Commit),
             1 => Just(Step::Rollback),
         ]
@@ -904,7 +905,8 @@ mod tests {
             for s in steps {
                 match s {
                     Step::Insert(k, v) => { model.insert(k, v); t.insert(k, v); }
-                    Step::Remove(k) => { proptest::prop_assert_eq!(model.remove(&k), t.remove(&k)); }
+                    Step::Remove(k) | Step::Update(k, None) => { proptest::prop_assert_eq!(model.remove(&k), t.remove(&k)); }
+                    Step::Update(k, Some(v)) => { model.insert(k, v); t.insert(k, v); }
                     Step::Commit => { model.commit(true); t.commit(true); }
                     Step::Rollback => { model.rollback(); t.rollback(); }
                 }
@@ -935,6 +937,56 @@ mod tests {
             for g in 0..4 {
                 proptest::prop_assert_eq!(loaded.group(&g).collect::<Vec<_>>(), t.group(&g).collect::<Vec<_>>());
             }
+        }
+    }
+
+    /// `update` on a table: the sum it writes, or the refusal it returns (changing nothing).
+    fn add_or_remove(cur: Option<&u16>, d: Option<u16>) -> Result<(Option<u16>, ()), u16> {
+        let Some(d) = d else { return Ok((None, ())) };
+        let sum = cur.copied().unwrap_or(0).wrapping_add(d);
+        if sum % 2 == 1 { Err(sum) } else { Ok((Some(sum), ())) }
+    }
+
+    proptest::proptest! {
+        /// A table on the dense map answers, updates, rolls back, serializes, persists and
+        /// reloads exactly like the ordered table given the same writes.
+        #[test]
+        fn dense_table_behaves_as_the_ordered_table(steps in proptest::collection::vec(step(), 1..120)) {
+            let mut model: Table<(u8, u8), u16> = Table::default();
+            let mut t: crate::DenseTable<(u8, u8), u16> = HashTable::default();
+            for s in steps {
+                match s {
+                    Step::Insert(k, v) => { model.insert(k, v); t.insert(k, v); }
+                    Step::Remove(k) => { proptest::prop_assert_eq!(model.remove(&k), t.remove(&k)); }
+                    Step::Update(k, d) => {
+                        let want = add_or_remove(model.get(&k), d);
+                        if let Ok((new, ())) = want {
+                            match new {
+                                Some(v) => model.insert(k, v),
+                                None => { model.remove(&k); }
+                            }
+                        }
+                        proptest::prop_assert_eq!(t.update(k, |cur| add_or_remove(cur, d)), want.map(|_| ()));
+                    }
+                    Step::Commit => { model.commit(true); t.commit(true); }
+                    Step::Rollback => { model.rollback(); t.rollback(); }
+                }
+                proptest::prop_assert_eq!(model.iter().collect::<Vec<_>>(), t.sorted());
+                proptest::prop_assert_eq!(model.len(), t.len());
+                for k in (0..5).flat_map(|g| (0..7).map(move |p| (g, p))) {
+                    proptest::prop_assert_eq!(model.get(&k), t.get(&k));
+                }
+                proptest::prop_assert_eq!(postcard::to_allocvec(&model).unwrap(), postcard::to_allocvec(&t).unwrap());
+            }
+            model.commit(true);
+            t.commit(true);
+            let (mut m2, mut t2) = (model.clone(), t.clone());
+            proptest::prop_assert_eq!(rows(&model, true, &mut m2), rows(&t, true, &mut t2));
+            let mut loaded: crate::DenseTable<(u8, u8), u16> = HashTable::default();
+            for (k, v) in model.iter() {
+                loaded.load(&postcard::to_allocvec(k).unwrap(), &postcard::to_allocvec(v).unwrap()).unwrap();
+            }
+            proptest::prop_assert_eq!(loaded.sorted(), t.sorted());
         }
     }
 
