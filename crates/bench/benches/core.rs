@@ -10,8 +10,9 @@
 //!
 //! Every measured transaction goes through `State::apply` and must succeed (a refused one would
 //! roll back and time the wrong thing, so the benchmark panics instead); before each, the next
-//! transactions are named to `State::prefetch_ahead`, as the node's block execution does. Transactions are built
-//! before the clock starts; setup and the recycling of spent senders happen outside the timing.
+//! transactions are named to `State::prefetch_ahead`, as the node's block execution does.
+//! Transactions are built before the clock starts; setup and the recycling of spent senders happen
+//! outside the timing.
 
 use std::{hint::black_box, time::Duration};
 

@@ -155,14 +155,14 @@ impl<K: Hash + Eq, V> DenseMap<K, V> {
     }
 
     /// The index line a lookup of `k` reads first.
-    pub(crate) fn slot_line(&self, k: &K) -> Option<*const u8> {
+    fn slot_line(&self, k: &K) -> Option<*const u8> {
         let i = hash32(k) as usize & self.mask();
         self.slots.get(i).map(|s| std::ptr::from_ref(s).cast())
     }
 
     /// The entry a lookup of `k` most likely reads (the first slot from its home with the key's
     /// hash), found from the index alone: the entry itself is not read.
-    pub(crate) fn entry_line(&self, k: &K) -> Option<*const (K, V)> {
+    fn entry_line(&self, k: &K) -> Option<*const (K, V)> {
         if self.slots.is_empty() {
             return None;
         }

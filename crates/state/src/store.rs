@@ -234,14 +234,13 @@ impl<K: Ord + Clone, V: Clone> Journaled for Table<K, V> {
 #[derive(Clone)]
 pub struct HashTable<K, V, M = HashMap<K, V, FxBuildHasher>> {
     map: M,
-    _entries: std::marker::PhantomData<(K, V)>,
     journal: Vec<(K, Option<V>)>,
     dirty: Vec<K>,
 }
 
 impl<K, V, M: Default> Default for HashTable<K, V, M> {
     fn default() -> Self {
-        Self { map: M::default(), _entries: std::marker::PhantomData, journal: Vec::new(), dirty: Vec::new() }
+        Self { map: M::default(), journal: Vec::new(), dirty: Vec::new() }
     }
 }
 
@@ -275,8 +274,7 @@ impl<K: Hash + Ord + Clone, V: Clone, M: Backing<K, V>> HashTable<K, V, M> {
 
     /// Replaces the value at `k` with the first part of `f(current)` (`None` removes it),
     /// journaling the old value: one lookup to read and overwrite, a second to add or remove a
-    /// key; returns the second part. On `Err` nothing
-    /// changes.
+    /// key; returns the second part. On `Err` nothing changes.
     pub fn update<R, E>(&mut self, k: K, f: impl FnOnce(Option<&V>) -> Result<(Option<V>, R), E>) -> Result<R, E> {
         match self.map.get_mut(&k) {
             Some(cur) => {
@@ -895,6 +893,24 @@ mod tests {
         (all.canonical_bytes().to_vec(), changed.canonical_bytes().to_vec())
     }
 
+    /// Commits both tables, checks that `t` writes the same store rows as the ordered model
+    /// (all of them, and the changed ones), and returns a table of `t`'s kind loaded from the
+    /// model's rows.
+    fn persist_and_reload<T: Persisted + Journaled + Clone + Default>(
+        model: &mut Table<(u8, u8), u16>,
+        t: &mut T,
+    ) -> Result<T, proptest::test_runner::TestCaseError> {
+        model.commit(true);
+        t.commit(true);
+        let (mut m2, mut t2) = (model.clone(), t.clone());
+        proptest::prop_assert_eq!(rows(model, true, &mut m2), rows(t, true, &mut t2));
+        let mut loaded = T::default();
+        for (k, v) in model.iter() {
+            loaded.load(&postcard::to_allocvec(k).unwrap(), &postcard::to_allocvec(v).unwrap()).unwrap();
+        }
+        Ok(loaded)
+    }
+
     proptest::proptest! {
         /// The indexed table answers, rolls back, serializes and persists exactly like the
         /// ordered table given the same writes.
@@ -925,14 +941,7 @@ mod tests {
                 }
                 proptest::prop_assert_eq!(postcard::to_allocvec(&model).unwrap(), postcard::to_allocvec(&t).unwrap());
             }
-            model.commit(true);
-            t.commit(true);
-            let (mut m2, mut t2) = (model.clone(), t.clone());
-            proptest::prop_assert_eq!(rows(&model, true, &mut m2), rows(&t, true, &mut t2));
-            let mut loaded: IndexedTable<(u8, u8), u16> = IndexedTable::default();
-            for (k, v) in model.iter() {
-                loaded.load(&postcard::to_allocvec(k).unwrap(), &postcard::to_allocvec(v).unwrap()).unwrap();
-            }
+            let loaded = persist_and_reload(&mut model, &mut t)?;
             proptest::prop_assert_eq!(loaded.iter().collect::<Vec<_>>(), t.iter().collect::<Vec<_>>());
             for g in 0..4 {
                 proptest::prop_assert_eq!(loaded.group(&g).collect::<Vec<_>>(), t.group(&g).collect::<Vec<_>>());
@@ -978,14 +987,7 @@ mod tests {
                 }
                 proptest::prop_assert_eq!(postcard::to_allocvec(&model).unwrap(), postcard::to_allocvec(&t).unwrap());
             }
-            model.commit(true);
-            t.commit(true);
-            let (mut m2, mut t2) = (model.clone(), t.clone());
-            proptest::prop_assert_eq!(rows(&model, true, &mut m2), rows(&t, true, &mut t2));
-            let mut loaded: crate::DenseTable<(u8, u8), u16> = HashTable::default();
-            for (k, v) in model.iter() {
-                loaded.load(&postcard::to_allocvec(k).unwrap(), &postcard::to_allocvec(v).unwrap()).unwrap();
-            }
+            let loaded = persist_and_reload(&mut model, &mut t)?;
             proptest::prop_assert_eq!(loaded.sorted(), t.sorted());
         }
     }
