@@ -3,7 +3,7 @@
 
 use alloy_primitives::B256;
 use cairn_node::{
-    block::{Header, Receipt, merkle_root},
+    block::{Header, Receipt, merkle_root, receipt_leaves},
     envelope::{Domain, SignedTx, tx_id},
 };
 use serde::Deserialize;
@@ -131,7 +131,7 @@ pub fn check_contents(block: &NodeBlock) -> Result<(), BadBlock> {
         return Err(BadBlock::Pruned { height: h.height });
     }
     check_body(block)?;
-    let leaves = block.receipts.iter().map(Receipt::leaf).collect::<Result<Vec<_>, _>>().map_err(encode)?;
+    let leaves = receipt_leaves(&block.receipts).map_err(encode)?;
     root(h.height, "receipt_root", h.receipt_root, merkle_root(leaves))?;
     root(h.height, "tx_root", h.tx_root, merkle_root(block.receipts.iter().map(|r| r.tx_hash).collect()))
 }

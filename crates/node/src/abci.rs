@@ -437,7 +437,7 @@ impl Abci {
             }
             app.finalize_block(seconds(req.time), &runnable)?
         };
-        let mut receipts = finalized.receipts.iter().peekable();
+        let mut receipts = finalized.receipts.iter().zip(&finalized.leaves).peekable();
         let mut tx_results = Vec::with_capacity(checked.len());
         for v in &checked {
             let result = match v {
@@ -448,10 +448,10 @@ impl Abci {
                     codespace: "cairn".into(),
                     ..Default::default()
                 },
-                Ok(v) => match receipts.next_if(|r| r.tx_hash == v.hash) {
-                    Some(r) => ExecTxResult {
+                Ok(v) => match receipts.next_if(|(r, _)| r.tx_hash == v.hash) {
+                    Some((r, leaf)) => ExecTxResult {
                         code: if r.ok { Code::Ok } else { Code::from(code::REFUSED) },
-                        data: Bytes::from(r.leaf().map_err(|e| AbciError::App(e.into()))?.to_vec()),
+                        data: Bytes::from(leaf.to_vec()),
                         log: r.error.as_ref().map(|e| e.message.clone()).unwrap_or_default(),
                         info: r.error.as_ref().map(|e| e.name.clone()).unwrap_or_default(),
                         codespace: if r.ok { String::new() } else { "cairn".into() },
@@ -496,7 +496,7 @@ impl Abci {
         {
             let mut app = self.node.app.write().unwrap_or_else(|p| p.into_inner());
             expired.extend(self.node.mempool().drop_expired(finalized.block.header.time));
-            self.node.commit_finalized(&mut app, &finalized, expired, true, started)?;
+            self.node.commit_finalized(&mut app, finalized, expired, true, started)?;
         }
         let mut cache = self.cache();
         for k in &keys {

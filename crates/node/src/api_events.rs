@@ -379,7 +379,7 @@ fn stored_block(node: &Node, height: u64) -> Result<CommittedBlock, String> {
         // Drops are announced live only; `GET /v1/tx/{hash}` keeps telling them.
         Ok(CommittedBlock {
             header: block.header,
-            events: event_records(&receipts),
+            events: event_records(receipts),
             dropped: Vec::new(),
             reverted: false,
         })

@@ -11,7 +11,7 @@ use alloy_primitives::{Address, B256, keccak256};
 use cairn_state::{Ctx, Genesis, State, persist::Changes};
 
 use crate::{
-    block::{Block, Header, Receipt, ReceiptError, merkle_root},
+    block::{Block, Header, Receipt, ReceiptError, merkle_root, receipt_leaves},
     envelope::{Domain, EnvelopeError, SignedTx, Verified},
     store::{BlockCommit, NONCES, Store, StoreError, StoreOptions, nonce_key},
 };
@@ -123,6 +123,8 @@ pub struct Finalized {
     pub block: Block,
     /// Receipts in order.
     pub receipts: Vec<Receipt>,
+    /// Each receipt's leaf in `receipt_root`, in the same order (ABCI's `ExecTxResult.data`).
+    pub leaves: Vec<B256>,
     rows: Changes,
 }
 
@@ -333,16 +335,17 @@ impl App {
             let value = cairn_primitives::canonical::encode("nonce", &self.next_nonce(&a))?;
             changes.push_bytes(NONCES, &nonce_key(&a), Some(&value));
         }
+        let leaves = receipt_leaves(&receipts)?;
         let header = Header {
             height,
             time,
             parent_hash: self.head.hash()?,
             tx_root: merkle_root(receipts.iter().map(|r| r.tx_hash).collect()),
-            receipt_root: merkle_root(receipts.iter().map(Receipt::leaf).collect::<Result<_, _>>()?),
+            receipt_root: merkle_root(leaves.clone()),
             state_hash: state_commitment(self.head.state_hash, &changes),
             tx_count: u32::try_from(included.len()).unwrap_or(u32::MAX),
         };
-        Ok(Finalized { block: Block { header, txs: included }, receipts, rows: changes })
+        Ok(Finalized { block: Block { header, txs: included }, receipts, leaves, rows: changes })
     }
 
     /// ABCI Commit: writes the finalized block, its receipts and state rows in one redb

@@ -19,7 +19,7 @@ pub struct Header {
     /// Merkle root of the transaction hashes.
     #[schema(value_type = String)]
     pub tx_root: B256,
-    /// Merkle root of keccak256 of each receipt's JSON.
+    /// Merkle root of the receipts' leaves ([`Receipt::leaf`]).
     #[schema(value_type = String)]
     pub receipt_root: B256,
     /// State commitment after this block: the changed rows' eight-way tree hash after the previous one (`app::state_commitment`).
@@ -87,6 +87,15 @@ impl Receipt {
     pub fn leaf(&self) -> Result<B256, EncodeError> {
         canonical::hash("receipt", self)
     }
+}
+
+/// Every receipt's [`Receipt::leaf`], in order. A block's receipts of one kind have encodings of
+/// the same number of keccak blocks, so they hash eight at a time on SIMD lanes.
+pub fn receipt_leaves(receipts: &[Receipt]) -> Result<Vec<B256>, EncodeError> {
+    let bytes: Vec<Vec<u8>> = receipts.iter().map(|r| canonical::encode("receipt", r)).collect::<Result<_, _>>()?;
+    let mut leaves = Vec::with_capacity(bytes.len());
+    cairn_keccak::keccak256_each(&bytes, &mut leaves);
+    Ok(leaves)
 }
 
 /// Positional binary merkle root over keccak256 (an odd node is paired with itself; empty: zero).
@@ -190,6 +199,33 @@ mod tests {
         );
         let again: Receipt = serde_json::from_str(&reordered).unwrap();
         assert_eq!(again.leaf().unwrap(), r.leaf().unwrap());
+    }
+
+    /// The leaves hashed together on lanes are each receipt's own leaf, whatever the mix of
+    /// lengths (groups of eight alike, groups that mix keccak block counts, a remainder).
+    #[test]
+    fn receipt_leaves_are_each_receipts_leaf() {
+        let receipt = |i: usize| Receipt {
+            tx_hash: B256::repeat_byte(i as u8),
+            height: 9,
+            index: i as u32,
+            sender: Address::repeat_byte(7),
+            nonce: i as u64,
+            action: "transfer".into(),
+            ok: i < 16 || !i.is_multiple_of(5),
+            // The first sixteen alike (two groups on the lanes), then 0 to ~1,300 bytes: one to
+            // ten keccak blocks, groups that mix them.
+            events: (0..if i < 16 { 2 } else { i / 4 })
+                .map(|k| serde_json::json!({ "event": "transfer", "k": k, "pad": "x".repeat(60) }))
+                .collect(),
+            error: (i >= 16 && i.is_multiple_of(5))
+                .then(|| ReceiptError { name: "Refused".into(), message: "no".repeat(i) }),
+        };
+        for n in [0, 1, 7, 8, 9, 16, 23, 61] {
+            let receipts: Vec<Receipt> = (0..n).map(receipt).collect();
+            let one_by_one: Vec<B256> = receipts.iter().map(|r| r.leaf().unwrap()).collect();
+            assert_eq!(receipt_leaves(&receipts).unwrap(), one_by_one, "{n} receipts");
+        }
     }
 
     /// The root from its definition, one pair at a time, for every size up to 40 leaves.

@@ -617,7 +617,7 @@ impl Node {
         let (candidates, expired) = self.mempool().ready(self.config.max_block_txs, time, |a| app.next_nonce(a));
         let txs = app.prepare_proposal(candidates, time, self.config.max_block_txs);
         let finalized = app.finalize_block(time, &txs)?;
-        self.commit_finalized(&mut app, &finalized, expired, durable, started)
+        self.commit_finalized(&mut app, finalized, expired, durable, started)
     }
 
     /// Commits a finalized block under the app's write lock, with the mempool's changes since
@@ -626,7 +626,7 @@ impl Node {
     pub(crate) fn commit_finalized(
         &self,
         app: &mut App,
-        finalized: &crate::app::Finalized,
+        finalized: crate::app::Finalized,
         expired: Vec<B256>,
         durable: bool,
         started: Instant,
@@ -636,7 +636,7 @@ impl Node {
         let (fresh, mut gone) =
             self.lock_journal().rotate().map_err(|e| StoreError::Db(format!("mempool journal: {e}")))?;
         gone.extend(&expired);
-        app.commit_durably(finalized, &fresh, &gone, durable)?;
+        app.commit_durably(&finalized, &fresh, &gone, durable)?;
         if durable {
             self.lock_journal().forget_old();
         }
@@ -660,7 +660,7 @@ impl Node {
         self.metrics.block_micros.fetch_add(started.elapsed().as_micros() as u64, Relaxed);
         self.committed.send_replace(header.height);
         let dropped = std::mem::take(&mut *self.drops.lock().unwrap_or_else(|p| p.into_inner()));
-        let events = event_records(&finalized.receipts);
+        let events = event_records(finalized.receipts);
         let _ = self.events.send(Arc::new(CommittedBlock { header: header.clone(), events, dropped, reverted: false }));
         Ok(header)
     }
@@ -847,19 +847,20 @@ fn check_expiry(expiry: u64, now: u64) -> Result<(), EnvelopeError> {
     Ok(())
 }
 
-/// The stream records of committed receipts: every event with its position.
-pub(crate) fn event_records(receipts: &[Receipt]) -> Vec<EventRecord> {
+/// The stream records of committed receipts: every event with its position. The receipts are
+/// consumed, so each event moves into its record rather than being copied.
+pub(crate) fn event_records(receipts: Vec<Receipt>) -> Vec<EventRecord> {
     let mut out = Vec::with_capacity(receipts.iter().map(|r| r.events.len()).sum());
     for r in receipts {
-        for (i, e) in r.events.iter().enumerate() {
-            let name = e.get("event").and_then(|v| v.as_str()).unwrap_or("unknown").to_owned();
+        for (i, data) in r.events.into_iter().enumerate() {
+            let name = data.get("event").and_then(|v| v.as_str()).unwrap_or("unknown").to_owned();
             out.push(EventRecord {
                 height: r.height,
                 tx_index: r.index,
                 event_index: u32::try_from(i).unwrap_or(u32::MAX),
                 tx_hash: r.tx_hash,
                 event: name,
-                data: e.clone(),
+                data,
             });
         }
     }
