@@ -682,8 +682,8 @@ enum ScenarioCommand {
 }
 
 /// The process allocator: mimalloc's per-thread heaps. Under load glibc's malloc spent ~11 % of
-/// the node's CPU (consolidating and unlinking chunks freed on other threads). Built without
-/// transparent huge pages (`no_thp` in Cargo.toml), whose 2 MiB faults cost the node ~6 %.
+/// the node's CPU (consolidating and unlinking chunks freed on other threads). Built not to ask
+/// for transparent huge pages (`no_thp` in Cargo.toml), whose 2 MiB faults cost the node ~6 %.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

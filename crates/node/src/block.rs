@@ -89,7 +89,7 @@ impl Receipt {
     }
 }
 
-/// Every receipt's [`Receipt::leaf`], in order. A block's receipts of one kind have encodings of
+/// Every receipt's [`Receipt::leaf`], in order. A block's receipts of one kind usually encode to
 /// the same number of keccak blocks, so they hash eight at a time on SIMD lanes.
 pub fn receipt_leaves(receipts: &[Receipt]) -> Result<Vec<B256>, EncodeError> {
     let bytes: Vec<Vec<u8>> = receipts.iter().map(|r| canonical::encode("receipt", r)).collect::<Result<_, _>>()?;
@@ -213,8 +213,8 @@ mod tests {
             nonce: i as u64,
             action: "transfer".into(),
             ok: i < 16 || !i.is_multiple_of(5),
-            // The first sixteen alike (two groups on the lanes), then 0 to ~1,300 bytes: one to
-            // ten keccak blocks, groups that mix them.
+            // The first sixteen alike (two groups on the lanes), then ~400 to ~1,460 bytes: two
+            // to ten keccak blocks, groups that mix them.
             events: (0..if i < 16 { 2 } else { i / 4 })
                 .map(|k| serde_json::json!({ "event": "transfer", "k": k, "pad": "x".repeat(60) }))
                 .collect(),
